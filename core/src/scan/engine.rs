@@ -1,0 +1,651 @@
+//! The scanner: every pattern compiled into one multi-pattern regex.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, MatchKind, PatternID, PatternSet};
+
+use super::context::{self, ContextWords};
+use super::names::Names;
+use super::pattern::{self, MAX_WINDOW, Pattern, PatternId};
+use super::resolve;
+use super::stream::ReaderScan;
+use crate::Entity;
+use crate::error::{BuildError, BuildErrorKind};
+
+/// The default minimum score for a finding to be reported.
+pub const DEFAULT_MIN_SCORE: f32 = 0.5;
+
+/// A piece of sensitive data found in a haystack.
+///
+/// Offsets are bytes into the scanned input (for a stream, from its first
+/// byte). The finding holds no copy of the data: slice the haystack.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Finding {
+    pub(crate) entity: Entity,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) score: f32,
+    pub(crate) pattern: PatternId,
+}
+
+impl Finding {
+    /// The entity type.
+    pub fn entity(&self) -> Entity {
+        self.entity
+    }
+
+    /// The byte offset of the first byte.
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    /// The byte offset one past the last byte.
+    pub fn end(&self) -> usize {
+        self.end
+    }
+
+    /// `start..end`.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+
+    /// Confidence from 0 to 1.
+    pub fn score(&self) -> f32 {
+        self.score
+    }
+
+    /// The pattern that produced the finding.
+    pub fn pattern(&self) -> PatternId {
+        self.pattern
+    }
+
+    /// A copy with offsets moved by `delta` (for findings in a slice of a
+    /// larger input).
+    pub fn offset_by(mut self, delta: usize) -> Finding {
+        self.start += delta;
+        self.end += delta;
+        self
+    }
+}
+
+/// Per-pattern data the hot loop needs, apart from the definition.
+#[derive(Debug)]
+struct Compiled {
+    /// Sorted ids into the context automaton.
+    positive: Vec<u32>,
+    negative: Vec<u32>,
+}
+
+pub(crate) struct Inner {
+    patterns: Vec<Pattern>,
+    compiled: Vec<Compiled>,
+    /// Leftmost-first: finds where candidates start, and their ends.
+    regex: Regex,
+    /// Match-all: which patterns match at a given start.
+    all: Regex,
+    context: ContextWords,
+    names: &'static Names,
+    min_score: f32,
+    allow: HashSet<Box<[u8]>>,
+    log_timestamps: bool,
+    /// Longest possible match of any pattern, in bytes.
+    pub(crate) max_match_len: usize,
+    /// Bytes before a candidate's start that decisions may read.
+    pub(crate) lookbehind: usize,
+    /// Bytes after a candidate's end that decisions may read.
+    pub(crate) lookahead: usize,
+}
+
+/// A compiled, immutable set of detection patterns.
+///
+/// Build one with [`Scanner::new`] (the default pack) or
+/// [`Scanner::builder`], then share it: it is `Send + Sync` and cloning is a
+/// reference-count increment.
+///
+/// ```
+/// use phisafe::{Entity, Scanner};
+///
+/// let scanner = Scanner::new();
+/// let text = b"Patient SSN 219-09-9999, call (415) 555-2671.";
+/// let found: Vec<Entity> =
+///     scanner.scan(text).iter().map(|f| f.entity()).collect();
+/// assert_eq!(found, [Entity::Ssn, Entity::Phone]);
+/// ```
+#[derive(Clone)]
+pub struct Scanner {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scanner")
+            .field("patterns", &self.inner.patterns.len())
+            .field("min_score", &self.inner.min_score)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Scanner {
+    fn default() -> Scanner {
+        Scanner::new()
+    }
+}
+
+impl Scanner {
+    /// A scanner with the default pattern pack and settings.
+    pub fn new() -> Scanner {
+        Scanner::builder().build().expect("the default pack compiles")
+    }
+
+    /// A builder for entity filters, extra patterns and thresholds.
+    pub fn builder() -> ScannerBuilder {
+        ScannerBuilder::new()
+    }
+
+    /// The enabled patterns; a [`PatternId`] indexes this slice.
+    pub fn patterns(&self) -> &[Pattern] {
+        &self.inner.patterns
+    }
+
+    /// The pattern behind a finding.
+    pub fn pattern(&self, id: PatternId) -> &Pattern {
+        &self.inner.patterns[id.as_usize()]
+    }
+
+    /// The minimum score a finding needs to be reported.
+    pub fn min_score(&self) -> f32 {
+        self.inner.min_score
+    }
+
+    /// Every finding in `hay`, in order of start offset, overlaps resolved.
+    pub fn scan(&self, hay: &[u8]) -> Vec<Finding> {
+        let mut raw = Vec::new();
+        self.inner.candidates(hay, 0, hay.len(), &mut raw);
+        raw.sort_by_key(|f| f.start);
+        let mut out = Vec::with_capacity(raw.len());
+        resolve::resolve(&mut raw, usize::MAX, &mut out);
+        out
+    }
+
+    /// Scans a reader of any size in bounded memory.
+    ///
+    /// The findings are exactly those of [`Scanner::scan`] on the whole
+    /// input, with offsets from the start of the stream.
+    pub fn scan_reader<R: Read>(&self, rdr: R) -> ReaderScan<'_, R> {
+        ReaderScan::new(self, rdr)
+    }
+
+    /// Scans many haystacks in parallel on the rayon thread pool; the
+    /// result at index `i` is `scan(haystacks[i])`.
+    pub fn scan_many<H: AsRef<[u8]> + Sync>(
+        &self,
+        haystacks: &[H],
+    ) -> Vec<Vec<Finding>> {
+        use rayon::prelude::*;
+        haystacks.par_iter().map(|h| self.scan(h.as_ref())).collect()
+    }
+
+    /// Scans one large haystack on the rayon pool, in pieces of about a
+    /// megabyte cut after line breaks. Each piece looks for matches that
+    /// start inside it but reads the whole haystack around them, so the
+    /// result equals [`Scanner::scan`].
+    pub fn scan_parallel(&self, hay: &[u8]) -> Vec<Finding> {
+        use rayon::prelude::*;
+        const PIECE: usize = 1 << 20;
+        if hay.len() <= 2 * PIECE {
+            return self.scan(hay);
+        }
+        let mut cuts = vec![0];
+        let mut at = PIECE;
+        while at < hay.len() {
+            // Cut after a newline so most pieces end on line boundaries.
+            let cut = memchr::memchr(b'\n', &hay[at..])
+                .map_or(hay.len(), |i| at + i + 1);
+            cuts.push(cut);
+            at = cut + PIECE;
+        }
+        if *cuts.last().expect("cuts is not empty") != hay.len() {
+            cuts.push(hay.len());
+        }
+        let inner = &self.inner;
+        let pieces: Vec<Vec<Finding>> = cuts
+            .par_windows(2)
+            .map(|w| {
+                let mut raw = Vec::new();
+                inner.candidates(hay, w[0], w[1], &mut raw);
+                raw
+            })
+            .collect();
+        let mut raw: Vec<Finding> = pieces.into_iter().flatten().collect();
+        raw.sort_by_key(|f| f.start);
+        let mut out = Vec::with_capacity(raw.len());
+        resolve::resolve(&mut raw, usize::MAX, &mut out);
+        out
+    }
+}
+
+impl Inner {
+    /// Evaluates every candidate whose match starts in `from..limit`,
+    /// pushing findings (unresolved) to `out`. Returns the first offset at
+    /// or after `limit` where a match could start (or `hay.len()`).
+    ///
+    /// Every decision about a candidate reads at most `lookbehind` bytes
+    /// before its start and `lookahead` after its end, and matches are at
+    /// most `max_match_len` long, which is what lets streaming be exact.
+    pub(crate) fn candidates(
+        &self,
+        hay: &[u8],
+        from: usize,
+        limit: usize,
+        out: &mut Vec<Finding>,
+    ) -> usize {
+        let mut set = PatternSet::new(self.patterns.len());
+        let mut at = from;
+        while at < limit {
+            let input = Input::new(hay).span(at..hay.len());
+            let Some(m) = self.regex.search(&input) else {
+                return hay.len();
+            };
+            let s = m.start();
+            if s >= limit {
+                return s;
+            }
+            // Leftmost-first reports one pattern per start; ask which
+            // others match here too, so a rejected candidate never hides
+            // another reading of the same text.
+            set.clear();
+            let anchored =
+                Input::new(hay).span(s..hay.len()).anchored(Anchored::Yes);
+            self.all.which_overlapping_matches(&anchored, &mut set);
+            for pid in set.iter() {
+                let end = if pid == m.pattern() {
+                    m.end()
+                } else {
+                    let input = Input::new(hay)
+                        .span(s..hay.len())
+                        .anchored(Anchored::Pattern(pid));
+                    match self.regex.search(&input) {
+                        Some(m) => m.end(),
+                        None => continue,
+                    }
+                };
+                self.evaluate(hay, pid, s, end, out);
+            }
+            if set.is_empty() {
+                self.evaluate(hay, m.pattern(), s, m.end(), out);
+            }
+            at = s + 1;
+        }
+        limit
+    }
+
+    fn evaluate(
+        &self,
+        hay: &[u8],
+        pid: PatternID,
+        s: usize,
+        e: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        let p = &self.patterns[pid.as_usize()];
+        let c = &self.compiled[pid.as_usize()];
+        let span = if p.group == 0 {
+            s..e
+        } else {
+            let input =
+                Input::new(hay).span(s..e).anchored(Anchored::Pattern(pid));
+            let mut caps = self.regex.create_captures();
+            self.regex.search_captures(&input, &mut caps);
+            match caps.get_group(p.group) {
+                Some(g) if !g.is_empty() => g.range(),
+                _ => return,
+            }
+        };
+        if !self.allow.is_empty() && self.allow.contains(&hay[span.clone()]) {
+            return;
+        }
+        if p.log_timestamp
+            && !self.log_timestamps
+            && log_timestamp(hay, s, span.end)
+        {
+            return;
+        }
+        if let Some(v) = p.validator {
+            if !v.check(hay, span.clone(), self.names) {
+                return;
+            }
+        }
+        let hits = if c.positive.is_empty() && c.negative.is_empty() {
+            context::Hits::default()
+        } else {
+            let w = p.context_window;
+            let before = context::back_chars(hay, s, w)..s;
+            let after = e..context::forward_chars(hay, e, w);
+            self.context.hits(hay, [before, after], &c.positive, &c.negative)
+        };
+        if hits.negative || (p.context_required && !hits.positive) {
+            return;
+        }
+        let score = if hits.positive { p.context_score } else { p.score };
+        if score < self.min_score {
+            return;
+        }
+        out.push(Finding {
+            entity: p.entity,
+            start: span.start,
+            end: span.end,
+            score,
+            pattern: PatternId(pid.as_u32()),
+        });
+    }
+}
+
+/// A date at the start of a line followed by a time is a log timestamp.
+fn log_timestamp(hay: &[u8], s: usize, e: usize) -> bool {
+    // At most a few bytes of `[`, `(` or spaces between line start and s.
+    let mut i = s;
+    let mut skipped = 0;
+    while i > 0 && matches!(hay[i - 1], b'[' | b'(' | b' ' | b'\t') {
+        i -= 1;
+        skipped += 1;
+        if skipped > 3 {
+            return false;
+        }
+    }
+    let at_line_start = i == 0 || hay[i - 1] == b'\n' || hay[i - 1] == b'\r';
+    let rest = &hay[e..hay.len().min(e + 6)];
+    let time_follows = rest.len() >= 6
+        && matches!(rest[0], b'T' | b' ' | b'_')
+        && rest[1].is_ascii_digit()
+        && rest[2].is_ascii_digit()
+        && rest[3] == b':'
+        && rest[4].is_ascii_digit();
+    at_line_start && time_follows
+}
+
+/// Configures and builds a [`Scanner`].
+///
+/// ```
+/// use phisafe::{Entity, Scanner};
+///
+/// let scanner = Scanner::builder()
+///     .entities([Entity::Email, Entity::Phone])
+///     .min_score(0.7)
+///     .allow("support@clinic.example")
+///     .build()?;
+/// let hay = b"mail support@clinic.example or jo@clinic.example";
+/// let found = scanner.scan(hay);
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(&hay[found[0].range()], b"jo@clinic.example");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ScannerBuilder {
+    default_pack: bool,
+    extra: Vec<(String, String)>,
+    entities: Option<HashSet<Entity>>,
+    disabled: HashSet<String>,
+    min_score: f32,
+    allow: HashSet<Box<[u8]>>,
+    deny: Vec<(Entity, String)>,
+    log_timestamps: bool,
+}
+
+impl Default for ScannerBuilder {
+    fn default() -> ScannerBuilder {
+        ScannerBuilder::new()
+    }
+}
+
+impl ScannerBuilder {
+    /// A builder with the default pack and settings.
+    pub fn new() -> ScannerBuilder {
+        ScannerBuilder {
+            default_pack: true,
+            extra: Vec::new(),
+            entities: None,
+            disabled: HashSet::new(),
+            min_score: DEFAULT_MIN_SCORE,
+            allow: HashSet::new(),
+            deny: Vec::new(),
+            log_timestamps: false,
+        }
+    }
+
+    /// Whether to include the embedded default pack (default true).
+    pub fn default_pack(&mut self, yes: bool) -> &mut ScannerBuilder {
+        self.default_pack = yes;
+        self
+    }
+
+    /// Adds the patterns of a TOML pattern file given as text; `origin`
+    /// names it in error messages.
+    pub fn patterns_toml(
+        &mut self,
+        origin: &str,
+        toml: &str,
+    ) -> &mut ScannerBuilder {
+        self.extra.push((origin.to_string(), toml.to_string()));
+        self
+    }
+
+    /// Adds the patterns of a TOML pattern file.
+    pub fn pattern_file<P: AsRef<Path>>(
+        &mut self,
+        path: P,
+    ) -> Result<&mut ScannerBuilder, BuildError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            BuildError::new(BuildErrorKind::Io { path: path.into(), err })
+        })?;
+        Ok(self.patterns_toml(&path.display().to_string(), &text))
+    }
+
+    /// Reports only these entity types (default: all).
+    pub fn entities<I: IntoIterator<Item = Entity>>(
+        &mut self,
+        entities: I,
+    ) -> &mut ScannerBuilder {
+        self.entities = Some(entities.into_iter().collect());
+        self
+    }
+
+    /// Disables the pattern with this id.
+    pub fn disable_pattern(&mut self, id: &str) -> &mut ScannerBuilder {
+        self.disabled.insert(id.to_string());
+        self
+    }
+
+    /// Findings scoring below this are dropped (default
+    /// [`DEFAULT_MIN_SCORE`]).
+    pub fn min_score(&mut self, score: f32) -> &mut ScannerBuilder {
+        self.min_score = score;
+        self
+    }
+
+    /// Never reports a finding whose bytes equal `value` exactly (a test
+    /// account, a support address).
+    pub fn allow<V: AsRef<[u8]>>(&mut self, value: V) -> &mut ScannerBuilder {
+        self.allow.insert(value.as_ref().into());
+        self
+    }
+
+    /// Always reports `term` (ASCII case-insensitive, whole word) as
+    /// `entity` with score 1: a list of known patient names, say.
+    pub fn deny(&mut self, entity: Entity, term: &str) -> &mut ScannerBuilder {
+        self.deny.push((entity, term.to_string()));
+        self
+    }
+
+    /// Whether dates that open a log line followed by a time (log
+    /// timestamps) are reported (default false).
+    pub fn log_timestamps(&mut self, yes: bool) -> &mut ScannerBuilder {
+        self.log_timestamps = yes;
+        self
+    }
+
+    /// Compiles the scanner.
+    pub fn build(&self) -> Result<Scanner, BuildError> {
+        let mut all = if self.default_pack {
+            pattern::default_patterns()
+        } else {
+            Vec::new()
+        };
+        for (origin, text) in &self.extra {
+            all.extend(pattern::parse_file(origin, text)?);
+        }
+        for (i, (entity, term)) in self.deny.iter().enumerate() {
+            all.push(deny_pattern(i, *entity, term));
+        }
+        let mut seen = HashSet::new();
+        for p in &all {
+            if !seen.insert(p.id.as_str()) {
+                return Err(BuildError::new(BuildErrorKind::DuplicateId {
+                    id: p.id.clone(),
+                }));
+            }
+        }
+        let patterns: Vec<Pattern> = all
+            .into_iter()
+            .filter(|p| !self.disabled.contains(&p.id))
+            .filter(|p| {
+                self.entities.as_ref().is_none_or(|es| es.contains(&p.entity))
+            })
+            .collect();
+        if patterns.is_empty() {
+            return Err(BuildError::new(BuildErrorKind::NoPatterns));
+        }
+        compile(patterns, self)
+    }
+}
+
+fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
+    Pattern {
+        id: format!("deny.{i}"),
+        entity,
+        description: "a term from the deny list".into(),
+        regex: format!(r"(?i)\b{}\b", regex_syntax::escape(term)),
+        group: 0,
+        validator: None,
+        score: 1.0,
+        context_score: 1.0,
+        context: Vec::new(),
+        negative_context: Vec::new(),
+        context_window: 0,
+        context_required: false,
+        log_timestamp: false,
+        examples: Vec::new(),
+        negatives: Vec::new(),
+    }
+}
+
+fn compile(
+    patterns: Vec<Pattern>,
+    b: &ScannerBuilder,
+) -> Result<Scanner, BuildError> {
+    // ASCII mode over bytes: Unicode-aware \b, \d and \w cost about 12x in
+    // throughput, and dumps are not always valid UTF-8.
+    let syntax = syntax::Config::new().unicode(false).utf8(false);
+    let mut hirs = Vec::with_capacity(patterns.len());
+    let mut max_match_len = 0;
+    for p in &patterns {
+        let regex_err = |message: String| {
+            BuildError::new(BuildErrorKind::Regex {
+                id: p.id.clone(),
+                message,
+            })
+        };
+        let hir = syntax::parse_with(&p.regex, &syntax)
+            .map_err(|e| regex_err(e.to_string()))?;
+        let props = hir.properties();
+        if props.minimum_len().unwrap_or(0) == 0 {
+            return Err(regex_err("it can match the empty string".into()));
+        }
+        let Some(max) = props.maximum_len() else {
+            return Err(regex_err(
+                "it can match text of unbounded length; bound every \
+                 repetition (for example {1,256}) so streaming stays exact"
+                    .into(),
+            ));
+        };
+        if p.group > props.explicit_captures_len() {
+            return Err(regex_err(format!(
+                "group {} does not exist in the regex",
+                p.group
+            )));
+        }
+        max_match_len = max_match_len.max(max);
+        hirs.push(hir);
+    }
+    let build = |kind: MatchKind| {
+        meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .match_kind(kind)
+                    .utf8_empty(false)
+                    .nfa_size_limit(Some(64 << 20))
+                    .hybrid_cache_capacity(8 << 20),
+            )
+            .build_many_from_hir(&hirs)
+            .map_err(|e| {
+                let id = e
+                    .pattern()
+                    .map_or("?", |pid| patterns[pid.as_usize()].id.as_str());
+                BuildError::new(BuildErrorKind::Regex {
+                    id: id.to_string(),
+                    message: e.to_string(),
+                })
+            })
+    };
+    let regex = build(MatchKind::LeftmostFirst)?;
+    let all = build(MatchKind::All)?;
+
+    let mut words: Vec<String> = Vec::new();
+    let mut word_id = |w: &String| -> u32 {
+        let w = w.to_ascii_lowercase();
+        match words.iter().position(|x| *x == w) {
+            Some(i) => i as u32,
+            None => {
+                words.push(w);
+                (words.len() - 1) as u32
+            }
+        }
+    };
+    let mut compiled = Vec::with_capacity(patterns.len());
+    for p in &patterns {
+        let mut positive: Vec<u32> =
+            p.context.iter().map(&mut word_id).collect();
+        let mut negative: Vec<u32> =
+            p.negative_context.iter().map(&mut word_id).collect();
+        positive.sort_unstable();
+        negative.sort_unstable();
+        compiled.push(Compiled { positive, negative });
+    }
+    // Context windows are in characters: up to 4 bytes each, plus the byte
+    // just outside for the whole-word check and a few for validators.
+    let window = patterns.iter().map(|p| p.context_window).max().unwrap_or(0);
+    debug_assert!(window <= MAX_WINDOW);
+    let margin = 4 * window + 8;
+    Ok(Scanner {
+        inner: Arc::new(Inner {
+            compiled,
+            regex,
+            all,
+            context: ContextWords::new(&words),
+            names: Names::default_pack(),
+            min_score: b.min_score,
+            allow: b.allow.clone(),
+            log_timestamps: b.log_timestamps,
+            max_match_len,
+            lookbehind: margin,
+            lookahead: margin,
+            patterns,
+        }),
+    })
+}

@@ -1,0 +1,24 @@
+//! Detection: the pattern pack, the one-pass engine, validators, context
+//! scoring, overlap resolution and streaming.
+//!
+//! Every enabled pattern is compiled into one leftmost-first multi-pattern
+//! regex (ASCII mode, over bytes). The scan visits every offset where some
+//! pattern matches; a match-all automaton, asked anchored at that offset,
+//! says which other patterns match there too, so a validator rejecting one
+//! reading never hides another. Each candidate then passes its validator,
+//! context words around it set its score, and overlapping findings are
+//! resolved ([`resolve`]).
+
+mod context;
+mod engine;
+pub(crate) mod names;
+pub(crate) mod pattern;
+mod resolve;
+mod stream;
+#[cfg(test)]
+mod tests;
+pub(crate) mod validate;
+
+pub use engine::{DEFAULT_MIN_SCORE, Finding, Scanner, ScannerBuilder};
+pub use pattern::{Pattern, PatternId};
+pub use stream::{Block, Blocks, DEFAULT_CHUNK, ReaderScan};

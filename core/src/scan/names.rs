@@ -1,0 +1,180 @@
+//! Name dictionaries for PERSON detection.
+//!
+//! Regexes find name-shaped text (capitalized tokens, titles, labels); these
+//! dictionaries decide whether the tokens are names. Lookups are exact-token
+//! and ASCII case-insensitive through anchored `aho-corasick` automata, with
+//! Latin-1 accents folded first so "José" finds "Jose".
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind};
+
+const FIRST: &str = include_str!("../../../patterns/names/first.txt");
+const LAST: &str = include_str!("../../../patterns/names/last.txt");
+const COMMON: &str = include_str!("../../../patterns/names/common-words.txt");
+
+/// A set of words with exact, case-insensitive membership.
+#[derive(Debug)]
+struct WordSet(AhoCorasick);
+
+impl WordSet {
+    fn new(list: &str) -> WordSet {
+        let words = list
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'));
+        let ac = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .match_kind(MatchKind::LeftmostLongest)
+            .ascii_case_insensitive(true)
+            .start_kind(aho_corasick::StartKind::Anchored)
+            .build(words)
+            .expect("the vendored word lists are valid");
+        WordSet(ac)
+    }
+
+    fn contains(&self, word: &[u8]) -> bool {
+        let input = Input::new(word).anchored(Anchored::Yes);
+        self.0.find(input).is_some_and(|m| m.end() == word.len())
+    }
+}
+
+/// The dictionaries used by the PERSON validators.
+#[derive(Debug)]
+pub(crate) struct Names {
+    first: WordSet,
+    last: WordSet,
+    common: WordSet,
+}
+
+/// Folds a token to ASCII (Latin-1 accents dropped) into `buf`; `None` if
+/// it has other bytes or does not fit.
+fn fold<'b>(tok: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
+    // U+00C0..=U+00FF to their base letters; '*' for the two symbols.
+    const LATIN1: &[u8; 64] =
+        b"AAAAAAACEEEEIIIIDNOOOOO*OUUUUYTsaaaaaaaceeeeiiiidnooooo*ouuuuyty";
+    let mut n = 0;
+    let mut i = 0;
+    while i < tok.len() {
+        let b = tok[i];
+        let out = if b.is_ascii_alphabetic() || b == b'\'' || b == b'-' {
+            i += 1;
+            b
+        } else if b == 0xC3 && i + 1 < tok.len() {
+            let c = tok[i + 1];
+            i += 2;
+            match c {
+                0x80..=0xBF => LATIN1[usize::from(c - 0x80)],
+                _ => return None,
+            }
+        } else {
+            return None;
+        };
+        if n == buf.len() || out == b'*' {
+            return None;
+        }
+        buf[n] = out;
+        n += 1;
+    }
+    Some(&buf[..n])
+}
+
+/// Splits a name candidate into its word tokens (initials dropped).
+fn tokens(m: &[u8]) -> impl Iterator<Item = &[u8]> {
+    m.split(|b| b.is_ascii_whitespace() || *b == b',')
+        .map(|t| t.strip_suffix(b".").unwrap_or(t))
+        .filter(|t| t.len() > 1)
+}
+
+fn capitalized(tok: &[u8]) -> bool {
+    tok.first().is_some_and(|b| b.is_ascii_uppercase() || *b >= 0xC3)
+}
+
+impl Names {
+    /// The dictionaries vendored under `patterns/names/`, built once.
+    pub(crate) fn default_pack() -> &'static Names {
+        static NAMES: OnceLock<Names> = OnceLock::new();
+        NAMES.get_or_init(|| Names {
+            first: WordSet::new(FIRST),
+            last: WordSet::new(LAST),
+            common: WordSet::new(COMMON),
+        })
+    }
+
+    fn is(&self, set: &WordSet, tok: &[u8]) -> bool {
+        let mut buf = [0; 32];
+        fold(tok, &mut buf).is_some_and(|t| set.contains(t))
+    }
+
+    /// "First Last", "First M. Last" or "Last, First": both ends in the
+    /// census lists, neither a common word.
+    pub(crate) fn is_full_name(&self, m: &[u8]) -> bool {
+        let toks: Vec<&[u8]> = tokens(m).collect();
+        let (Some(&a), Some(&b)) = (toks.first(), toks.last()) else {
+            return false;
+        };
+        if toks.len() < 2
+            || !toks.iter().all(|t| capitalized(t))
+            || self.is(&self.common, a)
+            || self.is(&self.common, b)
+        {
+            return false;
+        }
+        if m.contains(&b',') {
+            self.is(&self.last, a) && self.is(&self.first, b)
+        } else {
+            self.is(&self.first, a) && self.is(&self.last, b)
+        }
+    }
+
+    /// A name after a cue ("Dr.", "Patient:"): capitalized tokens, the
+    /// first not a common word. One token is enough, and names outside the
+    /// dictionaries count: the cue is the evidence.
+    pub(crate) fn is_cued_name(&self, m: &[u8]) -> bool {
+        let mut toks = tokens(m).peekable();
+        let Some(first) = toks.peek().copied() else { return false };
+        capitalized(first)
+            && !self.is(&self.common, first)
+            && tokens(m).all(capitalized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn membership_is_exact_and_case_insensitive() {
+        let n = Names::default_pack();
+        assert!(n.is(&n.first, b"Mary"));
+        assert!(n.is(&n.first, b"MARY"));
+        assert!(!n.is(&n.first, b"Mar"));
+        assert!(!n.is(&n.first, b"Maryx"));
+        assert!(n.is(&n.last, b"Garcia"));
+        // Accents fold to the census spelling.
+        assert!(n.is(&n.first, "José".as_bytes()));
+        assert!(n.is(&n.last, "García".as_bytes()));
+    }
+
+    #[test]
+    fn full_names() {
+        let n = Names::default_pack();
+        assert!(n.is_full_name(b"John Smith"));
+        assert!(n.is_full_name(b"Mary J. Garcia"));
+        assert!(n.is_full_name(b"Smith, John"));
+        assert!(n.is_full_name("José García".as_bytes()));
+        assert!(!n.is_full_name(b"Blood Pressure"));
+        assert!(!n.is_full_name(b"May Smith"));
+        assert!(!n.is_full_name(b"John"));
+        assert!(!n.is_full_name(b"John smith"));
+    }
+
+    #[test]
+    fn cued_names() {
+        let n = Names::default_pack();
+        assert!(n.is_cued_name(b"Okonkwo"));
+        assert!(n.is_cued_name(b"Xu Li"));
+        assert!(!n.is_cued_name(b"Note"));
+        assert!(!n.is_cued_name(b"okonkwo"));
+    }
+}

@@ -1,0 +1,261 @@
+//! Pattern definitions and the TOML pattern-file format.
+//!
+//! The format is documented once, in `patterns/README.md`.
+
+use serde::Deserialize;
+
+use super::validate::Validator;
+use crate::Entity;
+use crate::error::{BuildError, BuildErrorKind};
+
+/// The default context window, in characters on each side.
+const DEFAULT_WINDOW: usize = 40;
+/// The largest context window a pattern may ask for, in characters.
+pub(crate) const MAX_WINDOW: usize = 200;
+
+/// The index of a pattern in a [`Scanner`](crate::Scanner).
+///
+/// Valid only for the scanner that reported it; look the pattern up with
+/// [`Scanner::pattern`](crate::Scanner::pattern).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PatternId(pub(crate) u32);
+
+impl PatternId {
+    /// The index as a `usize`.
+    pub fn as_usize(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One detection rule: a regex, an optional validator, context words and
+/// scores. Loaded from pattern files; see `patterns/README.md`.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    pub(crate) id: String,
+    pub(crate) entity: Entity,
+    pub(crate) description: String,
+    pub(crate) regex: String,
+    pub(crate) group: usize,
+    pub(crate) validator: Option<Validator>,
+    pub(crate) score: f32,
+    pub(crate) context_score: f32,
+    pub(crate) context: Vec<String>,
+    pub(crate) negative_context: Vec<String>,
+    pub(crate) context_window: usize,
+    pub(crate) context_required: bool,
+    pub(crate) log_timestamp: bool,
+    pub(crate) examples: Vec<String>,
+    pub(crate) negatives: Vec<String>,
+}
+
+impl Pattern {
+    /// The stable identifier, such as `ssn.formatted`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The entity type this pattern reports.
+    pub fn entity(&self) -> Entity {
+        self.entity
+    }
+
+    /// What the pattern matches, in a sentence.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The regex source (ASCII mode, matched against bytes).
+    pub fn regex(&self) -> &str {
+        &self.regex
+    }
+
+    /// The score without context words nearby.
+    pub fn score(&self) -> f32 {
+        self.score
+    }
+
+    /// The score with a context word in the window.
+    pub fn context_score(&self) -> f32 {
+        self.context_score
+    }
+
+    /// The validator's name, if the pattern has one.
+    pub fn validator(&self) -> Option<&'static str> {
+        self.validator.map(Validator::name)
+    }
+
+    /// For checksum validators, how often a random string of the right
+    /// shape passes (NPI 1/50, Luhn 1/10 ...): the evidence a pass gives.
+    pub fn checksum_pass_rate(&self) -> Option<f64> {
+        self.validator.and_then(Validator::chance_pass_rate)
+    }
+
+    /// Whether a match without context is dropped.
+    pub fn context_required(&self) -> bool {
+        self.context_required
+    }
+
+    /// Positive examples; the expected finding is marked `«like this»`.
+    pub fn examples(&self) -> &[String] {
+        &self.examples
+    }
+
+    /// Texts in which this pattern's entity must not be reported.
+    pub fn negatives(&self) -> &[String] {
+        &self.negatives
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    pattern: Vec<RawPattern>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPattern {
+    id: String,
+    entity: String,
+    description: String,
+    regex: String,
+    #[serde(default)]
+    group: usize,
+    validator: Option<String>,
+    score: f32,
+    context_score: Option<f32>,
+    #[serde(default)]
+    context: Vec<String>,
+    #[serde(default)]
+    negative_context: Vec<String>,
+    context_window: Option<usize>,
+    #[serde(default)]
+    context_required: bool,
+    #[serde(default)]
+    log_timestamp: bool,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    negatives: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "documentation for readers of the file")]
+    since: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "documentation for readers of the file")]
+    references: Vec<String>,
+}
+
+/// Parses one pattern file. `origin` names it in errors.
+pub(crate) fn parse_file(
+    origin: &str,
+    text: &str,
+) -> Result<Vec<Pattern>, BuildError> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        BuildError::new(BuildErrorKind::File {
+            origin: origin.to_string(),
+            message: e.message().to_string(),
+            span: e.span(),
+        })
+    })?;
+    raw.pattern.into_iter().map(|p| convert(origin, p)).collect()
+}
+
+fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
+    let invalid = |what: String| {
+        BuildError::new(BuildErrorKind::InvalidPattern {
+            origin: origin.to_string(),
+            id: p.id.clone(),
+            what,
+        })
+    };
+    if p.id.is_empty()
+        || !p.id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+        })
+    {
+        return Err(invalid(
+            "id must be non-empty lower-case ASCII, digits, '.', '_' or '-'"
+                .into(),
+        ));
+    }
+    let entity =
+        p.entity.parse::<Entity>().map_err(|e| invalid(e.to_string()))?;
+    let validator = match &p.validator {
+        None => None,
+        Some(name) => Some(Validator::from_name(name).ok_or_else(|| {
+            let known: Vec<&str> =
+                Validator::NAMES.iter().map(|(n, _)| *n).collect();
+            invalid(format!(
+                "unknown validator {name:?}; known: {}",
+                known.join(", ")
+            ))
+        })?),
+    };
+    let context_score = p.context_score.unwrap_or(p.score);
+    for s in [p.score, context_score] {
+        if !(0.0..=1.0).contains(&s) {
+            return Err(invalid("scores must be between 0 and 1".into()));
+        }
+    }
+    if p.context_required && p.context.is_empty() {
+        return Err(invalid(
+            "context_required needs at least one context word".into(),
+        ));
+    }
+    let window = p.context_window.unwrap_or(DEFAULT_WINDOW);
+    if window > MAX_WINDOW {
+        return Err(invalid(format!(
+            "context_window is at most {MAX_WINDOW} characters"
+        )));
+    }
+    let words = p.context.iter().chain(&p.negative_context);
+    if words.clone().any(|w| w.trim().is_empty() || !w.is_ascii()) {
+        return Err(invalid("context words must be non-empty ASCII".into()));
+    }
+    Ok(Pattern {
+        id: p.id,
+        entity,
+        description: p.description,
+        regex: p.regex,
+        group: p.group,
+        validator,
+        score: p.score,
+        context_score,
+        context: p.context,
+        negative_context: p.negative_context,
+        context_window: window,
+        context_required: p.context_required,
+        log_timestamp: p.log_timestamp,
+        examples: p.examples,
+        negatives: p.negatives,
+    })
+}
+
+/// The default pack, embedded at compile time.
+pub(crate) const DEFAULT_PACK: &[(&str, &str)] = &[
+    ("age.toml", include_str!("../../../patterns/age.toml")),
+    ("contact.toml", include_str!("../../../patterns/contact.toml")),
+    ("date.toml", include_str!("../../../patterns/date.toml")),
+    ("financial.toml", include_str!("../../../patterns/financial.toml")),
+    ("government.toml", include_str!("../../../patterns/government.toml")),
+    ("health.toml", include_str!("../../../patterns/health.toml")),
+    ("location.toml", include_str!("../../../patterns/location.toml")),
+    ("network.toml", include_str!("../../../patterns/network.toml")),
+    ("person.toml", include_str!("../../../patterns/person.toml")),
+    ("secret.toml", include_str!("../../../patterns/secret.toml")),
+    (
+        "vehicle-device.toml",
+        include_str!("../../../patterns/vehicle-device.toml"),
+    ),
+];
+
+/// Every pattern of the default pack, parsed.
+pub(crate) fn default_patterns() -> Vec<Pattern> {
+    DEFAULT_PACK
+        .iter()
+        .flat_map(|(name, text)| {
+            parse_file(name, text).expect("the default pack parses")
+        })
+        .collect()
+}

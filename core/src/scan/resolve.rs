@@ -1,0 +1,123 @@
+//! Overlap resolution.
+//!
+//! Two findings conflict when they overlap, unless one lies strictly inside
+//! the other and they are of different entity types: an SSN in a URL's query
+//! string is a second fact, while a number read as both a phone and an SSN
+//! is one fact read two ways. Within each group of transitively overlapping
+//! findings, the best (higher score, then longer, then earlier, then lower
+//! pattern index) wins and conflicting ones are dropped. Working group by
+//! group keeps the outcome independent of where a stream was cut.
+
+use crate::Finding;
+
+fn conflict(a: &Finding, b: &Finding) -> bool {
+    let overlap = a.start < b.end && b.start < a.end;
+    if !overlap {
+        return false;
+    }
+    let a_in_b = b.start <= a.start && a.end <= b.end;
+    let b_in_a = a.start <= b.start && b.end <= a.end;
+    let same_span = a.start == b.start && a.end == b.end;
+    !(a.entity != b.entity && (a_in_b || b_in_a) && !same_span)
+}
+
+/// Resolves one overlap group, appending survivors to `out` in start order.
+fn resolve_group(group: &mut [Finding], out: &mut Vec<Finding>) {
+    if group.len() == 1 {
+        out.push(group[0]);
+        return;
+    }
+    group.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+            .then(a.pattern.cmp(&b.pattern))
+    });
+    let first = out.len();
+    for f in group.iter() {
+        if out[first..].iter().all(|kept| !conflict(kept, f)) {
+            out.push(*f);
+        }
+    }
+    out[first..]
+        .sort_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.pattern));
+}
+
+/// Resolves the groups of `raw` (sorted by start) that are closed: those
+/// that no finding starting at or after `horizon` can join. Survivors are
+/// appended to `out`; returns how many raw findings were consumed.
+pub(crate) fn resolve(
+    raw: &mut [Finding],
+    horizon: usize,
+    out: &mut Vec<Finding>,
+) -> usize {
+    let mut start = 0;
+    while start < raw.len() {
+        let mut end = start + 1;
+        let mut max_end = raw[start].end;
+        while end < raw.len() && raw[end].start < max_end {
+            max_end = max_end.max(raw[end].end);
+            end += 1;
+        }
+        if end == raw.len() && horizon < max_end {
+            break;
+        }
+        resolve_group(&mut raw[start..end], out);
+        start = end;
+    }
+    start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Entity, PatternId};
+
+    fn f(entity: Entity, start: usize, end: usize, score: f32) -> Finding {
+        Finding { entity, start, end, score, pattern: PatternId(0) }
+    }
+
+    fn run(mut raw: Vec<Finding>) -> Vec<(Entity, usize, usize)> {
+        raw.sort_by_key(|f| f.start);
+        let mut out = Vec::new();
+        let n = resolve(&mut raw, usize::MAX, &mut out);
+        assert_eq!(n, raw.len());
+        out.iter().map(|f| (f.entity, f.start, f.end)).collect()
+    }
+
+    #[test]
+    fn competing_readings_keep_the_best() {
+        let got = run(vec![
+            f(Entity::Phone, 0, 10, 0.6),
+            f(Entity::Npi, 0, 10, 0.9),
+        ]);
+        assert_eq!(got, vec![(Entity::Npi, 0, 10)]);
+        // Equal score: the longer reading wins.
+        let got =
+            run(vec![f(Entity::Date, 0, 8, 0.8), f(Entity::Date, 0, 14, 0.8)]);
+        assert_eq!(got, vec![(Entity::Date, 0, 14)]);
+    }
+
+    #[test]
+    fn nested_other_entity_is_kept() {
+        let got =
+            run(vec![f(Entity::Url, 0, 40, 0.9), f(Entity::Ssn, 25, 36, 0.9)]);
+        assert_eq!(got, vec![(Entity::Url, 0, 40), (Entity::Ssn, 25, 36)]);
+        // Crossing spans conflict even across entities.
+        let got = run(vec![
+            f(Entity::Phone, 0, 10, 0.5),
+            f(Entity::Ssn, 5, 15, 0.9),
+        ]);
+        assert_eq!(got, vec![(Entity::Ssn, 5, 15)]);
+    }
+
+    #[test]
+    fn open_group_waits_for_horizon() {
+        let mut raw =
+            vec![f(Entity::Ssn, 0, 5, 0.9), f(Entity::Ssn, 10, 20, 0.9)];
+        let mut out = Vec::new();
+        assert_eq!(resolve(&mut raw, 15, &mut out), 1);
+        assert_eq!(out.len(), 1);
+    }
+}

@@ -1,0 +1,299 @@
+//! The pattern pack's own examples, and engine-wide properties.
+
+use super::DEFAULT_MIN_SCORE as MIN;
+use super::pattern::{default_patterns, parse_file};
+use crate::{Entity, Scanner};
+
+/// Splits `a «b» c` into the text without markers and the marked span.
+fn marked(example: &str) -> (String, std::ops::Range<usize>) {
+    let start = example.find('«').expect("example has «");
+    let end = example.find('»').expect("example has »");
+    let text = example.replace(['«', '»'], "");
+    (text, start..end - '«'.len_utf8())
+}
+
+#[test]
+fn every_entity_has_patterns_and_examples() {
+    let patterns = default_patterns();
+    for &e in Entity::ALL {
+        let ps: Vec<_> = patterns.iter().filter(|p| p.entity == e).collect();
+        assert!(!ps.is_empty(), "no pattern for {e}");
+        for p in ps {
+            assert!(!p.examples.is_empty(), "{} has no example", p.id);
+            assert!(!p.negatives.is_empty(), "{} has no negative", p.id);
+        }
+    }
+}
+
+#[test]
+fn positive_examples_are_found() {
+    let scanner = Scanner::new();
+    let mut failures = Vec::new();
+    for p in scanner.patterns() {
+        for ex in &p.examples {
+            let (text, span) = marked(ex);
+            let found = scanner.scan(text.as_bytes());
+            let hit = found
+                .iter()
+                .any(|f| f.entity() == p.entity && f.range() == span);
+            if !hit {
+                let got: Vec<_> = found
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{}@{:?}={:?}",
+                            scanner.pattern(f.pattern()).id(),
+                            f.range(),
+                            &text[f.range()]
+                        )
+                    })
+                    .collect();
+                failures.push(format!(
+                    "{}: {ex:?} expected {span:?}, got {got:?}",
+                    p.id
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn negative_examples_are_not_found() {
+    let scanner = Scanner::new();
+    let mut failures = Vec::new();
+    for p in scanner.patterns() {
+        for ex in &p.negatives {
+            let found = scanner.scan(ex.as_bytes());
+            for f in found.iter().filter(|f| f.entity() == p.entity) {
+                failures.push(format!(
+                    "{}: {ex:?} reported {:?} via {}",
+                    p.id,
+                    &ex[f.range()],
+                    scanner.pattern(f.pattern()).id()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn each_example_is_found_by_its_own_pattern() {
+    // With only this pattern enabled, it alone must find its examples: a
+    // sibling pattern of the same entity must not be what passes the test.
+    for p in default_patterns() {
+        let scanner = Scanner::builder()
+            .default_pack(false)
+            .patterns_toml("one", &pattern_toml(&p))
+            .build()
+            .unwrap();
+        for ex in &p.examples {
+            let (text, span) = marked(ex);
+            let found = scanner.scan(text.as_bytes());
+            assert!(
+                found.iter().any(|f| f.range() == span),
+                "{}: {ex:?} not found alone",
+                p.id
+            );
+        }
+    }
+}
+
+/// The one pattern back as TOML, for building a scanner of it alone.
+fn pattern_toml(p: &super::Pattern) -> String {
+    let list = |v: &[String]| {
+        let items: Vec<String> = v.iter().map(|s| format!("{s:?}")).collect();
+        format!("[{}]", items.join(", "))
+    };
+    let validator = p
+        .validator()
+        .map_or(String::new(), |n| format!("validator = {n:?}\n"));
+    format!(
+        "[[pattern]]\nid = {:?}\nentity = {:?}\ndescription = \"x\"\n\
+         regex = '''{}'''\ngroup = {}\n{validator}score = {}\n\
+         context_score = {}\ncontext = {}\nnegative_context = {}\n\
+         context_window = {}\ncontext_required = {}\nlog_timestamp = {}\n",
+        p.id,
+        p.entity.as_str(),
+        p.regex,
+        p.group,
+        p.score,
+        p.context_score,
+        list(&p.context),
+        list(&p.negative_context),
+        p.context_window,
+        p.context_required,
+        p.log_timestamp,
+    )
+}
+
+#[test]
+fn chance_checksums_are_not_certainty() {
+    // A checksum that passes 1 time in 50 by chance cannot on its own
+    // carry a finding over the default threshold, and no checksum makes a
+    // bare match surer than its pass rate allows.
+    for p in default_patterns() {
+        let Some(rate) = p.checksum_pass_rate() else {
+            continue;
+        };
+        assert!(
+            f64::from(p.score) <= 1.0 - rate,
+            "{}: score {} above 1 - pass rate {rate}",
+            p.id,
+            p.score
+        );
+        // Short numbers (under 13 digits) are everywhere in logs: order
+        // ids, counters. A checksum that one in 60 of them passes cannot
+        // carry such a number over the threshold alone.
+        let short_number = p.examples.iter().all(|ex| {
+            let (text, span) = marked(ex);
+            let m = &text[span];
+            let digits = m.bytes().filter(u8::is_ascii_digit).count();
+            !m.bytes().any(|b| b.is_ascii_alphabetic()) && digits < 13
+        });
+        if rate >= 1.0 / 60.0 && short_number {
+            assert!(
+                p.score < MIN || p.context_required,
+                "{}: bare checksum match reported without context",
+                p.id
+            );
+        }
+    }
+}
+
+#[test]
+fn weak_checksums_need_context() {
+    let s = Scanner::new();
+    let only = |text: &str, e: Entity| {
+        s.scan(text.as_bytes()).iter().filter(|f| f.entity() == e).count()
+    };
+    assert_eq!(only("order 1234567893 shipped", Entity::Npi), 0);
+    assert_eq!(only("prescriber NPI 1234567893", Entity::Npi), 1);
+    assert_eq!(only("ref 111000025", Entity::AccountNumber), 0);
+    assert_eq!(only("order 219099999", Entity::Ssn), 0);
+    assert_eq!(only("SSN 219099999", Entity::Ssn), 1);
+}
+
+#[test]
+fn a_rejected_reading_does_not_hide_another() {
+    // `\b\d{9}\b` is the regex of several patterns (SSN, ABA routing). The
+    // leftmost-first engine reports one of them at this start; the others
+    // must still be evaluated.
+    let s = Scanner::new();
+    let found = s.scan(b"routing 021000021");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].entity(), Entity::AccountNumber);
+    // A MAC address is also IPv6-shaped; the IPv6 validator rejects it.
+    let found = s.scan(b"hw 00:1a:2b:3c:4d:5e");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].entity(), Entity::MacAddress);
+}
+
+#[test]
+fn nested_findings_of_another_kind_are_reported() {
+    let s = Scanner::new();
+    let text = b"https://app:s3cr3tPass@db.example.org:5432/x ssn";
+    let es: Vec<Entity> = s.scan(text).iter().map(|f| f.entity()).collect();
+    assert_eq!(es, [Entity::Url, Entity::Secret]);
+}
+
+#[test]
+fn bad_input_never_panics() {
+    let s = Scanner::new();
+    assert!(s.scan(b"").is_empty());
+    s.scan(b"\xff\xfe\x00\x00SSN 219-09-9999\x00\xc3");
+    s.scan(&[0u8; 10_000]);
+    s.scan(&[0xC3; 10_000]);
+    let found = s.scan(b"\xffSSN 219-09-9999\xff");
+    assert_eq!(found.len(), 1);
+    // A long line of digits and of word characters.
+    s.scan(&b"1".repeat(1 << 20));
+    s.scan(&b"a@".repeat(1 << 18));
+}
+
+#[test]
+fn non_ascii_text_around_findings() {
+    let s = Scanner::new();
+    let text = "患者 José García 📞 (415) 555-2671 — ñ 219-09-9999 ✓";
+    let found = s.scan(text.as_bytes());
+    let got: Vec<(Entity, &str)> =
+        found.iter().map(|f| (f.entity(), &text[f.range()])).collect();
+    assert_eq!(
+        got,
+        [
+            (Entity::Person, "José García"),
+            (Entity::Phone, "(415) 555-2671"),
+            (Entity::Ssn, "219-09-9999"),
+        ]
+    );
+}
+
+#[test]
+fn log_timestamps_are_skipped_by_default() {
+    let line = b"2024-03-14T10:22:01Z INFO admitted patient dob 1957-03-14\n";
+    let s = Scanner::new();
+    let dates: Vec<_> = s.scan(line).iter().map(|f| f.start()).collect();
+    assert_eq!(dates, [47]);
+    let s = Scanner::builder().log_timestamps(true).build().unwrap();
+    assert_eq!(s.scan(line).len(), 2);
+}
+
+#[test]
+fn builder_filters_and_lists() {
+    let s = Scanner::builder().entities([Entity::Email]).build().unwrap();
+    assert!(s.patterns().iter().all(|p| p.entity() == Entity::Email));
+    let s = Scanner::builder().disable_pattern("email").build().unwrap();
+    assert!(s.scan(b"a.b@example.org").is_empty());
+    let s =
+        Scanner::builder().deny(Entity::Person, "Zebulon").build().unwrap();
+    let found = s.scan(b"visited by zebulon today");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].entity(), Entity::Person);
+    let s = Scanner::builder().min_score(0.99).build().unwrap();
+    assert!(s.scan(b"SSN 219-09-9999").is_empty());
+}
+
+#[test]
+fn bad_pattern_files_are_errors() {
+    let cases = [
+        ("not toml [", "is not valid"),
+        ("[[pattern]]\nid = \"x\"\n", "is not valid"),
+        (
+            "[[pattern]]\nid=\"x\"\nentity=\"NOPE\"\ndescription=\"\"\nregex='a'\nscore=0.5\n",
+            "unknown entity",
+        ),
+        (
+            "[[pattern]]\nid=\"x\"\nentity=\"SSN\"\ndescription=\"\"\nregex='a+'\nscore=0.5\n",
+            "unbounded",
+        ),
+        (
+            "[[pattern]]\nid=\"x\"\nentity=\"SSN\"\ndescription=\"\"\nregex='a?'\nscore=0.5\n",
+            "empty string",
+        ),
+        (
+            "[[pattern]]\nid=\"x\"\nentity=\"SSN\"\ndescription=\"\"\nregex='a('\nscore=0.5\n",
+            "regex of pattern",
+        ),
+        (
+            "[[pattern]]\nid=\"x\"\nentity=\"SSN\"\ndescription=\"\"\nregex='a'\nscore=1.5\n",
+            "between 0 and 1",
+        ),
+        (
+            "[[pattern]]\nid=\"x\"\nentity=\"SSN\"\ndescription=\"\"\nregex='a'\nscore=0.5\nvalidator=\"zzz\"\n",
+            "unknown validator",
+        ),
+        (
+            "[[pattern]]\nid=\"email\"\nentity=\"SSN\"\ndescription=\"\"\nregex='a'\nscore=0.5\n",
+            "defined twice",
+        ),
+    ];
+    for (toml, want) in cases {
+        let err = Scanner::builder()
+            .patterns_toml("user.toml", toml)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains(want), "{toml:?}: {err}");
+    }
+    assert!(parse_file("empty.toml", "").unwrap().is_empty());
+}
