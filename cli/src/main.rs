@@ -1,1 +1,326 @@
-fn main() {}
+//! `phisafe`: scan files, directories and streams for PHI/PII, and redact
+//! them.
+//!
+//! Exit codes: 0 when the run succeeded (and, with `--fail-on`, nothing at
+//! or above the threshold was found), 1 when `--fail-on` was given and
+//! something was found, 2 for usage or I/O errors (after scanning every
+//! readable input).
+
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, reason = "a CLI prints its results")]
+#![allow(clippy::print_stderr, reason = "a CLI prints its errors")]
+
+mod report;
+mod walk;
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use phisafe::{Entity, HashKey, Operator, Redactor, Scanner};
+
+use crate::report::{FileReport, Format};
+
+#[derive(Parser)]
+#[command(name = "phisafe", version, about = "Find and redact PHI/PII")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan files, directories (recursively) or stdin (`-`) and report
+    /// findings.
+    Scan(ScanArgs),
+    /// Redact a file or stdin (`-`) to a file or stdout, streaming.
+    Redact(RedactArgs),
+    /// List the enabled patterns.
+    Patterns(ScannerArgs),
+}
+
+#[derive(Args)]
+struct ScannerArgs {
+    /// Only these entity types (comma-separated, e.g. SSN,EMAIL).
+    #[arg(long, value_delimiter = ',')]
+    entities: Vec<String>,
+    /// Drop findings scoring below this (0 to 1).
+    #[arg(long, default_value_t = phisafe::scan::DEFAULT_MIN_SCORE)]
+    min_score: f32,
+    /// Extra pattern file (TOML); may be repeated.
+    #[arg(long = "patterns", value_name = "FILE")]
+    pattern_files: Vec<PathBuf>,
+    /// Disable a pattern by id; may be repeated.
+    #[arg(long = "disable", value_name = "ID")]
+    disabled: Vec<String>,
+    /// Value never to report (exact match); may be repeated.
+    #[arg(long = "allow", value_name = "VALUE")]
+    allow: Vec<String>,
+    /// Report dates that open a log line and are followed by a time.
+    #[arg(long)]
+    log_timestamps: bool,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Files, directories, or `-` for stdin.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    scanner: ScannerArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    format: FormatArg,
+    /// Exit 1 if any finding scores at least SCORE (default: --min-score).
+    #[arg(long, value_name = "SCORE", num_args = 0..=1, default_missing_value = "-1")]
+    fail_on: Option<f32>,
+    /// Show matched values in previews (they are masked by default).
+    #[arg(long)]
+    show_values: bool,
+    /// Write the report here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Table,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+#[derive(Args)]
+struct RedactArgs {
+    /// Input file, or `-` for stdin.
+    input: PathBuf,
+    /// Output file (written atomically), or `-` for stdout.
+    #[arg(short, long, default_value = "-")]
+    output: PathBuf,
+    #[command(flatten)]
+    scanner: ScannerArgs,
+    /// Operator for one entity, e.g. SSN=partial; may be repeated.
+    /// Operators: mask, tag, partial, hash, remove.
+    #[arg(long = "operator", value_name = "ENTITY=OP")]
+    operators: Vec<String>,
+    /// Operator for entities without their own.
+    #[arg(long, default_value = "tag")]
+    default_operator: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("phisafe: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Redact(args) => redact(args),
+        Command::Patterns(args) => {
+            let scanner = build_scanner(&args)?;
+            let mut out = io::stdout().lock();
+            for p in scanner.patterns() {
+                writeln!(
+                    out,
+                    "{:<28} {:<15} {:.2}/{:.2}  {}",
+                    p.id(),
+                    p.entity().as_str(),
+                    p.score(),
+                    p.context_score(),
+                    p.description()
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn build_scanner(args: &ScannerArgs) -> anyhow::Result<Scanner> {
+    let mut b = Scanner::builder();
+    if !args.entities.is_empty() {
+        let es = args
+            .entities
+            .iter()
+            .map(|s| s.trim().parse::<Entity>())
+            .collect::<Result<Vec<_>, _>>()?;
+        b.entities(es);
+    }
+    for f in &args.pattern_files {
+        b.pattern_file(f)?;
+    }
+    for id in &args.disabled {
+        b.disable_pattern(id);
+    }
+    for v in &args.allow {
+        b.allow(v);
+    }
+    if !(0.0..=1.0).contains(&args.min_score) {
+        bail!("--min-score must be between 0 and 1");
+    }
+    b.min_score(args.min_score).log_timestamps(args.log_timestamps);
+    Ok(b.build()?)
+}
+
+fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let scanner = build_scanner(&args.scanner)?;
+    let inputs = walk::collect(&args.paths);
+    let total: u64 = inputs.files.iter().map(|f| f.len).sum();
+    let progress =
+        (!args.no_progress && io::stderr().is_terminal() && total > 64 << 20)
+            .then(|| {
+                let bar = indicatif::ProgressBar::new(total);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+                    )
+                    .expect("the template is valid"),
+                );
+                bar
+            });
+    let reports = walk::scan_all(
+        &scanner,
+        &inputs.files,
+        args.show_values,
+        progress.as_ref(),
+    );
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let mut failed = inputs.errors;
+    let mut files: Vec<FileReport> = Vec::new();
+    for r in reports {
+        match r {
+            Ok(r) => files.push(r),
+            Err(e) => failed.push(e),
+        }
+    }
+    for (path, err) in &failed {
+        eprintln!("phisafe: {}: {err}", path.display());
+    }
+    let format = match args.format {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Sarif => Format::Sarif,
+    };
+    let write = |w: &mut dyn Write| {
+        report::write(w, format, &scanner, &files, &failed)
+    };
+    match &args.output {
+        Some(path) if path != Path::new("-") => {
+            write_atomically(path, |w| write(w))?;
+        }
+        _ => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            write(&mut out)?;
+            out.flush()?;
+        }
+    }
+    if !failed.is_empty() {
+        return Ok(ExitCode::from(2));
+    }
+    if let Some(threshold) = args.fail_on {
+        let threshold =
+            if threshold < 0.0 { args.scanner.min_score } else { threshold };
+        let hit = files
+            .iter()
+            .flat_map(|f| &f.findings)
+            .any(|f| f.finding.score() >= threshold);
+        if hit {
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes through a temporary file in the same directory, renamed into
+/// place only when everything was written: readers never see half a file.
+fn write_atomically(
+    path: &Path,
+    f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| {
+        format!("cannot create a temporary file in {}", dir.display())
+    })?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        f(&mut w)?;
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
+    let scanner = build_scanner(&args.scanner)?;
+    let mut b = Redactor::builder(scanner)
+        .default_operator(args.default_operator.parse::<Operator>()?);
+    for spec in &args.operators {
+        let Some((entity, op)) = spec.split_once('=') else {
+            bail!("--operator takes ENTITY=OP, e.g. SSN=partial");
+        };
+        b = b.operator(entity.trim().parse()?, op.trim().parse()?);
+    }
+    // The key comes from the environment so it stays out of shell history
+    // and process listings.
+    if let Some(key) = std::env::var_os("PHISAFE_HASH_KEY") {
+        b = b.hash_key(HashKey::new(key.as_encoded_bytes())?);
+    }
+    let redactor = b.build()?;
+    let stdin_in = args.input == Path::new("-");
+    let stdout_out = args.output == Path::new("-");
+    if !stdin_in && !stdout_out && same_file(&args.input, &args.output) {
+        bail!("input and output are the same file; write elsewhere");
+    }
+    let input: Box<dyn Read> = if stdin_in {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(&args.input).with_context(|| {
+            format!("cannot open {}", args.input.display())
+        })?)
+    };
+    if stdout_out {
+        // Unbuffered beyond each block, so a piped log flows through.
+        redactor.redact_reader(input, io::stdout().lock())?;
+    } else {
+        write_atomically(&args.output, |w| {
+            redactor.redact_reader(input, w).map(drop)
+        })?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}

@@ -40,6 +40,8 @@ impl ContextWords {
     ) -> Hits {
         let mut hits = Hits::default();
         let Some(ac) = &self.ac else { return hits };
+        // The candidate lies between the two windows.
+        let (cand_start, cand_end) = (windows[0].end, windows[1].start);
         for w in windows {
             let input = aho_corasick::Input::new(hay).span(w);
             for m in ac.find_overlapping_iter(input) {
@@ -51,9 +53,18 @@ impl ContextWords {
                 }
                 let id = m.pattern().as_u32();
                 hits.positive |= positive.binary_search(&id).is_ok();
-                hits.negative |= negative.binary_search(&id).is_ok();
-                if hits.negative {
-                    return hits;
+                if negative.binary_search(&id).is_ok() {
+                    // A word that vetoes ("order") only speaks for its own
+                    // line; a label on the line above ("DOB:") still helps.
+                    let gap = if m.end() <= cand_start {
+                        &hay[m.end()..cand_start]
+                    } else {
+                        &hay[cand_end..m.start()]
+                    };
+                    if memchr::memchr(b'\n', gap).is_none() {
+                        hits.negative = true;
+                        return hits;
+                    }
                 }
             }
         }

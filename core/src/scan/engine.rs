@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use regex_automata::meta::{self, Regex};
+use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternID, PatternSet};
 
@@ -15,6 +16,7 @@ use super::names::Names;
 use super::pattern::{self, MAX_WINDOW, Pattern, PatternId};
 use super::resolve;
 use super::stream::ReaderScan;
+use super::validate;
 use crate::Entity;
 use crate::error::{BuildError, BuildErrorKind};
 
@@ -80,20 +82,26 @@ struct Compiled {
     /// Sorted ids into the context automaton.
     positive: Vec<u32>,
     negative: Vec<u32>,
+    /// For patterns that report a capture group: the pattern alone, whose
+    /// small automaton resolves captures far faster than the union's.
+    captures: Option<Regex>,
 }
 
 pub(crate) struct Inner {
     patterns: Vec<Pattern>,
     compiled: Vec<Compiled>,
-    /// Leftmost-first: finds where candidates start, and their ends.
+    /// Leftmost-first over the ignores, then the patterns: finds where
+    /// candidates start, and their ends.
     regex: Regex,
-    /// Match-all: which patterns match at a given start.
+    /// How many ignores lead `regex`; pattern `i` is `regex` pattern
+    /// `n_ignores + i`.
+    n_ignores: usize,
+    /// Match-all over the patterns alone: which match at a given start.
     all: Regex,
     context: ContextWords,
     names: &'static Names,
     min_score: f32,
     allow: HashSet<Box<[u8]>>,
-    log_timestamps: bool,
     /// Longest possible match of any pattern, in bytes.
     pub(crate) max_match_len: usize,
     /// Bytes before a candidate's start that decisions may read.
@@ -214,15 +222,27 @@ impl Scanner {
             cuts.push(hay.len());
         }
         let inner = &self.inner;
-        let pieces: Vec<Vec<Finding>> = cuts
+        let mut pieces: Vec<(Vec<Finding>, usize)> = cuts
             .par_windows(2)
             .map(|w| {
                 let mut raw = Vec::new();
-                inner.candidates(hay, w[0], w[1], &mut raw);
-                raw
+                let resume = inner.candidates(hay, w[0], w[1], &mut raw);
+                (raw, resume)
             })
             .collect();
-        let mut raw: Vec<Finding> = pieces.into_iter().flatten().collect();
+        // An ignored span crossing a cut moves where the next piece starts;
+        // redo that piece from there, as a sequential scan would.
+        for k in 1..pieces.len() {
+            let resume = pieces[k - 1].1;
+            if resume > cuts[k] {
+                let mut raw = Vec::new();
+                let next =
+                    inner.candidates(hay, resume, cuts[k + 1], &mut raw);
+                pieces[k] = (raw, next.max(resume));
+            }
+        }
+        let mut raw: Vec<Finding> =
+            pieces.into_iter().flat_map(|(raw, _)| raw).collect();
         raw.sort_by_key(|f| f.start);
         let mut out = Vec::with_capacity(raw.len());
         resolve::resolve(&mut raw, usize::MAX, &mut out);
@@ -232,8 +252,8 @@ impl Scanner {
 
 impl Inner {
     /// Evaluates every candidate whose match starts in `from..limit`,
-    /// pushing findings (unresolved) to `out`. Returns the first offset at
-    /// or after `limit` where a match could start (or `hay.len()`).
+    /// pushing findings (unresolved) to `out`. Returns where the search
+    /// resumes: `limit`, or later when an ignored span crosses it.
     ///
     /// Every decision about a candidate reads at most `lookbehind` bytes
     /// before its start and `lookahead` after its end, and matches are at
@@ -246,74 +266,85 @@ impl Inner {
         out: &mut Vec<Finding>,
     ) -> usize {
         let mut set = PatternSet::new(self.patterns.len());
+        let mut caps: Vec<Option<Captures>> = vec![None; self.patterns.len()];
         let mut at = from;
         while at < limit {
             let input = Input::new(hay).span(at..hay.len());
             let Some(m) = self.regex.search(&input) else {
-                return hay.len();
+                return limit;
             };
             let s = m.start();
             if s >= limit {
-                return s;
+                return limit;
             }
+            let Some(found) =
+                m.pattern().as_usize().checked_sub(self.n_ignores)
+            else {
+                // Ignored text is skipped whole.
+                at = m.end();
+                continue;
+            };
+            // Anchored searches get a span no longer than the longest
+            // match: engines such as the bounded backtracker size their
+            // work by the span, and look-around still sees the haystack.
+            let near = hay.len().min(s + self.max_match_len + 1);
             // Leftmost-first reports one pattern per start; ask which
             // others match here too, so a rejected candidate never hides
             // another reading of the same text.
             set.clear();
             let anchored =
-                Input::new(hay).span(s..hay.len()).anchored(Anchored::Yes);
+                Input::new(hay).span(s..near).anchored(Anchored::Yes);
             self.all.which_overlapping_matches(&anchored, &mut set);
-            for pid in set.iter() {
-                let end = if pid == m.pattern() {
-                    m.end()
-                } else {
-                    let input = Input::new(hay)
-                        .span(s..hay.len())
-                        .anchored(Anchored::Pattern(pid));
-                    match self.regex.search(&input) {
-                        Some(m) => m.end(),
-                        None => continue,
-                    }
-                };
-                self.evaluate(hay, pid, s, end, out);
-            }
-            if set.is_empty() {
-                self.evaluate(hay, m.pattern(), s, m.end(), out);
+            if set.len() <= 1 {
+                self.evaluate(hay, found, s, m.end(), &mut caps, out);
+            } else {
+                for pid in set.iter() {
+                    let pid = pid.as_usize();
+                    let end = if pid == found {
+                        m.end()
+                    } else {
+                        let union_pid = PatternID::must(pid + self.n_ignores);
+                        let input = Input::new(hay)
+                            .span(s..near)
+                            .anchored(Anchored::Pattern(union_pid));
+                        match self.regex.search(&input) {
+                            Some(m) => m.end(),
+                            None => continue,
+                        }
+                    };
+                    self.evaluate(hay, pid, s, end, &mut caps, out);
+                }
             }
             at = s + 1;
         }
-        limit
+        at
     }
 
     fn evaluate(
         &self,
         hay: &[u8],
-        pid: PatternID,
+        pid: usize,
         s: usize,
         e: usize,
+        caps: &mut [Option<Captures>],
         out: &mut Vec<Finding>,
     ) {
-        let p = &self.patterns[pid.as_usize()];
-        let c = &self.compiled[pid.as_usize()];
-        let span = if p.group == 0 {
-            s..e
-        } else {
-            let input =
-                Input::new(hay).span(s..e).anchored(Anchored::Pattern(pid));
-            let mut caps = self.regex.create_captures();
-            self.regex.search_captures(&input, &mut caps);
-            match caps.get_group(p.group) {
-                Some(g) if !g.is_empty() => g.range(),
-                _ => return,
+        let p = &self.patterns[pid];
+        let c = &self.compiled[pid];
+        let span = match &c.captures {
+            None => s..e,
+            Some(re) => {
+                let input = Input::new(hay).span(s..e).anchored(Anchored::Yes);
+                let caps =
+                    caps[pid].get_or_insert_with(|| re.create_captures());
+                re.search_captures(&input, caps);
+                match caps.get_group(p.group) {
+                    Some(g) if !g.is_empty() => g.range(),
+                    _ => return,
+                }
             }
         };
         if !self.allow.is_empty() && self.allow.contains(&hay[span.clone()]) {
-            return;
-        }
-        if p.log_timestamp
-            && !self.log_timestamps
-            && log_timestamp(hay, s, span.end)
-        {
             return;
         }
         if let Some(v) = p.validator {
@@ -341,32 +372,9 @@ impl Inner {
             start: span.start,
             end: span.end,
             score,
-            pattern: PatternId(pid.as_u32()),
+            pattern: PatternId(pid as u32),
         });
     }
-}
-
-/// A date at the start of a line followed by a time is a log timestamp.
-fn log_timestamp(hay: &[u8], s: usize, e: usize) -> bool {
-    // At most a few bytes of `[`, `(` or spaces between line start and s.
-    let mut i = s;
-    let mut skipped = 0;
-    while i > 0 && matches!(hay[i - 1], b'[' | b'(' | b' ' | b'\t') {
-        i -= 1;
-        skipped += 1;
-        if skipped > 3 {
-            return false;
-        }
-    }
-    let at_line_start = i == 0 || hay[i - 1] == b'\n' || hay[i - 1] == b'\r';
-    let rest = &hay[e..hay.len().min(e + 6)];
-    let time_follows = rest.len() >= 6
-        && matches!(rest[0], b'T' | b' ' | b'_')
-        && rest[1].is_ascii_digit()
-        && rest[2].is_ascii_digit()
-        && rest[3] == b':'
-        && rest[4].is_ascii_digit();
-    at_line_start && time_follows
 }
 
 /// Configures and builds a [`Scanner`].
@@ -492,26 +500,36 @@ impl ScannerBuilder {
 
     /// Compiles the scanner.
     pub fn build(&self) -> Result<Scanner, BuildError> {
-        let mut all = if self.default_pack {
-            pattern::default_patterns()
+        let mut pack = if self.default_pack {
+            pattern::default_pack()
         } else {
-            Vec::new()
+            pattern::PackFile::default()
         };
         for (origin, text) in &self.extra {
-            all.extend(pattern::parse_file(origin, text)?);
+            let file = pattern::parse_file(origin, text)?;
+            pack.patterns.extend(file.patterns);
+            pack.ignores.extend(file.ignores);
         }
         for (i, (entity, term)) in self.deny.iter().enumerate() {
-            all.push(deny_pattern(i, *entity, term));
+            pack.patterns.push(deny_pattern(i, *entity, term));
         }
         let mut seen = HashSet::new();
-        for p in &all {
-            if !seen.insert(p.id.as_str()) {
+        let ids = pack.patterns.iter().map(|p| &p.id);
+        for id in ids.chain(pack.ignores.iter().map(|i| &i.id)) {
+            if !seen.insert(id.as_str()) {
                 return Err(BuildError::new(BuildErrorKind::DuplicateId {
-                    id: p.id.clone(),
+                    id: id.clone(),
                 }));
             }
         }
-        let patterns: Vec<Pattern> = all
+        let ignores: Vec<pattern::Ignore> = pack
+            .ignores
+            .into_iter()
+            .filter(|i| !self.disabled.contains(&i.id))
+            .filter(|i| !(i.log_timestamp && self.log_timestamps))
+            .collect();
+        let patterns: Vec<Pattern> = pack
+            .patterns
             .into_iter()
             .filter(|p| !self.disabled.contains(&p.id))
             .filter(|p| {
@@ -521,7 +539,7 @@ impl ScannerBuilder {
         if patterns.is_empty() {
             return Err(BuildError::new(BuildErrorKind::NoPatterns));
         }
-        compile(patterns, self)
+        compile(patterns, ignores, self)
     }
 }
 
@@ -539,7 +557,6 @@ fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
         negative_context: Vec::new(),
         context_window: 0,
         context_required: false,
-        log_timestamp: false,
         examples: Vec::new(),
         negatives: Vec::new(),
     }
@@ -547,21 +564,24 @@ fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
 
 fn compile(
     patterns: Vec<Pattern>,
+    ignores: Vec<pattern::Ignore>,
     b: &ScannerBuilder,
 ) -> Result<Scanner, BuildError> {
     // ASCII mode over bytes: Unicode-aware \b, \d and \w cost about 12x in
     // throughput, and dumps are not always valid UTF-8.
     let syntax = syntax::Config::new().unicode(false).utf8(false);
     let mut hirs = Vec::with_capacity(patterns.len());
+    let mut ignore_hirs = Vec::with_capacity(ignores.len());
     let mut max_match_len = 0;
-    for p in &patterns {
+    let sources = ignores
+        .iter()
+        .map(|i| (&i.id, &i.regex, 0, true))
+        .chain(patterns.iter().map(|p| (&p.id, &p.regex, p.group, false)));
+    for (id, regex, group, is_ignore) in sources {
         let regex_err = |message: String| {
-            BuildError::new(BuildErrorKind::Regex {
-                id: p.id.clone(),
-                message,
-            })
+            BuildError::new(BuildErrorKind::Regex { id: id.clone(), message })
         };
-        let hir = syntax::parse_with(&p.regex, &syntax)
+        let hir = syntax::parse_with(regex, &syntax)
             .map_err(|e| regex_err(e.to_string()))?;
         let props = hir.properties();
         if props.minimum_len().unwrap_or(0) == 0 {
@@ -574,16 +594,22 @@ fn compile(
                     .into(),
             ));
         };
-        if p.group > props.explicit_captures_len() {
+        if group > props.explicit_captures_len() {
             return Err(regex_err(format!(
-                "group {} does not exist in the regex",
-                p.group
+                "group {group} does not exist in the regex"
             )));
         }
         max_match_len = max_match_len.max(max);
-        hirs.push(hir);
+        if is_ignore {
+            ignore_hirs.push(hir);
+        } else {
+            hirs.push(hir);
+        }
     }
-    let build = |kind: MatchKind| {
+    let n_ignores = ignore_hirs.len();
+    // Ignores come first: at a shared start, leftmost-first prefers them.
+    let union: Vec<_> = ignore_hirs.iter().chain(&hirs).collect();
+    let build = |kind: MatchKind, hirs: &[&regex_syntax::hir::Hir]| {
         meta::Builder::new()
             .configure(
                 meta::Config::new()
@@ -592,19 +618,25 @@ fn compile(
                     .nfa_size_limit(Some(64 << 20))
                     .hybrid_cache_capacity(8 << 20),
             )
-            .build_many_from_hir(&hirs)
+            .build_many_from_hir(hirs)
             .map_err(|e| {
-                let id = e
-                    .pattern()
-                    .map_or("?", |pid| patterns[pid.as_usize()].id.as_str());
+                let id = e.pattern().map_or("?", |pid| {
+                    let i = pid.as_usize();
+                    if hirs.len() > patterns.len() && i < n_ignores {
+                        ignores[i].id.as_str()
+                    } else {
+                        let i = i - (hirs.len() - patterns.len());
+                        patterns[i].id.as_str()
+                    }
+                });
                 BuildError::new(BuildErrorKind::Regex {
                     id: id.to_string(),
                     message: e.to_string(),
                 })
             })
     };
-    let regex = build(MatchKind::LeftmostFirst)?;
-    let all = build(MatchKind::All)?;
+    let regex = build(MatchKind::LeftmostFirst, &union)?;
+    let all = build(MatchKind::All, &hirs.iter().collect::<Vec<_>>())?;
 
     let mut words: Vec<String> = Vec::new();
     let mut word_id = |w: &String| -> u32 {
@@ -618,22 +650,37 @@ fn compile(
         }
     };
     let mut compiled = Vec::with_capacity(patterns.len());
-    for p in &patterns {
+    for (p, hir) in patterns.iter().zip(&hirs) {
+        let captures = if p.group == 0 {
+            None
+        } else {
+            let re = meta::Builder::new()
+                .configure(meta::Config::new().utf8_empty(false))
+                .build_from_hir(hir)
+                .map_err(|e| {
+                    BuildError::new(BuildErrorKind::Regex {
+                        id: p.id.clone(),
+                        message: e.to_string(),
+                    })
+                })?;
+            Some(re)
+        };
         let mut positive: Vec<u32> =
             p.context.iter().map(&mut word_id).collect();
         let mut negative: Vec<u32> =
             p.negative_context.iter().map(&mut word_id).collect();
         positive.sort_unstable();
         negative.sort_unstable();
-        compiled.push(Compiled { positive, negative });
+        compiled.push(Compiled { positive, negative, captures });
     }
     // Context windows are in characters: up to 4 bytes each, plus the byte
     // just outside for the whole-word check and a few for validators.
     let window = patterns.iter().map(|p| p.context_window).max().unwrap_or(0);
     debug_assert!(window <= MAX_WINDOW);
-    let margin = 4 * window + 8;
+    let margin = (4 * window + 8).max(validate::REACH_BEHIND + 8);
     Ok(Scanner {
         inner: Arc::new(Inner {
+            n_ignores,
             compiled,
             regex,
             all,
@@ -641,7 +688,6 @@ fn compile(
             names: Names::default_pack(),
             min_score: b.min_score,
             allow: b.allow.clone(),
-            log_timestamps: b.log_timestamps,
             max_match_len,
             lookbehind: margin,
             lookahead: margin,

@@ -43,7 +43,6 @@ pub struct Pattern {
     pub(crate) negative_context: Vec<String>,
     pub(crate) context_window: usize,
     pub(crate) context_required: bool,
-    pub(crate) log_timestamp: bool,
     pub(crate) examples: Vec<String>,
     pub(crate) negatives: Vec<String>,
 }
@@ -106,11 +105,48 @@ impl Pattern {
     }
 }
 
+/// Text known not to be sensitive (a log line's leading timestamp, a
+/// UUID). A match is skipped whole: no finding starts inside it.
+#[derive(Clone, Debug)]
+pub(crate) struct Ignore {
+    pub(crate) id: String,
+    pub(crate) regex: String,
+    /// Only in force while log timestamps are not reported.
+    pub(crate) log_timestamp: bool,
+    #[allow(dead_code, reason = "read by the pack tests")]
+    pub(crate) examples: Vec<String>,
+}
+
+/// The contents of one pattern file.
+#[derive(Debug, Default)]
+pub(crate) struct PackFile {
+    pub(crate) patterns: Vec<Pattern>,
+    pub(crate) ignores: Vec<Ignore>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
     pattern: Vec<RawPattern>,
+    #[serde(default)]
+    ignore: Vec<RawIgnore>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIgnore {
+    id: String,
+    #[allow(dead_code, reason = "documentation for readers of the file")]
+    description: String,
+    regex: String,
+    #[serde(default)]
+    log_timestamp: bool,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "documentation for readers of the file")]
+    since: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,8 +169,6 @@ struct RawPattern {
     #[serde(default)]
     context_required: bool,
     #[serde(default)]
-    log_timestamp: bool,
-    #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
     negatives: Vec<String>,
@@ -150,7 +184,7 @@ struct RawPattern {
 pub(crate) fn parse_file(
     origin: &str,
     text: &str,
-) -> Result<Vec<Pattern>, BuildError> {
+) -> Result<PackFile, BuildError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         BuildError::new(BuildErrorKind::File {
             origin: origin.to_string(),
@@ -158,7 +192,22 @@ pub(crate) fn parse_file(
             span: e.span(),
         })
     })?;
-    raw.pattern.into_iter().map(|p| convert(origin, p)).collect()
+    let patterns = raw
+        .pattern
+        .into_iter()
+        .map(|p| convert(origin, p))
+        .collect::<Result<_, _>>()?;
+    let ignores = raw
+        .ignore
+        .into_iter()
+        .map(|i| Ignore {
+            id: i.id,
+            regex: i.regex,
+            log_timestamp: i.log_timestamp,
+            examples: i.examples,
+        })
+        .collect();
+    Ok(PackFile { patterns, ignores })
 }
 
 fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
@@ -226,7 +275,6 @@ fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
         negative_context: p.negative_context,
         context_window: window,
         context_required: p.context_required,
-        log_timestamp: p.log_timestamp,
         examples: p.examples,
         negatives: p.negatives,
     })
@@ -240,6 +288,7 @@ pub(crate) const DEFAULT_PACK: &[(&str, &str)] = &[
     ("financial.toml", include_str!("../../../patterns/financial.toml")),
     ("government.toml", include_str!("../../../patterns/government.toml")),
     ("health.toml", include_str!("../../../patterns/health.toml")),
+    ("ignore.toml", include_str!("../../../patterns/ignore.toml")),
     ("location.toml", include_str!("../../../patterns/location.toml")),
     ("network.toml", include_str!("../../../patterns/network.toml")),
     ("person.toml", include_str!("../../../patterns/person.toml")),
@@ -250,12 +299,19 @@ pub(crate) const DEFAULT_PACK: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every pattern of the default pack, parsed.
+/// The default pack, parsed.
+pub(crate) fn default_pack() -> PackFile {
+    let mut pack = PackFile::default();
+    for (name, text) in DEFAULT_PACK {
+        let file = parse_file(name, text).expect("the default pack parses");
+        pack.patterns.extend(file.patterns);
+        pack.ignores.extend(file.ignores);
+    }
+    pack
+}
+
+/// Every pattern of the default pack.
+#[cfg(test)]
 pub(crate) fn default_patterns() -> Vec<Pattern> {
-    DEFAULT_PACK
-        .iter()
-        .flat_map(|(name, text)| {
-            parse_file(name, text).expect("the default pack parses")
-        })
-        .collect()
+    default_pack().patterns
 }

@@ -114,7 +114,7 @@ impl<'s, R: Read> Blocks<'s, R> {
                 if self.eof { end } else { end.saturating_sub(reserve) };
             if self.next_start < limit {
                 let new = self.raw.len();
-                inner.candidates(
+                let resume = inner.candidates(
                     &self.buf,
                     self.next_start - self.base,
                     limit - self.base,
@@ -124,7 +124,7 @@ impl<'s, R: Read> Blocks<'s, R> {
                 for f in &mut self.raw[new..] {
                     *f = f.offset_by(base);
                 }
-                self.next_start = limit;
+                self.next_start = base + resume;
             }
             // Candidates come in start order, but a capture group can start
             // later than its match: sort before grouping.

@@ -26,6 +26,8 @@ pub(crate) enum Validator {
     Ipv4,
     Ipv6,
     Date,
+    /// A date that ends at a word boundary or opens a date-time (`T`).
+    DatePrefix,
     AgeOver89,
     Phone,
     Email,
@@ -62,6 +64,7 @@ impl Validator {
         ("ipv4", Validator::Ipv4),
         ("ipv6", Validator::Ipv6),
         ("date", Validator::Date),
+        ("date_prefix", Validator::DatePrefix),
         ("age_over_89", Validator::AgeOver89),
         ("phone", Validator::Phone),
         ("email", Validator::Email),
@@ -128,13 +131,15 @@ impl Validator {
             Validator::Ipv4 => ipv4(hay, span),
             Validator::Ipv6 => ipv6(m),
             Validator::Date => date(m),
+            Validator::DatePrefix => {
+                let next = hay.get(span.end).copied();
+                (next == Some(b'T')
+                    || !next.is_some_and(|b| b.is_ascii_alphanumeric()))
+                    && date(m)
+            }
             Validator::AgeOver89 => age_over_89(m),
             Validator::Phone => phone(m),
-            Validator::Email => {
-                // user:password@host is a credential, not an address.
-                let colon = span.start > 0 && hay[span.start - 1] == b':';
-                !colon && email(m)
-            }
+            Validator::Email => !in_url_authority(hay, span.start) && email(m),
             Validator::Mac => mac(m),
             Validator::Jwt => jwt(m),
             Validator::SecretValue => secret_value(m),
@@ -440,6 +445,24 @@ fn mbi(m: &[u8]) -> bool {
         _ => num(b),
     };
     s.iter().enumerate().all(|(i, &b)| ok(i, b))
+}
+
+/// How far back a validator may look before its match, in bytes.
+pub(crate) const REACH_BEHIND: usize = 128;
+
+/// Whether `at` is inside the authority of a URL (`scheme://user:pw@host`),
+/// where `x@host` is a credential and a host, not an e-mail address.
+fn in_url_authority(hay: &[u8], at: usize) -> bool {
+    let from = at.saturating_sub(REACH_BEHIND);
+    let token_start = hay[from..at]
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || b"\"'<>".contains(b))
+        .map_or(from, |i| from + i + 1);
+    let token = &hay[token_start..at];
+    match memchr::memmem::rfind(token, b"://") {
+        Some(i) => !token[i + 3..].contains(&b'/'),
+        None => false,
+    }
 }
 
 /// Dotted quad with octets 0-255, not part of a longer dotted run or a
@@ -897,6 +920,10 @@ mod tests {
         assert!(check(Validator::Email, "jane.doe@example.org"));
         assert!(!check(Validator::Email, "jane@localhost"));
         assert!(!check(Validator::Email, "a@b.c1"));
+        let dsn = b"postgres://app:pw!1x@db.example.org/x";
+        assert!(!Validator::Email.check(dsn, 18..34, Names::default_pack()));
+        let query = b"https://x.example/?to=jo@example.org";
+        assert!(Validator::Email.check(query, 22..36, Names::default_pack()));
         assert!(check(Validator::Mac, "00:1A:2b:3C:4d:5E"));
         assert!(!check(Validator::Mac, "00:1A-2b:3C:4d:5E"));
         assert!(!check(Validator::Mac, "ff:ff:ff:ff:ff:ff"));

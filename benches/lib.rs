@@ -1,0 +1,108 @@
+//! Synthetic workloads for the benchmarks in `benches/`.
+//!
+//! Deterministic (a fixed-seed generator) so runs compare, and synthetic:
+//! every value is invented.
+
+/// A small deterministic generator (SplitMix64).
+#[derive(Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A value below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// One of `items`.
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const QUIET: &[&str] = &[
+    "INFO  GET /api/v2/health 200 2ms",
+    "INFO  request completed status=200 duration_ms=31 route=/api/v2/orders",
+    "DEBUG cache hit key=session:7f3a ttl=300",
+    "WARN  slow query took 1520ms rows=42 table=encounters",
+    "INFO  worker 3 picked job 88123 from queue default",
+    "DEBUG commit 9f3c2a1e8d7b6c5a4f3e2d1c0b9a8f7e6d5c4b3a deployed version 4.2.1",
+    "INFO  request_id=6f1c0e2a-7b7d-4a57-9a36-2f4b8c0d9e11 took 31ms",
+    "INFO  order 4471029384 shipped via ground, invoice INV-228812",
+    "DEBUG feature flag new_scheduler=true for tenant acme",
+    "INFO  batch 1250 processed 5000 records in 812ms",
+];
+
+const PHI: &[&str] = &[
+    "ERROR lookup failed for patient_id=4471983 email=jo.smith@example.net",
+    "WARN  payment declined card=4111 1111 1111 1111",
+    "DEBUG db url=postgres://ehr_app:Sup3rS3cret@db.internal:5432/ehr",
+    "INFO  login from client=203.0.113.77 user=mgarcia@example.org",
+    "INFO  callback phone=(415) 555-2671 for appointment",
+    "WARN  record mismatch ssn=219-09-9999 mrn=MR-7731942",
+];
+
+/// An application log of about `bytes` bytes with one PHI item per ~2 KB.
+pub fn sparse_log(bytes: usize) -> Vec<u8> {
+    let mut rng = Rng::new(7);
+    let mut out = Vec::with_capacity(bytes + 256);
+    let mut since_phi = 0;
+    let mut second = 0u64;
+    while out.len() < bytes {
+        let line = if since_phi >= 2048 {
+            since_phi = 0;
+            rng.pick(PHI)
+        } else {
+            rng.pick(QUIET)
+        };
+        second += 1;
+        let ts = format!(
+            "2024-03-14T{:02}:{:02}:{:02}Z ",
+            (second / 3600) % 24,
+            (second / 60) % 60,
+            second % 60
+        );
+        out.extend_from_slice(ts.as_bytes());
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+        since_phi += ts.len() + line.len() + 1;
+    }
+    out
+}
+
+const NOTE: &[&str] = &[
+    "Patient: Maria Lopez, MRN 00482913, DOB 04/12/1957.",
+    "Seen on 03/14/2024 by Dr. Okonkwo (NPI 1234567893).",
+    "Lives at 77 Harbor View Rd, Springfield, IL 62704; phone (415) 555-2671.",
+    "Medicare MBI 1EG4-TE5-MK73; SSN 219-09-9999.",
+    "HPI: 67 y/o female with chest pain. BP 120/80, HR 72, SpO2 97%.",
+    "Troponin 0.02 ng/mL; ICD-10 I20.9; CPT 93000; metoprolol 25 mg PO BID.",
+    "Emergency contact: Tomás Ruiz, cell 650-555-3344, email t.ruiz@example.org.",
+    "Her mother, a 94-year-old, lives with her. Pacemaker serial no: PM4471-2209.",
+    "Discharged March 18, 2024 in stable condition; follow up in 2 weeks.",
+    "Assessment: stable angina. Plan: stress test, continue aspirin 81 mg.",
+];
+
+/// Clinical notes of about `bytes` bytes, dense with PHI.
+pub fn clinical_notes(bytes: usize) -> Vec<u8> {
+    let mut rng = Rng::new(11);
+    let mut out = Vec::with_capacity(bytes + 256);
+    while out.len() < bytes {
+        out.extend_from_slice(rng.pick(NOTE).as_bytes());
+        out.push(if rng.below(4) == 0 { b'\n' } else { b' ' });
+    }
+    out
+}

@@ -1,0 +1,204 @@
+//! Report formats: table, JSON, JSON lines and SARIF.
+//!
+//! The JSON lines schema is stable (see README): one object per finding
+//! with `path`, `line`, `start`, `end`, `entity`, `score`, `pattern` and
+//! `preview`.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use phisafe::{Finding, Scanner};
+use serde::Serialize;
+
+pub(crate) enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+/// A finding with its line and a preview.
+pub(crate) struct Located {
+    pub(crate) finding: Finding,
+    pub(crate) line: u64,
+    pub(crate) preview: String,
+}
+
+pub(crate) struct FileReport {
+    pub(crate) path: PathBuf,
+    pub(crate) findings: Vec<Located>,
+}
+
+/// The value with every letter and digit masked but the last two, unless
+/// values are to be shown. Non-ASCII characters are masked whole.
+pub(crate) fn preview(value: &[u8], show: bool) -> String {
+    let text = String::from_utf8_lossy(value);
+    if show {
+        return text.into_owned();
+    }
+    let keep_from = text.chars().filter(|c| c.is_alphanumeric()).count();
+    let keep_from = keep_from.saturating_sub(2);
+    let mut seen = 0;
+    text.chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                seen += 1;
+                if seen > keep_from && c.is_ascii() { c } else { '*' }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    path: String,
+    line: u64,
+    start: usize,
+    end: usize,
+    entity: &'static str,
+    score: f32,
+    pattern: &'a str,
+    preview: &'a str,
+}
+
+fn json_findings<'a>(
+    scanner: &'a Scanner,
+    files: &'a [FileReport],
+) -> impl Iterator<Item = JsonFinding<'a>> {
+    files.iter().flat_map(move |file| {
+        file.findings.iter().map(move |l| JsonFinding {
+            path: file.path.display().to_string(),
+            line: l.line,
+            start: l.finding.start(),
+            end: l.finding.end(),
+            entity: l.finding.entity().as_str(),
+            score: (l.finding.score() * 100.0).round() / 100.0,
+            pattern: scanner.pattern(l.finding.pattern()).id(),
+            preview: &l.preview,
+        })
+    })
+}
+
+pub(crate) fn write(
+    w: &mut dyn Write,
+    format: Format,
+    scanner: &Scanner,
+    files: &[FileReport],
+    failed: &[(PathBuf, String)],
+) -> io::Result<()> {
+    match format {
+        Format::Table => {
+            for f in json_findings(scanner, files) {
+                writeln!(
+                    w,
+                    "{}:{}  {}..{}  {:<15} {:.2}  {:<26} {}",
+                    f.path,
+                    f.line,
+                    f.start,
+                    f.end,
+                    f.entity,
+                    f.score,
+                    f.pattern,
+                    f.preview
+                )?;
+            }
+            let n: usize = files.iter().map(|f| f.findings.len()).sum();
+            writeln!(
+                w,
+                "{n} finding(s) in {} input(s), {} error(s)",
+                files.len(),
+                failed.len()
+            )
+        }
+        Format::Jsonl => {
+            for f in json_findings(scanner, files) {
+                serde_json::to_writer(&mut *w, &f)?;
+                w.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+        Format::Json => {
+            let errors: Vec<_> = failed
+                .iter()
+                .map(|(p, e)| {
+                    serde_json::json!({"path": p.display().to_string(), "error": e})
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "inputs_scanned": files.len(),
+                "findings": json_findings(scanner, files).collect::<Vec<_>>(),
+                "errors": errors,
+            });
+            serde_json::to_writer_pretty(&mut *w, &doc)?;
+            w.write_all(b"\n")
+        }
+        Format::Sarif => sarif(w, scanner, files),
+    }
+}
+
+/// SARIF 2.1.0. Messages name the entity and score, never the value:
+/// SARIF files get uploaded to code-scanning services.
+fn sarif(
+    w: &mut dyn Write,
+    scanner: &Scanner,
+    files: &[FileReport],
+) -> io::Result<()> {
+    let rules: Vec<_> = scanner
+        .patterns()
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "id": p.id(),
+                "name": p.entity().as_str(),
+                "shortDescription": {"text": p.description()},
+            })
+        })
+        .collect();
+    let results: Vec<_> = json_findings(scanner, files)
+        .map(|f| {
+            serde_json::json!({
+                "ruleId": f.pattern,
+                "level": if f.score >= 0.8 { "error" } else { "warning" },
+                "message": {"text": format!("{} (score {:.2})", f.entity, f.score)},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path},
+                        "region": {
+                            "startLine": f.line,
+                            "byteOffset": f.start,
+                            "byteLength": f.end - f.start,
+                        }
+                    }
+                }]
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "phisafe",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }]
+    });
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    w.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preview;
+
+    #[test]
+    fn previews_mask_all_but_two() {
+        assert_eq!(preview(b"219-09-9999", false), "***-**-**99");
+        assert_eq!(preview(b"219-09-9999", true), "219-09-9999");
+        assert_eq!(preview("José".as_bytes(), false), "**s*");
+    }
+}

@@ -1,0 +1,134 @@
+//! Streaming equals whole-buffer scanning, for every chunk size.
+
+use std::io::{self, Read};
+
+use phisafe::scan::ReaderScan;
+use phisafe::{Finding, Redactor, Scanner};
+use proptest::prelude::*;
+
+/// A reader that hands out at most `step` bytes per call, to exercise every
+/// way a stream can be cut.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+const FRAGMENTS: &[&str] = &[
+    "SSN 219-09-9999 ",
+    "Dr. Alice Moreno ",
+    "call (415) 555-2671",
+    "DOB: 03/14/1957\n",
+    "2024-03-14T10:22:01Z INFO ",
+    "https://portal.example.org/p?ssn=219-09-9999 ",
+    "postgres://app:s3cr3tPass@db:5432/x ",
+    "NPI 1234567893 ",
+    "order 1234567893 ",
+    "jo.smith@example.net",
+    "4111 1111 1111 1111 ",
+    "ip 10.0.4.17 ",
+    "José García ",
+    "routing 021000021",
+    "\u{1F4DE}",
+    "\n",
+    "   ",
+    "MRN 00482913",
+];
+
+fn document() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => prop::sample::select(FRAGMENTS).prop_map(|s| s.as_bytes().to_vec()),
+        1 => prop::collection::vec(any::<u8>(), 0..8),
+        1 => "[a-zA-Z0-9 .,:/@-]{0,12}".prop_map(String::into_bytes),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+}
+
+fn streamed(
+    scanner: &Scanner,
+    data: &[u8],
+    chunk: usize,
+    step: usize,
+) -> Vec<Finding> {
+    ReaderScan::with_chunk(scanner, Trickle { data, step }, chunk)
+        .collect::<io::Result<Vec<_>>>()
+        .expect("reading memory cannot fail")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn reader_scan_equals_whole_scan(
+        data in document(),
+        chunk in 1usize..300,
+        step in 1usize..64,
+    ) {
+        let scanner = shared();
+        let whole = scanner.scan(&data);
+        prop_assert_eq!(streamed(scanner, &data, chunk, step), whole);
+    }
+
+    #[test]
+    fn redact_reader_equals_redact(data in document(), step in 1usize..64) {
+        let redactor = Redactor::new(shared().clone());
+        let mut out = Vec::new();
+        redactor.redact_reader(Trickle { data: &data, step }, &mut out).unwrap();
+        prop_assert_eq!(out, redactor.redact(&data));
+    }
+}
+
+fn shared() -> &'static Scanner {
+    static S: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
+    S.get_or_init(Scanner::new)
+}
+
+#[test]
+fn every_chunk_size_on_a_dense_document() {
+    let data: Vec<u8> = FRAGMENTS.concat().repeat(3).into_bytes();
+    let scanner = shared();
+    let whole = scanner.scan(&data);
+    assert!(whole.len() > 30);
+    for chunk in 1..=data.len() + 1 {
+        assert_eq!(
+            streamed(scanner, &data, chunk, chunk),
+            whole,
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn parallel_and_batch_equal_sequential() {
+    let scanner = shared();
+    let data: Vec<u8> = FRAGMENTS.concat().repeat(40_000).into_bytes();
+    assert!(data.len() > 2 << 20);
+    assert_eq!(scanner.scan_parallel(&data), scanner.scan(&data));
+    let docs: Vec<&str> = FRAGMENTS.to_vec();
+    let batch = scanner.scan_many(&docs);
+    for (d, got) in docs.iter().zip(batch) {
+        assert_eq!(got, scanner.scan(d.as_bytes()));
+    }
+}
+
+#[test]
+fn a_failing_reader_reports_the_error() {
+    struct Broken;
+    impl Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("disk on fire"))
+        }
+    }
+    let scanner = shared();
+    let mut it = scanner.scan_reader(Broken);
+    assert!(it.next().unwrap().is_err());
+    assert!(it.next().is_none());
+}
