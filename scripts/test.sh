@@ -16,7 +16,12 @@ echo "== docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
 
 echo "== tests"
-cargo test --workspace --all-features
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --all-features 2>&1 | tee "$log"
 
-echo "== benches compile and run once"
+echo "== benches compile"
 cargo bench -p phisafe-benches --no-run --quiet
+
+# One closing line over every test binary and doc-test run.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "summary: %d passed, %d failed\n", p, f }' "$log"

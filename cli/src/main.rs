@@ -74,7 +74,15 @@ struct ScanArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     format: FormatArg,
     /// Exit 1 if any finding scores at least SCORE (default: --min-score).
-    #[arg(long, value_name = "SCORE", num_args = 0..=1, default_missing_value = "-1")]
+    /// Give the score with `=` (`--fail-on=0.8`) so a following `-` stays
+    /// a path.
+    #[arg(
+        long,
+        value_name = "SCORE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "-1"
+    )]
     fail_on: Option<f32>,
     /// Show matched values in previews (they are masked by default).
     #[arg(long)]

@@ -65,6 +65,11 @@ pub use error::BuildError;
 pub use redact::{HashKey, Operator, RedactError, Redactor};
 pub use scan::{Finding, Pattern, PatternId, Scanner, ScannerBuilder};
 
+/// The README's Rust examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(test)]
 mod tests {
     use super::*;

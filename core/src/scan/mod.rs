@@ -7,7 +7,7 @@
 //! says which other patterns match there too, so a validator rejecting one
 //! reading never hides another. Each candidate then passes its validator,
 //! context words around it set its score, and overlapping findings are
-//! resolved ([`resolve`]).
+//! resolved (see `resolve.rs`).
 
 mod context;
 mod engine;

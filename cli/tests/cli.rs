@@ -1,0 +1,202 @@
+//! The `phisafe` binary, run as users run it.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is a failed test"
+)]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn phisafe(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_phisafe"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn jsonl_schema_and_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("note.txt");
+    let text = "first line\nSSN 219-09-9999 and jo@clinic.example\n";
+    std::fs::write(&path, text).unwrap();
+    let out =
+        phisafe(&["scan", "--format", "jsonl", path.to_str().unwrap()], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    for (row, (entity, value)) in rows
+        .iter()
+        .zip([("SSN", "219-09-9999"), ("EMAIL", "jo@clinic.example")])
+    {
+        assert_eq!(row["entity"], entity);
+        assert_eq!(row["line"], 2);
+        assert_eq!(row["path"], path.to_str().unwrap());
+        let (s, e) = (
+            row["start"].as_u64().unwrap() as usize,
+            row["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&text[s..e], value);
+        assert!(row["pattern"].is_string());
+        assert!(row["score"].as_f64().unwrap() >= 0.5);
+        // Values are masked unless asked.
+        assert_ne!(row["preview"], value);
+    }
+    let out = phisafe(
+        &[
+            "scan",
+            "--format",
+            "jsonl",
+            "--show-values",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(stdout(&out).contains("219-09-9999"));
+}
+
+#[test]
+fn exit_codes() {
+    let clean = phisafe(&["scan", "--fail-on", "-"], Some(b"nothing here"));
+    assert_eq!(clean.status.code(), Some(0));
+    let dirty = phisafe(&["scan", "--fail-on", "-"], Some(b"SSN 219-09-9999"));
+    assert_eq!(dirty.status.code(), Some(1));
+    // Findings without --fail-on are a successful run.
+    let dirty = phisafe(&["scan", "-"], Some(b"SSN 219-09-9999"));
+    assert_eq!(dirty.status.code(), Some(0));
+    // A threshold above the finding's score passes.
+    let high =
+        phisafe(&["scan", "--fail-on=0.99", "-"], Some(b"SSN 219-09-9999"));
+    assert_eq!(high.status.code(), Some(0));
+    let usage = phisafe(&["scan", "--entities", "NOPE", "-"], Some(b""));
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("unknown entity"));
+}
+
+#[test]
+fn unreadable_inputs_are_reported_and_the_rest_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.log");
+    std::fs::write(&good, "ip 10.0.4.17\n").unwrap();
+    let missing = dir.path().join("missing.log");
+    let out = phisafe(
+        &[
+            "scan",
+            "--format",
+            "jsonl",
+            missing.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.log"));
+    assert!(stdout(&out).contains("IP_ADDRESS"));
+}
+
+#[test]
+fn report_file_is_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.sarif");
+    let out = phisafe(
+        &["scan", "--format", "sarif", "-o", report.to_str().unwrap(), "-"],
+        Some(b"SSN 219-09-9999"),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap())
+            .unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["ruleId"], "ssn.formatted");
+    // SARIF gets uploaded to code-scanning services: no raw values.
+    assert!(!doc.to_string().contains("219-09-9999"));
+    // No temporary file is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn redact_streams_stdin_to_stdout() {
+    let input = "Dr. Alice Moreno, SSN 219-09-9999\n".repeat(5000);
+    let out = phisafe(
+        &["redact", "--operator", "SSN=partial", "-"],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let expected = "Dr. [PERSON], SSN ***-**-9999\n".repeat(5000);
+    assert_eq!(stdout(&out), expected);
+}
+
+#[test]
+fn redact_to_a_file_and_refuse_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.log");
+    let dst = dir.path().join("out.log");
+    std::fs::write(&src, "mail jo@clinic.example\n").unwrap();
+    let out = phisafe(
+        &["redact", src.to_str().unwrap(), "-o", dst.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&dst).unwrap(), "mail [EMAIL]\n");
+    let same = phisafe(
+        &["redact", src.to_str().unwrap(), "-o", src.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(same.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(&src).unwrap(),
+        "mail jo@clinic.example\n"
+    );
+}
+
+#[test]
+fn hash_operator_needs_a_key() {
+    let out = phisafe(
+        &["redact", "--default-operator", "hash", "-"],
+        Some(b"SSN 219-09-9999"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PHISAFE_HASH_KEY"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_phisafe"))
+        .args(["redact", "--default-operator", "hash", "-"])
+        .env("PHISAFE_HASH_KEY", "0123456789abcdef0123")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"SSN 219-09-9999").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("SSN [SSN:"), "{text}");
+}
+
+#[test]
+fn invalid_utf8_and_binary_input() {
+    let mut input = b"\xff\xfe\x00SSN 219-09-9999\x00\xc3".to_vec();
+    input.extend(std::iter::repeat_n(0u8, 100_000));
+    let out = phisafe(&["scan", "--format", "jsonl", "-"], Some(&input));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out).lines().count(), 1);
+}
