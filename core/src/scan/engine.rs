@@ -532,6 +532,7 @@ impl ScannerBuilder {
             .patterns
             .into_iter()
             .filter(|p| !self.disabled.contains(&p.id))
+            .filter(|p| !p.log_timestamp || self.log_timestamps)
             .filter(|p| {
                 self.entities.as_ref().is_none_or(|es| es.contains(&p.entity))
             })
@@ -557,6 +558,7 @@ fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
         negative_context: Vec::new(),
         context_window: 0,
         context_required: false,
+        log_timestamp: false,
         examples: Vec::new(),
         negatives: Vec::new(),
     }

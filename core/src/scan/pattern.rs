@@ -43,6 +43,8 @@ pub struct Pattern {
     pub(crate) negative_context: Vec<String>,
     pub(crate) context_window: usize,
     pub(crate) context_required: bool,
+    /// Matches log timestamps: enabled only while they are reported.
+    pub(crate) log_timestamp: bool,
     pub(crate) examples: Vec<String>,
     pub(crate) negatives: Vec<String>,
 }
@@ -169,6 +171,8 @@ struct RawPattern {
     #[serde(default)]
     context_required: bool,
     #[serde(default)]
+    log_timestamp: bool,
+    #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
     negatives: Vec<String>,
@@ -275,6 +279,7 @@ fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
         negative_context: p.negative_context,
         context_window: window,
         context_required: p.context_required,
+        log_timestamp: p.log_timestamp,
         examples: p.examples,
         negatives: p.negatives,
     })

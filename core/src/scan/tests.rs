@@ -19,7 +19,11 @@ fn every_entity_has_patterns_and_examples() {
         let ps: Vec<_> = patterns.iter().filter(|p| p.entity == e).collect();
         assert!(!ps.is_empty(), "no pattern for {e}");
         for p in ps {
-            assert!(!p.examples.is_empty(), "{} has no example", p.id);
+            assert!(
+                !p.examples.is_empty() || p.log_timestamp,
+                "{} has no example",
+                p.id
+            );
             assert!(!p.negatives.is_empty(), "{} has no negative", p.id);
         }
     }
@@ -85,6 +89,7 @@ fn each_example_is_found_by_its_own_pattern() {
     for p in default_patterns() {
         let scanner = Scanner::builder()
             .default_pack(false)
+            .log_timestamps(p.log_timestamp)
             .patterns_toml("one", &pattern_toml(&p))
             .build()
             .unwrap();
@@ -113,7 +118,7 @@ fn pattern_toml(p: &super::Pattern) -> String {
         "[[pattern]]\nid = {:?}\nentity = {:?}\ndescription = \"x\"\n\
          regex = '''{}'''\ngroup = {}\n{validator}score = {}\n\
          context_score = {}\ncontext = {}\nnegative_context = {}\n\
-         context_window = {}\ncontext_required = {}\n",
+         context_window = {}\ncontext_required = {}\nlog_timestamp = {}\n",
         p.id,
         p.entity.as_str(),
         p.regex,
@@ -124,6 +129,7 @@ fn pattern_toml(p: &super::Pattern) -> String {
         list(&p.negative_context),
         p.context_window,
         p.context_required,
+        p.log_timestamp,
     )
 }
 
@@ -252,6 +258,20 @@ fn log_timestamps_are_skipped_by_default() {
     assert_eq!(dates, [47]);
     let s = Scanner::builder().log_timestamps(true).build().unwrap();
     assert_eq!(s.scan(line).len(), 2);
+    let quiet = Scanner::new();
+    for line in [
+        "2024-03-14 10:22:01,123 INFO x",
+        "[2024-03-14T10:22:01Z] INFO x",
+        "(2024-03-14 10:22) x",
+        "03/14/2024 10:22:01 x",
+        "Mar 14 10:22:01 host sshd[1]: x",
+    ] {
+        let text = format!("first\n{line}\n");
+        assert!(quiet.scan(text.as_bytes()).is_empty(), "{line:?}");
+        let found = s.scan(text.as_bytes());
+        assert_eq!(found.len(), 1, "{line:?}");
+        assert_eq!(found[0].entity(), Entity::Date);
+    }
 }
 
 #[test]
