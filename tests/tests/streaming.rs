@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 
 use phisafe::scan::ReaderScan;
-use phisafe::{Finding, Redactor, Scanner};
+use phisafe::{Entity, Finding, Redactor, Scanner};
 use proptest::prelude::*;
 
 /// A reader that hands out at most `step` bytes per call, to exercise every
@@ -161,4 +161,44 @@ fn a_gigabyte_on_one_line_streams() {
         redactor.redact_reader(OneLine { left: len }, &mut sink).unwrap();
     assert_eq!(stats.bytes, len);
     assert_eq!(stats.findings, 0);
+}
+
+/// Builder options a user can set, drawn at random.
+fn options() -> impl Strategy<Value = (Vec<usize>, f32, bool)> {
+    (
+        prop::collection::vec(0usize..Entity::ALL.len(), 1..6),
+        0.0f32..1.0,
+        any::<bool>(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// No input and no configuration panics, and every finding respects
+    /// the configuration and lies inside the input.
+    #[test]
+    fn any_bytes_any_options(
+        data in prop::collection::vec(any::<u8>(), 0..2000),
+        mixed in document(),
+        (entities, min_score, log_timestamps) in options(),
+    ) {
+        let entities: Vec<Entity> = entities.iter().map(|&i| Entity::ALL[i]).collect();
+        let scanner = Scanner::builder()
+            .entities(entities.clone())
+            .min_score(min_score)
+            .log_timestamps(log_timestamps)
+            .build()
+            .unwrap();
+        for hay in [&data, &mixed] {
+            let found = scanner.scan(hay);
+            for f in &found {
+                prop_assert!(entities.contains(&f.entity()));
+                prop_assert!(f.score() >= min_score);
+                prop_assert!(f.start() < f.end() && f.end() <= hay.len());
+            }
+            prop_assert_eq!(streamed(&scanner, hay, 97, 13), found);
+            let _ = Redactor::new(scanner.clone()).redact(hay);
+        }
+    }
 }
