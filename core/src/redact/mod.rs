@@ -13,6 +13,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+mod json;
+
 use crate::scan::{Blocks, DEFAULT_CHUNK};
 use crate::{Entity, Finding, Scanner};
 

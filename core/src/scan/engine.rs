@@ -98,6 +98,11 @@ pub(crate) struct Inner {
     n_ignores: usize,
     /// Match-all over the patterns alone: which match at a given start.
     all: Regex,
+    /// Patterns `..n_regex` have regexes; the rest are key hints.
+    pub(crate) n_regex: usize,
+    /// Normalized field name to the key hint's pattern index.
+    pub(crate) keys: std::collections::HashMap<String, usize>,
+    pub(crate) json_max_depth: usize,
     context: ContextWords,
     names: &'static Names,
     min_score: f32,
@@ -265,8 +270,8 @@ impl Inner {
         limit: usize,
         out: &mut Vec<Finding>,
     ) -> usize {
-        let mut set = PatternSet::new(self.patterns.len());
-        let mut caps: Vec<Option<Captures>> = vec![None; self.patterns.len()];
+        let mut set = PatternSet::new(self.n_regex);
+        let mut caps: Vec<Option<Captures>> = vec![None; self.n_regex];
         let mut at = from;
         while at < limit {
             let input = Input::new(hay).span(at..hay.len());
@@ -403,6 +408,7 @@ pub struct ScannerBuilder {
     allow: HashSet<Box<[u8]>>,
     deny: Vec<(Entity, String)>,
     log_timestamps: bool,
+    json_max_depth: usize,
 }
 
 impl Default for ScannerBuilder {
@@ -423,6 +429,7 @@ impl ScannerBuilder {
             allow: HashSet::new(),
             deny: Vec::new(),
             log_timestamps: false,
+            json_max_depth: super::json::DEFAULT_MAX_DEPTH,
         }
     }
 
@@ -498,6 +505,14 @@ impl ScannerBuilder {
         self
     }
 
+    /// The deepest JSON nesting scanned (default
+    /// [`DEFAULT_MAX_DEPTH`](crate::scan::DEFAULT_MAX_DEPTH)); deeper
+    /// documents are an error, never a stack overflow.
+    pub fn json_max_depth(&mut self, depth: usize) -> &mut ScannerBuilder {
+        self.json_max_depth = depth;
+        self
+    }
+
     /// Compiles the scanner.
     pub fn build(&self) -> Result<Scanner, BuildError> {
         let mut pack = if self.default_pack {
@@ -509,12 +524,13 @@ impl ScannerBuilder {
             let file = pattern::parse_file(origin, text)?;
             pack.patterns.extend(file.patterns);
             pack.ignores.extend(file.ignores);
+            pack.keys.extend(file.keys);
         }
         for (i, (entity, term)) in self.deny.iter().enumerate() {
             pack.patterns.push(deny_pattern(i, *entity, term));
         }
         let mut seen = HashSet::new();
-        let ids = pack.patterns.iter().map(|p| &p.id);
+        let ids = pack.patterns.iter().chain(&pack.keys).map(|p| &p.id);
         for id in ids.chain(pack.ignores.iter().map(|i| &i.id)) {
             if !seen.insert(id.as_str()) {
                 return Err(BuildError::new(BuildErrorKind::DuplicateId {
@@ -528,16 +544,19 @@ impl ScannerBuilder {
             .filter(|i| !self.disabled.contains(&i.id))
             .filter(|i| !(i.log_timestamp && self.log_timestamps))
             .collect();
+        // Regex patterns first: their index is their regex pattern id. Key
+        // hints follow; they have no regex.
         let patterns: Vec<Pattern> = pack
             .patterns
             .into_iter()
+            .chain(pack.keys)
             .filter(|p| !self.disabled.contains(&p.id))
             .filter(|p| !p.log_timestamp || self.log_timestamps)
             .filter(|p| {
                 self.entities.as_ref().is_none_or(|es| es.contains(&p.entity))
             })
             .collect();
-        if patterns.is_empty() {
+        if patterns.iter().all(|p| !p.keys.is_empty()) {
             return Err(BuildError::new(BuildErrorKind::NoPatterns));
         }
         compile(patterns, ignores, self)
@@ -561,6 +580,7 @@ fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
         log_timestamp: false,
         examples: Vec::new(),
         negatives: Vec::new(),
+        keys: Vec::new(),
     }
 }
 
@@ -575,10 +595,10 @@ fn compile(
     let mut hirs = Vec::with_capacity(patterns.len());
     let mut ignore_hirs = Vec::with_capacity(ignores.len());
     let mut max_match_len = 0;
-    let sources = ignores
-        .iter()
-        .map(|i| (&i.id, &i.regex, 0, true))
-        .chain(patterns.iter().map(|p| (&p.id, &p.regex, p.group, false)));
+    let n_regex = patterns.iter().take_while(|p| p.keys.is_empty()).count();
+    let sources = ignores.iter().map(|i| (&i.id, &i.regex, 0, true)).chain(
+        patterns[..n_regex].iter().map(|p| (&p.id, &p.regex, p.group, false)),
+    );
     for (id, regex, group, is_ignore) in sources {
         let regex_err = |message: String| {
             BuildError::new(BuildErrorKind::Regex { id: id.clone(), message })
@@ -624,10 +644,10 @@ fn compile(
             .map_err(|e| {
                 let id = e.pattern().map_or("?", |pid| {
                     let i = pid.as_usize();
-                    if hirs.len() > patterns.len() && i < n_ignores {
+                    if hirs.len() > n_regex && i < n_ignores {
                         ignores[i].id.as_str()
                     } else {
-                        let i = i - (hirs.len() - patterns.len());
+                        let i = i - (hirs.len() - n_regex);
                         patterns[i].id.as_str()
                     }
                 });
@@ -652,7 +672,7 @@ fn compile(
         }
     };
     let mut compiled = Vec::with_capacity(patterns.len());
-    for (p, hir) in patterns.iter().zip(&hirs) {
+    for (p, hir) in patterns[..n_regex].iter().zip(&hirs) {
         let captures = if p.group == 0 {
             None
         } else {
@@ -678,11 +698,20 @@ fn compile(
     // Context windows are in characters: up to 4 bytes each, plus the byte
     // just outside for the whole-word check and a few for validators.
     let window = patterns.iter().map(|p| p.context_window).max().unwrap_or(0);
+    let mut keys = std::collections::HashMap::new();
+    for (i, p) in patterns.iter().enumerate().skip(n_regex) {
+        for k in &p.keys {
+            keys.entry(k.clone()).or_insert(i);
+        }
+    }
     debug_assert!(window <= MAX_WINDOW);
     let margin = (4 * window + 8).max(validate::REACH_BEHIND + 8);
     Ok(Scanner {
         inner: Arc::new(Inner {
             n_ignores,
+            n_regex,
+            keys,
+            json_max_depth: b.json_max_depth,
             compiled,
             regex,
             all,

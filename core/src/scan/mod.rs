@@ -11,6 +11,7 @@
 
 mod context;
 mod engine;
+pub(crate) mod json;
 pub(crate) mod names;
 pub(crate) mod pattern;
 mod resolve;
@@ -20,5 +21,6 @@ mod tests;
 pub(crate) mod validate;
 
 pub use engine::{DEFAULT_MIN_SCORE, Finding, Scanner, ScannerBuilder};
+pub use json::{DEFAULT_MAX_DEPTH, JsonError, JsonFinding, JsonlScan};
 pub use pattern::{Pattern, PatternId};
 pub use stream::{Block, Blocks, DEFAULT_CHUNK, ReaderScan};

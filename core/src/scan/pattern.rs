@@ -47,6 +47,17 @@ pub struct Pattern {
     pub(crate) log_timestamp: bool,
     pub(crate) examples: Vec<String>,
     pub(crate) negatives: Vec<String>,
+    /// For key hints: the normalized field names; empty for regex patterns.
+    pub(crate) keys: Vec<String>,
+}
+
+/// Lower-cased letters and digits only: `patientName`, `patient_name` and
+/// `PATIENT-NAME` all become `patientname`.
+pub(crate) fn normalize_key(key: &str) -> String {
+    key.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 impl Pattern {
@@ -96,6 +107,13 @@ impl Pattern {
         self.context_required
     }
 
+    /// For a key hint (a `[[key]]` table), the field names it matches,
+    /// normalized (lower-case letters and digits); empty for a regex
+    /// pattern.
+    pub fn keys(&self) -> &[String] {
+        &self.keys
+    }
+
     /// Positive examples; the expected finding is marked `«like this»`.
     pub fn examples(&self) -> &[String] {
         &self.examples
@@ -124,6 +142,8 @@ pub(crate) struct Ignore {
 pub(crate) struct PackFile {
     pub(crate) patterns: Vec<Pattern>,
     pub(crate) ignores: Vec<Ignore>,
+    /// Key hints, as patterns with `keys` and no regex.
+    pub(crate) keys: Vec<Pattern>,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +153,23 @@ struct RawFile {
     pattern: Vec<RawPattern>,
     #[serde(default)]
     ignore: Vec<RawIgnore>,
+    #[serde(default)]
+    key: Vec<RawKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    id: String,
+    entity: String,
+    description: String,
+    names: Vec<String>,
+    score: f32,
+    #[serde(default)]
+    examples: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "documentation for readers of the file")]
+    since: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -211,7 +248,51 @@ pub(crate) fn parse_file(
             examples: i.examples,
         })
         .collect();
-    Ok(PackFile { patterns, ignores })
+    let keys = raw
+        .key
+        .into_iter()
+        .map(|k| convert_key(origin, k))
+        .collect::<Result<_, _>>()?;
+    Ok(PackFile { patterns, ignores, keys })
+}
+
+fn convert_key(origin: &str, k: RawKey) -> Result<Pattern, BuildError> {
+    let invalid = |what: String| {
+        BuildError::new(BuildErrorKind::InvalidPattern {
+            origin: origin.to_string(),
+            id: k.id.clone(),
+            what,
+        })
+    };
+    let entity =
+        k.entity.parse::<Entity>().map_err(|e| invalid(e.to_string()))?;
+    if !(0.0..=1.0).contains(&k.score) {
+        return Err(invalid("scores must be between 0 and 1".into()));
+    }
+    let keys: Vec<String> = k.names.iter().map(|n| normalize_key(n)).collect();
+    if keys.is_empty() || keys.iter().any(String::is_empty) {
+        return Err(invalid(
+            "names must be non-empty and contain letters or digits".into(),
+        ));
+    }
+    Ok(Pattern {
+        id: k.id,
+        entity,
+        description: k.description,
+        regex: String::new(),
+        group: 0,
+        validator: None,
+        score: k.score,
+        context_score: k.score,
+        context: Vec::new(),
+        negative_context: Vec::new(),
+        context_window: 0,
+        context_required: false,
+        log_timestamp: false,
+        examples: k.examples,
+        negatives: Vec::new(),
+        keys,
+    })
 }
 
 fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
@@ -282,6 +363,7 @@ fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
         log_timestamp: p.log_timestamp,
         examples: p.examples,
         negatives: p.negatives,
+        keys: Vec::new(),
     })
 }
 
@@ -294,6 +376,7 @@ pub(crate) const DEFAULT_PACK: &[(&str, &str)] = &[
     ("government.toml", include_str!("../../../patterns/government.toml")),
     ("health.toml", include_str!("../../../patterns/health.toml")),
     ("ignore.toml", include_str!("../../../patterns/ignore.toml")),
+    ("keys.toml", include_str!("../../../patterns/keys.toml")),
     ("location.toml", include_str!("../../../patterns/location.toml")),
     ("network.toml", include_str!("../../../patterns/network.toml")),
     ("person.toml", include_str!("../../../patterns/person.toml")),
@@ -311,6 +394,7 @@ pub(crate) fn default_pack() -> PackFile {
         let file = parse_file(name, text).expect("the default pack parses");
         pack.patterns.extend(file.patterns);
         pack.ignores.extend(file.ignores);
+        pack.keys.extend(file.keys);
     }
     pack
 }

@@ -1,0 +1,138 @@
+//! JSON redaction that keeps the document's shape: same keys, same array
+//! lengths, strings stay strings. A number holding PHI becomes a string
+//! (the redaction of a number is not a number).
+
+use crate::Redactor;
+use crate::scan::JsonError;
+use crate::scan::json::{Scalar, Segment, walk};
+
+/// Appends `bytes` as the inside of a JSON string.
+fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1F => {
+                out.extend_from_slice(format!("\\u{b:04x}").as_bytes())
+            }
+            _ => out.push(b),
+        }
+    }
+}
+
+impl Redactor {
+    /// Redacts JSON text, keeping it valid JSON of the same shape. Only
+    /// string and number values change; keys, layout and whitespace stay.
+    ///
+    /// ```
+    /// use phisafe::{Redactor, Scanner};
+    ///
+    /// let r = Redactor::new(Scanner::new());
+    /// let out = r.redact_json(br#"{"ssn": 219099999, "note": "call 415-555-2671"}"#)?;
+    /// assert_eq!(out, br#"{"ssn": "[SSN]", "note": "call [PHONE]"}"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn redact_json(&self, text: &[u8]) -> Result<Vec<u8>, JsonError> {
+        let scanner = self.scanner();
+        let mut edits: Vec<(std::ops::Range<usize>, Vec<u8>)> = Vec::new();
+        let max_depth = scanner.inner.json_max_depth;
+        walk(text, max_depth, |path, scalar| {
+            let (bytes, raw, number) = match &scalar {
+                Scalar::Str { raw, decoded: Some((bytes, _)) } => {
+                    (&bytes[..], raw.clone(), false)
+                }
+                Scalar::Str { raw, decoded: None } => {
+                    (&text[raw.clone()], raw.clone(), false)
+                }
+                Scalar::Number { raw } => {
+                    (&text[raw.clone()], raw.clone(), true)
+                }
+            };
+            let found = scanner.scan_scalar(path, bytes);
+            if found.is_empty() {
+                return;
+            }
+            let mut plain = Vec::new();
+            self.apply(bytes, 0, &found, &mut plain);
+            let mut rep = Vec::with_capacity(plain.len() + 2);
+            if number {
+                rep.push(b'"');
+            }
+            escape_into(&plain, &mut rep);
+            if number {
+                rep.push(b'"');
+            }
+            edits.push((raw, rep));
+        })?;
+        let mut out = Vec::with_capacity(text.len());
+        let mut at = 0;
+        for (raw, rep) in edits {
+            out.extend_from_slice(&text[at..raw.start]);
+            out.extend_from_slice(&rep);
+            at = raw.end;
+        }
+        out.extend_from_slice(&text[at..]);
+        Ok(out)
+    }
+
+    /// Redacts a parsed JSON value into a new value of the same shape.
+    pub fn redact_json_value(
+        &self,
+        value: &serde_json::Value,
+    ) -> serde_json::Value {
+        let mut path = Vec::new();
+        self.redact_value(value, &mut path)
+    }
+
+    fn redact_value(
+        &self,
+        value: &serde_json::Value,
+        path: &mut Vec<Segment>,
+    ) -> serde_json::Value {
+        use serde_json::Value;
+        let scalar = |bytes: &[u8], path: &[Segment]| -> Option<String> {
+            let found = self.scanner().scan_scalar(path, bytes);
+            if found.is_empty() {
+                return None;
+            }
+            let mut out = Vec::new();
+            self.apply(bytes, 0, &found, &mut out);
+            Some(String::from_utf8_lossy(&out).into_owned())
+        };
+        match value {
+            Value::String(s) => Value::String(
+                scalar(s.as_bytes(), path).unwrap_or_else(|| s.clone()),
+            ),
+            Value::Number(n) => match scalar(n.to_string().as_bytes(), path) {
+                Some(s) => Value::String(s),
+                None => Value::Number(n.clone()),
+            },
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        path.push(Segment::Index(i));
+                        let v = self.redact_value(v, path);
+                        path.pop();
+                        v
+                    })
+                    .collect(),
+            ),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        path.push(Segment::Key(k.clone()));
+                        let v = self.redact_value(v, path);
+                        path.pop();
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Null | Value::Bool(_) => value.clone(),
+        }
+    }
+}

@@ -1,0 +1,961 @@
+//! JSON and JSON lines, walked by structure rather than scanned as text.
+//!
+//! Every string value, and every number as its text, is scanned on its own
+//! and findings carry a JSON Pointer (RFC 6901) to their value. Field names
+//! are hints: a value under `"last_name"` is a PERSON even though no pattern
+//! matches a bare surname (see `patterns/keys.toml`). Keys themselves are
+//! not scanned. The parser is iterative, so nesting depth is bounded by a
+//! limit and never by the stack.
+
+use std::fmt;
+use std::io::{self, BufRead};
+use std::ops::Range;
+
+use super::engine::{Finding, Scanner};
+use super::pattern::{PatternId, normalize_key};
+
+/// The default limit on JSON nesting depth.
+pub const DEFAULT_MAX_DEPTH: usize = 128;
+
+/// A finding inside a JSON document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonFinding {
+    finding: Finding,
+    pointer: String,
+}
+
+impl JsonFinding {
+    /// The finding. For JSON text its offsets are bytes into the text (for
+    /// JSON lines, into the stream); for a [`serde_json::Value`] they are
+    /// bytes into the string value (or the number's text) itself.
+    pub fn finding(&self) -> &Finding {
+        &self.finding
+    }
+
+    /// The JSON Pointer of the value holding the finding, such as
+    /// `/patient/contact/0/phone`.
+    pub fn pointer(&self) -> &str {
+        &self.pointer
+    }
+}
+
+/// Malformed or too deeply nested JSON, located by line and column.
+///
+/// The message describes the syntax, never the document's content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    line: u64,
+    column: u64,
+    kind: JsonErrorKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum JsonErrorKind {
+    Syntax(&'static str),
+    TooDeep(usize),
+    LineTooLong(usize),
+}
+
+impl JsonError {
+    /// 1-based line of the error.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// 1-based column (in bytes) of the error.
+    pub fn column(&self) -> u64 {
+        self.column
+    }
+
+    /// Whether the document was rejected for nesting deeper than the limit.
+    pub fn is_too_deep(&self) -> bool {
+        matches!(self.kind, JsonErrorKind::TooDeep(_))
+    }
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid JSON at line {}, column {}: ",
+            self.line, self.column
+        )?;
+        match self.kind {
+            JsonErrorKind::Syntax(what) => f.write_str(what),
+            JsonErrorKind::TooDeep(limit) => write!(
+                f,
+                "nested deeper than {limit} levels; raise \
+                 ScannerBuilder::json_max_depth if the input is trusted"
+            ),
+            JsonErrorKind::LineTooLong(limit) => write!(
+                f,
+                "the line is longer than {limit} bytes; it was skipped"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// One step of a path: an object key or an array index.
+#[derive(Clone, Debug)]
+pub(crate) enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// A scalar value found by the walker.
+pub(crate) enum Scalar {
+    /// A string: the span between its quotes, and, when it has escapes, the
+    /// decoded bytes with the raw offset of each decoded byte (plus one for
+    /// the end).
+    Str { raw: Range<usize>, decoded: Option<(Vec<u8>, Vec<usize>)> },
+    /// A number's text.
+    Number { raw: Range<usize> },
+}
+
+struct Cursor<'a> {
+    src: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn error(&self, at: usize, kind: JsonErrorKind) -> JsonError {
+        let at = at.min(self.src.len());
+        let before = &self.src[..at];
+        let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        JsonError { line, column: (at - line_start) as u64 + 1, kind }
+    }
+
+    fn syntax(&self, what: &'static str) -> JsonError {
+        self.error(self.pos, JsonErrorKind::Syntax(what))
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    fn expect(&mut self, b: u8, what: &'static str) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.syntax(what))
+        }
+    }
+
+    /// A string starting at the opening quote.
+    fn string(&mut self) -> Result<Scalar, JsonError> {
+        self.pos += 1;
+        let start = self.pos;
+        // Fast path: no escape before the closing quote.
+        loop {
+            match self.peek() {
+                None => return Err(self.syntax("unterminated string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Scalar::Str {
+                        raw: start..self.pos - 1,
+                        decoded: None,
+                    });
+                }
+                Some(b'\\') => break,
+                Some(0..=0x1F) => {
+                    return Err(self.syntax("control character in a string"));
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+        let mut out = self.src[start..self.pos].to_vec();
+        let mut map: Vec<usize> = (start..self.pos).collect();
+        loop {
+            let at = self.pos;
+            match self.peek() {
+                None => return Err(self.syntax("unterminated string")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    map.push(at);
+                    return Ok(Scalar::Str {
+                        raw: start..at,
+                        decoded: Some((out, map)),
+                    });
+                }
+                Some(b'\\') => {
+                    let esc = self.src.get(at + 1).copied();
+                    self.pos += 2;
+                    let ch = match esc {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => self.unicode_escape()?,
+                        _ => {
+                            self.pos = at;
+                            return Err(
+                                self.syntax("invalid escape in a string")
+                            );
+                        }
+                    };
+                    let mut buf = [0; 4];
+                    for &b in ch.encode_utf8(&mut buf).as_bytes() {
+                        out.push(b);
+                        map.push(at);
+                    }
+                }
+                Some(0..=0x1F) => {
+                    return Err(self.syntax("control character in a string"));
+                }
+                Some(b) => {
+                    out.push(b);
+                    map.push(at);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// After `\u`: four hex digits, and a low surrogate if the first is a
+    /// high one. Unpaired surrogates decode to U+FFFD.
+    fn unicode_escape(&mut self) -> Result<char, JsonError> {
+        let hex4 = |c: &mut Self| -> Result<u32, JsonError> {
+            let digits = c
+                .src
+                .get(c.pos..c.pos + 4)
+                .ok_or_else(|| c.syntax("short \\u escape"))?;
+            let mut v = 0;
+            for &d in digits {
+                let x = (d as char)
+                    .to_digit(16)
+                    .ok_or_else(|| c.syntax("invalid \\u escape"))?;
+                v = v * 16 + x;
+            }
+            c.pos += 4;
+            Ok(v)
+        };
+        let hi = hex4(self)?;
+        if (0xD800..0xDC00).contains(&hi)
+            && self.src.get(self.pos..self.pos + 2) == Some(b"\\u")
+        {
+            let save = self.pos;
+            self.pos += 2;
+            let lo = hex4(self)?;
+            if (0xDC00..0xE000).contains(&lo) {
+                let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                return Ok(char::from_u32(c).unwrap_or('\u{FFFD}'));
+            }
+            self.pos = save;
+        }
+        Ok(char::from_u32(hi).unwrap_or('\u{FFFD}'))
+    }
+
+    fn number(&mut self) -> Result<Range<usize>, JsonError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let digits = |c: &mut Self| {
+            let from = c.pos;
+            while c.peek().is_some_and(|b| b.is_ascii_digit()) {
+                c.pos += 1;
+            }
+            c.pos > from
+        };
+        if !digits(self) {
+            return Err(self.syntax("invalid number"));
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !digits(self) {
+                return Err(self.syntax("invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !digits(self) {
+                return Err(self.syntax("invalid number"));
+            }
+        }
+        Ok(start..self.pos)
+    }
+
+    /// An object key followed by its colon.
+    fn key(&mut self) -> Result<String, JsonError> {
+        self.skip_ws();
+        if self.peek() != Some(b'"') {
+            return Err(self.syntax("expected a string key"));
+        }
+        let key = match self.string()? {
+            Scalar::Str { raw, decoded: None } => {
+                String::from_utf8_lossy(&self.src[raw]).into_owned()
+            }
+            Scalar::Str { decoded: Some((bytes, _)), .. } => {
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            Scalar::Number { .. } => unreachable!("string() returns strings"),
+        };
+        self.expect(b':', "expected ':' after a key")?;
+        Ok(key)
+    }
+}
+
+/// Walks one JSON document, calling `visit` for every string and number.
+pub(crate) fn walk(
+    src: &[u8],
+    max_depth: usize,
+    mut visit: impl FnMut(&[Segment], Scalar),
+) -> Result<(), JsonError> {
+    let mut c = Cursor { src, pos: 0 };
+    let mut path: Vec<Segment> = Vec::new();
+    // b'{' or b'[' for each open container.
+    let mut open: Vec<u8> = Vec::new();
+    'value: loop {
+        c.skip_ws();
+        match c.peek() {
+            None => {
+                return Err(
+                    c.syntax("unexpected end of input; expected a value")
+                );
+            }
+            Some(b @ (b'{' | b'[')) => {
+                if open.len() >= max_depth {
+                    return Err(
+                        c.error(c.pos, JsonErrorKind::TooDeep(max_depth))
+                    );
+                }
+                c.pos += 1;
+                c.skip_ws();
+                let close = if b == b'{' { b'}' } else { b']' };
+                if c.peek() == Some(close) {
+                    c.pos += 1;
+                } else {
+                    open.push(b);
+                    if b == b'{' {
+                        let key = c.key()?;
+                        path.push(Segment::Key(key));
+                    } else {
+                        path.push(Segment::Index(0));
+                    }
+                    continue 'value;
+                }
+            }
+            Some(b'"') => {
+                let s = c.string()?;
+                visit(&path, s);
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let raw = c.number()?;
+                visit(&path, Scalar::Number { raw });
+            }
+            Some(b't' | b'f' | b'n') => {
+                let word: &[u8] = match c.peek() {
+                    Some(b't') => b"true",
+                    Some(b'f') => b"false",
+                    _ => b"null",
+                };
+                if !src[c.pos..].starts_with(word) {
+                    return Err(c.syntax("invalid literal"));
+                }
+                c.pos += word.len();
+            }
+            Some(_) => {
+                return Err(c.syntax("unexpected character; expected a value"));
+            }
+        }
+        // A value ended: move to the next element or close containers.
+        loop {
+            let Some(&top) = open.last() else {
+                c.skip_ws();
+                if c.pos != src.len() {
+                    return Err(c.syntax("unexpected data after the document"));
+                }
+                return Ok(());
+            };
+            c.skip_ws();
+            let next = c.peek();
+            c.pos += 1;
+            match (top, next) {
+                (b'{', Some(b',')) => {
+                    path.pop();
+                    let key = c.key()?;
+                    path.push(Segment::Key(key));
+                    continue 'value;
+                }
+                (b'[', Some(b',')) => {
+                    if let Some(Segment::Index(i)) = path.last_mut() {
+                        *i += 1;
+                    }
+                    continue 'value;
+                }
+                (b'{', Some(b'}')) | (b'[', Some(b']')) => {
+                    path.pop();
+                    open.pop();
+                }
+                (b'{', _) => {
+                    c.pos -= 1;
+                    return Err(c.syntax("expected ',' or '}'"));
+                }
+                _ => {
+                    c.pos -= 1;
+                    return Err(c.syntax("expected ',' or ']'"));
+                }
+            }
+        }
+    }
+}
+
+/// RFC 6901: `~` becomes `~0` and `/` becomes `~1`.
+fn pointer(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        out.push('/');
+        match seg {
+            Segment::Key(k) => {
+                for ch in k.chars() {
+                    match ch {
+                        '~' => out.push_str("~0"),
+                        '/' => out.push_str("~1"),
+                        c => out.push(c),
+                    }
+                }
+            }
+            Segment::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
+}
+
+/// Values that say nothing is there, including phisafe's own redactions
+/// (`[SSN]`, `[SSN:9f86d081884c7d65]`), so redacted output scans clean.
+fn placeholder(v: &[u8]) -> bool {
+    let v = v.trim_ascii();
+    if let Some(inner) =
+        v.strip_prefix(b"[").and_then(|v| v.strip_suffix(b"]"))
+    {
+        let (name, tag) = match inner.iter().position(|&b| b == b':') {
+            Some(i) => (&inner[..i], &inner[i + 1..]),
+            None => (inner, &b""[..]),
+        };
+        if !name.is_empty()
+            && name.iter().all(|b| b.is_ascii_uppercase() || *b == b'_')
+            && tag.iter().all(u8::is_ascii_hexdigit)
+        {
+            return true;
+        }
+    }
+    const EMPTY: &[&[u8]] = &[
+        b"",
+        b"null",
+        b"none",
+        b"n/a",
+        b"na",
+        b"unknown",
+        b"redacted",
+        b"-",
+        b"--",
+        b"***",
+        b"[redacted]",
+        b"<redacted>",
+        b"0",
+    ];
+    EMPTY.iter().any(|e| v.eq_ignore_ascii_case(e))
+}
+
+impl Scanner {
+    /// The key hint for a value at `path`: the nearest key, or the parent
+    /// key joined with it.
+    fn key_hint(&self, path: &[Segment]) -> Option<usize> {
+        let inner = &self.inner;
+        if inner.keys.is_empty() {
+            return None;
+        }
+        let mut keys = path.iter().rev().filter_map(|s| match s {
+            Segment::Key(k) => Some(k),
+            Segment::Index(_) => None,
+        });
+        let near = normalize_key(keys.next()?);
+        if let Some(&i) = inner.keys.get(&near) {
+            return Some(i);
+        }
+        let parent = normalize_key(keys.next()?);
+        inner.keys.get(&(parent + &near)).copied()
+    }
+
+    /// Scans one scalar; findings have offsets into `value`.
+    pub(crate) fn scan_scalar(
+        &self,
+        path: &[Segment],
+        value: &[u8],
+    ) -> Vec<Finding> {
+        let mut found = self.scan(value);
+        if let Some(hint) = self.key_hint(path) {
+            let p = self.pattern(PatternId(hint as u32));
+            let covered = found.iter().any(|f| f.entity() == p.entity());
+            if !covered && !placeholder(value) && p.score() >= self.min_score()
+            {
+                // The hint covers the whole value; findings inside it of
+                // other kinds stay (nested facts).
+                found.retain(|f| f.start() > 0 || f.end() < value.len());
+                found.insert(
+                    0,
+                    Finding {
+                        entity: p.entity(),
+                        start: 0,
+                        end: value.len(),
+                        score: p.score(),
+                        pattern: PatternId(hint as u32),
+                    },
+                );
+            }
+        }
+        found
+    }
+
+    /// Scans JSON text. Findings' offsets are bytes into `text`.
+    ///
+    /// ```
+    /// use phisafe::{Entity, Scanner};
+    ///
+    /// let doc = br#"{"patient": {"last_name": "Okonkwo", "ssn": 219099999}}"#;
+    /// let found = Scanner::new().scan_json(doc)?;
+    /// let got: Vec<(&str, Entity)> =
+    ///     found.iter().map(|f| (f.pointer(), f.finding().entity())).collect();
+    /// assert_eq!(
+    ///     got,
+    ///     [("/patient/last_name", Entity::Person), ("/patient/ssn", Entity::Ssn)]
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scan_json(
+        &self,
+        text: &[u8],
+    ) -> Result<Vec<JsonFinding>, JsonError> {
+        let mut out = Vec::new();
+        walk(text, self.inner.json_max_depth, |path, scalar| {
+            let (bytes, map, raw) = match &scalar {
+                Scalar::Str { raw, decoded: Some((bytes, map)) } => {
+                    (&bytes[..], Some(map), raw.clone())
+                }
+                Scalar::Str { raw, decoded: None }
+                | Scalar::Number { raw } => {
+                    (&text[raw.clone()], None, raw.clone())
+                }
+            };
+            let found = self.scan_scalar(path, bytes);
+            if found.is_empty() {
+                return;
+            }
+            let ptr = pointer(path);
+            for f in found {
+                let (start, end) = match map {
+                    Some(map) => (map[f.start], map[f.end]),
+                    None => (raw.start + f.start, raw.start + f.end),
+                };
+                let finding = Finding { start, end, ..f };
+                out.push(JsonFinding { finding, pointer: ptr.clone() });
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Scans a parsed JSON value. Findings' offsets are bytes into the
+    /// string value (or the number's text) their pointer names.
+    pub fn scan_json_value(
+        &self,
+        value: &serde_json::Value,
+    ) -> Vec<JsonFinding> {
+        let mut out = Vec::new();
+        let mut path = Vec::new();
+        self.walk_value(value, &mut path, &mut |path, bytes| {
+            let found = self.scan_scalar(path, bytes);
+            if !found.is_empty() {
+                let ptr = pointer(path);
+                out.extend(found.into_iter().map(|finding| JsonFinding {
+                    finding,
+                    pointer: ptr.clone(),
+                }));
+            }
+        });
+        out
+    }
+
+    pub(crate) fn walk_value(
+        &self,
+        value: &serde_json::Value,
+        path: &mut Vec<Segment>,
+        visit: &mut dyn FnMut(&[Segment], &[u8]),
+    ) {
+        use serde_json::Value;
+        // serde_json's own parser limits nesting (128 by default), so a
+        // parsed value is never deep enough to exhaust the stack here.
+        match value {
+            Value::String(s) => visit(path, s.as_bytes()),
+            Value::Number(n) => visit(path, n.to_string().as_bytes()),
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    path.push(Segment::Index(i));
+                    self.walk_value(v, path, visit);
+                    path.pop();
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    path.push(Segment::Key(k.clone()));
+                    self.walk_value(v, path, visit);
+                    path.pop();
+                }
+            }
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+
+    /// Scans JSON lines. Each item is one non-blank line: its 1-based line
+    /// number and its findings (offsets from the start of the stream), or
+    /// the error that line had. A bad line does not stop the scan.
+    pub fn scan_jsonl<R: BufRead>(&self, rdr: R) -> JsonlScan<'_, R> {
+        JsonlScan {
+            scanner: self,
+            rdr,
+            line: 0,
+            offset: 0,
+            buf: Vec::new(),
+            done: false,
+        }
+    }
+}
+
+/// The lines of a JSON lines stream and their findings; see
+/// [`Scanner::scan_jsonl`].
+#[derive(Debug)]
+pub struct JsonlScan<'s, R> {
+    scanner: &'s Scanner,
+    rdr: R,
+    line: u64,
+    offset: usize,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+/// The longest JSON line read; longer lines are reported and skipped.
+const MAX_LINE: usize = 64 << 20;
+
+impl<R: BufRead> Iterator for JsonlScan<'_, R> {
+    type Item = io::Result<(u64, Result<Vec<JsonFinding>, JsonError>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            self.buf.clear();
+            let (n, too_long) = match read_line(&mut self.rdr, &mut self.buf) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            if n == 0 {
+                self.done = true;
+                return None;
+            }
+            self.line += 1;
+            let start = self.offset;
+            self.offset += n;
+            if too_long {
+                let err = JsonError {
+                    line: self.line,
+                    column: 1,
+                    kind: JsonErrorKind::LineTooLong(MAX_LINE),
+                };
+                return Some(Ok((self.line, Err(err))));
+            }
+            if self.buf.trim_ascii().is_empty() {
+                continue;
+            }
+            let line = self.line;
+            let result = self.scanner.scan_json(&self.buf).map(|found| {
+                found
+                    .into_iter()
+                    .map(|mut f| {
+                        f.finding = f.finding.offset_by(start);
+                        f
+                    })
+                    .collect()
+            });
+            let result = result.map_err(|e| JsonError { line, ..e });
+            return Some(Ok((line, result)));
+        }
+    }
+}
+
+/// Reads up to and including a newline, keeping at most `MAX_LINE` bytes.
+/// Returns the bytes consumed and whether the line was cut.
+fn read_line<R: BufRead>(
+    rdr: &mut R,
+    buf: &mut Vec<u8>,
+) -> io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    let mut too_long = false;
+    loop {
+        let avail = match rdr.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok((consumed, too_long));
+        }
+        let (take, end) = match memchr::memchr(b'\n', avail) {
+            Some(i) => (i + 1, true),
+            None => (avail.len(), false),
+        };
+        if buf.len() + take <= MAX_LINE {
+            buf.extend_from_slice(&avail[..take]);
+        } else {
+            too_long = true;
+            buf.clear();
+        }
+        rdr.consume(take);
+        consumed += take;
+        if end {
+            return Ok((consumed, too_long));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Entity, Redactor};
+
+    fn found(text: &str) -> Vec<(String, Entity, String)> {
+        Scanner::new()
+            .scan_json(text.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|f| {
+                let value = text[f.finding().range()].to_string();
+                (f.pointer().to_string(), f.finding().entity(), value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pointers_and_offsets_into_the_text() {
+        let text = r#"{"note": "caf\u00e9 SSN 219-09-9999", "a/b": {"x~y": [1, "jo@clinic.example"]}}"#;
+        assert_eq!(
+            found(text),
+            [
+                ("/note".into(), Entity::Ssn, "219-09-9999".into()),
+                (
+                    "/a~1b/x~0y/1".into(),
+                    Entity::Email,
+                    "jo@clinic.example".into()
+                ),
+            ]
+        );
+        // An escape inside the finding: the raw span covers it.
+        let text = r#"{"n": "SSN 219\u002d09-9999!"}"#;
+        assert_eq!(
+            found(text),
+            [("/n".into(), Entity::Ssn, r"219\u002d09-9999".into())]
+        );
+    }
+
+    #[test]
+    fn keys_are_hints_whatever_their_spelling() {
+        for key in ["patientName", "patient_name", "PATIENT-NAME"] {
+            let text = format!(r#"{{"{key}": "Zed Quixote"}}"#);
+            let got = found(&text);
+            assert_eq!(got.len(), 1, "{key}");
+            assert_eq!(got[0].1, Entity::Person);
+            assert_eq!(got[0].2, "Zed Quixote");
+        }
+        // Parent and child keys read together; arrays in between are fine.
+        let got = found(
+            r#"{"patient": {"name": "Zed Quixote"}, "ssn": [219099999]}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                ("/patient/name".into(), Entity::Person, "Zed Quixote".into()),
+                ("/ssn/0".into(), Entity::Ssn, "219099999".into()),
+            ]
+        );
+        // Placeholders and other keys say nothing.
+        assert!(
+            found(
+                r#"{"ssn": "N/A", "dob": null, "product": {"name": "Gauze"}}"#
+            )
+            .is_empty()
+        );
+        // The entity filter applies to hints too.
+        let s = Scanner::builder().entities([Entity::Email]).build().unwrap();
+        assert!(s.scan_json(br#"{"ssn": 219099999}"#).unwrap().is_empty());
+    }
+
+    #[test]
+    fn key_hint_examples() {
+        let scanner = Scanner::new();
+        for p in scanner.patterns().iter().filter(|p| !p.keys().is_empty()) {
+            assert!(!p.examples().is_empty(), "{}", p.id());
+            for ex in p.examples() {
+                let start = ex.find('«').unwrap();
+                let end = ex.find('»').unwrap() - '«'.len_utf8();
+                let text = ex.replace(['«', '»'], "");
+                let got = scanner.scan_json(text.as_bytes()).unwrap();
+                assert!(
+                    got.iter().any(|f| f.finding().range() == (start..end)
+                        && f.finding().entity() == p.entity()),
+                    "{}: {ex}",
+                    p.id()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        let err = Scanner::new().scan_json(deep.as_bytes()).unwrap_err();
+        assert!(err.is_too_deep());
+        assert_eq!((err.line(), err.column()), (1, 129));
+        assert!(err.to_string().contains("json_max_depth"));
+        let ok = "[".repeat(100) + &"]".repeat(100);
+        assert!(Scanner::new().scan_json(ok.as_bytes()).is_ok());
+        let s = Scanner::builder().json_max_depth(1000).build().unwrap();
+        let deep = "[".repeat(900) + "\"219-09-9999 SSN\"" + &"]".repeat(900);
+        assert_eq!(s.scan_json(deep.as_bytes()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn malformed_json_is_located() {
+        let cases = [
+            ("{\n  \"a\": tru }", 2, 8),
+            ("{\"a\": 1,}", 1, 9),
+            ("[1 2]", 1, 4),
+            ("{\"a\": \"x", 1, 9),
+            ("{} x", 1, 4),
+            ("", 1, 1),
+            ("{\"a\": \"\\q\"}", 1, 8),
+            ("{\"a\" 1}", 1, 6),
+            ("[01.]", 1, 5),
+        ];
+        for (text, line, column) in cases {
+            let err = Scanner::new().scan_json(text.as_bytes()).unwrap_err();
+            assert_eq!(
+                (err.line(), err.column()),
+                (line, column),
+                "{text:?}: {err}"
+            );
+            assert!(!err.is_too_deep());
+        }
+        // Messages never repeat the document.
+        let err =
+            Scanner::new().scan_json(b"{\"ssn\": 219-09-9999}").unwrap_err();
+        assert!(!err.to_string().contains("219"), "{err}");
+    }
+
+    #[test]
+    fn jsonl_reports_bad_lines_and_goes_on() {
+        let text = "{\"email\": \"jo@clinic.example\"}\n{\"broken\": \n\n{\"ssn\": 219099999}\n";
+        let items: Vec<_> = Scanner::new()
+            .scan_jsonl(text.as_bytes())
+            .collect::<io::Result<Vec<_>>>()
+            .unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].0, 1);
+        let first = items[0].1.as_ref().unwrap();
+        assert_eq!(&text[first[0].finding().range()], "jo@clinic.example");
+        assert_eq!(items[1].0, 2);
+        assert_eq!(items[1].1.as_ref().unwrap_err().line(), 2);
+        assert_eq!(items[2].0, 4);
+        let last = items[2].1.as_ref().unwrap();
+        assert_eq!(&text[last[0].finding().range()], "219099999");
+    }
+
+    #[test]
+    fn value_and_text_agree() {
+        let text = r#"{"patient": {"lastName": "Okonkwo", "contact": [{"phone": "(415) 555-2671"}], "ssn": 219099999}}"#;
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let s = Scanner::new();
+        let from_text: Vec<_> = s
+            .scan_json(text.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.pointer().to_string(), f.finding().entity()))
+            .collect();
+        let from_value: Vec<_> = s
+            .scan_json_value(&value)
+            .into_iter()
+            .map(|f| (f.pointer().to_string(), f.finding().entity()))
+            .collect();
+        let mut a = from_text.clone();
+        let mut b = from_value;
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert_eq!(from_text.len(), 3);
+    }
+
+    /// Same keys, same array lengths, strings stay strings.
+    fn same_shape(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter().all(|(k, v)| {
+                        y.get(k).is_some_and(|w| same_shape(v, w))
+                    })
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len()
+                    && x.iter().zip(y).all(|(v, w)| same_shape(v, w))
+            }
+            (Value::String(_), Value::String(_)) => true,
+            (Value::Number(_), Value::Number(_) | Value::String(_)) => true,
+            (x, y) => x == y,
+        }
+    }
+
+    #[test]
+    fn redacted_json_keeps_its_shape() {
+        let text = r#"{
+  "id": "9dfb369b-ab13-4fae-8276-55daa05f1119",
+  "patient": {"name": "Zed Quixote", "dob": "1957-03-14", "ssn": 219099999,
+              "contact": [{"phone": "(415) 555-2671"}, {"email": "jo@clinic.example"}],
+              "note": "quote \" and tab\t SSN 219-09-9999 \u00e9"},
+  "visits": 3, "active": true, "tags": []
+}"#;
+        let r = Redactor::new(Scanner::new());
+        let out = r.redact_json(text.as_bytes()).unwrap();
+        let before: serde_json::Value = serde_json::from_str(text).unwrap();
+        let after: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert!(
+            same_shape(&before, &after),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        assert!(Scanner::new().scan_json(&out).unwrap().is_empty());
+        assert_eq!(after["patient"]["ssn"], "[SSN]");
+        assert_eq!(after["visits"], 3);
+        assert_eq!(after["patient"]["note"], "quote \" and tab\t SSN [SSN] é");
+        // The parsed-value path gives the same document.
+        assert_eq!(r.redact_json_value(&before), after);
+    }
+}
