@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout, reason = "a CLI prints its results")]
 #![allow(clippy::print_stderr, reason = "a CLI prints its errors")]
 
+mod redact;
 mod report;
 mod walk;
 
@@ -61,6 +62,33 @@ struct ScannerArgs {
     /// Report dates that open a log line and are followed by a time.
     #[arg(long)]
     log_timestamps: bool,
+    /// Input format; `auto` goes by extension (.json, .jsonl, .ndjson),
+    /// and stdin is text unless told otherwise.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    input_format: InputFormat,
+}
+
+/// How an input is read.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum InputFormat {
+    Auto,
+    Text,
+    Json,
+    Jsonl,
+}
+
+impl InputFormat {
+    /// The format of `path`, resolving `auto` by extension.
+    pub(crate) fn resolve(self, path: &Path) -> InputFormat {
+        if self != InputFormat::Auto {
+            return self;
+        }
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => InputFormat::Json,
+            Some("jsonl" | "ndjson") => InputFormat::Jsonl,
+            _ => InputFormat::Text,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -210,6 +238,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let reports = walk::scan_all(
         &scanner,
         &inputs.files,
+        args.scanner.input_format,
         args.show_values,
         progress.as_ref(),
     );
@@ -220,7 +249,13 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut files: Vec<FileReport> = Vec::new();
     for r in reports {
         match r {
-            Ok(r) => files.push(r),
+            Ok(r) => {
+                for (line, err) in &r.line_errors {
+                    let path = format!("{}:{line}", r.path.display());
+                    failed.push((PathBuf::from(path), err.clone()));
+                }
+                files.push(r);
+            }
             Err(e) => failed.push(e),
         }
     }
@@ -315,13 +350,39 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
             format!("cannot open {}", args.input.display())
         })?)
     };
+    let format = args.scanner.input_format.resolve(&args.input);
+    let mut bad_lines = 0u64;
+    let run = |w: &mut dyn Write| -> io::Result<()> {
+        match format {
+            InputFormat::Json => {
+                let mut text = Vec::new();
+                io::BufReader::new(input).read_to_end(&mut text)?;
+                let out = redactor.redact_json(&text).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidData, e)
+                })?;
+                w.write_all(&out)
+            }
+            InputFormat::Jsonl => {
+                bad_lines = redact::jsonl(&redactor, input, w)?;
+                Ok(())
+            }
+            // Streams block by block, so a piped log flows through.
+            InputFormat::Auto | InputFormat::Text => {
+                redactor.redact_reader(input, w).map(drop)
+            }
+        }
+    };
     if stdout_out {
-        // Unbuffered beyond each block, so a piped log flows through.
-        redactor.redact_reader(input, io::stdout().lock())?;
+        run(&mut io::stdout().lock())?;
     } else {
-        write_atomically(&args.output, |w| {
-            redactor.redact_reader(input, w).map(drop)
-        })?;
+        write_atomically(&args.output, |w| run(w))?;
+    }
+    if bad_lines > 0 {
+        eprintln!(
+            "phisafe: {bad_lines} line(s) were not valid JSON and were \
+             redacted as text"
+        );
+        return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
 }

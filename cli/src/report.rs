@@ -22,11 +22,15 @@ pub(crate) struct Located {
     pub(crate) finding: Finding,
     pub(crate) line: u64,
     pub(crate) preview: String,
+    /// The JSON Pointer of the value, for JSON inputs.
+    pub(crate) pointer: Option<String>,
 }
 
 pub(crate) struct FileReport {
     pub(crate) path: PathBuf,
     pub(crate) findings: Vec<Located>,
+    /// Lines that could not be read as their format (JSON lines).
+    pub(crate) line_errors: Vec<(u64, String)>,
 }
 
 /// The value with every letter and digit masked but the last two, unless
@@ -61,6 +65,8 @@ struct JsonFinding<'a> {
     score: f32,
     pattern: &'a str,
     preview: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pointer: Option<&'a str>,
 }
 
 fn json_findings<'a>(
@@ -77,6 +83,7 @@ fn json_findings<'a>(
             score: (l.finding.score() * 100.0).round() / 100.0,
             pattern: scanner.pattern(l.finding.pattern()).id(),
             preview: &l.preview,
+            pointer: l.pointer.as_deref(),
         })
     })
 }
@@ -93,9 +100,10 @@ pub(crate) fn write(
             for f in json_findings(scanner, files) {
                 writeln!(
                     w,
-                    "{}:{}  {}..{}  {:<15} {:.2}  {:<26} {}",
+                    "{}:{}{}  {}..{}  {:<15} {:.2}  {:<26} {}",
                     f.path,
                     f.line,
+                    f.pointer.map_or(String::new(), |p| format!(" {p}")),
                     f.start,
                     f.end,
                     f.entity,

@@ -8,6 +8,7 @@ use phisafe::Scanner;
 use phisafe::scan::{Blocks, DEFAULT_CHUNK};
 use rayon::prelude::*;
 
+use crate::InputFormat;
 use crate::report::{FileReport, Located};
 
 /// One input: a file path, or stdin.
@@ -80,29 +81,108 @@ fn visit(path: &Path, inputs: &mut Inputs) {
 pub(crate) fn scan_all(
     scanner: &Scanner,
     files: &[Input],
+    format: InputFormat,
     show_values: bool,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Vec<Result<FileReport, (PathBuf, String)>> {
     files
         .par_iter()
         .map(|input| {
-            let result = if input.path == Path::new("-") {
-                scan_one(scanner, io::stdin().lock(), show_values, progress)
-            } else {
-                File::open(&input.path)
-                    .and_then(|f| scan_one(scanner, f, show_values, progress))
-            };
-            result
-                .map(|findings| FileReport {
-                    path: input.path.clone(),
-                    findings,
+            let stdin = input.path == Path::new("-");
+            let format = format.resolve(&input.path);
+            let open = || -> io::Result<Box<dyn Read>> {
+                Ok(if stdin {
+                    Box::new(io::stdin().lock())
+                } else {
+                    Box::new(File::open(&input.path)?)
                 })
+            };
+            let mut report = FileReport {
+                path: input.path.clone(),
+                findings: Vec::new(),
+                line_errors: Vec::new(),
+            };
+            let result = open().and_then(|rdr| match format {
+                InputFormat::Json => scan_json(scanner, rdr, show_values)
+                    .map(|found| report.findings = found),
+                InputFormat::Jsonl => {
+                    scan_jsonl(scanner, rdr, show_values, &mut report)
+                }
+                InputFormat::Auto | InputFormat::Text => {
+                    scan_text(scanner, rdr, show_values, progress)
+                        .map(|found| report.findings = found)
+                }
+            });
+            result
+                .map(|()| report)
                 .map_err(|e| (input.path.clone(), e.to_string()))
         })
         .collect()
 }
 
-fn scan_one<R: Read>(
+/// 1-based line of byte `at` in `text`.
+fn line_of(text: &[u8], at: usize) -> u64 {
+    memchr::memchr_iter(b'\n', &text[..at]).count() as u64 + 1
+}
+
+/// A JSON document is parsed whole; its errors are located.
+fn scan_json(
+    scanner: &Scanner,
+    mut rdr: impl Read,
+    show_values: bool,
+) -> io::Result<Vec<Located>> {
+    let mut text = Vec::new();
+    rdr.read_to_end(&mut text)?;
+    let found = scanner
+        .scan_json(&text)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok(found
+        .into_iter()
+        .map(|jf| {
+            let f = *jf.finding();
+            Located {
+                finding: f,
+                line: line_of(&text, f.start()),
+                preview: crate::report::preview(&text[f.range()], show_values),
+                pointer: Some(jf.pointer().to_string()),
+            }
+        })
+        .collect())
+}
+
+/// JSON lines: a bad line is recorded and the rest still scanned.
+fn scan_jsonl(
+    scanner: &Scanner,
+    rdr: impl Read,
+    show_values: bool,
+    report: &mut FileReport,
+) -> io::Result<()> {
+    let mut lines = scanner.scan_jsonl(io::BufReader::new(rdr));
+    while let Some(line) = lines.next_line() {
+        let line = line?;
+        match line.result {
+            Ok(found) => {
+                for jf in found {
+                    let f = *jf.finding();
+                    let rel = f.start() - line.offset..f.end() - line.offset;
+                    report.findings.push(Located {
+                        finding: f,
+                        line: line.number,
+                        preview: crate::report::preview(
+                            &line.bytes[rel],
+                            show_values,
+                        ),
+                        pointer: Some(jf.pointer().to_string()),
+                    });
+                }
+            }
+            Err(e) => report.line_errors.push((line.number, e.to_string())),
+        }
+    }
+    Ok(())
+}
+
+fn scan_text<R: Read>(
     scanner: &Scanner,
     rdr: R,
     show_values: bool,
@@ -124,6 +204,7 @@ fn scan_one<R: Read>(
                 finding: *f,
                 line,
                 preview: crate::report::preview(value, show_values),
+                pointer: None,
             });
         }
         line += memchr::memchr_iter(b'\n', &b.bytes[at..]).count() as u64;

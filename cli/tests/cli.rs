@@ -200,3 +200,57 @@ fn invalid_utf8_and_binary_input() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out).lines().count(), 1);
 }
+
+#[test]
+fn jsonl_findings_carry_pointers_and_bad_lines_do_not_stop_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    std::fs::write(
+        &path,
+        "{\"patient\": {\"lastName\": \"Quixote\"}}\n{\"broken\": \n{\"ssn\": 219099999}\n",
+    )
+    .unwrap();
+    let out =
+        phisafe(&["scan", "--format", "jsonl", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("events.jsonl:2"), "{stderr}");
+    assert!(stderr.contains("column"), "{stderr}");
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(&str, &str, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["pointer"].as_str().unwrap(),
+                r["entity"].as_str().unwrap(),
+                r["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("/patient/lastName", "PERSON", 1), ("/ssn", "SSN", 3)]);
+}
+
+#[test]
+fn redacting_json_keeps_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("record.json");
+    let doc = r#"{"patient": {"name": "Zed Quixote", "ssn": 219099999, "visits": [1, 2]}}"#;
+    std::fs::write(&src, doc).unwrap();
+    let out = phisafe(&["redact", src.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"patient": {"name": "[PERSON]", "ssn": "[SSN]", "visits": [1, 2]}})
+    );
+    // JSON lines: a bad line is redacted as text, reported, and kept.
+    let out = phisafe(
+        &["redact", "--input-format", "jsonl", "-"],
+        Some(b"{\"ssn\": 219099999}\nnot json SSN 219-09-9999\n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "{\"ssn\": \"[SSN]\"}\nnot json SSN [SSN]\n");
+}

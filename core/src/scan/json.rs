@@ -504,6 +504,10 @@ impl Scanner {
         let mut found = self.scan(value);
         if let Some(hint) = self.key_hint(path) {
             let p = self.pattern(PatternId(hint as u32));
+            // The key is context for findings of its own entity.
+            for f in found.iter_mut().filter(|f| f.entity() == p.entity()) {
+                f.score = f.score.max(p.score());
+            }
             let covered = found.iter().any(|f| f.entity() == p.entity());
             if !covered && !placeholder(value) && p.score() >= self.min_score()
             {
@@ -653,10 +657,22 @@ pub struct JsonlScan<'s, R> {
 /// The longest JSON line read; longer lines are reported and skipped.
 const MAX_LINE: usize = 64 << 20;
 
-impl<R: BufRead> Iterator for JsonlScan<'_, R> {
-    type Item = io::Result<(u64, Result<Vec<JsonFinding>, JsonError>)>;
+/// One line of a JSON lines stream; see [`JsonlScan::next_line`].
+#[derive(Debug)]
+pub struct JsonlLine<'a> {
+    /// 1-based line number.
+    pub number: u64,
+    /// Offset of the line's first byte from the start of the stream.
+    pub offset: usize,
+    /// The line's bytes, newline included (empty if it was too long).
+    pub bytes: &'a [u8],
+    /// Its findings (offsets from the start of the stream), or its error.
+    pub result: Result<Vec<JsonFinding>, JsonError>,
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
+impl<R: BufRead> JsonlScan<'_, R> {
+    /// The next non-blank line with its bytes, or `None` at the end.
+    pub fn next_line(&mut self) -> Option<io::Result<JsonlLine<'_>>> {
         loop {
             if self.done {
                 return None;
@@ -674,32 +690,52 @@ impl<R: BufRead> Iterator for JsonlScan<'_, R> {
                 return None;
             }
             self.line += 1;
-            let start = self.offset;
+            let offset = self.offset;
             self.offset += n;
+            let number = self.line;
             if too_long {
                 let err = JsonError {
-                    line: self.line,
+                    line: number,
                     column: 1,
                     kind: JsonErrorKind::LineTooLong(MAX_LINE),
                 };
-                return Some(Ok((self.line, Err(err))));
+                return Some(Ok(JsonlLine {
+                    number,
+                    offset,
+                    bytes: &[],
+                    result: Err(err),
+                }));
             }
             if self.buf.trim_ascii().is_empty() {
                 continue;
             }
-            let line = self.line;
-            let result = self.scanner.scan_json(&self.buf).map(|found| {
-                found
+            let body = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+            let body = body.strip_suffix(b"\r").unwrap_or(body);
+            let result = match self.scanner.scan_json(body) {
+                Ok(found) => Ok(found
                     .into_iter()
                     .map(|mut f| {
-                        f.finding = f.finding.offset_by(start);
+                        f.finding = f.finding.offset_by(offset);
                         f
                     })
-                    .collect()
-            });
-            let result = result.map_err(|e| JsonError { line, ..e });
-            return Some(Ok((line, result)));
+                    .collect()),
+                Err(e) => Err(JsonError { line: number, ..e }),
+            };
+            return Some(Ok(JsonlLine {
+                number,
+                offset,
+                bytes: &self.buf,
+                result,
+            }));
         }
+    }
+}
+
+impl<R: BufRead> Iterator for JsonlScan<'_, R> {
+    type Item = io::Result<(u64, Result<Vec<JsonFinding>, JsonError>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_line().map(|r| r.map(|line| (line.number, line.result)))
     }
 }
 
@@ -797,6 +833,11 @@ mod tests {
                 ("/ssn/0".into(), Entity::Ssn, "219099999".into()),
             ]
         );
+        // The key raises the score of what a pattern found under it.
+        let s = Scanner::new();
+        let bare = s.scan(b"1957-03-14")[0].score();
+        let keyed = s.scan_json(br#"{"dob": "1957-03-14"}"#).unwrap();
+        assert!(keyed[0].finding().score() > bare);
         // Placeholders and other keys say nothing.
         assert!(
             found(
@@ -883,7 +924,8 @@ mod tests {
         let first = items[0].1.as_ref().unwrap();
         assert_eq!(&text[first[0].finding().range()], "jo@clinic.example");
         assert_eq!(items[1].0, 2);
-        assert_eq!(items[1].1.as_ref().unwrap_err().line(), 2);
+        let err = items[1].1.as_ref().unwrap_err();
+        assert_eq!((err.line(), err.column()), (2, 12));
         assert_eq!(items[2].0, 4);
         let last = items[2].1.as_ref().unwrap();
         assert_eq!(&text[last[0].finding().range()], "219099999");

@@ -21,6 +21,8 @@ mod tests;
 pub(crate) mod validate;
 
 pub use engine::{DEFAULT_MIN_SCORE, Finding, Scanner, ScannerBuilder};
-pub use json::{DEFAULT_MAX_DEPTH, JsonError, JsonFinding, JsonlScan};
+pub use json::{
+    DEFAULT_MAX_DEPTH, JsonError, JsonFinding, JsonlLine, JsonlScan,
+};
 pub use pattern::{Pattern, PatternId};
 pub use stream::{Block, Blocks, DEFAULT_CHUNK, ReaderScan};
