@@ -62,8 +62,8 @@ struct ScannerArgs {
     /// Report dates that open a log line and are followed by a time.
     #[arg(long)]
     log_timestamps: bool,
-    /// Input format; `auto` goes by extension (.json, .jsonl, .ndjson),
-    /// and stdin is text unless told otherwise.
+    /// Input format; `auto` goes by extension (.json, .jsonl, .ndjson,
+    /// .csv, .tsv), and stdin is text unless told otherwise.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     input_format: InputFormat,
 }
@@ -75,6 +75,8 @@ pub(crate) enum InputFormat {
     Text,
     Json,
     Jsonl,
+    Csv,
+    Tsv,
 }
 
 impl InputFormat {
@@ -86,6 +88,8 @@ impl InputFormat {
         match path.extension().and_then(|e| e.to_str()) {
             Some("json") => InputFormat::Json,
             Some("jsonl" | "ndjson") => InputFormat::Jsonl,
+            Some("csv") => InputFormat::Csv,
+            Some("tsv" | "tab") => InputFormat::Tsv,
             _ => InputFormat::Text,
         }
     }
@@ -366,6 +370,11 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
                 bad_lines = redact::jsonl(&redactor, input, w)?;
                 Ok(())
             }
+            InputFormat::Csv | InputFormat::Tsv => {
+                let opts = csv_options(format);
+                let rdr = io::BufReader::new(input);
+                redactor.redact_csv(rdr, w, opts).map(drop)
+            }
             // Streams block by block, so a piped log flows through.
             InputFormat::Auto | InputFormat::Text => {
                 redactor.redact_reader(input, w).map(drop)
@@ -385,6 +394,12 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The dialect of a delimited format.
+pub(crate) fn csv_options(format: InputFormat) -> phisafe::scan::CsvOptions {
+    let delim = if format == InputFormat::Tsv { b'\t' } else { b',' };
+    phisafe::scan::CsvOptions::new().delimiter(delim)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -24,6 +24,9 @@ pub(crate) struct Located {
     pub(crate) preview: String,
     /// The JSON Pointer of the value, for JSON inputs.
     pub(crate) pointer: Option<String>,
+    /// Data row (1-based) and column (header name, or 1-based index), for
+    /// delimited inputs.
+    pub(crate) cell: Option<(u64, String)>,
 }
 
 pub(crate) struct FileReport {
@@ -67,6 +70,10 @@ struct JsonFinding<'a> {
     preview: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pointer: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<&'a str>,
 }
 
 fn json_findings<'a>(
@@ -84,6 +91,8 @@ fn json_findings<'a>(
             pattern: scanner.pattern(l.finding.pattern()).id(),
             preview: &l.preview,
             pointer: l.pointer.as_deref(),
+            row: l.cell.as_ref().map(|c| c.0),
+            column: l.cell.as_ref().map(|c| c.1.as_str()),
         })
     })
 }
@@ -103,7 +112,11 @@ pub(crate) fn write(
                     "{}:{}{}  {}..{}  {:<15} {:.2}  {:<26} {}",
                     f.path,
                     f.line,
-                    f.pointer.map_or(String::new(), |p| format!(" {p}")),
+                    match (f.pointer, f.row, f.column) {
+                        (Some(p), _, _) => format!(" {p}"),
+                        (None, Some(r), Some(c)) => format!(" row {r} [{c}]"),
+                        _ => String::new(),
+                    },
                     f.start,
                     f.end,
                     f.entity,

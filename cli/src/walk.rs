@@ -108,6 +108,10 @@ pub(crate) fn scan_all(
                 InputFormat::Jsonl => {
                     scan_jsonl(scanner, rdr, show_values, &mut report)
                 }
+                InputFormat::Csv | InputFormat::Tsv => {
+                    scan_csv(scanner, rdr, format, show_values)
+                        .map(|found| report.findings = found)
+                }
                 InputFormat::Auto | InputFormat::Text => {
                     scan_text(scanner, rdr, show_values, progress)
                         .map(|found| report.findings = found)
@@ -145,6 +149,7 @@ fn scan_json(
                 line: line_of(&text, f.start()),
                 preview: crate::report::preview(&text[f.range()], show_values),
                 pointer: Some(jf.pointer().to_string()),
+                cell: None,
             }
         })
         .collect())
@@ -173,6 +178,7 @@ fn scan_jsonl(
                             show_values,
                         ),
                         pointer: Some(jf.pointer().to_string()),
+                        cell: None,
                     });
                 }
             }
@@ -180,6 +186,40 @@ fn scan_jsonl(
         }
     }
     Ok(())
+}
+
+/// Delimited text: findings carry row and column.
+fn scan_csv(
+    scanner: &Scanner,
+    rdr: impl Read,
+    format: InputFormat,
+    show_values: bool,
+) -> io::Result<Vec<Located>> {
+    let opts = crate::csv_options(format);
+    let mut records = scanner.scan_csv(io::BufReader::new(rdr), opts);
+    let mut out = Vec::new();
+    while let Some(rec) = records.next_record() {
+        let rec = rec?;
+        for cf in rec.findings {
+            let f = *cf.finding();
+            let rel = f.start() - rec.offset..f.end() - rec.offset;
+            let line = rec.line
+                + memchr::memchr_iter(b'\n', &rec.bytes[..rel.start]).count()
+                    as u64;
+            let column = match cf.header() {
+                Some(h) if !h.is_empty() => h.to_string(),
+                _ => (cf.column() + 1).to_string(),
+            };
+            out.push(Located {
+                finding: f,
+                line,
+                preview: crate::report::preview(&rec.bytes[rel], show_values),
+                pointer: None,
+                cell: Some((cf.row(), column)),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn scan_text<R: Read>(
@@ -205,6 +245,7 @@ fn scan_text<R: Read>(
                 line,
                 preview: crate::report::preview(value, show_values),
                 pointer: None,
+                cell: None,
             });
         }
         line += memchr::memchr_iter(b'\n', &b.bytes[at..]).count() as u64;

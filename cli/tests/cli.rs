@@ -254,3 +254,39 @@ fn redacting_json_keeps_json() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stdout(&out), "{\"ssn\": \"[SSN]\"}\nnot json SSN [SSN]\n");
 }
+
+#[test]
+fn csv_findings_carry_row_and_column_and_redaction_keeps_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("patients.tsv");
+    std::fs::write(
+        &path,
+        "id\tlast_name\tnote\n7\tQuixote\t\"multi\nline SSN 219-09-9999\"\n",
+    )
+    .unwrap();
+    let out =
+        phisafe(&["scan", "--format", "jsonl", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(u64, &str, &str, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["row"].as_u64().unwrap(),
+                r["column"].as_str().unwrap(),
+                r["entity"].as_str().unwrap(),
+                r["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(1, "last_name", "PERSON", 2), (1, "note", "SSN", 3)]);
+    let out = phisafe(&["redact", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stdout(&out),
+        "id\tlast_name\tnote\n7\t[PERSON]\t\"multi\nline SSN [SSN]\"\n"
+    );
+}

@@ -13,6 +13,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+mod csv;
 mod json;
 
 use crate::scan::{Blocks, DEFAULT_CHUNK};

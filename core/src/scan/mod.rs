@@ -10,6 +10,7 @@
 //! resolved (see `resolve.rs`).
 
 mod context;
+mod csv;
 mod engine;
 pub(crate) mod json;
 pub(crate) mod names;
@@ -20,6 +21,7 @@ mod stream;
 mod tests;
 pub(crate) mod validate;
 
+pub use csv::{CsvFinding, CsvOptions, CsvRecord, CsvScan};
 pub use engine::{DEFAULT_MIN_SCORE, Finding, Scanner, ScannerBuilder};
 pub use json::{
     DEFAULT_MAX_DEPTH, JsonError, JsonFinding, JsonlLine, JsonlScan,

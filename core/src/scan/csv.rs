@@ -1,0 +1,540 @@
+//! CSV and other delimited text, read record by record.
+//!
+//! The header row names the columns, and a column name is a hint like a
+//! JSON key (`patterns/keys.toml`): a value under `last_name` is a PERSON
+//! even though no pattern matches a bare surname. Fields are RFC 4180:
+//! quoted fields may hold delimiters, doubled quotes and line breaks; a
+//! quote inside an unquoted field is literal; rows may have any number of
+//! fields. Findings carry their row and column and byte offsets into the
+//! raw stream.
+
+use std::io::{self, BufRead};
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::engine::{Finding, Scanner};
+use super::json::Segment;
+
+/// The longest record read; a longer one is an error for that record.
+const MAX_RECORD: usize = 64 << 20;
+
+/// How a delimited file is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsvOptions {
+    delimiter: u8,
+    headers: bool,
+}
+
+impl Default for CsvOptions {
+    fn default() -> CsvOptions {
+        CsvOptions { delimiter: b',', headers: true }
+    }
+}
+
+impl CsvOptions {
+    /// Comma-delimited with a header row.
+    pub fn new() -> CsvOptions {
+        CsvOptions::default()
+    }
+
+    /// The field delimiter (`b','`, `b'\t'`, `b';'` ...).
+    pub fn delimiter(mut self, delimiter: u8) -> CsvOptions {
+        self.delimiter = delimiter;
+        self
+    }
+
+    pub(crate) fn delimiter_byte(self) -> u8 {
+        self.delimiter
+    }
+
+    /// Whether the first record names the columns (default true).
+    pub fn headers(mut self, yes: bool) -> CsvOptions {
+        self.headers = yes;
+        self
+    }
+}
+
+/// A finding in one field of a delimited file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CsvFinding {
+    finding: Finding,
+    row: u64,
+    column: usize,
+    header: Option<Arc<str>>,
+}
+
+impl CsvFinding {
+    /// The finding; offsets are bytes from the start of the stream.
+    pub fn finding(&self) -> &Finding {
+        &self.finding
+    }
+
+    /// 1-based data row (the header row is not counted).
+    pub fn row(&self) -> u64 {
+        self.row
+    }
+
+    /// 0-based column index.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+
+    /// The column's name from the header row, if there is one.
+    pub fn header(&self) -> Option<&str> {
+        self.header.as_deref()
+    }
+}
+
+/// One field of a record: its raw span (quotes included) in the record.
+#[derive(Clone, Debug)]
+pub(crate) struct Field {
+    pub(crate) raw: Range<usize>,
+    pub(crate) quoted: bool,
+}
+
+impl Field {
+    /// The field's value, with its raw offset for each value byte (plus
+    /// one for the end). Unquoted fields need no map.
+    pub(crate) fn value<'r>(
+        &self,
+        rec: &'r [u8],
+    ) -> (std::borrow::Cow<'r, [u8]>, Option<Vec<usize>>) {
+        if !self.quoted {
+            return (rec[self.raw.clone()].into(), None);
+        }
+        let inner = self.raw.start + 1
+            ..self.raw.end.saturating_sub(1).max(self.raw.start + 1);
+        let body = &rec[inner.clone()];
+        if !body.contains(&b'"') {
+            let map = (inner.start..=inner.end).collect();
+            return (body.into(), Some(map));
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut map = Vec::with_capacity(body.len() + 1);
+        let mut i = inner.start;
+        while i < inner.end {
+            out.push(rec[i]);
+            map.push(i);
+            i += if rec[i] == b'"' { 2 } else { 1 };
+        }
+        map.push(inner.end);
+        (out.into(), Some(map))
+    }
+}
+
+/// Splits a complete record (terminator removed) into fields, or `None` if
+/// a quoted field is still open (the record continues on the next line).
+pub(crate) fn split(rec: &[u8], delim: u8) -> Option<Vec<Field>> {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    loop {
+        let start = i;
+        if rec.get(i) == Some(&b'"') {
+            i += 1;
+            loop {
+                match rec.get(i) {
+                    None => return None,
+                    Some(b'"') if rec.get(i + 1) == Some(&b'"') => i += 2,
+                    Some(b'"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+            // Lenient: text after the closing quote belongs to the field.
+            while i < rec.len() && rec[i] != delim {
+                i += 1;
+            }
+            fields.push(Field { raw: start..i, quoted: true });
+        } else {
+            i += memchr::memchr(delim, &rec[i..]).unwrap_or(rec.len() - i);
+            fields.push(Field { raw: start..i, quoted: false });
+        }
+        if i >= rec.len() {
+            return Some(fields);
+        }
+        i += 1;
+    }
+}
+
+/// One record of a delimited stream; see [`CsvScan::next_record`].
+#[derive(Debug)]
+pub struct CsvRecord<'a> {
+    /// 1-based data row (0 for the header row, which is not returned).
+    pub row: u64,
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// Offset of the record's first byte from the start of the stream.
+    pub offset: usize,
+    /// The record's raw bytes, terminator included.
+    pub bytes: &'a [u8],
+    /// Findings in the record's fields.
+    pub findings: Vec<CsvFinding>,
+}
+
+/// The records of a delimited stream and their findings; see
+/// [`Scanner::scan_csv`].
+#[derive(Debug)]
+pub struct CsvScan<'s, R> {
+    scanner: &'s Scanner,
+    rdr: R,
+    opts: CsvOptions,
+    headers: Option<Vec<Arc<str>>>,
+    buf: Vec<u8>,
+    offset: usize,
+    line: u64,
+    row: u64,
+    done: bool,
+    /// The current record's findings not yet returned, last first.
+    pending: Vec<CsvFinding>,
+}
+
+impl Scanner {
+    /// Scans a delimited stream record by record, in bounded memory.
+    ///
+    /// ```
+    /// use phisafe::{Entity, Scanner};
+    /// use phisafe::scan::CsvOptions;
+    ///
+    /// let csv = "id,last_name,note\n1,Quixote,\"SSN 219-09-9999, \"\"old\"\"\"\n";
+    /// let scanner = Scanner::new();
+    /// let found: Vec<_> = scanner
+    ///     .scan_csv(csv.as_bytes(), CsvOptions::new())
+    ///     .collect::<Result<_, _>>()?;
+    /// let got: Vec<_> = found
+    ///     .iter()
+    ///     .map(|f| (f.row(), f.header(), f.finding().entity(), &csv[f.finding().range()]))
+    ///     .collect();
+    /// assert_eq!(got, [
+    ///     (1, Some("last_name"), Entity::Person, "Quixote"),
+    ///     (1, Some("note"), Entity::Ssn, "219-09-9999"),
+    /// ]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scan_csv<R: BufRead>(
+        &self,
+        rdr: R,
+        opts: CsvOptions,
+    ) -> CsvScan<'_, R> {
+        CsvScan {
+            scanner: self,
+            rdr,
+            opts,
+            headers: None,
+            buf: Vec::new(),
+            offset: 0,
+            line: 1,
+            row: 0,
+            done: false,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<R: BufRead> CsvScan<'_, R> {
+    /// Reads one whole record (possibly several lines) into `buf`; returns
+    /// its length with terminator, 0 at the end.
+    fn read_record(&mut self) -> io::Result<usize> {
+        self.buf.clear();
+        loop {
+            let before = self.buf.len();
+            let n = self.rdr.read_until(b'\n', &mut self.buf)?;
+            if n == 0 {
+                return Ok(self.buf.len());
+            }
+            if self.buf.len() > MAX_RECORD {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "a CSV record starting on line {} is longer than {} \
+                         bytes; check the delimiter and quoting",
+                        self.line, MAX_RECORD
+                    ),
+                ));
+            }
+            let body = trim_terminator(&self.buf);
+            if before == 0 && body.is_empty() {
+                return Ok(self.buf.len());
+            }
+            if split(body, self.opts.delimiter).is_some() {
+                return Ok(self.buf.len());
+            }
+        }
+    }
+
+    /// The next record's raw bytes (terminator included), and whether it
+    /// is the header row. Blank records are returned too, as data.
+    pub(crate) fn next_raw(
+        &mut self,
+    ) -> Option<io::Result<(bool, usize, u64)>> {
+        if self.done {
+            return None;
+        }
+        let n = match self.read_record() {
+            Ok(n) => n,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        if n == 0 {
+            self.done = true;
+            return None;
+        }
+        let offset = self.offset;
+        let line = self.line;
+        self.offset += n;
+        self.line += memchr::memchr_iter(b'\n', &self.buf).count() as u64;
+        let body = trim_terminator(&self.buf);
+        if self.opts.headers && self.headers.is_none() && !body.is_empty() {
+            let names = self
+                .fields(body)
+                .iter()
+                .map(|f| {
+                    String::from_utf8_lossy(&f.value(body).0).trim().into()
+                })
+                .collect();
+            self.headers = Some(names);
+            return Some(Ok((true, offset, line)));
+        }
+        if !body.is_empty() {
+            self.row += 1;
+        }
+        Some(Ok((false, offset, line)))
+    }
+
+    /// The fields of a complete record; an unterminated quote at the end of
+    /// input closes there.
+    fn fields(&self, body: &[u8]) -> Vec<Field> {
+        split(body, self.opts.delimiter).unwrap_or_else(|| {
+            vec![Field { raw: 0..body.len(), quoted: false }]
+        })
+    }
+
+    /// The bytes of the record `next_raw` returned last.
+    pub(crate) fn raw(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Calls `f` with each field's value, its column, its raw span in the
+    /// record and its findings (offsets into the value) for the record
+    /// `next_raw` returned last.
+    pub(crate) fn for_each_field(
+        &self,
+        mut f: impl FnMut(
+            usize,
+            &Field,
+            &[u8],
+            Option<&[usize]>,
+            Vec<Finding>,
+            Option<&Arc<str>>,
+        ),
+    ) {
+        let body = trim_terminator(&self.buf);
+        if body.is_empty() {
+            return;
+        }
+        for (column, field) in self.fields(body).iter().enumerate() {
+            let header = self.headers.as_ref().and_then(|h| h.get(column));
+            let path: Vec<Segment> =
+                header.iter().map(|h| Segment::Key(h.to_string())).collect();
+            let (value, map) = field.value(body);
+            let found = self.scanner.scan_scalar(&path, &value);
+            f(column, field, &value, map.as_deref(), found, header);
+        }
+    }
+
+    /// The next data record with its findings, or `None` at the end.
+    pub fn next_record(&mut self) -> Option<io::Result<CsvRecord<'_>>> {
+        loop {
+            let (header, offset, line) = match self.next_raw()? {
+                Ok(r) => r,
+                Err(e) => return Some(Err(e)),
+            };
+            if header || trim_terminator(&self.buf).is_empty() {
+                continue;
+            }
+            let row = self.row;
+            let mut findings = Vec::new();
+            self.for_each_field(|column, field, _, map, found, header| {
+                for f in found {
+                    let (start, end) = match map {
+                        Some(map) => (map[f.start()], map[f.end()]),
+                        None => (
+                            field.raw.start + f.start(),
+                            field.raw.start + f.end(),
+                        ),
+                    };
+                    findings.push(CsvFinding {
+                        finding: Finding {
+                            start: offset + start,
+                            end: offset + end,
+                            ..f
+                        },
+                        row,
+                        column,
+                        header: header.cloned(),
+                    });
+                }
+            });
+            return Some(Ok(CsvRecord {
+                row,
+                line,
+                offset,
+                bytes: &self.buf,
+                findings,
+            }));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for CsvScan<'_, R> {
+    type Item = io::Result<CsvFinding>;
+
+    fn next(&mut self) -> Option<io::Result<CsvFinding>> {
+        // Findings come record by record; hold the current record's.
+        loop {
+            if let Some(f) = self.pending.pop() {
+                return Some(Ok(f));
+            }
+            match self.next_record()? {
+                Ok(rec) => {
+                    let mut found = rec.findings;
+                    found.reverse();
+                    self.pending = found;
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+fn trim_terminator(buf: &[u8]) -> &[u8] {
+    let b = buf.strip_suffix(b"\n").unwrap_or(buf);
+    b.strip_suffix(b"\r").unwrap_or(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Entity;
+
+    fn scan(
+        text: &str,
+        opts: CsvOptions,
+    ) -> Vec<(u64, usize, Option<String>, Entity, String)> {
+        Scanner::new()
+            .scan_csv(text.as_bytes(), opts)
+            .map(|f| {
+                let f = f.unwrap();
+                let value = text[f.finding().range()].to_string();
+                (
+                    f.row(),
+                    f.column(),
+                    f.header().map(str::to_string),
+                    f.finding().entity(),
+                    value,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn headers_are_hints_and_findings_are_located() {
+        let text = "id,patientName,dob,notes\r\n\
+                    1,Zed Quixote,1957-03-14,\"call (415) 555-2671,\nthen \"\"fax\"\"\"\r\n\
+                    2,,N/A,\"SSN 219\"\"09\"\"9999\"\r\n\
+                    3,,,\"\"\"quoted\"\" 536-22-1837\"\n";
+        let got = scan(text, CsvOptions::new());
+        let name = Some("patientName".to_string());
+        assert_eq!(
+            got,
+            [
+                (1, 1, name, Entity::Person, "Zed Quixote".into()),
+                (1, 2, Some("dob".into()), Entity::Date, "1957-03-14".into()),
+                (
+                    1,
+                    3,
+                    Some("notes".into()),
+                    Entity::Phone,
+                    "(415) 555-2671".into()
+                ),
+                (
+                    3,
+                    3,
+                    Some("notes".into()),
+                    Entity::Ssn,
+                    "536-22-1837".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn delimiters_ragged_rows_and_no_headers() {
+        let text = "ssn\tlast_name\n219099999\tZed Quixote\textra jo@clinic.example\n536221837\n";
+        let got = scan(text, CsvOptions::new().delimiter(b'\t'));
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[2].1, 2);
+        assert_eq!(got[2].2, None);
+        assert_eq!(got[2].3, Entity::Email);
+        assert_eq!(
+            (got[3].0, got[3].3, got[3].4.as_str()),
+            (2, Entity::Ssn, "536221837")
+        );
+        let got = scan(
+            "a;SSN 219-09-9999\n",
+            CsvOptions::new().delimiter(b';').headers(false),
+        );
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].0, got[0].1), (1, 1));
+    }
+
+    #[test]
+    fn redacted_csv_is_csv_of_the_same_shape() {
+        use crate::Redactor;
+        let text = "id,last_name,notes\r\n1,Quixote,\"call (415) 555-2671,\nthen \"\"fax\"\"\"\r\n2,,plain\r\n";
+        let mut out = Vec::new();
+        let n = Redactor::new(Scanner::new())
+            .redact_csv(text.as_bytes(), &mut out, CsvOptions::new())
+            .unwrap();
+        assert_eq!(n, 2);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out,
+            "id,last_name,notes\r\n1,[PERSON],\"call [PHONE],\nthen \"\"fax\"\"\"\r\n2,,plain\r\n"
+        );
+        // Same rows and fields when read back, and nothing left to find.
+        let shape = |t: &str| -> Vec<usize> {
+            let scanner = Scanner::new();
+            let mut scan = scanner.scan_csv(t.as_bytes(), CsvOptions::new());
+            let mut widths = Vec::new();
+            while let Some(r) = scan.next_raw() {
+                r.unwrap();
+                let mut n = 0;
+                scan.for_each_field(|_, _, _, _, _, _| n += 1);
+                widths.push(n);
+            }
+            widths
+        };
+        assert_eq!(shape(text), shape(&out));
+        assert_eq!(scan(&out, CsvOptions::new()), []);
+    }
+
+    #[test]
+    fn quotes_never_panic() {
+        for text in [
+            "\"",
+            "a,\"b",
+            "\"\"\"",
+            "x\n\"unterminated\nSSN 219-09-9999",
+            "\"a\"b,c\n",
+        ] {
+            let _ = scan(text, CsvOptions::new());
+            let _ = scan(text, CsvOptions::new().headers(false));
+        }
+        let got = scan("h\n\"open SSN 219-09-9999\n", CsvOptions::new());
+        assert_eq!(got.len(), 1);
+    }
+}
