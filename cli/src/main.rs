@@ -272,8 +272,15 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Sarif => Format::Sarif,
     };
+    let mut classifier = phisafe::scan::Classifier::new();
+    for f in &mut files {
+        if let Some(c) = f.columns.take() {
+            classifier.merge(c);
+        }
+    }
+    let columns = classifier.summaries();
     let write = |w: &mut dyn Write| {
-        report::write(w, format, &scanner, &files, &failed)
+        report::write(w, format, &scanner, &files, &failed, &columns)
     };
     match &args.output {
         Some(path) if path != Path::new("-") => {

@@ -7,6 +7,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use phisafe::scan::ColumnSummary;
 use phisafe::{Finding, Scanner};
 use serde::Serialize;
 
@@ -34,6 +35,8 @@ pub(crate) struct FileReport {
     pub(crate) findings: Vec<Located>,
     /// Lines that could not be read as their format (JSON lines).
     pub(crate) line_errors: Vec<(u64, String)>,
+    /// Per-column counts, for structured inputs.
+    pub(crate) columns: Option<phisafe::scan::Classifier>,
 }
 
 /// The value with every letter and digit masked but the last two, unless
@@ -97,15 +100,85 @@ fn json_findings<'a>(
     })
 }
 
+#[derive(Serialize)]
+struct JsonColumn<'a> {
+    column: &'a str,
+    rows: u64,
+    rows_with_findings: u64,
+    share: f64,
+    classification: Option<&'static str>,
+    entities: Vec<serde_json::Value>,
+}
+
+fn json_columns(columns: &[ColumnSummary]) -> Vec<JsonColumn<'_>> {
+    columns
+        .iter()
+        .map(|c| JsonColumn {
+            column: c.column(),
+            rows: c.rows(),
+            rows_with_findings: c.rows_with_findings(),
+            share: (c.share() * 1000.0).round() / 1000.0,
+            classification: c.classification().map(|e| e.as_str()),
+            entities: c
+                .entities()
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "entity": e.entity.as_str(),
+                        "rows": e.rows,
+                        "mean_score": (e.mean_score * 100.0).round() / 100.0,
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Per-column summaries come first in the table: they are what a data
+/// owner reads before any single finding.
+fn table_columns(
+    w: &mut dyn Write,
+    columns: &[ColumnSummary],
+) -> io::Result<()> {
+    if columns.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "{:<32} {:>9} {:>9} {:>7}  {:<15} entities",
+        "column", "rows", "with PHI", "share", "class"
+    )?;
+    for c in columns {
+        let entities: Vec<String> = c
+            .entities()
+            .iter()
+            .map(|e| format!("{} {} ({:.2})", e.entity, e.rows, e.mean_score))
+            .collect();
+        writeln!(
+            w,
+            "{:<32} {:>9} {:>9} {:>6.1}%  {:<15} {}",
+            c.column(),
+            c.rows(),
+            c.rows_with_findings(),
+            100.0 * c.share(),
+            c.classification().map_or("-", |e| e.as_str()),
+            entities.join(", ")
+        )?;
+    }
+    writeln!(w)
+}
+
 pub(crate) fn write(
     w: &mut dyn Write,
     format: Format,
     scanner: &Scanner,
     files: &[FileReport],
     failed: &[(PathBuf, String)],
+    columns: &[ColumnSummary],
 ) -> io::Result<()> {
     match format {
         Format::Table => {
+            table_columns(w, columns)?;
             for f in json_findings(scanner, files) {
                 writeln!(
                     w,
@@ -149,6 +222,7 @@ pub(crate) fn write(
                 .collect();
             let doc = serde_json::json!({
                 "inputs_scanned": files.len(),
+                "columns": json_columns(columns),
                 "findings": json_findings(scanner, files).collect::<Vec<_>>(),
                 "errors": errors,
             });

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use phisafe::Scanner;
 use phisafe::scan::{Blocks, DEFAULT_CHUNK};
+use phisafe::scan::{Classifier, fold_pointer};
 use rayon::prelude::*;
 
 use crate::InputFormat;
@@ -101,6 +102,7 @@ pub(crate) fn scan_all(
                 path: input.path.clone(),
                 findings: Vec::new(),
                 line_errors: Vec::new(),
+                columns: None,
             };
             let result = open().and_then(|rdr| match format {
                 InputFormat::Json => scan_json(scanner, rdr, show_values)
@@ -109,8 +111,7 @@ pub(crate) fn scan_all(
                     scan_jsonl(scanner, rdr, show_values, &mut report)
                 }
                 InputFormat::Csv | InputFormat::Tsv => {
-                    scan_csv(scanner, rdr, format, show_values)
-                        .map(|found| report.findings = found)
+                    scan_csv(scanner, rdr, format, show_values, &mut report)
                 }
                 InputFormat::Auto | InputFormat::Text => {
                     scan_text(scanner, rdr, show_values, progress)
@@ -162,11 +163,25 @@ fn scan_jsonl(
     show_values: bool,
     report: &mut FileReport,
 ) -> io::Result<()> {
+    let table = table_name(&report.path);
+    let mut classifier = Classifier::new();
     let mut lines = scanner.scan_jsonl(io::BufReader::new(rdr));
     while let Some(line) = lines.next_line() {
         let line = line?;
         match line.result {
             Ok(found) => {
+                let folded: Vec<String> =
+                    found.iter().map(|f| fold_pointer(f.pointer())).collect();
+                for path in &line.paths {
+                    let hits = found
+                        .iter()
+                        .zip(&folded)
+                        .filter(|(_, p)| *p == path)
+                        .map(|(f, _)| {
+                            (f.finding().entity(), f.finding().score())
+                        });
+                    classifier.observe(&format!("{table}{path}"), hits);
+                }
                 for jf in found {
                     let f = *jf.finding();
                     let rel = f.start() - line.offset..f.end() - line.offset;
@@ -185,21 +200,48 @@ fn scan_jsonl(
             Err(e) => report.line_errors.push((line.number, e.to_string())),
         }
     }
+    report.columns = Some(classifier);
     Ok(())
 }
 
-/// Delimited text: findings carry row and column.
+/// The table name of a file for per-column summaries: its stem.
+fn table_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        return "stdin".into();
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let name = name.unwrap_or_default();
+    name.split('.').next().unwrap_or_default().to_string()
+}
+
+/// Delimited text: findings carry row and column, and each column is
+/// classified.
 fn scan_csv(
     scanner: &Scanner,
     rdr: impl Read,
     format: InputFormat,
     show_values: bool,
-) -> io::Result<Vec<Located>> {
+    report: &mut FileReport,
+) -> io::Result<()> {
     let opts = crate::csv_options(format);
+    let table = table_name(&report.path);
+    let mut classifier = Classifier::new();
     let mut records = scanner.scan_csv(io::BufReader::new(rdr), opts);
-    let mut out = Vec::new();
+    let out = &mut report.findings;
     while let Some(rec) = records.next_record() {
         let rec = rec?;
+        for column in 0..rec.fields {
+            let name = match rec.headers.get(column) {
+                Some(h) if !h.is_empty() => format!("{table}.{h}"),
+                _ => format!("{table}.{}", column + 1),
+            };
+            let found = rec
+                .findings
+                .iter()
+                .filter(|f| f.column() == column)
+                .map(|f| (f.finding().entity(), f.finding().score()));
+            classifier.observe(&name, found);
+        }
         for cf in rec.findings {
             let f = *cf.finding();
             let rel = f.start() - rec.offset..f.end() - rec.offset;
@@ -219,7 +261,8 @@ fn scan_csv(
             });
         }
     }
-    Ok(out)
+    report.columns = Some(classifier);
+    Ok(())
 }
 
 fn scan_text<R: Read>(

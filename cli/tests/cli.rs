@@ -290,3 +290,37 @@ fn csv_findings_carry_row_and_column_and_redaction_keeps_csv() {
         "id\tlast_name\tnote\n7\t[PERSON]\t\"multi\nline SSN [SSN]\"\n"
     );
 }
+
+#[test]
+fn per_column_summaries_classify_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("patients.csv");
+    let mut csv = String::from("id,ssn,note\n");
+    for i in 0..20 {
+        let note = if i == 0 { "mail jo@clinic.example" } else { "stable" };
+        csv.push_str(&format!("{i},536-22-{:04},{note}\n", 1000 + i));
+    }
+    std::fs::write(&path, &csv).unwrap();
+    let out =
+        phisafe(&["scan", "--format", "json", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cols = doc["columns"].as_array().unwrap();
+    let find = |name: &str| {
+        cols.iter().find(|c| c["column"] == name).unwrap().clone()
+    };
+    let ssn = find("patients.ssn");
+    assert_eq!(ssn["rows"], 20);
+    assert_eq!(ssn["rows_with_findings"], 20);
+    assert_eq!(ssn["classification"], "SSN");
+    let note = find("patients.note");
+    assert_eq!(note["rows_with_findings"], 1);
+    assert!(note["classification"].is_null());
+    assert_eq!(find("patients.id")["rows_with_findings"], 0);
+    // The table report shows the summaries before the findings.
+    let out = phisafe(&["scan", path.to_str().unwrap()], None);
+    let text = stdout(&out);
+    let summary = text.find("patients.ssn").unwrap();
+    let first_finding = text.find("row 1 [ssn]").unwrap();
+    assert!(summary < first_finding);
+}

@@ -169,6 +169,10 @@ pub struct CsvRecord<'a> {
     pub offset: usize,
     /// The record's raw bytes, terminator included.
     pub bytes: &'a [u8],
+    /// How many fields the record has.
+    pub fields: usize,
+    /// The header names (empty without a header row).
+    pub headers: &'a [Arc<str>],
     /// Findings in the record's fields.
     pub findings: Vec<CsvFinding>,
 }
@@ -317,6 +321,11 @@ impl<R: BufRead> CsvScan<'_, R> {
         &self.buf
     }
 
+    /// The header names, once the header row has been read.
+    pub fn headers(&self) -> Option<&[Arc<str>]> {
+        self.headers.as_deref()
+    }
+
     /// Calls `f` with each field's value, its column, its raw span in the
     /// record and its findings (offsets into the value) for the record
     /// `next_raw` returned last.
@@ -357,7 +366,9 @@ impl<R: BufRead> CsvScan<'_, R> {
             }
             let row = self.row;
             let mut findings = Vec::new();
+            let mut fields = 0;
             self.for_each_field(|column, field, _, map, found, header| {
+                fields += 1;
                 for f in found {
                     let (start, end) = match map {
                         Some(map) => (map[f.start()], map[f.end()]),
@@ -383,6 +394,8 @@ impl<R: BufRead> CsvScan<'_, R> {
                 line,
                 offset,
                 bytes: &self.buf,
+                fields,
+                headers: self.headers.as_deref().unwrap_or_default(),
                 findings,
             }));
         }

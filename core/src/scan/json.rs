@@ -548,8 +548,21 @@ impl Scanner {
         &self,
         text: &[u8],
     ) -> Result<Vec<JsonFinding>, JsonError> {
+        self.scan_json_paths(text, None)
+    }
+
+    /// [`Scanner::scan_json`], also collecting the folded pointer of every
+    /// scalar when `paths` is given.
+    fn scan_json_paths(
+        &self,
+        text: &[u8],
+        mut paths: Option<&mut Vec<String>>,
+    ) -> Result<Vec<JsonFinding>, JsonError> {
         let mut out = Vec::new();
         walk(text, self.inner.json_max_depth, |path, scalar| {
+            if let Some(paths) = paths.as_deref_mut() {
+                paths.push(super::fold_pointer(&pointer(path)));
+            }
             let (bytes, map, raw) = match &scalar {
                 Scalar::Str { raw, decoded: Some((bytes, map)) } => {
                     (&bytes[..], Some(map), raw.clone())
@@ -668,6 +681,10 @@ pub struct JsonlLine<'a> {
     pub bytes: &'a [u8],
     /// Its findings (offsets from the start of the stream), or its error.
     pub result: Result<Vec<JsonFinding>, JsonError>,
+    /// The pointers of every string and number in the line, array indices
+    /// folded to `*` (see [`fold_pointer`](crate::scan::fold_pointer)),
+    /// each once: the columns a per-column summary counts.
+    pub paths: Vec<String>,
 }
 
 impl<R: BufRead> JsonlScan<'_, R> {
@@ -704,6 +721,7 @@ impl<R: BufRead> JsonlScan<'_, R> {
                     offset,
                     bytes: &[],
                     result: Err(err),
+                    paths: Vec::new(),
                 }));
             }
             if self.buf.trim_ascii().is_empty() {
@@ -711,21 +729,26 @@ impl<R: BufRead> JsonlScan<'_, R> {
             }
             let body = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
             let body = body.strip_suffix(b"\r").unwrap_or(body);
-            let result = match self.scanner.scan_json(body) {
-                Ok(found) => Ok(found
-                    .into_iter()
-                    .map(|mut f| {
-                        f.finding = f.finding.offset_by(offset);
-                        f
-                    })
-                    .collect()),
-                Err(e) => Err(JsonError { line: number, ..e }),
-            };
+            let mut paths = Vec::new();
+            let result =
+                match self.scanner.scan_json_paths(body, Some(&mut paths)) {
+                    Ok(found) => Ok(found
+                        .into_iter()
+                        .map(|mut f| {
+                            f.finding = f.finding.offset_by(offset);
+                            f
+                        })
+                        .collect()),
+                    Err(e) => Err(JsonError { line: number, ..e }),
+                };
+            paths.sort();
+            paths.dedup();
             return Some(Ok(JsonlLine {
                 number,
                 offset,
                 bytes: &self.buf,
                 result,
+                paths,
             }));
         }
     }

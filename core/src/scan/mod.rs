@@ -9,6 +9,7 @@
 //! context words around it set its score, and overlapping findings are
 //! resolved (see `resolve.rs`).
 
+mod classify;
 mod context;
 mod csv;
 mod engine;
@@ -21,6 +22,10 @@ mod stream;
 mod tests;
 pub(crate) mod validate;
 
+pub use classify::{
+    Classifier, ColumnSummary, DEFAULT_CLASSIFY_THRESHOLD, EntityCount,
+    fold_pointer,
+};
 pub use csv::{CsvFinding, CsvOptions, CsvRecord, CsvScan};
 pub use engine::{DEFAULT_MIN_SCORE, Finding, Scanner, ScannerBuilder};
 pub use json::{
