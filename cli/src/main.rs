@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout, reason = "a CLI prints its results")]
 #![allow(clippy::print_stderr, reason = "a CLI prints its errors")]
 
+mod input;
 mod redact;
 mod report;
 mod walk;
@@ -85,7 +86,7 @@ impl InputFormat {
         if self != InputFormat::Auto {
             return self;
         }
-        match path.extension().and_then(|e| e.to_str()) {
+        match input::logical(path).extension().and_then(|e| e.to_str()) {
             Some("json") => InputFormat::Json,
             Some("jsonl" | "ndjson") => InputFormat::Jsonl,
             Some("csv") => InputFormat::Csv,
@@ -354,13 +355,8 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
     if !stdin_in && !stdout_out && same_file(&args.input, &args.output) {
         bail!("input and output are the same file; write elsewhere");
     }
-    let input: Box<dyn Read> = if stdin_in {
-        Box::new(io::stdin().lock())
-    } else {
-        Box::new(std::fs::File::open(&args.input).with_context(|| {
-            format!("cannot open {}", args.input.display())
-        })?)
-    };
+    let input = input::open(&args.input)
+        .with_context(|| format!("cannot open {}", args.input.display()))?;
     let format = args.scanner.input_format.resolve(&args.input);
     let mut bad_lines = 0u64;
     let run = |w: &mut dyn Write| -> io::Result<()> {

@@ -1,6 +1,5 @@
 //! Collecting inputs and scanning them in parallel.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -89,15 +88,8 @@ pub(crate) fn scan_all(
     files
         .par_iter()
         .map(|input| {
-            let stdin = input.path == Path::new("-");
             let format = format.resolve(&input.path);
-            let open = || -> io::Result<Box<dyn Read>> {
-                Ok(if stdin {
-                    Box::new(io::stdin().lock())
-                } else {
-                    Box::new(File::open(&input.path)?)
-                })
-            };
+            let open = || crate::input::open(&input.path);
             let mut report = FileReport {
                 path: input.path.clone(),
                 findings: Vec::new(),
@@ -209,7 +201,8 @@ fn table_name(path: &Path) -> String {
     if path == Path::new("-") {
         return "stdin".into();
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let name = crate::input::logical(path).file_name();
+    let name = name.map(|n| n.to_string_lossy().into_owned());
     let name = name.unwrap_or_default();
     name.split('.').next().unwrap_or_default().to_string()
 }

@@ -324,3 +324,65 @@ fn per_column_summaries_classify_columns() {
     let first_finding = text.find("row 1 [ssn]").unwrap();
     assert!(summary < first_finding);
 }
+
+#[test]
+fn compressed_inputs_are_read_transparently() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = "{\"ssn\": 219099999}\n{\"email\": \"jo@clinic.example\"}\n";
+    let gz = dir.path().join("events.jsonl.gz");
+    let mut enc =
+        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(jsonl.as_bytes()).unwrap();
+    let gz_bytes = enc.finish().unwrap();
+    std::fs::write(&gz, &gz_bytes).unwrap();
+    let zst = dir.path().join("patients.csv.zst");
+    let csv = "id,last_name\n1,Quixote\n";
+    std::fs::write(&zst, zstd::encode_all(csv.as_bytes(), 3).unwrap())
+        .unwrap();
+    let out = phisafe(
+        &[
+            "scan",
+            "--format",
+            "jsonl",
+            gz.to_str().unwrap(),
+            zst.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["entity"].as_str().unwrap(),
+                r["pointer"].as_str().or(r["column"].as_str()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("SSN", "/ssn"), ("EMAIL", "/email"), ("PERSON", "last_name")]
+    );
+    // Offsets are into the decompressed stream.
+    assert_eq!(
+        &jsonl[rows[0]["start"].as_u64().unwrap() as usize..][..9],
+        "219099999"
+    );
+    // Stdin is sniffed too; redaction writes plain text.
+    let out =
+        phisafe(&["redact", "--input-format", "jsonl", "-"], Some(&gz_bytes));
+    assert_eq!(
+        stdout(&out),
+        "{\"ssn\": \"[SSN]\"}\n{\"email\": \"[EMAIL]\"}\n"
+    );
+}
