@@ -78,6 +78,8 @@ pub(crate) enum InputFormat {
     Jsonl,
     Csv,
     Tsv,
+    PgDump,
+    MysqlDump,
 }
 
 impl InputFormat {
@@ -91,6 +93,8 @@ impl InputFormat {
             Some("jsonl" | "ndjson") => InputFormat::Jsonl,
             Some("csv") => InputFormat::Csv,
             Some("tsv" | "tab") => InputFormat::Tsv,
+            // Which dialect is told by the dump's first lines.
+            Some("sql" | "dump") => InputFormat::PgDump,
             _ => InputFormat::Text,
         }
     }
@@ -372,6 +376,12 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
             InputFormat::Jsonl => {
                 bad_lines = redact::jsonl(&redactor, input, w)?;
                 Ok(())
+            }
+            InputFormat::PgDump | InputFormat::MysqlDump => {
+                // Not yet structure-aware: redacted as text, which keeps
+                // COPY rows and string literals intact (replacements have
+                // no quotes, tabs or backslashes).
+                redactor.redact_reader(input, w).map(drop)
             }
             InputFormat::Csv | InputFormat::Tsv => {
                 let opts = csv_options(format);

@@ -1,11 +1,11 @@
 //! Collecting inputs and scanning them in parallel.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use phisafe::Scanner;
 use phisafe::scan::{Blocks, DEFAULT_CHUNK};
-use phisafe::scan::{Classifier, fold_pointer};
+use phisafe::scan::{Classifier, DumpDialect, fold_pointer};
 use rayon::prelude::*;
 
 use crate::InputFormat;
@@ -104,6 +104,9 @@ pub(crate) fn scan_all(
                 }
                 InputFormat::Csv | InputFormat::Tsv => {
                     scan_csv(scanner, rdr, format, show_values, &mut report)
+                }
+                InputFormat::PgDump | InputFormat::MysqlDump => {
+                    scan_dump(scanner, rdr, format, show_values, &mut report)
                 }
                 InputFormat::Auto | InputFormat::Text => {
                     scan_text(scanner, rdr, show_values, progress)
@@ -251,6 +254,63 @@ fn scan_csv(
                 preview: crate::report::preview(&rec.bytes[rel], show_values),
                 pointer: None,
                 cell: Some((cf.row(), column)),
+            });
+        }
+    }
+    report.columns = Some(classifier);
+    Ok(())
+}
+
+/// SQL dumps: findings carry table, column and row; each column is
+/// classified.
+fn scan_dump(
+    scanner: &Scanner,
+    rdr: impl Read,
+    format: InputFormat,
+    show_values: bool,
+    report: &mut FileReport,
+) -> io::Result<()> {
+    let mut rdr = io::BufReader::with_capacity(256 << 10, rdr);
+    // `auto` calls every .sql file a pg_dump; mysqldump says who made it
+    // in its first line.
+    let head = rdr.fill_buf()?;
+    let head = &head[..head.len().min(512)];
+    let mysql = format == InputFormat::MysqlDump
+        || memchr::memmem::find(head, b"MySQL dump").is_some()
+        || memchr::memmem::find(head, b"MariaDB dump").is_some();
+    let dialect =
+        if mysql { DumpDialect::Mysql } else { DumpDialect::Postgres };
+    let mut classifier = Classifier::new();
+    let mut rows = scanner.scan_dump(rdr, dialect);
+    while let Some(row) = rows.next_row() {
+        let row = row?;
+        for (i, column) in (0..row.values).map(|i| (i, row.columns.get(i))) {
+            let name = match column {
+                Some(c) => format!("{}.{c}", row.table),
+                None => format!("{}.{}", row.table, i + 1),
+            };
+            let found = row
+                .findings
+                .iter()
+                .filter(|f| f.column() == column.map(|c| &**c))
+                .map(|f| (f.finding().entity(), f.finding().score()));
+            classifier.observe(&name, found);
+        }
+        for df in &row.findings {
+            let f = *df.finding();
+            let rel = f.start() - row.offset..f.end() - row.offset;
+            let line = row.line
+                + memchr::memchr_iter(b'\n', &row.bytes[..rel.start]).count()
+                    as u64;
+            report.findings.push(Located {
+                finding: f,
+                line,
+                preview: crate::report::preview(&row.bytes[rel], show_values),
+                pointer: None,
+                cell: Some((
+                    df.row(),
+                    format!("{}.{}", df.table(), df.column().unwrap_or("?")),
+                )),
             });
         }
     }

@@ -386,3 +386,46 @@ fn compressed_inputs_are_read_transparently() {
         "{\"ssn\": \"[SSN]\"}\n{\"email\": \"[EMAIL]\"}\n"
     );
 }
+
+#[test]
+fn dumps_are_read_by_table_and_column() {
+    // Real pg_dump output (scripts/pg_fixture.sh), shipped as a sample.
+    let sample =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../samples/clinic-pg_dump.sql");
+    let out = phisafe(&["scan", "--format", "json", sample], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cols = doc["columns"].as_array().unwrap();
+    let class = |name: &str| {
+        cols.iter().find(|c| c["column"] == name).unwrap()["classification"]
+            .clone()
+    };
+    assert_eq!(class("public.patients.ssn"), "SSN");
+    assert_eq!(class("public.patients.last_name"), "PERSON");
+    assert!(class("public.patients.id").is_null());
+    let first = &doc["findings"][0];
+    assert_eq!(first["column"], "public.patients.first_name");
+    assert_eq!(first["row"], 1);
+    // mysqldump, told by its first line even when called .sql.
+    let dump = b"-- MySQL dump 10.13\nINSERT INTO `p` (`id`, `ssn`) VALUES (1,'219-09-9999');\n";
+    let out = phisafe(
+        &["scan", "--input-format", "mysql-dump", "--format", "jsonl", "-"],
+        Some(dump),
+    );
+    let row: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(row["column"], "p.ssn");
+    assert_eq!(row["entity"], "SSN");
+    // A custom-format archive gets the command that converts it.
+    let out = phisafe(
+        &["scan", "--input-format", "pg-dump", "-"],
+        Some(b"PGDMP\x01\x0e\x00"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_restore -f -"));
+}

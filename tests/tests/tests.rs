@@ -1,9 +1,17 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 //! Integration tests, one binary. Modules:
 //!
 //! - `accuracy`: per-entity precision and recall on the synthetic labeled
 //!   corpus in `data/corpus.jsonl`, with the thresholds they must meet.
+//! - `dump`: real pg_dump output (COPY, --inserts, --column-inserts,
+//!   custom format) from a throwaway cluster, and mysqldump syntax.
 //! - `streaming`: scanning and redacting readers gives exactly the
 //!   whole-buffer result, for every chunk size (property tests).
 
 mod accuracy;
+mod dump;
 mod streaming;

@@ -581,6 +581,7 @@ fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
         examples: Vec::new(),
         negatives: Vec::new(),
         keys: Vec::new(),
+        min_length: 0,
     }
 }
 

@@ -509,7 +509,14 @@ impl Scanner {
                 f.score = f.score.max(p.score());
             }
             let covered = found.iter().any(|f| f.entity() == p.entity());
-            if !covered && !placeholder(value) && p.score() >= self.min_score()
+            let alnum = value
+                .iter()
+                .filter(|b| b.is_ascii_alphanumeric() || **b >= 0x80)
+                .count();
+            if !covered
+                && !placeholder(value)
+                && alnum >= p.min_length
+                && p.score() >= self.min_score()
             {
                 // The hint covers the whole value; findings inside it of
                 // other kinds stay (nested facts).
@@ -861,6 +868,8 @@ mod tests {
         let bare = s.scan(b"1957-03-14")[0].score();
         let keyed = s.scan_json(br#"{"dob": "1957-03-14"}"#).unwrap();
         assert!(keyed[0].finding().score() > bare);
+        // A row key under patient_id is not a record number.
+        assert!(found(r#"{"patient_id": 7}"#).is_empty());
         // Placeholders and other keys say nothing.
         assert!(
             found(

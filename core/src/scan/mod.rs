@@ -12,6 +12,7 @@
 mod classify;
 mod context;
 mod csv;
+mod dump;
 mod engine;
 pub(crate) mod json;
 pub(crate) mod names;
@@ -27,6 +28,7 @@ pub use classify::{
     fold_pointer,
 };
 pub use csv::{CsvFinding, CsvOptions, CsvRecord, CsvScan};
+pub use dump::{DumpDialect, DumpError, DumpFinding, DumpRow, DumpScan};
 pub use engine::{DEFAULT_MIN_SCORE, Finding, Scanner, ScannerBuilder};
 pub use json::{
     DEFAULT_MAX_DEPTH, JsonError, JsonFinding, JsonlLine, JsonlScan,

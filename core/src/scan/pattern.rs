@@ -49,6 +49,9 @@ pub struct Pattern {
     pub(crate) negatives: Vec<String>,
     /// For key hints: the normalized field names; empty for regex patterns.
     pub(crate) keys: Vec<String>,
+    /// For key hints: letters and digits a value needs to be reported (a
+    /// `patient_id` of 7 is a row key, not a medical record number).
+    pub(crate) min_length: usize,
 }
 
 /// Lower-cased letters and digits only: `patientName`, `patient_name` and
@@ -165,6 +168,8 @@ struct RawKey {
     description: String,
     names: Vec<String>,
     score: f32,
+    #[serde(default = "one")]
+    min_length: usize,
     #[serde(default)]
     examples: Vec<String>,
     #[serde(default)]
@@ -256,6 +261,10 @@ pub(crate) fn parse_file(
     Ok(PackFile { patterns, ignores, keys })
 }
 
+fn one() -> usize {
+    1
+}
+
 fn convert_key(origin: &str, k: RawKey) -> Result<Pattern, BuildError> {
     let invalid = |what: String| {
         BuildError::new(BuildErrorKind::InvalidPattern {
@@ -292,6 +301,7 @@ fn convert_key(origin: &str, k: RawKey) -> Result<Pattern, BuildError> {
         examples: k.examples,
         negatives: Vec::new(),
         keys,
+        min_length: k.min_length,
     })
 }
 
@@ -364,6 +374,7 @@ fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
         examples: p.examples,
         negatives: p.negatives,
         keys: Vec::new(),
+        min_length: 0,
     })
 }
 

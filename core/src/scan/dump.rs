@@ -1,0 +1,681 @@
+//! SQL dumps: PostgreSQL plain format (`pg_dump`, COPY blocks or INSERTs)
+//! and `mysqldump` INSERTs, read row by row without executing anything.
+//!
+//! Column names come from the COPY or INSERT column list, or else from the
+//! `CREATE TABLE` earlier in the dump, and act as hints like JSON keys.
+//! psql meta-commands (`\connect`, `\restrict`, ...) are skipped, never run.
+//! bytea values in hex form are decoded and scanned; findings in them point
+//! at their hex digits.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead};
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::engine::{Finding, Scanner};
+use super::json::Segment;
+
+/// The longest statement or COPY line read.
+const MAX_STATEMENT: usize = 256 << 20;
+
+/// Which dump syntax to expect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DumpDialect {
+    /// `pg_dump` plain format: COPY blocks, `--inserts`, `--column-inserts`.
+    Postgres,
+    /// `mysqldump`: backtick identifiers, backslash escapes, extended
+    /// inserts, with or without `--complete-insert`.
+    Mysql,
+}
+
+/// A finding in one value of a dump.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DumpFinding {
+    finding: Finding,
+    table: Arc<str>,
+    column: Option<Arc<str>>,
+    row: u64,
+}
+
+impl DumpFinding {
+    /// The finding; offsets are bytes from the start of the dump.
+    pub fn finding(&self) -> &Finding {
+        &self.finding
+    }
+
+    /// The table, as written in the dump (`public.patients`).
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The column, when the dump names it.
+    pub fn column(&self) -> Option<&str> {
+        self.column.as_deref()
+    }
+
+    /// 1-based row within the table.
+    pub fn row(&self) -> u64 {
+        self.row
+    }
+}
+
+/// One row of a dump; see [`DumpScan::next_row`].
+#[derive(Debug)]
+pub struct DumpRow<'a> {
+    /// The table.
+    pub table: &'a str,
+    /// The column names, when known.
+    pub columns: &'a [Arc<str>],
+    /// 1-based row within the table.
+    pub row: u64,
+    /// 1-based line where the row's statement or COPY line starts.
+    pub line: u64,
+    /// Offset of `bytes[0]` from the start of the dump.
+    pub offset: usize,
+    /// The statement or COPY line holding the row (an INSERT may hold
+    /// several rows).
+    pub bytes: &'a [u8],
+    /// How many values the row has.
+    pub values: usize,
+    /// Findings in the row's values.
+    pub findings: Vec<DumpFinding>,
+}
+
+/// A malformed dump, or one in a format that is not plain SQL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DumpError {
+    line: u64,
+    what: &'static str,
+}
+
+impl DumpError {
+    /// 1-based line of the problem.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+}
+
+impl std::fmt::Display for DumpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "dump line {}: {}", self.line, self.what)
+    }
+}
+
+impl std::error::Error for DumpError {}
+
+fn dump_error(line: u64, what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, DumpError { line, what })
+}
+
+/// One value's raw span in the statement or line, and how to decode it.
+#[derive(Clone, Debug)]
+struct Value {
+    raw: Range<usize>,
+    kind: ValueKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ValueKind {
+    /// A COPY text-format field: backslash escapes.
+    Copy,
+    /// A quoted SQL string; `backslash` for E'' strings and MySQL.
+    Quoted { backslash: bool },
+    /// A bare token: number, NULL, function call.
+    Bare,
+}
+
+/// The rows and findings of a dump; see [`Scanner::scan_dump`].
+#[derive(Debug)]
+pub struct DumpScan<'s, R> {
+    scanner: &'s Scanner,
+    rdr: R,
+    dialect: DumpDialect,
+    buf: Vec<u8>,
+    /// Stream offset and line of `buf[0]`.
+    offset: usize,
+    line: u64,
+    next_offset: usize,
+    next_line: u64,
+    /// Columns from CREATE TABLE, by table name.
+    schemas: HashMap<String, Vec<Arc<str>>>,
+    rows: HashMap<Arc<str>, u64>,
+    /// The table and columns of the current COPY block or INSERT.
+    table: Arc<str>,
+    columns: Vec<Arc<str>>,
+    in_copy: bool,
+    /// Tuples of the current INSERT not yet returned.
+    tuples: std::vec::IntoIter<Vec<Value>>,
+    started: bool,
+}
+
+impl Scanner {
+    /// Reads a SQL dump row by row in bounded memory (one statement or COPY
+    /// line at a time). A custom-format `pg_dump` archive is an error that
+    /// says how to convert it.
+    ///
+    /// ```
+    /// use phisafe::{Entity, Scanner};
+    /// use phisafe::scan::DumpDialect;
+    ///
+    /// let dump = "COPY public.patients (id, last_name, ssn) FROM stdin;\n\
+    ///             1\tQuixote\t219099999\n\\.\n";
+    /// let scanner = Scanner::new();
+    /// let mut rows = scanner.scan_dump(dump.as_bytes(), DumpDialect::Postgres);
+    /// let row = rows.next_row().unwrap()?;
+    /// let got: Vec<_> = row
+    ///     .findings
+    ///     .iter()
+    ///     .map(|f| (f.table(), f.column(), f.row(), f.finding().entity()))
+    ///     .collect();
+    /// assert_eq!(got, [
+    ///     ("public.patients", Some("last_name"), 1, Entity::Person),
+    ///     ("public.patients", Some("ssn"), 1, Entity::Ssn),
+    /// ]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scan_dump<R: BufRead>(
+        &self,
+        rdr: R,
+        dialect: DumpDialect,
+    ) -> DumpScan<'_, R> {
+        DumpScan {
+            scanner: self,
+            rdr,
+            dialect,
+            buf: Vec::new(),
+            offset: 0,
+            line: 1,
+            next_offset: 0,
+            next_line: 1,
+            schemas: HashMap::new(),
+            rows: HashMap::new(),
+            table: Arc::from(""),
+            columns: Vec::new(),
+            in_copy: false,
+            tuples: Vec::new().into_iter(),
+            started: false,
+        }
+    }
+}
+
+/// An identifier without its quotes (`"x"`, `` `x` ``).
+fn unquote_ident(s: &str) -> String {
+    let s = s.trim();
+    let inner = s
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .or_else(|| s.strip_prefix('`').and_then(|s| s.strip_suffix('`')));
+    inner.unwrap_or(s).to_string()
+}
+
+/// A possibly qualified name without quotes: `public."Patients"` becomes
+/// `public.Patients`.
+fn table_name(s: &str) -> String {
+    s.split('.').map(unquote_ident).collect::<Vec<_>>().join(".")
+}
+
+/// `(a, "b", c)` into names.
+fn column_list(s: &str) -> Vec<Arc<str>> {
+    s.trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(',')
+        .map(|c| Arc::from(unquote_ident(c)))
+        .filter(|c: &Arc<str>| !c.is_empty())
+        .collect()
+}
+
+/// Whether a statement has ended: a `;` outside quotes at the end.
+fn statement_done(stmt: &[u8], backslash: bool) -> bool {
+    let mut in_quote = false;
+    let mut i = 0;
+    let mut last_semicolon = false;
+    while i < stmt.len() {
+        let b = stmt[i];
+        if in_quote {
+            if b == b'\\' && backslash {
+                i += 1;
+            } else if b == b'\'' {
+                if stmt.get(i + 1) == Some(&b'\'') {
+                    i += 1;
+                } else {
+                    in_quote = false;
+                }
+            }
+        } else if b == b'\'' {
+            in_quote = true;
+            last_semicolon = false;
+        } else if b == b';' {
+            last_semicolon = true;
+        } else if !b.is_ascii_whitespace() {
+            last_semicolon = false;
+        }
+        i += 1;
+    }
+    !in_quote && last_semicolon
+}
+
+/// The tuples of `VALUES (...), (...);` starting at `at`.
+fn parse_tuples(
+    stmt: &[u8],
+    mut at: usize,
+    mysql: bool,
+) -> Option<Vec<Vec<Value>>> {
+    let mut tuples = Vec::new();
+    let skip_ws = |at: &mut usize| {
+        while *at < stmt.len() && stmt[*at].is_ascii_whitespace() {
+            *at += 1;
+        }
+    };
+    loop {
+        skip_ws(&mut at);
+        if stmt.get(at) != Some(&b'(') {
+            return None;
+        }
+        at += 1;
+        let mut values = Vec::new();
+        loop {
+            skip_ws(&mut at);
+            let start = at;
+            let kind;
+            let e_string = matches!(stmt.get(at), Some(b'E' | b'e'))
+                && stmt.get(at + 1) == Some(&b'\'');
+            if stmt.get(at) == Some(&b'\'') || e_string {
+                let backslash = mysql || e_string;
+                at += if e_string { 2 } else { 1 };
+                loop {
+                    match stmt.get(at)? {
+                        b'\\' if backslash => at += 2,
+                        b'\'' if stmt.get(at + 1) == Some(&b'\'') => at += 2,
+                        b'\'' => {
+                            at += 1;
+                            break;
+                        }
+                        _ => at += 1,
+                    }
+                }
+                kind = ValueKind::Quoted { backslash };
+                values.push(Value { raw: start..at, kind });
+            } else {
+                // A bare token, possibly a call like decode('..', 'hex'):
+                // up to the next comma or close paren at depth 0.
+                let mut depth = 0;
+                let mut quoted = false;
+                while let Some(&b) = stmt.get(at) {
+                    match b {
+                        b'\'' => quoted = !quoted,
+                        b'(' if !quoted => depth += 1,
+                        b')' if !quoted && depth == 0 => break,
+                        b')' if !quoted => depth -= 1,
+                        b',' if !quoted && depth == 0 => break,
+                        _ => {}
+                    }
+                    at += 1;
+                }
+                let mut end = at;
+                while end > start && stmt[end - 1].is_ascii_whitespace() {
+                    end -= 1;
+                }
+                values.push(Value { raw: start..end, kind: ValueKind::Bare });
+            }
+            skip_ws(&mut at);
+            match stmt.get(at)? {
+                b',' => at += 1,
+                b')' => {
+                    at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        tuples.push(values);
+        skip_ws(&mut at);
+        match stmt.get(at) {
+            Some(b',') => at += 1,
+            Some(b';') | None => return Some(tuples),
+            _ => return None,
+        }
+    }
+}
+
+/// Decodes a value into bytes, with the raw offset of each decoded byte
+/// (plus one for the end). `None` for SQL NULL.
+fn decode(
+    raw: &[u8],
+    base: usize,
+    kind: ValueKind,
+) -> Option<(Vec<u8>, Vec<usize>)> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut map = Vec::with_capacity(raw.len() + 1);
+    let (body, start, backslash, quote) = match kind {
+        ValueKind::Copy => {
+            if raw == b"\\N" {
+                return None;
+            }
+            (raw, 0, true, false)
+        }
+        ValueKind::Quoted { backslash } => {
+            let skip = if raw.first() == Some(&b'\'') { 1 } else { 2 };
+            let end = raw.len().saturating_sub(1).max(skip);
+            (&raw[skip..end], skip, backslash, true)
+        }
+        ValueKind::Bare => {
+            if raw.eq_ignore_ascii_case(b"null") {
+                return None;
+            }
+            let map = (base..=base + raw.len()).collect();
+            return Some((raw.to_vec(), map));
+        }
+    };
+    let mut i = 0;
+    while i < body.len() {
+        let at = base + start + i;
+        let b = body[i];
+        if quote && b == b'\'' {
+            out.push(b'\'');
+            map.push(at);
+            i += 2;
+        } else if backslash && b == b'\\' && i + 1 < body.len() {
+            let c = body[i + 1];
+            let (v, used) = match c {
+                b'n' => (b'\n', 2),
+                b't' => (b'\t', 2),
+                b'r' => (b'\r', 2),
+                b'b' => (8, 2),
+                b'f' => (12, 2),
+                b'v' => (11, 2),
+                b'0'..=b'7' => {
+                    let n = body[i + 1..]
+                        .iter()
+                        .take(3)
+                        .take_while(|d| (b'0'..=b'7').contains(d))
+                        .count();
+                    let v = body[i + 1..i + 1 + n]
+                        .iter()
+                        .fold(0u32, |a, d| a * 8 + u32::from(d - b'0'));
+                    ((v & 0xFF) as u8, 1 + n)
+                }
+                other => (other, 2),
+            };
+            out.push(v);
+            map.push(at);
+            i += used;
+        } else {
+            out.push(b);
+            map.push(at);
+            i += 1;
+        }
+    }
+    map.push(base + start + body.len());
+    Some((out, map))
+}
+
+/// bytea in hex form (`\x4142`): the bytes, and for each byte the index of
+/// its first hex digit in `text`.
+fn bytea_hex(text: &[u8]) -> Option<(Vec<u8>, Vec<usize>)> {
+    let hex = text.strip_prefix(b"\\x")?;
+    if hex.len() % 2 != 0 || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let val = |d: u8| (d as char).to_digit(16).unwrap_or(0) as u8;
+    let bytes = hex.chunks(2).map(|p| val(p[0]) << 4 | val(p[1])).collect();
+    let map = (0..=hex.len() / 2).map(|i| 2 + 2 * i).collect();
+    Some((bytes, map))
+}
+
+impl<R: BufRead> DumpScan<'_, R> {
+    /// Appends one line to `buf`; false at the end of input.
+    fn read_line(&mut self) -> io::Result<bool> {
+        let n = self.rdr.read_until(b'\n', &mut self.buf)?;
+        if self.buf.len() > MAX_STATEMENT {
+            return Err(dump_error(
+                self.line,
+                "a statement is longer than 256 MiB",
+            ));
+        }
+        self.next_offset += n;
+        self.next_line += u64::from(self.buf.ends_with(b"\n"));
+        Ok(n > 0)
+    }
+
+    /// Starts a new statement or line at the current position.
+    fn begin(&mut self) {
+        self.buf.clear();
+        self.offset = self.next_offset;
+        self.line = self.next_line;
+    }
+
+    /// The next row with its findings, or `None` at the end of the dump.
+    pub fn next_row(&mut self) -> Option<io::Result<DumpRow<'_>>> {
+        match self.advance() {
+            Ok(Some(values)) => Some(Ok(self.row(values))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Reads until a row is available; returns its values.
+    fn advance(&mut self) -> io::Result<Option<(Vec<Value>, usize)>> {
+        loop {
+            if let Some(tuple) = self.tuples.next() {
+                return Ok(Some((tuple, 0)));
+            }
+            self.begin();
+            if !self.read_line()? {
+                return Ok(None);
+            }
+            if !self.started {
+                self.started = true;
+                if self.buf.starts_with(b"PGDMP") {
+                    return Err(dump_error(
+                        1,
+                        "this is a pg_dump custom-format archive, not a SQL \
+                         script; convert it with `pg_restore -f - DUMP` and \
+                         scan the output",
+                    ));
+                }
+            }
+            if self.in_copy {
+                let line = trim_eol(&self.buf);
+                if line == b"\\." {
+                    self.in_copy = false;
+                    continue;
+                }
+                let mut values = Vec::new();
+                let mut start = 0;
+                for (i, &b) in line.iter().enumerate() {
+                    if b == b'\t' {
+                        values.push(Value {
+                            raw: start..i,
+                            kind: ValueKind::Copy,
+                        });
+                        start = i + 1;
+                    }
+                }
+                values.push(Value {
+                    raw: start..line.len(),
+                    kind: ValueKind::Copy,
+                });
+                return Ok(Some((values, 0)));
+            }
+            let first = self.buf.trim_ascii_start();
+            if first.is_empty()
+                || first.starts_with(b"--")
+                || first.starts_with(b"\\")
+                || first.starts_with(b"/*")
+            {
+                // Comments, and psql meta-commands (never executed).
+                continue;
+            }
+            let mysql = self.dialect == DumpDialect::Mysql;
+            while !statement_done(&self.buf, mysql) {
+                if !self.read_line()? {
+                    break;
+                }
+            }
+            self.statement(mysql)?;
+        }
+    }
+
+    /// Interprets a complete statement in `buf`.
+    fn statement(&mut self, mysql: bool) -> io::Result<()> {
+        let text = String::from_utf8_lossy(&self.buf).into_owned();
+        let t = text.trim_start();
+        let upper: String =
+            t.chars().take(40).collect::<String>().to_ascii_uppercase();
+        if upper.starts_with("CREATE TABLE") {
+            let Some(open) = t.find('(') else { return Ok(()) };
+            let head = &t["CREATE TABLE".len()..open];
+            let head = head.trim().trim_start_matches("IF NOT EXISTS").trim();
+            let name = table_name(head);
+            let body = &t[open + 1..t.rfind(')').unwrap_or(t.len())];
+            let mut cols = Vec::new();
+            for part in split_top_level(body) {
+                let p = part.trim();
+                let word = p.split_whitespace().next().unwrap_or("");
+                let w = word.to_ascii_uppercase();
+                if matches!(
+                    w.as_str(),
+                    "" | "CONSTRAINT"
+                        | "PRIMARY"
+                        | "KEY"
+                        | "UNIQUE"
+                        | "INDEX"
+                        | "FOREIGN"
+                        | "CHECK"
+                        | "FULLTEXT"
+                        | "SPATIAL"
+                        | "EXCLUDE"
+                        | "LIKE"
+                ) {
+                    continue;
+                }
+                cols.push(Arc::from(unquote_ident(word)));
+            }
+            self.schemas.insert(name, cols);
+        } else if upper.starts_with("COPY ") {
+            let rest = &t[5..];
+            let name_end = rest
+                .find(|c: char| c == '(' || c.is_whitespace())
+                .unwrap_or(rest.len());
+            let name = table_name(&rest[..name_end]);
+            let after = &rest[name_end..];
+            let columns =
+                match (after.trim_start().starts_with('('), after.find(')')) {
+                    (true, Some(close)) => column_list(&after[..=close]),
+                    _ => self.schemas.get(&name).cloned().unwrap_or_default(),
+                };
+            self.table = Arc::from(name);
+            self.columns = columns;
+            self.in_copy = upper.contains("FROM STDIN")
+                || text.to_ascii_uppercase().contains("FROM STDIN");
+        } else if upper.starts_with("INSERT INTO") {
+            let rest = &t["INSERT INTO".len()..];
+            let rest_start = text.len() - rest.len();
+            let upper_rest = rest.to_ascii_uppercase();
+            let Some(values_at) = upper_rest.find("VALUES") else {
+                return Ok(());
+            };
+            let head = rest[..values_at].trim();
+            let (name, cols) = match head.find('(') {
+                Some(open) => {
+                    (table_name(&head[..open]), column_list(&head[open..]))
+                }
+                None => {
+                    let name = table_name(head);
+                    let cols =
+                        self.schemas.get(&name).cloned().unwrap_or_default();
+                    (name, cols)
+                }
+            };
+            let at = rest_start + values_at + "VALUES".len();
+            let Some(tuples) = parse_tuples(&self.buf, at, mysql) else {
+                return Err(dump_error(
+                    self.line,
+                    "an INSERT statement could not be parsed",
+                ));
+            };
+            self.table = Arc::from(name);
+            self.columns = cols;
+            self.tuples = tuples.into_iter();
+        }
+        Ok(())
+    }
+
+    fn row(&mut self, (values, _): (Vec<Value>, usize)) -> DumpRow<'_> {
+        let counter = self.rows.entry(self.table.clone()).or_insert(0);
+        *counter += 1;
+        let row = *counter;
+        let mut findings = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let column = self.columns.get(i).cloned();
+            let path: Vec<Segment> =
+                column.iter().map(|c| Segment::Key(c.to_string())).collect();
+            let Some((bytes, map)) =
+                decode(&self.buf[v.raw.clone()], v.raw.start, v.kind)
+            else {
+                continue;
+            };
+            let mut scan = |bytes: &[u8], to_raw: &dyn Fn(usize) -> usize| {
+                for f in self.scanner.scan_scalar(&path, bytes) {
+                    let (s, e) = (to_raw(f.start()), to_raw(f.end()));
+                    findings.push(DumpFinding {
+                        finding: Finding {
+                            start: self.offset + s,
+                            end: self.offset + e,
+                            ..f
+                        },
+                        table: self.table.clone(),
+                        column: column.clone(),
+                        row,
+                    });
+                }
+            };
+            match bytea_hex(&bytes) {
+                // Map a bytea byte to its hex digits, then to the raw text.
+                Some((inner, hex_at)) => {
+                    scan(&inner, &|i| map[hex_at[i].min(map.len() - 1)])
+                }
+                None => scan(&bytes, &|i| map[i]),
+            }
+        }
+        DumpRow {
+            table: &self.table,
+            columns: &self.columns,
+            row,
+            line: self.line,
+            offset: self.offset,
+            bytes: &self.buf,
+            values: values.len(),
+            findings,
+        }
+    }
+}
+
+/// Splits a CREATE TABLE body at top-level commas.
+fn split_top_level(body: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                parts.push(&body[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&body[start..]);
+    parts
+}
+
+fn trim_eol(buf: &[u8]) -> &[u8] {
+    let b = buf.strip_suffix(b"\n").unwrap_or(buf);
+    b.strip_suffix(b"\r").unwrap_or(b)
+}

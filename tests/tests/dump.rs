@@ -1,0 +1,160 @@
+//! Real `pg_dump` output, made by `scripts/pg_fixture.sh` from a throwaway
+//! PostgreSQL cluster, read in all three plain formats.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use phisafe::Scanner;
+use phisafe::scan::DumpDialect;
+
+/// The fixture directory: `PHISAFE_PG_FIXTURES` when the test script made
+/// it already, else made here once.
+fn fixtures() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("PHISAFE_PG_FIXTURES") {
+            return PathBuf::from(dir);
+        }
+        let dir = std::env::temp_dir()
+            .join(format!("phisafe-pg-{}", std::process::id()));
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let status = Command::new("bash")
+            .arg(root.join("scripts/pg_fixture.sh"))
+            .arg(&dir)
+            .status()
+            .expect("bash runs");
+        assert!(
+            status.success(),
+            "scripts/pg_fixture.sh failed: these tests need the PostgreSQL \
+             server binaries (initdb, pg_ctl) and pg_dump on PATH"
+        );
+        dir
+    })
+}
+
+type Row = (String, Option<String>, u64, String);
+
+fn findings(file: &str) -> (BTreeSet<Row>, String) {
+    let text = std::fs::read_to_string(fixtures().join(file)).unwrap();
+    let scanner = Scanner::new();
+    let mut rows = scanner.scan_dump(text.as_bytes(), DumpDialect::Postgres);
+    let mut out = BTreeSet::new();
+    while let Some(row) = rows.next_row() {
+        for f in row.unwrap().findings {
+            out.insert((
+                f.table().to_string(),
+                f.column().map(str::to_string),
+                f.row(),
+                f.finding().entity().to_string(),
+            ));
+        }
+    }
+    (out, text)
+}
+
+#[test]
+fn every_plain_format_gives_the_same_findings() {
+    let (copy, text) = findings("copy.sql");
+    let expected: BTreeSet<Row> = [
+        ("public.patients", "first_name", 1, "PERSON"),
+        ("public.patients", "last_name", 1, "PERSON"),
+        ("public.patients", "ssn", 1, "SSN"),
+        ("public.patients", "dob", 1, "DATE"),
+        ("public.patients", "phone", 1, "PHONE"),
+        ("public.patients", "email", 1, "EMAIL"),
+        ("public.patients", "note", 1, "DATE"),
+        ("public.patients", "note", 1, "SSN"),
+        // The bytea column holds text with an SSN, hex-encoded.
+        ("public.patients", "scan", 1, "SSN"),
+        ("public.patients", "first_name", 2, "PERSON"),
+        ("public.patients", "last_name", 2, "PERSON"),
+        ("public.patients", "dob", 2, "DATE"),
+        ("public.patients", "phone", 2, "PHONE"),
+        ("public.patients", "email", 2, "EMAIL"),
+        ("public.patients", "first_name", 3, "PERSON"),
+        ("public.patients", "last_name", 3, "PERSON"),
+        ("public.patients", "ssn", 3, "SSN"),
+        ("public.patients", "dob", 3, "DATE"),
+        ("public.patients", "email", 3, "EMAIL"),
+        ("public.visits", "reason", 2, "EMAIL"),
+    ]
+    .into_iter()
+    .map(|(t, c, r, e)| (t.to_string(), Some(c.to_string()), r, e.to_string()))
+    .collect();
+    assert_eq!(copy, expected, "{text}");
+    assert_eq!(findings("inserts.sql").0, expected);
+    assert_eq!(findings("column-inserts.sql").0, expected);
+}
+
+#[test]
+fn offsets_point_into_the_dump() {
+    for file in ["copy.sql", "inserts.sql", "column-inserts.sql"] {
+        let text = std::fs::read_to_string(fixtures().join(file)).unwrap();
+        let scanner = Scanner::new();
+        let mut rows =
+            scanner.scan_dump(text.as_bytes(), DumpDialect::Postgres);
+        let mut seen = Vec::new();
+        while let Some(row) = rows.next_row() {
+            for f in row.unwrap().findings {
+                seen.push(text[f.finding().range()].to_string());
+            }
+        }
+        for value in
+            ["219-09-9999", "maria.lopez@example.org", "536-22-1837", "Lopez"]
+        {
+            assert!(
+                seen.iter().any(|s| s == value),
+                "{file}: {value} not at its offsets: {seen:?}"
+            );
+        }
+        // The bytea finding points at hex digits.
+        assert!(
+            seen.iter().any(|s| s == "3430312d33332d32373631"),
+            "{file}: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn custom_format_is_rejected_with_the_fix() {
+    let bytes = std::fs::read(fixtures().join("custom.dump")).unwrap();
+    let scanner = Scanner::new();
+    let mut rows = scanner.scan_dump(&bytes[..], DumpDialect::Postgres);
+    let err = rows.next_row().unwrap().unwrap_err();
+    assert!(err.to_string().contains("pg_restore -f -"), "{err}");
+}
+
+#[test]
+fn mysqldump_syntax() {
+    let dump = "-- MySQL dump\n\
+        /*!40101 SET NAMES utf8mb4 */;\n\
+        CREATE TABLE `patients` (\n  `id` int NOT NULL,\n  `last_name` varchar(64),\n  `ssn` varchar(11),\n  `note` text,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n\
+        INSERT INTO `patients` VALUES (1,'Quixote','219-09-9999','it\\'s \\\"fine\\\"\\nmail jo@clinic.example'),(2,'O\\'Neil',NULL,'');\n\
+        INSERT INTO `patients` (`id`, `ssn`) VALUES (3,'536-22-1837');\n";
+    let scanner = Scanner::new();
+    let mut rows = scanner.scan_dump(dump.as_bytes(), DumpDialect::Mysql);
+    let mut got = Vec::new();
+    while let Some(row) = rows.next_row() {
+        for f in row.unwrap().findings {
+            got.push((
+                f.row(),
+                f.column().unwrap().to_string(),
+                f.finding().entity().to_string(),
+                dump[f.finding().range()].to_string(),
+            ));
+        }
+    }
+    let want: Vec<(u64, String, String, String)> = [
+        (1, "last_name", "PERSON", "Quixote"),
+        (1, "ssn", "SSN", "219-09-9999"),
+        (1, "note", "EMAIL", "jo@clinic.example"),
+        (2, "last_name", "PERSON", "O\\'Neil"),
+        (3, "ssn", "SSN", "536-22-1837"),
+    ]
+    .into_iter()
+    .map(|(r, c, e, v)| (r, c.to_string(), e.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(got, want);
+}
