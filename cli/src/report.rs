@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use phisafe::scan::ColumnSummary;
-use phisafe::{Finding, Scanner};
+use phisafe::{Entity, Finding, Scanner};
 use serde::Serialize;
 
 pub(crate) enum Format {
@@ -240,33 +240,48 @@ fn sarif(
     scanner: &Scanner,
     files: &[FileReport],
 ) -> io::Result<()> {
-    let rules: Vec<_> = scanner
-        .patterns()
+    // One rule per entity type: code-scanning services group results by
+    // rule, and "SSN" is what a reader triages, not a pattern id.
+    let mut entities: Vec<Entity> =
+        scanner.patterns().iter().map(|p| p.entity()).collect();
+    entities.sort();
+    entities.dedup();
+    let rules: Vec<_> = entities
         .iter()
-        .map(|p| {
+        .map(|e| {
             serde_json::json!({
-                "id": p.id(),
-                "name": p.entity().as_str(),
-                "shortDescription": {"text": p.description()},
+                "id": e.as_str(),
+                "name": e.as_str(),
+                "shortDescription": {"text": format!("{e} found")},
             })
         })
         .collect();
     let results: Vec<_> = json_findings(scanner, files)
         .map(|f| {
+            let mut location = serde_json::json!({
+                "physicalLocation": {
+                    "artifactLocation": {"uri": f.path},
+                    "region": {
+                        "startLine": f.line,
+                        "byteOffset": f.start,
+                        "byteLength": f.end - f.start,
+                    }
+                }
+            });
+            // Where the value lives in the data: table.column, a CSV
+            // header, or a JSON Pointer.
+            if let Some(name) = f.column.or(f.pointer) {
+                location["logicalLocations"] = serde_json::json!([{
+                    "fullyQualifiedName": name,
+                    "kind": "member",
+                }]);
+            }
             serde_json::json!({
-                "ruleId": f.pattern,
+                "ruleId": f.entity,
                 "level": if f.score >= 0.8 { "error" } else { "warning" },
                 "message": {"text": format!("{} (score {:.2})", f.entity, f.score)},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": f.path},
-                        "region": {
-                            "startLine": f.line,
-                            "byteOffset": f.start,
-                            "byteLength": f.end - f.start,
-                        }
-                    }
-                }]
+                "locations": [location],
+                "properties": {"pattern": f.pattern, "score": f.score},
             })
         })
         .collect();

@@ -129,7 +129,8 @@ fn report_file_is_written_whole() {
     assert_eq!(doc["version"], "2.1.0");
     let results = doc["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 1);
-    assert_eq!(results[0]["ruleId"], "ssn.formatted");
+    assert_eq!(results[0]["ruleId"], "SSN");
+    assert_eq!(results[0]["properties"]["pattern"], "ssn.formatted");
     // SARIF gets uploaded to code-scanning services: no raw values.
     assert!(!doc.to_string().contains("219-09-9999"));
     // No temporary file is left behind.
@@ -411,6 +412,16 @@ fn dumps_are_read_by_table_and_column() {
     let first = &doc["findings"][0];
     assert_eq!(first["column"], "public.patients.first_name");
     assert_eq!(first["row"], 1);
+    // SARIF names the column as the logical location.
+    let out = phisafe(&["scan", "--format", "sarif", sample], None);
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "PERSON");
+    assert_eq!(
+        result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+        "public.patients.first_name"
+    );
     // mysqldump, told by its first line even when called .sql.
     let dump = b"-- MySQL dump 10.13\nINSERT INTO `p` (`id`, `ssn`) VALUES (1,'219-09-9999');\n";
     let out = phisafe(
