@@ -106,3 +106,102 @@ pub fn clinical_notes(bytes: usize) -> Vec<u8> {
     }
     out
 }
+
+const FIRST: &[&str] =
+    &["Maria", "John", "Wei", "Aisha", "Tomás", "Olga", "Ravi", "Grace"];
+const LAST: &[&str] =
+    &["Lopez", "Smith", "Chen", "Okafor", "Novak", "Patel", "Kim", "Reyes"];
+const NOTES: &[&str] = &[
+    "follow-up in 2 weeks, BP 120/80, continue metformin 500 mg BID",
+    "labs ordered: CBC, CMP, A1c; ICD-10 E11.9",
+    "patient reports improved sleep; no new complaints",
+    "called back at (415) 555-2671 re: results",
+    "discharged 03/14/2024 in stable condition",
+    "referred to cardiology, CPT 93000 performed",
+];
+
+/// One synthetic patient row as (first, last, ssn, dob, phone, email,
+/// note, amount) strings.
+fn patient(rng: &mut Rng) -> [String; 8] {
+    let first = rng.pick(FIRST);
+    let last = rng.pick(LAST);
+    [
+        first.to_string(),
+        last.to_string(),
+        format!(
+            "{:03}-{:02}-{:04}",
+            100 + rng.below(600),
+            10 + rng.below(89),
+            1000 + rng.below(8999)
+        ),
+        format!(
+            "{}-{:02}-{:02}",
+            1930 + rng.below(80),
+            1 + rng.below(12),
+            1 + rng.below(28)
+        ),
+        format!(
+            "({}) 555-{:04}",
+            201 + rng.below(700),
+            2000 + rng.below(7999)
+        ),
+        format!(
+            "{}.{}@example.org",
+            first.to_lowercase(),
+            last.to_lowercase()
+        ),
+        rng.pick(NOTES).to_string(),
+        format!("{}.{:02}", rng.below(5000), rng.below(100)),
+    ]
+}
+
+/// JSON lines of about `bytes` bytes, one patient record per line.
+pub fn patients_jsonl(bytes: usize) -> Vec<u8> {
+    let mut rng = Rng::new(21);
+    let mut out = Vec::with_capacity(bytes + 512);
+    let mut id = 0;
+    while out.len() < bytes {
+        id += 1;
+        let [f, l, ssn, dob, phone, email, note, amount] = patient(&mut rng);
+        out.extend_from_slice(
+            format!(
+                "{{\"id\": {id}, \"patient\": {{\"first_name\": \"{f}\", \"last_name\": \"{l}\", \"ssn\": \"{ssn}\", \"dob\": \"{dob}\", \"contact\": [{{\"phone\": \"{phone}\"}}, {{\"email\": \"{email}\"}}]}}, \"note\": \"{note}\", \"amount\": {amount}}}\n"
+            )
+            .as_bytes(),
+        );
+    }
+    out
+}
+
+/// CSV of about `bytes` bytes with a header row.
+pub fn patients_csv(bytes: usize) -> Vec<u8> {
+    let mut rng = Rng::new(22);
+    let mut out =
+        b"id,first_name,last_name,ssn,dob,phone,email,note,amount\n".to_vec();
+    let mut id = 0;
+    while out.len() < bytes {
+        id += 1;
+        let [f, l, ssn, dob, phone, email, note, amount] = patient(&mut rng);
+        out.extend_from_slice(
+            format!("{id},{f},{l},{ssn},{dob},\"{phone}\",{email},\"{note}\",{amount}\n").as_bytes(),
+        );
+    }
+    out
+}
+
+/// A pg_dump plain-format dump of about `bytes` bytes: one table in a COPY
+/// block.
+pub fn patients_pg_dump(bytes: usize) -> Vec<u8> {
+    let mut rng = Rng::new(23);
+    let mut out = b"CREATE TABLE public.patients (\n    id integer,\n    first_name text,\n    last_name text,\n    ssn text,\n    dob date,\n    phone text,\n    email text,\n    note text,\n    amount numeric\n);\n\nCOPY public.patients (id, first_name, last_name, ssn, dob, phone, email, note, amount) FROM stdin;\n".to_vec();
+    let mut id = 0;
+    while out.len() < bytes {
+        id += 1;
+        let [f, l, ssn, dob, phone, email, note, amount] = patient(&mut rng);
+        out.extend_from_slice(
+            format!("{id}\t{f}\t{l}\t{ssn}\t{dob}\t{phone}\t{email}\t{note}\t{amount}\n").as_bytes(),
+        );
+    }
+    out.extend_from_slice(b"\\.\n");
+    out
+}

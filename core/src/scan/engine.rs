@@ -270,8 +270,10 @@ impl Inner {
         limit: usize,
         out: &mut Vec<Finding>,
     ) -> usize {
-        let mut set = PatternSet::new(self.n_regex);
-        let mut caps: Vec<Option<Captures>> = vec![None; self.n_regex];
+        // Scratch space, made on first use: structured input scans many
+        // short values, most of which hold no candidate at all.
+        let mut set: Option<PatternSet> = None;
+        let mut caps: Vec<Option<Captures>> = Vec::new();
         let mut at = from;
         while at < limit {
             let input = Input::new(hay).span(at..hay.len());
@@ -296,10 +298,11 @@ impl Inner {
             // Leftmost-first reports one pattern per start; ask which
             // others match here too, so a rejected candidate never hides
             // another reading of the same text.
+            let set = set.get_or_insert_with(|| PatternSet::new(self.n_regex));
             set.clear();
             let anchored =
                 Input::new(hay).span(s..near).anchored(Anchored::Yes);
-            self.all.which_overlapping_matches(&anchored, &mut set);
+            self.all.which_overlapping_matches(&anchored, set);
             if set.len() <= 1 {
                 self.evaluate(hay, found, s, m.end(), &mut caps, out);
             } else {
@@ -331,7 +334,7 @@ impl Inner {
         pid: usize,
         s: usize,
         e: usize,
-        caps: &mut [Option<Captures>],
+        caps: &mut Vec<Option<Captures>>,
         out: &mut Vec<Finding>,
     ) {
         let p = &self.patterns[pid];
@@ -340,6 +343,9 @@ impl Inner {
             None => s..e,
             Some(re) => {
                 let input = Input::new(hay).span(s..e).anchored(Anchored::Yes);
+                if caps.is_empty() {
+                    caps.resize(self.n_regex, None);
+                }
                 let caps =
                     caps[pid].get_or_insert_with(|| re.create_captures());
                 re.search_captures(&input, caps);

@@ -12,7 +12,7 @@ use std::io::{self, BufRead};
 use std::ops::Range;
 
 use super::engine::{Finding, Scanner};
-use super::pattern::{PatternId, normalize_key};
+use super::pattern::PatternId;
 
 /// The default limit on JSON nesting depth.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
@@ -439,6 +439,40 @@ fn pointer(path: &[Segment]) -> String {
     out
 }
 
+/// [`pointer`] with array indices as `*`, built directly.
+fn folded_pointer(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Segment::Key(k) => {
+                out.push('/');
+                for ch in k.chars() {
+                    match ch {
+                        '~' => out.push_str("~0"),
+                        '/' => out.push_str("~1"),
+                        c => out.push(c),
+                    }
+                }
+            }
+            Segment::Index(_) => out.push_str("/*"),
+        }
+    }
+    out
+}
+
+/// Normalizes `key` (see `normalize_key`) onto the end of `buf`; false if
+/// it does not fit.
+fn push_normalized(buf: &mut [u8; 128], len: &mut usize, key: &str) -> bool {
+    for b in key.bytes().filter(u8::is_ascii_alphanumeric) {
+        if *len == buf.len() {
+            return false;
+        }
+        buf[*len] = b.to_ascii_lowercase();
+        *len += 1;
+    }
+    true
+}
+
 /// Values that say nothing is there, including phisafe's own redactions
 /// (`[SSN]`, `[SSN:9f86d081884c7d65]`), so redacted output scans clean.
 fn placeholder(v: &[u8]) -> bool {
@@ -487,12 +521,30 @@ impl Scanner {
             Segment::Key(k) => Some(k),
             Segment::Index(_) => None,
         });
-        let near = normalize_key(keys.next()?);
-        if let Some(&i) = inner.keys.get(&near) {
+        // Normalized in a stack buffer: this runs for every value.
+        let lookup = |buf: &[u8]| {
+            std::str::from_utf8(buf)
+                .ok()
+                .and_then(|k| inner.keys.get(k).copied())
+        };
+        let near = keys.next()?;
+        let mut buf = [0u8; 128];
+        let mut len = 0;
+        if !push_normalized(&mut buf, &mut len, near) {
+            return None;
+        }
+        if let Some(i) = lookup(&buf[..len]) {
             return Some(i);
         }
-        let parent = normalize_key(keys.next()?);
-        inner.keys.get(&(parent + &near)).copied()
+        let parent = keys.next()?;
+        let mut joined = [0u8; 128];
+        let mut jlen = 0;
+        if !push_normalized(&mut joined, &mut jlen, parent)
+            || !push_normalized(&mut joined, &mut jlen, near)
+        {
+            return None;
+        }
+        lookup(&joined[..jlen])
     }
 
     /// Scans one scalar; findings have offsets into `value`.
@@ -568,7 +620,7 @@ impl Scanner {
         let mut out = Vec::new();
         walk(text, self.inner.json_max_depth, |path, scalar| {
             if let Some(paths) = paths.as_deref_mut() {
-                paths.push(super::fold_pointer(&pointer(path)));
+                paths.push(folded_pointer(path));
             }
             let (bytes, map, raw) = match &scalar {
                 Scalar::Str { raw, decoded: Some((bytes, map)) } => {

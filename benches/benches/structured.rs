@@ -1,0 +1,58 @@
+//! Structured scanning (JSON lines, CSV, pg_dump COPY) against plain-text
+//! scanning of the same bytes, in the same run.
+
+#![allow(missing_docs, reason = "criterion's macros generate items")]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use phisafe::Scanner;
+use phisafe::scan::{CsvOptions, DumpDialect};
+use phisafe_benches::{patients_csv, patients_jsonl, patients_pg_dump};
+
+const SIZE: usize = 16 << 20;
+
+fn structured(c: &mut Criterion) {
+    let scanner = Scanner::new();
+    let inputs = [
+        ("jsonl", patients_jsonl(SIZE)),
+        ("csv", patients_csv(SIZE)),
+        ("pg-dump", patients_pg_dump(SIZE)),
+    ];
+    for (name, data) in &inputs {
+        let mut g = c.benchmark_group(format!("structured-{name}"));
+        g.throughput(Throughput::Bytes(data.len() as u64));
+        g.sample_size(10);
+        g.bench_function("as-text", |b| {
+            b.iter(|| scanner.scan(black_box(data)).len())
+        });
+        g.bench_function("structured", |b| {
+            b.iter(|| match *name {
+                "jsonl" => scanner
+                    .scan_jsonl(black_box(&data[..]))
+                    .map(|r| {
+                        r.map(|(_, f)| f.map_or(0, |f| f.len())).unwrap_or(0)
+                    })
+                    .sum::<usize>(),
+                "csv" => scanner
+                    .scan_csv(black_box(&data[..]), CsvOptions::new())
+                    .count(),
+                _ => {
+                    let mut rows = scanner.scan_dump(
+                        black_box(&data[..]),
+                        DumpDialect::Postgres,
+                    );
+                    let mut n = 0;
+                    while let Some(r) = rows.next_row() {
+                        n += r.map_or(0, |r| r.findings.len());
+                    }
+                    n
+                }
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, structured);
+criterion_main!(benches);
