@@ -378,10 +378,9 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
                 Ok(())
             }
             InputFormat::PgDump | InputFormat::MysqlDump => {
-                // Not yet structure-aware: redacted as text, which keeps
-                // COPY rows and string literals intact (replacements have
-                // no quotes, tabs or backslashes).
-                redactor.redact_reader(input, w).map(drop)
+                let mut rdr = io::BufReader::with_capacity(256 << 10, input);
+                let dialect = walk::dump_dialect(&mut rdr, format)?;
+                redactor.redact_dump(rdr, w, dialect).map(drop)
             }
             InputFormat::Csv | InputFormat::Tsv => {
                 let opts = csv_options(format);

@@ -261,6 +261,20 @@ fn scan_csv(
     Ok(())
 }
 
+/// The dialect of a dump: `auto` calls every .sql file a pg_dump, but
+/// mysqldump says who made it in its first line.
+pub(crate) fn dump_dialect(
+    rdr: &mut impl BufRead,
+    format: InputFormat,
+) -> io::Result<DumpDialect> {
+    let head = rdr.fill_buf()?;
+    let head = &head[..head.len().min(512)];
+    let mysql = format == InputFormat::MysqlDump
+        || memchr::memmem::find(head, b"MySQL dump").is_some()
+        || memchr::memmem::find(head, b"MariaDB dump").is_some();
+    Ok(if mysql { DumpDialect::Mysql } else { DumpDialect::Postgres })
+}
+
 /// SQL dumps: findings carry table, column and row; each column is
 /// classified.
 fn scan_dump(

@@ -14,6 +14,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 mod csv;
+mod dump;
 mod json;
 
 use crate::scan::{Blocks, DEFAULT_CHUNK};

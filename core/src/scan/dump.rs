@@ -108,10 +108,85 @@ fn dump_error(line: u64, what: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, DumpError { line, what })
 }
 
+/// What redaction may write into a column and still restore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ColumnType {
+    /// Holds text: a redaction can be written as it is.
+    pub(crate) textual: bool,
+    pub(crate) not_null: bool,
+    /// A neutral value of the type, for NOT NULL columns that are not text.
+    pub(crate) neutral: Option<&'static str>,
+}
+
+impl ColumnType {
+    /// From a column definition after its name: `date NOT NULL`.
+    fn parse(declared: &str) -> ColumnType {
+        let d = declared.to_ascii_lowercase();
+        let d = d.trim_start_matches('`');
+        let starts = |p: &[&str]| p.iter().any(|p| d.starts_with(p));
+        let textual = starts(&[
+            "text",
+            "character",
+            "char",
+            "varchar",
+            "nvarchar",
+            "nchar",
+            "citext",
+            "name",
+            "tinytext",
+            "mediumtext",
+            "longtext",
+            "enum",
+        ]) && !d.starts_with("character varying[]");
+        let neutral = if textual {
+            None
+        } else if starts(&["timestamp", "datetime"]) {
+            Some("1900-01-01 00:00:00")
+        } else if starts(&["date"]) {
+            Some("1900-01-01")
+        } else if starts(&["time"]) {
+            Some("00:00:00")
+        } else if starts(&[
+            "int",
+            "bigint",
+            "smallint",
+            "tinyint",
+            "mediumint",
+            "numeric",
+            "decimal",
+            "real",
+            "double",
+            "float",
+            "serial",
+            "bigserial",
+            "money",
+        ]) {
+            Some("0")
+        } else if starts(&["bool"]) {
+            Some("false")
+        } else if starts(&["uuid"]) {
+            Some("00000000-0000-0000-0000-000000000000")
+        } else if starts(&["inet", "cidr"]) {
+            Some("0.0.0.0")
+        } else {
+            None
+        };
+        ColumnType { textual, not_null: d.contains("not null"), neutral }
+    }
+}
+
+/// One unit of a dump as read: a line or statement that holds no rows, a
+/// COPY data line, or an INSERT statement.
+pub(crate) enum Unit {
+    Other,
+    CopyRow(Vec<Value>),
+    Insert(Vec<Vec<Value>>),
+}
+
 /// One value's raw span in the statement or line, and how to decode it.
 #[derive(Clone, Debug)]
-struct Value {
-    raw: Range<usize>,
+pub(crate) struct Value {
+    pub(crate) raw: Range<usize>,
     kind: ValueKind,
 }
 
@@ -139,6 +214,9 @@ pub struct DumpScan<'s, R> {
     next_line: u64,
     /// Columns from CREATE TABLE, by table name.
     schemas: HashMap<String, Vec<Arc<str>>>,
+    /// Column types from CREATE TABLE, by table and column name.
+    types: HashMap<String, HashMap<String, ColumnType>>,
+
     rows: HashMap<Arc<str>, u64>,
     /// The table and columns of the current COPY block or INSERT.
     table: Arc<str>,
@@ -189,6 +267,8 @@ impl Scanner {
             next_offset: 0,
             next_line: 1,
             schemas: HashMap::new(),
+            types: HashMap::new(),
+
             rows: HashMap::new(),
             table: Arc::from(""),
             columns: Vec::new(),
@@ -461,79 +541,130 @@ impl<R: BufRead> DumpScan<'_, R> {
             if let Some(tuple) = self.tuples.next() {
                 return Ok(Some((tuple, 0)));
             }
-            self.begin();
-            if !self.read_line()? {
-                return Ok(None);
+            match self.read_unit()? {
+                None => return Ok(None),
+                Some(Unit::Other) => {}
+                Some(Unit::CopyRow(values)) => return Ok(Some((values, 0))),
+                Some(Unit::Insert(tuples)) => self.tuples = tuples.into_iter(),
             }
-            if !self.started {
-                self.started = true;
-                if self.buf.starts_with(b"PGDMP") {
-                    return Err(dump_error(
-                        1,
-                        "this is a pg_dump custom-format archive, not a SQL \
-                         script; convert it with `pg_restore -f - DUMP` and \
-                         scan the output",
-                    ));
-                }
-            }
-            if self.in_copy {
-                let line = trim_eol(&self.buf);
-                if line == b"\\." {
-                    self.in_copy = false;
-                    continue;
-                }
-                let mut values = Vec::new();
-                let mut start = 0;
-                for (i, &b) in line.iter().enumerate() {
-                    if b == b'\t' {
-                        values.push(Value {
-                            raw: start..i,
-                            kind: ValueKind::Copy,
-                        });
-                        start = i + 1;
-                    }
-                }
-                values.push(Value {
-                    raw: start..line.len(),
-                    kind: ValueKind::Copy,
-                });
-                return Ok(Some((values, 0)));
-            }
-            let first = self.buf.trim_ascii_start();
-            if first.is_empty()
-                || first.starts_with(b"--")
-                || first.starts_with(b"\\")
-                || first.starts_with(b"/*")
-            {
-                // Comments, and psql meta-commands (never executed).
-                continue;
-            }
-            let mysql = self.dialect == DumpDialect::Mysql;
-            while !statement_done(&self.buf, mysql) {
-                if !self.read_line()? {
-                    break;
-                }
-            }
-            self.statement(mysql)?;
         }
     }
 
-    /// Interprets a complete statement in `buf`.
-    fn statement(&mut self, mysql: bool) -> io::Result<()> {
+    /// Reads the next line or statement into `buf` and says what it holds.
+    pub(crate) fn read_unit(&mut self) -> io::Result<Option<Unit>> {
+        self.begin();
+        if !self.read_line()? {
+            return Ok(None);
+        }
+        if !self.started {
+            self.started = true;
+            if self.buf.starts_with(b"PGDMP") {
+                return Err(dump_error(
+                    1,
+                    "this is a pg_dump custom-format archive, not a SQL \
+                     script; convert it with `pg_restore -f - DUMP` and \
+                     scan the output",
+                ));
+            }
+        }
+        if self.in_copy {
+            let line = trim_eol(&self.buf);
+            if line == b"\\." {
+                self.in_copy = false;
+                return Ok(Some(Unit::Other));
+            }
+            let mut values = Vec::new();
+            let mut start = 0;
+            for (i, &b) in line.iter().enumerate() {
+                if b == b'\t' {
+                    values
+                        .push(Value { raw: start..i, kind: ValueKind::Copy });
+                    start = i + 1;
+                }
+            }
+            values
+                .push(Value { raw: start..line.len(), kind: ValueKind::Copy });
+            return Ok(Some(Unit::CopyRow(values)));
+        }
+        let first = self.buf.trim_ascii_start();
+        if first.is_empty()
+            || first.starts_with(b"--")
+            || first.starts_with(b"\\")
+            || first.starts_with(b"/*")
+        {
+            // Comments, and psql meta-commands (never executed).
+            return Ok(Some(Unit::Other));
+        }
+        let mysql = self.dialect == DumpDialect::Mysql;
+        while !statement_done(&self.buf, mysql) {
+            if !self.read_line()? {
+                break;
+            }
+        }
+        Ok(Some(match self.statement(mysql)? {
+            Some(tuples) => Unit::Insert(tuples),
+            None => Unit::Other,
+        }))
+    }
+
+    /// The bytes `read_unit` read last.
+    pub(crate) fn unit_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Whether the dump is MySQL's.
+    pub(crate) fn is_mysql(&self) -> bool {
+        self.dialect == DumpDialect::Mysql
+    }
+
+    /// The type of column `i` of the current table, if CREATE TABLE said.
+    pub(crate) fn column_type(&self, i: usize) -> Option<ColumnType> {
+        let col = self.columns.get(i)?;
+        self.types.get(&*self.table)?.get(&**col).copied()
+    }
+
+    /// The findings of value `i` of the current unit, with offsets into
+    /// its decoded bytes, which are returned too; `None` for NULL.
+    #[allow(clippy::type_complexity, reason = "crate-private plumbing")]
+    pub(crate) fn value_findings(
+        &self,
+        i: usize,
+        v: &Value,
+    ) -> Option<(Vec<u8>, Vec<Finding>, bool)> {
+        let column = self.columns.get(i);
+        let path: Vec<Segment> =
+            column.iter().map(|c| Segment::Key(c.to_string())).collect();
+        let (bytes, _) =
+            decode(&self.buf[v.raw.clone()], v.raw.start, v.kind)?;
+        if let Some((inner, _)) = bytea_hex(&bytes) {
+            let found = self.scanner.scan_scalar(&path, &inner);
+            return Some((bytes, found, true));
+        }
+        let found = self.scanner.scan_scalar(&path, &bytes);
+        Some((bytes, found, false))
+    }
+
+    /// Interprets a complete statement in `buf`; an INSERT's tuples.
+    fn statement(
+        &mut self,
+        mysql: bool,
+    ) -> io::Result<Option<Vec<Vec<Value>>>> {
         let text = String::from_utf8_lossy(&self.buf).into_owned();
         let t = text.trim_start();
         let upper: String =
             t.chars().take(40).collect::<String>().to_ascii_uppercase();
         if upper.starts_with("CREATE TABLE") {
-            let Some(open) = t.find('(') else { return Ok(()) };
+            let Some(open) = t.find('(') else { return Ok(None) };
             let head = &t["CREATE TABLE".len()..open];
             let head = head.trim().trim_start_matches("IF NOT EXISTS").trim();
             let name = table_name(head);
             let body = &t[open + 1..t.rfind(')').unwrap_or(t.len())];
             let mut cols = Vec::new();
+            let mut types = HashMap::new();
             for part in split_top_level(body) {
                 let p = part.trim();
                 let word = p.split_whitespace().next().unwrap_or("");
+                let declared = p[word.len()..].trim();
                 let w = word.to_ascii_uppercase();
                 if matches!(
                     w.as_str(),
@@ -551,8 +682,11 @@ impl<R: BufRead> DumpScan<'_, R> {
                 ) {
                     continue;
                 }
-                cols.push(Arc::from(unquote_ident(word)));
+                let col = unquote_ident(word);
+                types.insert(col.clone(), ColumnType::parse(declared));
+                cols.push(Arc::from(col));
             }
+            self.types.insert(name.clone(), types);
             self.schemas.insert(name, cols);
         } else if upper.starts_with("COPY ") {
             let rest = &t[5..];
@@ -575,7 +709,7 @@ impl<R: BufRead> DumpScan<'_, R> {
             let rest_start = text.len() - rest.len();
             let upper_rest = rest.to_ascii_uppercase();
             let Some(values_at) = upper_rest.find("VALUES") else {
-                return Ok(());
+                return Ok(None);
             };
             let head = rest[..values_at].trim();
             let (name, cols) = match head.find('(') {
@@ -598,9 +732,9 @@ impl<R: BufRead> DumpScan<'_, R> {
             };
             self.table = Arc::from(name);
             self.columns = cols;
-            self.tuples = tuples.into_iter();
+            return Ok(Some(tuples));
         }
-        Ok(())
+        Ok(None)
     }
 
     fn row(&mut self, (values, _): (Vec<Value>, usize)) -> DumpRow<'_> {

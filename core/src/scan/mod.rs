@@ -12,7 +12,7 @@
 mod classify;
 mod context;
 mod csv;
-mod dump;
+pub(crate) mod dump;
 mod engine;
 pub(crate) mod json;
 pub(crate) mod names;
