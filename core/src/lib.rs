@@ -12,6 +12,14 @@
 //! - [`Redactor`]: replaces findings with a per-entity [`Operator`] (`mask`,
 //!   `tag`, `partial`, `hash`, `remove`), on slices or streams.
 //! - [`Entity`]: the canonical entity types.
+//! - Structured input, walked rather than scanned as text:
+//!   [`Scanner::scan_json`] / [`Scanner::scan_jsonl`] (JSON Pointers),
+//!   [`Scanner::scan_csv`] (row and column), [`Scanner::scan_dump`]
+//!   (`pg_dump` and `mysqldump`: table, column, row), with field names as
+//!   hints (`patterns/keys.toml`), shape-keeping redaction
+//!   ([`Redactor::redact_json`], [`Redactor::redact_csv`],
+//!   [`Redactor::redact_dump`]) and per-column classification
+//!   ([`scan::Classifier`]).
 //!
 //! # Example
 //!

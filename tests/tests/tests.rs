@@ -11,7 +11,9 @@
 //!   custom format) from a throwaway cluster, and mysqldump syntax.
 //! - `streaming`: scanning and redacting readers gives exactly the
 //!   whole-buffer result, for every chunk size (property tests).
+//! - `structured`: the JSON, CSV and dump readers on arbitrary bytes.
 
 mod accuracy;
 mod dump;
 mod streaming;
+mod structured;
