@@ -285,7 +285,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     }
     let columns = classifier.summaries();
     let write = |w: &mut dyn Write| {
-        report::write(w, format, &scanner, &files, &failed, &columns)
+        report::write(w, format, &scanner, &mut files, &failed, &columns)
     };
     match &args.output {
         Some(path) if path != Path::new("-") => {
@@ -303,10 +303,9 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     if let Some(threshold) = args.fail_on {
         let threshold =
             if threshold < 0.0 { args.scanner.min_score } else { threshold };
-        let hit = files
-            .iter()
-            .flat_map(|f| &f.findings)
-            .any(|f| f.finding.score() >= threshold);
+        let hit = files.iter().any(|f| {
+            f.findings.len() > 0 && f.findings.max_score() >= threshold
+        });
         if hit {
             return Ok(ExitCode::from(1));
         }

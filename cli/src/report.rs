@@ -30,9 +30,77 @@ pub(crate) struct Located {
     pub(crate) cell: Option<(u64, String)>,
 }
 
+/// The findings of one input, spooled as JSON lines (the stable schema) to
+/// an anonymous temporary file, so memory does not grow with the number of
+/// findings: a dense multi-gigabyte dump has millions.
+pub(crate) struct Spool {
+    out: io::BufWriter<std::fs::File>,
+    path: String,
+    count: u64,
+    max_score: f32,
+}
+
+impl Spool {
+    pub(crate) fn new(path: &std::path::Path) -> io::Result<Spool> {
+        Ok(Spool {
+            out: io::BufWriter::new(tempfile::tempfile()?),
+            path: path.display().to_string(),
+            count: 0,
+            max_score: 0.0,
+        })
+    }
+
+    pub(crate) fn push(
+        &mut self,
+        scanner: &Scanner,
+        l: Located,
+    ) -> io::Result<()> {
+        let row = Row {
+            path: self.path.clone(),
+            line: l.line,
+            start: l.finding.start(),
+            end: l.finding.end(),
+            entity: l.finding.entity().as_str().to_string(),
+            score: (l.finding.score() * 100.0).round() / 100.0,
+            pattern: scanner.pattern(l.finding.pattern()).id().to_string(),
+            preview: l.preview,
+            pointer: l.pointer,
+            row: l.cell.as_ref().map(|c| c.0),
+            column: l.cell.map(|c| c.1),
+        };
+        serde_json::to_writer(&mut self.out, &row)?;
+        self.out.write_all(b"\n")?;
+        self.count += 1;
+        self.max_score = self.max_score.max(l.finding.score());
+        Ok(())
+    }
+
+    /// How many findings were spooled.
+    pub(crate) fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// The best score spooled.
+    pub(crate) fn max_score(&self) -> f32 {
+        self.max_score
+    }
+
+    /// Reads the spooled rows back, in order.
+    fn rows(&mut self) -> io::Result<impl Iterator<Item = io::Result<Row>>> {
+        use std::io::{BufRead, Seek};
+        self.out.flush()?;
+        let mut file = self.out.get_ref().try_clone()?;
+        file.seek(io::SeekFrom::Start(0))?;
+        Ok(io::BufReader::new(file).lines().map(|line| {
+            let line = line?;
+            serde_json::from_str(&line).map_err(io::Error::from)
+        }))
+    }
+}
+
 pub(crate) struct FileReport {
     pub(crate) path: PathBuf,
-    pub(crate) findings: Vec<Located>,
+    pub(crate) findings: Spool,
     /// Lines that could not be read as their format (JSON lines).
     pub(crate) line_errors: Vec<(u64, String)>,
     /// Per-column counts, for structured inputs.
@@ -61,43 +129,36 @@ pub(crate) fn preview(value: &[u8], show: bool) -> String {
         .collect()
 }
 
-#[derive(Serialize)]
-struct JsonFinding<'a> {
+/// One finding as reported: the JSON lines schema.
+#[derive(Serialize, serde::Deserialize)]
+struct Row {
     path: String,
     line: u64,
     start: usize,
     end: usize,
-    entity: &'static str,
+    entity: String,
     score: f32,
-    pattern: &'a str,
-    preview: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pointer: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pattern: String,
+    preview: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pointer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     row: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    column: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    column: Option<String>,
 }
 
-fn json_findings<'a>(
-    scanner: &'a Scanner,
-    files: &'a [FileReport],
-) -> impl Iterator<Item = JsonFinding<'a>> {
-    files.iter().flat_map(move |file| {
-        file.findings.iter().map(move |l| JsonFinding {
-            path: file.path.display().to_string(),
-            line: l.line,
-            start: l.finding.start(),
-            end: l.finding.end(),
-            entity: l.finding.entity().as_str(),
-            score: (l.finding.score() * 100.0).round() / 100.0,
-            pattern: scanner.pattern(l.finding.pattern()).id(),
-            preview: &l.preview,
-            pointer: l.pointer.as_deref(),
-            row: l.cell.as_ref().map(|c| c.0),
-            column: l.cell.as_ref().map(|c| c.1.as_str()),
-        })
-    })
+/// Calls `f` with every spooled row of every input, in input order.
+fn each_row(
+    files: &mut [FileReport],
+    mut f: impl FnMut(Row) -> io::Result<()>,
+) -> io::Result<()> {
+    for file in files {
+        for row in file.findings.rows()? {
+            f(row?)?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -172,33 +233,33 @@ pub(crate) fn write(
     w: &mut dyn Write,
     format: Format,
     scanner: &Scanner,
-    files: &[FileReport],
+    files: &mut [FileReport],
     failed: &[(PathBuf, String)],
     columns: &[ColumnSummary],
 ) -> io::Result<()> {
     match format {
         Format::Table => {
             table_columns(w, columns)?;
-            for f in json_findings(scanner, files) {
+            each_row(files, |f| {
+                let place = match (&f.pointer, f.row, &f.column) {
+                    (Some(p), _, _) => format!(" {p}"),
+                    (None, Some(r), Some(c)) => format!(" row {r} [{c}]"),
+                    _ => String::new(),
+                };
                 writeln!(
                     w,
-                    "{}:{}{}  {}..{}  {:<15} {:.2}  {:<26} {}",
+                    "{}:{}{place}  {}..{}  {:<15} {:.2}  {:<26} {}",
                     f.path,
                     f.line,
-                    match (f.pointer, f.row, f.column) {
-                        (Some(p), _, _) => format!(" {p}"),
-                        (None, Some(r), Some(c)) => format!(" row {r} [{c}]"),
-                        _ => String::new(),
-                    },
                     f.start,
                     f.end,
                     f.entity,
                     f.score,
                     f.pattern,
                     f.preview
-                )?;
-            }
-            let n: usize = files.iter().map(|f| f.findings.len()).sum();
+                )
+            })?;
+            let n: u64 = files.iter().map(|f| f.findings.len()).sum();
             writeln!(
                 w,
                 "{n} finding(s) in {} input(s), {} error(s)",
@@ -206,28 +267,32 @@ pub(crate) fn write(
                 failed.len()
             )
         }
-        Format::Jsonl => {
-            for f in json_findings(scanner, files) {
-                serde_json::to_writer(&mut *w, &f)?;
-                w.write_all(b"\n")?;
-            }
-            Ok(())
-        }
+        Format::Jsonl => each_row(files, |f| {
+            serde_json::to_writer(&mut *w, &f)?;
+            w.write_all(b"\n")
+        }),
         Format::Json => {
+            // Written piecewise so findings stream from the spools.
             let errors: Vec<_> = failed
                 .iter()
                 .map(|(p, e)| {
                     serde_json::json!({"path": p.display().to_string(), "error": e})
                 })
                 .collect();
-            let doc = serde_json::json!({
-                "inputs_scanned": files.len(),
-                "columns": json_columns(columns),
-                "findings": json_findings(scanner, files).collect::<Vec<_>>(),
-                "errors": errors,
-            });
-            serde_json::to_writer_pretty(&mut *w, &doc)?;
-            w.write_all(b"\n")
+            write!(w, "{{\"inputs_scanned\":{},\"columns\":", files.len())?;
+            serde_json::to_writer(&mut *w, &json_columns(columns))?;
+            w.write_all(b",\"findings\":[")?;
+            let mut first = true;
+            each_row(files, |f| {
+                if !first {
+                    w.write_all(b",")?;
+                }
+                first = false;
+                serde_json::to_writer(&mut *w, &f).map_err(io::Error::from)
+            })?;
+            w.write_all(b"],\"errors\":")?;
+            serde_json::to_writer(&mut *w, &errors)?;
+            w.write_all(b"}\n")
         }
         Format::Sarif => sarif(w, scanner, files),
     }
@@ -238,7 +303,7 @@ pub(crate) fn write(
 fn sarif(
     w: &mut dyn Write,
     scanner: &Scanner,
-    files: &[FileReport],
+    files: &mut [FileReport],
 ) -> io::Result<()> {
     // One rule per entity type: code-scanning services group results by
     // rule, and "SSN" is what a reader triages, not a pattern id.
@@ -256,49 +321,51 @@ fn sarif(
             })
         })
         .collect();
-    let results: Vec<_> = json_findings(scanner, files)
-        .map(|f| {
-            let mut location = serde_json::json!({
-                "physicalLocation": {
-                    "artifactLocation": {"uri": f.path},
-                    "region": {
-                        "startLine": f.line,
-                        "byteOffset": f.start,
-                        "byteLength": f.end - f.start,
-                    }
+    let tool = serde_json::json!({"driver": {
+        "name": "phisafe",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    }});
+    w.write_all(
+        b"{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\
+          \"version\":\"2.1.0\",\"runs\":[{\"tool\":",
+    )?;
+    serde_json::to_writer(&mut *w, &tool)?;
+    w.write_all(b",\"results\":[")?;
+    let mut first = true;
+    each_row(files, |f| {
+        let mut location = serde_json::json!({
+            "physicalLocation": {
+                "artifactLocation": {"uri": f.path},
+                "region": {
+                    "startLine": f.line,
+                    "byteOffset": f.start,
+                    "byteLength": f.end - f.start,
                 }
-            });
-            // Where the value lives in the data: table.column, a CSV
-            // header, or a JSON Pointer.
-            if let Some(name) = f.column.or(f.pointer) {
-                location["logicalLocations"] = serde_json::json!([{
-                    "fullyQualifiedName": name,
-                    "kind": "member",
-                }]);
             }
-            serde_json::json!({
-                "ruleId": f.entity,
-                "level": if f.score >= 0.8 { "error" } else { "warning" },
-                "message": {"text": format!("{} (score {:.2})", f.entity, f.score)},
-                "locations": [location],
-                "properties": {"pattern": f.pattern, "score": f.score},
-            })
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "phisafe",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "results": results,
-        }]
-    });
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
-    w.write_all(b"\n")
+        });
+        // Where the value lives in the data: table.column, a CSV header,
+        // or a JSON Pointer.
+        if let Some(name) = f.column.as_ref().or(f.pointer.as_ref()) {
+            location["logicalLocations"] = serde_json::json!([{
+                "fullyQualifiedName": name,
+                "kind": "member",
+            }]);
+        }
+        let result = serde_json::json!({
+            "ruleId": f.entity,
+            "level": if f.score >= 0.8 { "error" } else { "warning" },
+            "message": {"text": format!("{} (score {:.2})", f.entity, f.score)},
+            "locations": [location],
+            "properties": {"pattern": f.pattern, "score": f.score},
+        });
+        if !first {
+            w.write_all(b",")?;
+        }
+        first = false;
+        serde_json::to_writer(&mut *w, &result).map_err(io::Error::from)
+    })?;
+    w.write_all(b"]}]}\n")
 }
 
 #[cfg(test)]

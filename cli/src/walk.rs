@@ -9,7 +9,7 @@ use phisafe::scan::{Classifier, DumpDialect, fold_pointer};
 use rayon::prelude::*;
 
 use crate::InputFormat;
-use crate::report::{FileReport, Located};
+use crate::report::{FileReport, Located, Spool};
 
 /// One input: a file path, or stdin.
 pub(crate) struct Input {
@@ -90,15 +90,20 @@ pub(crate) fn scan_all(
         .map(|input| {
             let format = format.resolve(&input.path);
             let open = || crate::input::open(&input.path);
+            let spool = match Spool::new(&input.path) {
+                Ok(s) => s,
+                Err(e) => return Err((input.path.clone(), e.to_string())),
+            };
             let mut report = FileReport {
                 path: input.path.clone(),
-                findings: Vec::new(),
+                findings: spool,
                 line_errors: Vec::new(),
                 columns: None,
             };
             let result = open().and_then(|rdr| match format {
-                InputFormat::Json => scan_json(scanner, rdr, show_values)
-                    .map(|found| report.findings = found),
+                InputFormat::Json => {
+                    scan_json(scanner, rdr, show_values, &mut report)
+                }
                 InputFormat::Jsonl => {
                     scan_jsonl(scanner, rdr, show_values, &mut report)
                 }
@@ -109,8 +114,7 @@ pub(crate) fn scan_all(
                     scan_dump(scanner, rdr, format, show_values, &mut report)
                 }
                 InputFormat::Auto | InputFormat::Text => {
-                    scan_text(scanner, rdr, show_values, progress)
-                        .map(|found| report.findings = found)
+                    scan_text(scanner, rdr, show_values, progress, &mut report)
                 }
             });
             result
@@ -130,25 +134,25 @@ fn scan_json(
     scanner: &Scanner,
     mut rdr: impl Read,
     show_values: bool,
-) -> io::Result<Vec<Located>> {
+    report: &mut FileReport,
+) -> io::Result<()> {
     let mut text = Vec::new();
     rdr.read_to_end(&mut text)?;
     let found = scanner
         .scan_json(&text)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    Ok(found
-        .into_iter()
-        .map(|jf| {
-            let f = *jf.finding();
-            Located {
-                finding: f,
-                line: line_of(&text, f.start()),
-                preview: crate::report::preview(&text[f.range()], show_values),
-                pointer: Some(jf.pointer().to_string()),
-                cell: None,
-            }
-        })
-        .collect())
+    for jf in found {
+        let f = *jf.finding();
+        let located = Located {
+            finding: f,
+            line: line_of(&text, f.start()),
+            preview: crate::report::preview(&text[f.range()], show_values),
+            pointer: Some(jf.pointer().to_string()),
+            cell: None,
+        };
+        report.findings.push(scanner, located)?;
+    }
+    Ok(())
 }
 
 /// JSON lines: a bad line is recorded and the rest still scanned.
@@ -180,7 +184,7 @@ fn scan_jsonl(
                 for jf in found {
                     let f = *jf.finding();
                     let rel = f.start() - line.offset..f.end() - line.offset;
-                    report.findings.push(Located {
+                    let located = Located {
                         finding: f,
                         line: line.number,
                         preview: crate::report::preview(
@@ -189,7 +193,8 @@ fn scan_jsonl(
                         ),
                         pointer: Some(jf.pointer().to_string()),
                         cell: None,
-                    });
+                    };
+                    report.findings.push(scanner, located)?;
                 }
             }
             Err(e) => report.line_errors.push((line.number, e.to_string())),
@@ -223,7 +228,6 @@ fn scan_csv(
     let table = table_name(&report.path);
     let mut classifier = Classifier::new();
     let mut records = scanner.scan_csv(io::BufReader::new(rdr), opts);
-    let out = &mut report.findings;
     while let Some(rec) = records.next_record() {
         let rec = rec?;
         for column in 0..rec.fields {
@@ -248,13 +252,19 @@ fn scan_csv(
                 Some(h) if !h.is_empty() => h.to_string(),
                 _ => (cf.column() + 1).to_string(),
             };
-            out.push(Located {
-                finding: f,
-                line,
-                preview: crate::report::preview(&rec.bytes[rel], show_values),
-                pointer: None,
-                cell: Some((cf.row(), column)),
-            });
+            report.findings.push(
+                scanner,
+                Located {
+                    finding: f,
+                    line,
+                    preview: crate::report::preview(
+                        &rec.bytes[rel],
+                        show_values,
+                    ),
+                    pointer: None,
+                    cell: Some((cf.row(), column)),
+                },
+            )?;
         }
     }
     report.columns = Some(classifier);
@@ -316,7 +326,7 @@ fn scan_dump(
             let line = row.line
                 + memchr::memchr_iter(b'\n', &row.bytes[..rel.start]).count()
                     as u64;
-            report.findings.push(Located {
+            let located = Located {
                 finding: f,
                 line,
                 preview: crate::report::preview(&row.bytes[rel], show_values),
@@ -325,7 +335,8 @@ fn scan_dump(
                     df.row(),
                     format!("{}.{}", df.table(), df.column().unwrap_or("?")),
                 )),
-            });
+            };
+            report.findings.push(scanner, located)?;
         }
     }
     report.columns = Some(classifier);
@@ -337,9 +348,9 @@ fn scan_text<R: Read>(
     rdr: R,
     show_values: bool,
     progress: Option<&indicatif::ProgressBar>,
-) -> io::Result<Vec<Located>> {
+    report: &mut FileReport,
+) -> io::Result<()> {
     let mut blocks = Blocks::new(scanner, rdr, DEFAULT_CHUNK);
-    let mut out = Vec::new();
     // Line of the first byte of the current block, 1-based.
     let mut line = 1u64;
     while let Some(b) = blocks.next_block()? {
@@ -350,18 +361,19 @@ fn scan_text<R: Read>(
                 memchr::memchr_iter(b'\n', &b.bytes[at..rel]).count() as u64;
             at = rel;
             let value = &b.bytes[rel..f.end() - b.offset];
-            out.push(Located {
+            let located = Located {
                 finding: *f,
                 line,
                 preview: crate::report::preview(value, show_values),
                 pointer: None,
                 cell: None,
-            });
+            };
+            report.findings.push(scanner, located)?;
         }
         line += memchr::memchr_iter(b'\n', &b.bytes[at..]).count() as u64;
         if let Some(p) = progress {
             p.inc(b.bytes.len() as u64);
         }
     }
-    Ok(out)
+    Ok(())
 }
