@@ -10,16 +10,8 @@ out="$1"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
-bin="$(dirname "$(readlink -f "$(command -v initdb)")")"
-dir="$(mktemp -d)"
-chown postgres "$dir" 2>/dev/null || true
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-stop() { as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true; rm -rf "$dir"; }
-trap stop EXIT
-
-as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
-as_pg "$bin/pg_ctl" -D "$dir/data" -o "-k $dir -c listen_addresses=''" -l "$dir/log" -w start >/dev/null
-url="postgres://postgres@localhost/postgres?host=$dir"
+# shellcheck source=scripts/pg_cluster.sh
+source "$(dirname "$0")/pg_cluster.sh"
 
 psql -q -v ON_ERROR_STOP=1 "$url" <<'SQL'
 CREATE TABLE patients (
