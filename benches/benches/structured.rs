@@ -12,6 +12,10 @@ use phisafe_benches::{patients_csv, patients_jsonl, patients_pg_dump};
 
 const SIZE: usize = 16 << 20;
 
+/// As in the CLI: glibc's malloc slows frees across threads.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn structured(c: &mut Criterion) {
     let scanner = Scanner::new();
     let inputs = [
@@ -54,5 +58,35 @@ fn structured(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, structured);
+/// JSON lines scanned within one stream on 1 and 2 threads.
+fn jsonl_threads(c: &mut Criterion) {
+    let scanner = Scanner::new();
+    let data = patients_jsonl(SIZE);
+    let mut g = c.benchmark_group("structured-jsonl-threads");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(10);
+    for n in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .expect("pool");
+        g.bench_function(format!("parallel/{n}"), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    let mut found = 0;
+                    scanner
+                        .scan_jsonl_parallel(black_box(&data[..]), |line| {
+                            found += line.result.map_or(0, |f| f.len());
+                            Ok(())
+                        })
+                        .expect("reading memory cannot fail");
+                    found
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, structured, jsonl_threads);
 criterion_main!(benches);

@@ -164,9 +164,8 @@ fn scan_jsonl(
 ) -> io::Result<()> {
     let table = table_name(&report.path);
     let mut classifier = Classifier::new();
-    let mut lines = scanner.scan_jsonl(io::BufReader::new(rdr));
-    while let Some(line) = lines.next_line() {
-        let line = line?;
+    // Lines are scanned on the rayon pool and handed back in order.
+    scanner.scan_jsonl_parallel(rdr, |line| {
         match line.result {
             Ok(found) => {
                 let folded: Vec<String> =
@@ -199,7 +198,8 @@ fn scan_jsonl(
             }
             Err(e) => report.line_errors.push((line.number, e.to_string())),
         }
-    }
+        Ok(())
+    })?;
     report.columns = Some(classifier);
     Ok(())
 }

@@ -87,3 +87,75 @@ proptest! {
         }
     }
 }
+
+/// (number, offset, bytes, findings or error, paths) of every line.
+type Seen = Vec<(
+    u64,
+    usize,
+    Vec<u8>,
+    Result<Vec<(String, usize, usize)>, String>,
+    Vec<String>,
+)>;
+
+fn record(line: phisafe::scan::JsonlLine<'_>, out: &mut Seen) {
+    let result = line
+        .result
+        .map(|found| {
+            found
+                .iter()
+                .map(|f| {
+                    (
+                        f.pointer().to_string(),
+                        f.finding().start(),
+                        f.finding().end(),
+                    )
+                })
+                .collect()
+        })
+        .map_err(|e| e.to_string());
+    out.push((
+        line.number,
+        line.offset,
+        line.bytes.to_vec(),
+        result,
+        line.paths,
+    ));
+}
+
+#[test]
+fn parallel_jsonl_equals_sequential() {
+    let mut data = Vec::new();
+    for i in 0..60_000 {
+        match i % 97 {
+            0 => data.extend_from_slice(b"\n"),
+            1 => data.extend_from_slice(b"{\"broken\": \r\n"),
+            _ => data.extend_from_slice(
+                format!("{{\"id\": {i}, \"patient\": {{\"ssn\": \"219-09-{:04}\", \"tags\": [\"a\", \"jo{i}@clinic.example\"]}}}}\r\n", 1000 + i % 8000)
+                    .as_bytes(),
+            ),
+        }
+    }
+    // One line longer than a parallel batch, and no final newline.
+    data.extend_from_slice(b"{\"note\": \"");
+    data.extend(std::iter::repeat_n(b'x', 5 << 20));
+    data.extend_from_slice(
+        b" SSN 536-22-1837\"}\n{\"last\": \"jo@clinic.example\"}",
+    );
+    let s = shared();
+    let mut seq: Seen = Vec::new();
+    let mut lines = s.scan_jsonl(&data[..]);
+    while let Some(line) = lines.next_line() {
+        record(line.unwrap(), &mut seq);
+    }
+    let mut par: Seen = Vec::new();
+    s.scan_jsonl_parallel(&data[..], |line| {
+        record(line, &mut par);
+        Ok(())
+    })
+    .unwrap();
+    assert!(seq.len() > 59_000);
+    assert_eq!(par.len(), seq.len());
+    for (a, b) in par.iter().zip(&seq) {
+        assert_eq!(a, b);
+    }
+}

@@ -87,7 +87,19 @@ struct Compiled {
     captures: Option<Regex>,
 }
 
+/// Search caches of one scanner, kept per thread.
+pub(crate) struct Caches {
+    regex: meta::Cache,
+    all: meta::Cache,
+}
+
+/// Ids for scanners, so per-thread caches never mix two of them up.
+static NEXT_ID: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
 pub(crate) struct Inner {
+    /// Unique per compiled scanner.
+    id: u64,
     patterns: Vec<Pattern>,
     compiled: Vec<Compiled>,
     /// Leftmost-first over the ignores, then the patterns: finds where
@@ -270,6 +282,53 @@ impl Inner {
         limit: usize,
         out: &mut Vec<Finding>,
     ) -> usize {
+        self.with_caches(|caches| {
+            self.candidates_with(caches, hay, from, limit, out)
+        })
+    }
+
+    /// Runs `f` with this thread's search caches for this scanner.
+    ///
+    /// The regexes' own cache pools are fastest on the thread that first
+    /// used them and take a lock elsewhere; structured input makes a
+    /// search per value, so rayon workers paid that lock millions of
+    /// times. Each thread keeps caches for its last few scanners, keyed by
+    /// a unique id (never an address, which a new scanner could reuse).
+    fn with_caches<T>(&self, f: impl FnOnce(&mut Caches) -> T) -> T {
+        thread_local! {
+            static CACHES: std::cell::RefCell<Vec<(u64, Caches)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        CACHES.with(|cell| {
+            // A panic inside `f` cannot leave the cell borrowed: `f` only
+            // reads the haystack and the immutable scanner.
+            let mut caches = cell.borrow_mut();
+            let i = match caches.iter().position(|(id, _)| *id == self.id) {
+                Some(i) => i,
+                None => {
+                    if caches.len() >= 4 {
+                        caches.remove(0);
+                    }
+                    let fresh = Caches {
+                        regex: self.regex.create_cache(),
+                        all: self.all.create_cache(),
+                    };
+                    caches.push((self.id, fresh));
+                    caches.len() - 1
+                }
+            };
+            f(&mut caches[i].1)
+        })
+    }
+
+    fn candidates_with(
+        &self,
+        caches: &mut Caches,
+        hay: &[u8],
+        from: usize,
+        limit: usize,
+        out: &mut Vec<Finding>,
+    ) -> usize {
         // Scratch space, made on first use: structured input scans many
         // short values, most of which hold no candidate at all.
         let mut set: Option<PatternSet> = None;
@@ -277,7 +336,8 @@ impl Inner {
         let mut at = from;
         while at < limit {
             let input = Input::new(hay).span(at..hay.len());
-            let Some(m) = self.regex.search(&input) else {
+            let Some(m) = self.regex.search_with(&mut caches.regex, &input)
+            else {
                 return limit;
             };
             let s = m.start();
@@ -302,7 +362,11 @@ impl Inner {
             set.clear();
             let anchored =
                 Input::new(hay).span(s..near).anchored(Anchored::Yes);
-            self.all.which_overlapping_matches(&anchored, set);
+            self.all.which_overlapping_matches_with(
+                &mut caches.all,
+                &anchored,
+                set,
+            );
             if set.len() <= 1 {
                 self.evaluate(hay, found, s, m.end(), &mut caps, out);
             } else {
@@ -315,7 +379,8 @@ impl Inner {
                         let input = Input::new(hay)
                             .span(s..near)
                             .anchored(Anchored::Pattern(union_pid));
-                        match self.regex.search(&input) {
+                        match self.regex.search_with(&mut caches.regex, &input)
+                        {
                             Some(m) => m.end(),
                             None => continue,
                         }
@@ -715,6 +780,7 @@ fn compile(
     let margin = (4 * window + 8).max(validate::REACH_BEHIND + 8);
     Ok(Scanner {
         inner: Arc::new(Inner {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             n_ignores,
             n_regex,
             keys,
