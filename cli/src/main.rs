@@ -365,9 +365,17 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
     if !stdin_in && !stdout_out && same_file(&args.input, &args.output) {
         bail!("input and output are the same file; write elsewhere");
     }
-    let input = input::open(&args.input)
+    let input = input::open(&args.input, None)
         .with_context(|| format!("cannot open {}", args.input.display()))?;
-    let format = args.scanner.input_format.resolve(&args.input);
+    let mut input = io::BufReader::with_capacity(256 << 10, input);
+    let requested = args.scanner.input_format;
+    let mut format = requested.resolve(&args.input);
+    if requested == InputFormat::Auto
+        && format == InputFormat::Text
+        && !stdin_in
+    {
+        format = input::sniff(io::BufRead::fill_buf(&mut input)?);
+    }
     let mut bad_lines = 0u64;
     let run = |w: &mut dyn Write| -> io::Result<()> {
         match format {

@@ -88,8 +88,23 @@ pub(crate) fn scan_all(
     files
         .par_iter()
         .map(|input| {
-            let format = format.resolve(&input.path);
-            let open = || crate::input::open(&input.path);
+            let stdin = input.path == Path::new("-");
+            let resolved = format.resolve(&input.path);
+            let open = || -> io::Result<(Box<dyn Read>, InputFormat)> {
+                let rdr = crate::input::open(&input.path, progress)?;
+                let mut rdr = io::BufReader::with_capacity(256 << 10, rdr);
+                // A name that says nothing: look at the content (stdin
+                // stays text, so a piped log is never second-guessed).
+                let format = if format == InputFormat::Auto
+                    && resolved == InputFormat::Text
+                    && !stdin
+                {
+                    crate::input::sniff(rdr.fill_buf()?)
+                } else {
+                    resolved
+                };
+                Ok((Box::new(rdr), format))
+            };
             let spool = match Spool::new(&input.path) {
                 Ok(s) => s,
                 Err(e) => return Err((input.path.clone(), e.to_string())),
@@ -100,7 +115,7 @@ pub(crate) fn scan_all(
                 line_errors: Vec::new(),
                 columns: None,
             };
-            let result = open().and_then(|rdr| match format {
+            let result = open().and_then(|(rdr, format)| match format {
                 InputFormat::Json => {
                     scan_json(scanner, rdr, show_values, &mut report)
                 }
@@ -114,7 +129,7 @@ pub(crate) fn scan_all(
                     scan_dump(scanner, rdr, format, show_values, &mut report)
                 }
                 InputFormat::Auto | InputFormat::Text => {
-                    scan_text(scanner, rdr, show_values, progress, &mut report)
+                    scan_text(scanner, rdr, show_values, &mut report)
                 }
             });
             result
@@ -347,7 +362,6 @@ fn scan_text<R: Read>(
     scanner: &Scanner,
     rdr: R,
     show_values: bool,
-    progress: Option<&indicatif::ProgressBar>,
     report: &mut FileReport,
 ) -> io::Result<()> {
     let mut blocks = Blocks::new(scanner, rdr, DEFAULT_CHUNK);
@@ -371,9 +385,6 @@ fn scan_text<R: Read>(
             report.findings.push(scanner, located)?;
         }
         line += memchr::memchr_iter(b'\n', &b.bytes[at..]).count() as u64;
-        if let Some(p) = progress {
-            p.inc(b.bytes.len() as u64);
-        }
     }
     Ok(())
 }

@@ -464,3 +464,37 @@ fn redacting_a_dump_keeps_sql() {
     );
     assert!(text.starts_with("CREATE TABLE public.p ("));
 }
+
+#[test]
+fn content_tells_the_format_when_the_name_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("events.log", b"{\"ssn\": 219099999}\n{\"email\": \"jo@clinic.example\"}\n", "pointer"),
+        ("backup.txt", b"--\n-- PostgreSQL database dump\n--\nCOPY public.p (id, ssn) FROM stdin;\n1\t219-09-9999\n\\.\n", "column"),
+        ("record", b"{\n  \"patient\": {\"lastName\": \"Quixote\"}\n}\n", "pointer"),
+    ];
+    for (name, body, field) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let out = phisafe(
+            &["scan", "--format", "jsonl", path.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let first: serde_json::Value =
+            serde_json::from_str(stdout(&out).lines().next().unwrap())
+                .unwrap();
+        assert!(first[field].is_string(), "{name}: {first}");
+    }
+    // Stdin is text unless told otherwise: a piped log is never guessed at.
+    let out = phisafe(
+        &["scan", "--format", "jsonl", "-"],
+        Some(b"{\"ssn\": 219099999}\n"),
+    );
+    assert!(stdout(&out).is_empty() || !stdout(&out).contains("pointer"));
+}
