@@ -88,5 +88,39 @@ fn jsonl_threads(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, structured, jsonl_threads);
+/// CSV records scanned within one stream on 1 and 2 threads.
+fn csv_threads(c: &mut Criterion) {
+    let scanner = Scanner::new();
+    let data = patients_csv(SIZE);
+    let mut g = c.benchmark_group("structured-csv-threads");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(10);
+    for n in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .expect("pool");
+        g.bench_function(format!("parallel/{n}"), |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    let mut found = 0;
+                    scanner
+                        .scan_csv_parallel(
+                            black_box(&data[..]),
+                            CsvOptions::new(),
+                            |rec| {
+                                found += rec.findings.len();
+                                Ok(())
+                            },
+                        )
+                        .expect("reading memory cannot fail");
+                    found
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, structured, jsonl_threads, csv_threads);
 criterion_main!(benches);

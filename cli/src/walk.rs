@@ -242,9 +242,9 @@ fn scan_csv(
     let opts = crate::csv_options(format);
     let table = table_name(&report.path);
     let mut classifier = Classifier::new();
-    let mut records = scanner.scan_csv(io::BufReader::new(rdr), opts);
-    while let Some(rec) = records.next_record() {
-        let rec = rec?;
+    // Records are scanned on the rayon pool and handed back in order.
+    let rdr = io::BufReader::new(rdr);
+    scanner.scan_csv_parallel(rdr, opts, |rec| {
         for column in 0..rec.fields {
             let name = match rec.headers.get(column) {
                 Some(h) if !h.is_empty() => format!("{table}.{h}"),
@@ -281,7 +281,8 @@ fn scan_csv(
                 },
             )?;
         }
-    }
+        Ok(())
+    })?;
     report.columns = Some(classifier);
     Ok(())
 }

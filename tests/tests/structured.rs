@@ -159,3 +159,47 @@ fn parallel_jsonl_equals_sequential() {
         assert_eq!(a, b);
     }
 }
+
+#[test]
+fn parallel_csv_equals_sequential() {
+    let mut data = String::from("id,last_name,ssn,note\n");
+    for i in 0..40_000 {
+        match i % 53 {
+            0 => data.push('\n'),
+            1 => data.push_str(&format!("{i},Quixote\n")),
+            2 => data.push_str(&format!(
+                "{i},,,\"multi\nline \"\"quoted\"\" jo{i}@clinic.example\"\n"
+            )),
+            _ => data.push_str(&format!(
+                "{i},Okonkwo,219-09-{:04},plain 5'11\" note\n",
+                1000 + i % 8000
+            )),
+        }
+    }
+    type Rec = (u64, u64, usize, Vec<u8>, usize, Vec<(usize, usize, usize)>);
+    let flatten = |r: phisafe::scan::CsvRecord<'_>| -> Rec {
+        let found = r
+            .findings
+            .iter()
+            .map(|f| (f.column(), f.finding().start(), f.finding().end()))
+            .collect();
+        (r.row, r.line, r.offset, r.bytes.to_vec(), r.fields, found)
+    };
+    let s = shared();
+    let mut seq = Vec::new();
+    let mut scan = s.scan_csv(data.as_bytes(), CsvOptions::new());
+    while let Some(r) = scan.next_record() {
+        seq.push(flatten(r.unwrap()));
+    }
+    let mut par = Vec::new();
+    s.scan_csv_parallel(data.as_bytes(), CsvOptions::new(), |r| {
+        par.push(flatten(r));
+        Ok(())
+    })
+    .unwrap();
+    assert!(seq.len() > 39_000);
+    assert_eq!(par.len(), seq.len());
+    for (a, b) in par.iter().zip(&seq) {
+        assert_eq!(a, b);
+    }
+}

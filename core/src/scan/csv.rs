@@ -364,40 +364,139 @@ impl<R: BufRead> CsvScan<'_, R> {
             if header || trim_terminator(&self.buf).is_empty() {
                 continue;
             }
-            let row = self.row;
-            let mut findings = Vec::new();
-            let mut fields = 0;
-            self.for_each_field(|column, field, _, map, found, header| {
-                fields += 1;
-                for f in found {
-                    let (start, end) = match map {
-                        Some(map) => (map[f.start()], map[f.end()]),
-                        None => (
-                            field.raw.start + f.start(),
-                            field.raw.start + f.end(),
-                        ),
-                    };
-                    findings.push(CsvFinding {
-                        finding: Finding {
-                            start: offset + start,
-                            end: offset + end,
-                            ..f
-                        },
-                        row,
-                        column,
-                        header: header.cloned(),
-                    });
-                }
-            });
+            let headers = self.headers.as_deref().unwrap_or_default();
+            let (fields, findings) = scan_record(
+                self.scanner,
+                &self.buf,
+                offset,
+                self.row,
+                headers,
+                self.opts.delimiter,
+            );
             return Some(Ok(CsvRecord {
-                row,
+                row: self.row,
                 line,
                 offset,
                 bytes: &self.buf,
                 fields,
-                headers: self.headers.as_deref().unwrap_or_default(),
+                headers,
                 findings,
             }));
+        }
+    }
+}
+
+/// Scans the fields of one record (`raw`, terminator included, starting
+/// at stream offset `offset`); returns its field count and findings.
+fn scan_record(
+    scanner: &Scanner,
+    raw: &[u8],
+    offset: usize,
+    row: u64,
+    headers: &[Arc<str>],
+    delimiter: u8,
+) -> (usize, Vec<CsvFinding>) {
+    let body = trim_terminator(raw);
+    let fields = split(body, delimiter)
+        .unwrap_or_else(|| vec![Field { raw: 0..body.len(), quoted: false }]);
+    let mut findings = Vec::new();
+    for (column, field) in fields.iter().enumerate() {
+        let header = headers.get(column);
+        let path: Vec<Segment> =
+            header.iter().map(|h| Segment::Key(h.to_string())).collect();
+        let (value, map) = field.value(body);
+        for f in scanner.scan_scalar(&path, &value) {
+            let (start, end) = match &map {
+                Some(map) => (map[f.start()], map[f.end()]),
+                None => {
+                    (field.raw.start + f.start(), field.raw.start + f.end())
+                }
+            };
+            findings.push(CsvFinding {
+                finding: Finding {
+                    start: offset + start,
+                    end: offset + end,
+                    ..f
+                },
+                row,
+                column,
+                header: header.cloned(),
+            });
+        }
+    }
+    (fields.len(), findings)
+}
+
+impl Scanner {
+    /// Scans a delimited stream on the rayon pool: records are found in
+    /// order (as [`CsvScan::next_record`] finds them), gathered in batches
+    /// of about a megabyte, scanned in parallel, and handed to `each` in
+    /// order. The records and findings are exactly the sequential ones.
+    pub fn scan_csv_parallel<R: BufRead>(
+        &self,
+        rdr: R,
+        opts: CsvOptions,
+        mut each: impl FnMut(CsvRecord<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        use rayon::prelude::*;
+        const BATCH: usize = 1 << 20;
+        let mut scan = self.scan_csv(rdr, opts);
+        let mut batch: Vec<u8> = Vec::new();
+        // Per record: its span in `batch`, stream offset, line and row.
+        let mut records: Vec<(Range<usize>, usize, u64, u64)> = Vec::new();
+        loop {
+            batch.clear();
+            records.clear();
+            let mut ended = false;
+            while batch.len() < BATCH {
+                let Some(raw) = scan.next_raw() else {
+                    ended = true;
+                    break;
+                };
+                let (header, offset, line) = raw?;
+                if header || trim_terminator(&scan.buf).is_empty() {
+                    continue;
+                }
+                let start = batch.len();
+                batch.extend_from_slice(&scan.buf);
+                records.push((start..batch.len(), offset, line, scan.row));
+            }
+            let headers = scan.headers.as_deref().unwrap_or_default();
+            let scanned: Vec<Vec<(usize, Vec<CsvFinding>)>> = records
+                .par_chunks(256)
+                .map(|chunk| {
+                    chunk
+                        .iter()
+                        .map(|(span, offset, _, row)| {
+                            let raw = &batch[span.clone()];
+                            scan_record(
+                                self,
+                                raw,
+                                *offset,
+                                *row,
+                                headers,
+                                opts.delimiter,
+                            )
+                        })
+                        .collect()
+                })
+                .collect();
+            for ((span, offset, line, row), (fields, findings)) in
+                records.iter().zip(scanned.into_iter().flatten())
+            {
+                each(CsvRecord {
+                    row: *row,
+                    line: *line,
+                    offset: *offset,
+                    bytes: &batch[span.clone()],
+                    fields,
+                    headers,
+                    findings,
+                })?;
+            }
+            if ended {
+                return Ok(());
+            }
         }
     }
 }
