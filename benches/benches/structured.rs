@@ -58,69 +58,63 @@ fn structured(c: &mut Criterion) {
     }
 }
 
-/// JSON lines scanned within one stream on 1 and 2 threads.
-fn jsonl_threads(c: &mut Criterion) {
+/// JSON lines and CSV scanned within one stream on 1 and 2 threads.
+fn threads(c: &mut Criterion) {
     let scanner = Scanner::new();
-    let data = patients_jsonl(SIZE);
-    let mut g = c.benchmark_group("structured-jsonl-threads");
-    g.throughput(Throughput::Bytes(data.len() as u64));
-    g.sample_size(10);
-    for n in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .expect("pool");
-        g.bench_function(format!("parallel/{n}"), |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    let mut found = 0;
-                    scanner
-                        .scan_jsonl_parallel(black_box(&data[..]), |line| {
-                            found += line.result.map_or(0, |f| f.len());
+    let jsonl = patients_jsonl(SIZE);
+    let csv = patients_csv(SIZE);
+    let expect = "reading memory cannot fail";
+    type Run<'a> = Box<dyn Fn() -> usize + Sync + 'a>;
+    let runs: [(&str, usize, Run<'_>); 2] = [
+        (
+            "jsonl",
+            jsonl.len(),
+            Box::new(|| {
+                let mut found = 0;
+                scanner
+                    .scan_jsonl_parallel(black_box(&jsonl[..]), |line| {
+                        found += line.result.map_or(0, |f| f.len());
+                        Ok(())
+                    })
+                    .expect(expect);
+                found
+            }),
+        ),
+        (
+            "csv",
+            csv.len(),
+            Box::new(|| {
+                let mut found = 0;
+                scanner
+                    .scan_csv_parallel(
+                        black_box(&csv[..]),
+                        CsvOptions::new(),
+                        |rec| {
+                            found += rec.findings.len();
                             Ok(())
-                        })
-                        .expect("reading memory cannot fail");
-                    found
-                })
-            })
-        });
+                        },
+                    )
+                    .expect(expect);
+                found
+            }),
+        ),
+    ];
+    for (name, len, run) in &runs {
+        let mut g = c.benchmark_group(format!("structured-{name}-threads"));
+        g.throughput(Throughput::Bytes(*len as u64));
+        g.sample_size(10);
+        for n in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .expect("pool");
+            g.bench_function(format!("parallel/{n}"), |b| {
+                b.iter(|| pool.install(run))
+            });
+        }
+        g.finish();
     }
-    g.finish();
 }
 
-/// CSV records scanned within one stream on 1 and 2 threads.
-fn csv_threads(c: &mut Criterion) {
-    let scanner = Scanner::new();
-    let data = patients_csv(SIZE);
-    let mut g = c.benchmark_group("structured-csv-threads");
-    g.throughput(Throughput::Bytes(data.len() as u64));
-    g.sample_size(10);
-    for n in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .expect("pool");
-        g.bench_function(format!("parallel/{n}"), |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    let mut found = 0;
-                    scanner
-                        .scan_csv_parallel(
-                            black_box(&data[..]),
-                            CsvOptions::new(),
-                            |rec| {
-                                found += rec.findings.len();
-                                Ok(())
-                            },
-                        )
-                        .expect("reading memory cannot fail");
-                    found
-                })
-            })
-        });
-    }
-    g.finish();
-}
-
-criterion_group!(benches, structured, jsonl_threads, csv_threads);
+criterion_group!(benches, structured, threads);
 criterion_main!(benches);

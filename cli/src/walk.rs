@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use phisafe::Scanner;
 use phisafe::scan::{Blocks, DEFAULT_CHUNK};
-use phisafe::scan::{Classifier, DumpDialect, fold_pointer};
+use phisafe::scan::{Classifier, DumpDialect};
 use rayon::prelude::*;
 
 use crate::InputFormat;
@@ -183,16 +183,11 @@ fn scan_jsonl(
     scanner.scan_jsonl_parallel(rdr, |line| {
         match line.result {
             Ok(found) => {
-                let folded: Vec<String> =
-                    found.iter().map(|f| fold_pointer(f.pointer())).collect();
                 for path in &line.paths {
                     let hits = found
                         .iter()
-                        .zip(&folded)
-                        .filter(|(_, p)| *p == path)
-                        .map(|(f, _)| {
-                            (f.finding().entity(), f.finding().score())
-                        });
+                        .filter(|f| f.folded_pointer() == path)
+                        .map(|f| (f.finding().entity(), f.finding().score()));
                     classifier.observe(&format!("{table}{path}"), hits);
                 }
                 for jf in found {
@@ -230,6 +225,26 @@ fn table_name(path: &Path) -> String {
     name.split('.').next().unwrap_or_default().to_string()
 }
 
+/// Counts one row of a table for the per-column summary: each of its
+/// `values` columns, named `table.name` (or `table.N`, 1-based, where the
+/// input names no column), with the findings at that position.
+fn observe_row(
+    classifier: &mut Classifier,
+    table: &str,
+    names: &[std::sync::Arc<str>],
+    values: usize,
+    found: &[(usize, phisafe::Entity, f32)],
+) {
+    for i in 0..values {
+        let name = match names.get(i) {
+            Some(n) if !n.is_empty() => format!("{table}.{n}"),
+            _ => format!("{table}.{}", i + 1),
+        };
+        let hits = found.iter().filter(|f| f.0 == i).map(|f| (f.1, f.2));
+        classifier.observe(&name, hits);
+    }
+}
+
 /// Delimited text: findings carry row and column, and each column is
 /// classified.
 fn scan_csv(
@@ -245,18 +260,12 @@ fn scan_csv(
     // Records are scanned on the rayon pool and handed back in order.
     let rdr = io::BufReader::new(rdr);
     scanner.scan_csv_parallel(rdr, opts, |rec| {
-        for column in 0..rec.fields {
-            let name = match rec.headers.get(column) {
-                Some(h) if !h.is_empty() => format!("{table}.{h}"),
-                _ => format!("{table}.{}", column + 1),
-            };
-            let found = rec
-                .findings
-                .iter()
-                .filter(|f| f.column() == column)
-                .map(|f| (f.finding().entity(), f.finding().score()));
-            classifier.observe(&name, found);
-        }
+        let found: Vec<_> = rec
+            .findings
+            .iter()
+            .map(|f| (f.column(), f.finding().entity(), f.finding().score()))
+            .collect();
+        observe_row(&mut classifier, &table, rec.headers, rec.fields, &found);
         for cf in rec.findings {
             let f = *cf.finding();
             let rel = f.start() - rec.offset..f.end() - rec.offset;
@@ -324,18 +333,18 @@ fn scan_dump(
     let mut rows = scanner.scan_dump(rdr, dialect);
     while let Some(row) = rows.next_row() {
         let row = row?;
-        for (i, column) in (0..row.values).map(|i| (i, row.columns.get(i))) {
-            let name = match column {
-                Some(c) => format!("{}.{c}", row.table),
-                None => format!("{}.{}", row.table, i + 1),
-            };
-            let found = row
-                .findings
-                .iter()
-                .filter(|f| f.column() == column.map(|c| &**c))
-                .map(|f| (f.finding().entity(), f.finding().score()));
-            classifier.observe(&name, found);
-        }
+        let found: Vec<_> = row
+            .findings
+            .iter()
+            .map(|f| (f.position(), f.finding().entity(), f.finding().score()))
+            .collect();
+        observe_row(
+            &mut classifier,
+            row.table,
+            row.columns,
+            row.values,
+            &found,
+        );
         for df in &row.findings {
             let f = *df.finding();
             let rel = f.start() - row.offset..f.end() - row.offset;
@@ -347,9 +356,15 @@ fn scan_dump(
                 line,
                 preview: crate::report::preview(&row.bytes[rel], show_values),
                 pointer: None,
+                // Named as the per-column summary names it.
                 cell: Some((
                     df.row(),
-                    format!("{}.{}", df.table(), df.column().unwrap_or("?")),
+                    match df.column() {
+                        Some(c) => format!("{}.{c}", df.table()),
+                        None => {
+                            format!("{}.{}", df.table(), df.position() + 1)
+                        }
+                    },
                 )),
             };
             report.findings.push(scanner, located)?;

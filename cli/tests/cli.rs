@@ -432,6 +432,23 @@ fn dumps_are_read_by_table_and_column() {
         serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
     assert_eq!(row["column"], "p.ssn");
     assert_eq!(row["entity"], "SSN");
+    // Without column names, columns are numbered, in findings and summary
+    // alike, and each position is counted on its own.
+    let dump = b"-- MySQL dump\nINSERT INTO `p` VALUES (1,'219-09-9999','x'),(2,'536-22-1837','y');\n";
+    let out = phisafe(
+        &["scan", "--input-format", "mysql-dump", "--format", "json", "-"],
+        Some(dump),
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["findings"][0]["column"], "p.2");
+    let cols = doc["columns"].as_array().unwrap();
+    let with = |name: &str| {
+        cols.iter().find(|c| c["column"] == name).unwrap()["rows_with_findings"].clone()
+    };
+    assert_eq!(
+        (with("p.1"), with("p.2"), with("p.3")),
+        (0.into(), 2.into(), 0.into())
+    );
     // A custom-format archive gets the command that converts it.
     let out = phisafe(
         &["scan", "--input-format", "pg-dump", "-"],

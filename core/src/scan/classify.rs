@@ -192,22 +192,6 @@ impl ColumnSummary {
     }
 }
 
-/// A JSON Pointer with array indices folded to `*`, so every element of an
-/// array is one column: `/patients/3/ssn` becomes `/patients/*/ssn`.
-pub fn fold_pointer(pointer: &str) -> String {
-    pointer
-        .split('/')
-        .map(|seg| {
-            if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
-                "*"
-            } else {
-                seg
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,15 +223,5 @@ mod tests {
         other.observe("contacts.phone", []);
         c.merge(other);
         assert_eq!(c.summaries()[1].classification(), None);
-    }
-
-    #[test]
-    fn pointers_fold() {
-        assert_eq!(
-            fold_pointer("/patients/3/contact/0/phone"),
-            "/patients/*/contact/*/phone"
-        );
-        assert_eq!(fold_pointer("/a~1b/x"), "/a~1b/x");
-        assert_eq!(fold_pointer(""), "");
     }
 }

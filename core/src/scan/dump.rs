@@ -35,6 +35,7 @@ pub struct DumpFinding {
     finding: Finding,
     table: Arc<str>,
     column: Option<Arc<str>>,
+    position: usize,
     row: u64,
 }
 
@@ -52,6 +53,12 @@ impl DumpFinding {
     /// The column, when the dump names it.
     pub fn column(&self) -> Option<&str> {
         self.column.as_deref()
+    }
+
+    /// 0-based position of the value in its row, which identifies the
+    /// column when the dump does not name it.
+    pub fn position(&self) -> usize {
+        self.position
     }
 
     /// 1-based row within the table.
@@ -536,15 +543,15 @@ impl<R: BufRead> DumpScan<'_, R> {
     }
 
     /// Reads until a row is available; returns its values.
-    fn advance(&mut self) -> io::Result<Option<(Vec<Value>, usize)>> {
+    fn advance(&mut self) -> io::Result<Option<Vec<Value>>> {
         loop {
             if let Some(tuple) = self.tuples.next() {
-                return Ok(Some((tuple, 0)));
+                return Ok(Some(tuple));
             }
             match self.read_unit()? {
                 None => return Ok(None),
                 Some(Unit::Other) => {}
-                Some(Unit::CopyRow(values)) => return Ok(Some((values, 0))),
+                Some(Unit::CopyRow(values)) => return Ok(Some(values)),
                 Some(Unit::Insert(tuples)) => self.tuples = tuples.into_iter(),
             }
         }
@@ -737,7 +744,7 @@ impl<R: BufRead> DumpScan<'_, R> {
         Ok(None)
     }
 
-    fn row(&mut self, (values, _): (Vec<Value>, usize)) -> DumpRow<'_> {
+    fn row(&mut self, values: Vec<Value>) -> DumpRow<'_> {
         let counter = self.rows.entry(self.table.clone()).or_insert(0);
         *counter += 1;
         let row = *counter;
@@ -762,6 +769,7 @@ impl<R: BufRead> DumpScan<'_, R> {
                         },
                         table: self.table.clone(),
                         column: column.clone(),
+                        position: i,
                         row,
                     });
                 }

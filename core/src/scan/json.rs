@@ -22,6 +22,7 @@ pub const DEFAULT_MAX_DEPTH: usize = 128;
 pub struct JsonFinding {
     finding: Finding,
     pointer: String,
+    folded: String,
 }
 
 impl JsonFinding {
@@ -36,6 +37,13 @@ impl JsonFinding {
     /// `/patient/contact/0/phone`.
     pub fn pointer(&self) -> &str {
         &self.pointer
+    }
+
+    /// The pointer with array indices as `*` (`/patient/contact/*/phone`):
+    /// the column a per-column summary counts it under, as in
+    /// [`JsonlLine::paths`].
+    pub fn folded_pointer(&self) -> &str {
+        &self.folded
     }
 }
 
@@ -420,6 +428,17 @@ pub(crate) fn walk(
 
 /// RFC 6901: `~` becomes `~0` and `/` becomes `~1`.
 fn pointer(path: &[Segment]) -> String {
+    write_pointer(path, false)
+}
+
+/// [`pointer`] with array indices as `*`: one column for every element.
+/// Built from the path, not the string, so an object key made of digits
+/// (`{"2024": ...}`) is never mistaken for an index.
+fn folded_pointer(path: &[Segment]) -> String {
+    write_pointer(path, true)
+}
+
+fn write_pointer(path: &[Segment], fold: bool) -> String {
     let mut out = String::new();
     for seg in path {
         out.push('/');
@@ -433,28 +452,8 @@ fn pointer(path: &[Segment]) -> String {
                     }
                 }
             }
+            Segment::Index(_) if fold => out.push('*'),
             Segment::Index(i) => out.push_str(&i.to_string()),
-        }
-    }
-    out
-}
-
-/// [`pointer`] with array indices as `*`, built directly.
-fn folded_pointer(path: &[Segment]) -> String {
-    let mut out = String::new();
-    for seg in path {
-        match seg {
-            Segment::Key(k) => {
-                out.push('/');
-                for ch in k.chars() {
-                    match ch {
-                        '~' => out.push_str("~0"),
-                        '/' => out.push_str("~1"),
-                        c => out.push(c),
-                    }
-                }
-            }
-            Segment::Index(_) => out.push_str("/*"),
         }
     }
     out
@@ -619,9 +618,6 @@ impl Scanner {
     ) -> Result<Vec<JsonFinding>, JsonError> {
         let mut out = Vec::new();
         walk(text, self.inner.json_max_depth, |path, scalar| {
-            if let Some(paths) = paths.as_deref_mut() {
-                paths.push(folded_pointer(path));
-            }
             let (bytes, map, raw) = match &scalar {
                 Scalar::Str { raw, decoded: Some((bytes, map)) } => {
                     (&bytes[..], Some(map), raw.clone())
@@ -632,17 +628,36 @@ impl Scanner {
                 }
             };
             let found = self.scan_scalar(path, bytes);
-            if found.is_empty() {
-                return;
-            }
+            // Each string is built once per value and moved into the last
+            // finding: most values hold one finding or none.
+            let folded = match (paths.as_deref_mut(), found.is_empty()) {
+                (Some(paths), true) => {
+                    paths.push(folded_pointer(path));
+                    return;
+                }
+                (Some(paths), false) => {
+                    let folded = folded_pointer(path);
+                    paths.push(folded.clone());
+                    folded
+                }
+                (None, true) => return,
+                (None, false) => folded_pointer(path),
+            };
             let ptr = pointer(path);
-            for f in found {
+            let last = found.len() - 1;
+            let mut strings = Some((ptr, folded));
+            for (i, f) in found.into_iter().enumerate() {
                 let (start, end) = match map {
                     Some(map) => (map[f.start], map[f.end]),
                     None => (raw.start + f.start, raw.start + f.end),
                 };
+                let (pointer, folded) = if i == last {
+                    strings.take().expect("taken once, at the last finding")
+                } else {
+                    strings.clone().expect("present until the last finding")
+                };
                 let finding = Finding { start, end, ..f };
-                out.push(JsonFinding { finding, pointer: ptr.clone() });
+                out.push(JsonFinding { finding, pointer, folded });
             }
         })?;
         Ok(out)
@@ -659,10 +674,11 @@ impl Scanner {
         self.walk_value(value, &mut path, &mut |path, bytes| {
             let found = self.scan_scalar(path, bytes);
             if !found.is_empty() {
-                let ptr = pointer(path);
+                let (ptr, folded) = (pointer(path), folded_pointer(path));
                 out.extend(found.into_iter().map(|finding| JsonFinding {
                     finding,
                     pointer: ptr.clone(),
+                    folded: folded.clone(),
                 }));
             }
         });
@@ -816,6 +832,33 @@ impl Scanner {
 
     /// Scans the lines of `batch[range]`; findings' offsets are from the
     /// stream start (`base` is the stream offset of `batch[0]`).
+    /// Scans one JSON line (terminator included) that starts at stream
+    /// offset `offset`: its findings, or its error (line 1 of the line),
+    /// and the folded pointers of its values. Both JSON lines readers call
+    /// this, so they cannot drift apart.
+    fn scan_jsonl_line(
+        &self,
+        line: &[u8],
+        offset: usize,
+    ) -> (Result<Vec<JsonFinding>, JsonError>, Vec<String>) {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        let mut paths = Vec::new();
+        let result =
+            self.scan_json_paths(body, Some(&mut paths)).map(|found| {
+                found
+                    .into_iter()
+                    .map(|mut f| {
+                        f.finding = f.finding.offset_by(offset);
+                        f
+                    })
+                    .collect()
+            });
+        paths.sort();
+        paths.dedup();
+        (result, paths)
+    }
+
     fn jsonl_piece(
         &self,
         batch: &[u8],
@@ -831,22 +874,7 @@ impl Scanner {
             rel_line += 1;
             let line = &batch[at..end];
             if !line.trim_ascii().is_empty() {
-                let body = line.strip_suffix(b"\n").unwrap_or(line);
-                let body = body.strip_suffix(b"\r").unwrap_or(body);
-                let mut paths = Vec::new();
-                let result = self.scan_json_paths(body, Some(&mut paths)).map(
-                    |found| {
-                        found
-                            .into_iter()
-                            .map(|mut f| {
-                                f.finding = f.finding.offset_by(base + at);
-                                f
-                            })
-                            .collect()
-                    },
-                );
-                paths.sort();
-                paths.dedup();
+                let (result, paths) = self.scan_jsonl_line(line, base + at);
                 out.push(ParLine { rel_line, range: at..end, result, paths });
             }
             at = end;
@@ -905,7 +933,7 @@ pub struct JsonlLine<'a> {
     /// Its findings (offsets from the start of the stream), or its error.
     pub result: Result<Vec<JsonFinding>, JsonError>,
     /// The pointers of every string and number in the line, array indices
-    /// folded to `*` (see [`fold_pointer`](crate::scan::fold_pointer)),
+    /// folded to `*` (see [`JsonFinding::folded_pointer`]),
     /// each once: the columns a per-column summary counts.
     pub paths: Vec<String>,
 }
@@ -950,22 +978,9 @@ impl<R: BufRead> JsonlScan<'_, R> {
             if self.buf.trim_ascii().is_empty() {
                 continue;
             }
-            let body = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
-            let body = body.strip_suffix(b"\r").unwrap_or(body);
-            let mut paths = Vec::new();
-            let result =
-                match self.scanner.scan_json_paths(body, Some(&mut paths)) {
-                    Ok(found) => Ok(found
-                        .into_iter()
-                        .map(|mut f| {
-                            f.finding = f.finding.offset_by(offset);
-                            f
-                        })
-                        .collect()),
-                    Err(e) => Err(JsonError { line: number, ..e }),
-                };
-            paths.sort();
-            paths.dedup();
+            let (result, paths) =
+                self.scanner.scan_jsonl_line(&self.buf, offset);
+            let result = result.map_err(|e| JsonError { line: number, ..e });
             return Some(Ok(JsonlLine {
                 number,
                 offset,
@@ -1177,6 +1192,18 @@ mod tests {
         assert_eq!(items[2].0, 4);
         let last = items[2].1.as_ref().unwrap();
         assert_eq!(&text[last[0].finding().range()], "219099999");
+    }
+
+    #[test]
+    fn folded_pointers_fold_indices_not_numeric_keys() {
+        let text = br#"{"2024": [{"email": "jo@clinic.example"}]}"#;
+        let found = Scanner::new().scan_json(text).unwrap();
+        assert_eq!(found[0].pointer(), "/2024/0/email");
+        assert_eq!(found[0].folded_pointer(), "/2024/*/email");
+        let scanner = Scanner::new();
+        let mut lines = scanner.scan_jsonl(&text[..]);
+        let line = lines.next_line().unwrap().unwrap();
+        assert_eq!(line.paths, ["/2024/*/email"]);
     }
 
     #[test]

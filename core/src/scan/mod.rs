@@ -25,7 +25,6 @@ pub(crate) mod validate;
 
 pub use classify::{
     Classifier, ColumnSummary, DEFAULT_CLASSIFY_THRESHOLD, EntityCount,
-    fold_pointer,
 };
 pub use csv::{CsvFinding, CsvOptions, CsvRecord, CsvScan};
 pub use dump::{DumpDialect, DumpError, DumpFinding, DumpRow, DumpScan};
