@@ -4,6 +4,7 @@
 //! with `path`, `line`, `start`, `end`, `entity`, `score`, `pattern` and
 //! `preview`.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
@@ -56,13 +57,13 @@ impl Spool {
         l: Located,
     ) -> io::Result<()> {
         let row = Row {
-            path: self.path.clone(),
+            path: Cow::Borrowed(&self.path),
             line: l.line,
             start: l.finding.start(),
             end: l.finding.end(),
-            entity: l.finding.entity().as_str().to_string(),
+            entity: Cow::Borrowed(l.finding.entity().as_str()),
             score: (l.finding.score() * 100.0).round() / 100.0,
-            pattern: scanner.pattern(l.finding.pattern()).id().to_string(),
+            pattern: Cow::Borrowed(scanner.pattern(l.finding.pattern()).id()),
             preview: l.preview,
             pointer: l.pointer,
             row: l.cell.as_ref().map(|c| c.0),
@@ -86,7 +87,9 @@ impl Spool {
     }
 
     /// Reads the spooled rows back, in order.
-    fn rows(&mut self) -> io::Result<impl Iterator<Item = io::Result<Row>>> {
+    fn rows(
+        &mut self,
+    ) -> io::Result<impl Iterator<Item = io::Result<Row<'static>>>> {
         use std::io::{BufRead, Seek};
         self.out.flush()?;
         let mut file = self.out.get_ref().try_clone()?;
@@ -131,14 +134,16 @@ pub(crate) fn preview(value: &[u8], show: bool) -> String {
 
 /// One finding as reported: the JSON lines schema.
 #[derive(Serialize, serde::Deserialize)]
-struct Row {
-    path: String,
+/// Borrowed when written (a spool writes millions: no copies of the path,
+/// entity and pattern per finding), owned when read back.
+struct Row<'a> {
+    path: Cow<'a, str>,
     line: u64,
     start: usize,
     end: usize,
-    entity: String,
+    entity: Cow<'a, str>,
     score: f32,
-    pattern: String,
+    pattern: Cow<'a, str>,
     preview: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pointer: Option<String>,
@@ -151,7 +156,7 @@ struct Row {
 /// Calls `f` with every spooled row of every input, in input order.
 fn each_row(
     files: &mut [FileReport],
-    mut f: impl FnMut(Row) -> io::Result<()>,
+    mut f: impl FnMut(Row<'static>) -> io::Result<()>,
 ) -> io::Result<()> {
     for file in files {
         for row in file.findings.rows()? {

@@ -26,6 +26,11 @@ fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
+/// The objects of a `--format jsonl` report.
+fn jsonl_rows(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 #[test]
 fn jsonl_schema_and_offsets() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,10 +45,7 @@ fn jsonl_schema_and_offsets() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = jsonl_rows(&out);
     assert_eq!(rows.len(), 2);
     for (row, (entity, value)) in rows
         .iter()
@@ -217,10 +219,7 @@ fn jsonl_findings_carry_pointers_and_bad_lines_do_not_stop_the_scan() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("events.jsonl:2"), "{stderr}");
     assert!(stderr.contains("column"), "{stderr}");
-    let rows: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = jsonl_rows(&out);
     let got: Vec<(&str, &str, u64)> = rows
         .iter()
         .map(|r| {
@@ -268,10 +267,7 @@ fn csv_findings_carry_row_and_column_and_redaction_keeps_csv() {
     let out =
         phisafe(&["scan", "--format", "jsonl", path.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(0));
-    let rows: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = jsonl_rows(&out);
     let got: Vec<(u64, &str, &str, u64)> = rows
         .iter()
         .map(|r| {
@@ -357,10 +353,7 @@ fn compressed_inputs_are_read_transparently() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<serde_json::Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = jsonl_rows(&out);
     let got: Vec<(&str, &str)> = rows
         .iter()
         .map(|r| {
