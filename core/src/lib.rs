@@ -61,6 +61,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
+pub mod crypto;
 mod entity;
 mod error;
 pub mod redact;

@@ -423,10 +423,10 @@ impl Inner {
         if !self.allow.is_empty() && self.allow.contains(&hay[span.clone()]) {
             return;
         }
-        if let Some(v) = p.validator {
-            if !v.check(hay, span.clone(), self.names) {
-                return;
-            }
+        if let Some(v) = p.validator
+            && !v.check(hay, span.clone(), self.names)
+        {
+            return;
         }
         let hits = if c.positive.is_empty() && c.negative.is_empty() {
             context::Hits::default()

@@ -164,7 +164,7 @@ fn digits(m: &[u8]) -> Vec<u8> {
 
 /// ISO/IEC 7812-1 Luhn over digit values, check digit last.
 pub(crate) fn luhn(d: &[u8]) -> bool {
-    luhn_sum(d, 0) % 10 == 0
+    luhn_sum(d, 0).is_multiple_of(10)
 }
 
 /// The Luhn sum of `d` (check digit last), plus `extra`.
@@ -219,7 +219,9 @@ fn credit_card(m: &[u8]) -> bool {
 fn npi(m: &[u8]) -> bool {
     let d = digits(m);
     // The 80840 prefix contributes a constant 24 to the Luhn sum.
-    d.len() == 10 && matches!(d[0], 1 | 2) && luhn_sum(&d, 24) % 10 == 0
+    d.len() == 10
+        && matches!(d[0], 1 | 2)
+        && luhn_sum(&d, 24).is_multiple_of(10)
 }
 
 /// DEA: registrant letter, name letter (or 9), seven digits, checksum.
@@ -401,7 +403,7 @@ fn aba(m: &[u8]) -> bool {
     let sum = 3 * (d[0] + d[3] + d[6])
         + 7 * (d[1] + d[4] + d[7])
         + (d[2] + d[5] + d[8]);
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// SSA rules: no area 000, 666 or 9xx, group 00, serial 0000; no published

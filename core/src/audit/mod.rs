@@ -1,0 +1,495 @@
+//! A tamper-evident audit trail of every access to encrypted fields.
+//!
+//! Each [`AuditRecord`] carries a sequence number, the previous record's
+//! MAC and its own MAC: HMAC-SHA256, under a key from the keyring, over a
+//! length-prefixed encoding of all its fields and that previous MAC. So
+//! editing, deleting, inserting or reordering records breaks the chain at
+//! the first record touched, and [`verify`] names it. Cutting records off
+//! the end leaves a shorter valid chain: compare the reported head with
+//! one kept elsewhere to catch that.
+//!
+//! Records hold who, why, what, where and the outcome; never plaintext,
+//! never key material. Row references are the caller's row keys: keep
+//! PHI out of them.
+
+mod jsonl;
+
+use std::fmt;
+use std::io::BufRead;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub use jsonl::{Durability, JsonlSink};
+
+use crate::crypto::DataKey;
+use crate::crypto::KeyError;
+
+/// What was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// Values sealed.
+    Encrypt,
+    /// Values opened.
+    Decrypt,
+    /// Blind index computed for a lookup.
+    Search,
+    /// Values moved to the active key version.
+    Reencrypt,
+    /// A data key version created.
+    KeyCreate,
+    /// A new data key version made active.
+    KeyRotate,
+    /// Data keys rewrapped under a new master key.
+    KeyRewrap,
+    /// A data key version destroyed.
+    KeyDestroy,
+}
+
+impl AuditAction {
+    /// Lower-case name, as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Encrypt => "encrypt",
+            AuditAction::Decrypt => "decrypt",
+            AuditAction::Search => "search",
+            AuditAction::Reencrypt => "reencrypt",
+            AuditAction::KeyCreate => "key_create",
+            AuditAction::KeyRotate => "key_rotate",
+            AuditAction::KeyRewrap => "key_rewrap",
+            AuditAction::KeyDestroy => "key_destroy",
+        }
+    }
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Done.
+    Ok,
+    /// Refused by policy.
+    Denied,
+    /// Attempted and failed (see the record's `error`).
+    Failed,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// The rows a call touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rows {
+    /// Not about rows (key management).
+    None,
+    /// One row reference.
+    One(String),
+    /// A batch: how many, and the SHA-256 of their length-prefixed row
+    /// references, so a batch record stays small yet checkable.
+    Batch {
+        /// Number of values.
+        count: u64,
+        /// Digest of the row references.
+        digest: [u8; 32],
+    },
+}
+
+impl Rows {
+    /// The batch form of some row references.
+    pub fn batch<'a>(rows: impl IntoIterator<Item = &'a str>) -> Rows {
+        let mut h = Sha256::new();
+        let mut count = 0u64;
+        for r in rows {
+            h.update((r.len() as u32).to_be_bytes());
+            h.update(r.as_bytes());
+            count += 1;
+        }
+        Rows::Batch { count, digest: h.finalize().into() }
+    }
+}
+
+/// One event to record; the sink adds the time-independent chain fields.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    /// When.
+    pub time: SystemTime,
+    /// Who (service or user id).
+    pub actor: String,
+    /// In which role (what the policy checked).
+    pub role: String,
+    /// Why (treatment, billing, migration...).
+    pub purpose: String,
+    /// What.
+    pub action: AuditAction,
+    /// Canonical scope, empty for keyring-wide actions.
+    pub scope: String,
+    /// Which rows.
+    pub rows: Rows,
+    /// Key version used or changed.
+    pub key_version: Option<u32>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Short error code when failed or denied (`decrypt`, `malformed`,
+    /// `unknown_key`, `key_destroyed`, `policy`...); never data.
+    pub error: Option<&'static str>,
+    /// The caller's request id, for joining with application logs.
+    pub request_id: Option<String>,
+}
+
+/// One record of the chain, as stored (one JSON line in [`JsonlSink`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Position in the chain, from 0.
+    pub seq: u64,
+    /// RFC 3339 UTC time with microseconds.
+    pub ts: String,
+    /// Who.
+    pub actor: String,
+    /// Role.
+    pub role: String,
+    /// Why.
+    pub purpose: String,
+    /// What (`encrypt`, `decrypt`, `key_rotate`...).
+    pub action: String,
+    /// Canonical scope.
+    pub scope: String,
+    /// Row reference of a single-value call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<String>,
+    /// Number of values of a batch call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// Hex SHA-256 of a batch call's row references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_sha256: Option<String>,
+    /// Key version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<u32>,
+    /// `ok`, `denied` or `failed`.
+    pub outcome: String,
+    /// Error code when not ok.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Caller's request id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Hex MAC of the previous record (zeros for the first).
+    pub prev: String,
+    /// Hex MAC of this record.
+    pub mac: String,
+}
+
+/// The HMAC key of an audit chain. Zeroized on drop; never printed.
+#[derive(Clone)]
+pub struct AuditKey {
+    mac: Hmac<Sha256>,
+}
+
+impl AuditKey {
+    /// A key from a data key of purpose `audit`.
+    pub fn new(key: &DataKey) -> AuditKey {
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        AuditKey { mac }
+    }
+
+    fn mac(&self, r: &AuditRecord, prev: &[u8; 32]) -> [u8; 32] {
+        let mut m = self.mac.clone();
+        m.update(b"phisafe-audit-v1");
+        m.update(&r.seq.to_be_bytes());
+        let rows = r.rows.map(|n| n.to_string());
+        let key_version = r.key_version.map(|n| n.to_string());
+        let fields: [Option<&str>; 13] = [
+            Some(&r.ts),
+            Some(&r.actor),
+            Some(&r.role),
+            Some(&r.purpose),
+            Some(&r.action),
+            Some(&r.scope),
+            r.row.as_deref(),
+            rows.as_deref(),
+            r.rows_sha256.as_deref(),
+            key_version.as_deref(),
+            Some(&r.outcome),
+            r.error.as_deref(),
+            r.request_id.as_deref(),
+        ];
+        for f in fields {
+            match f {
+                Some(s) => {
+                    m.update(&(s.len() as u32).to_be_bytes());
+                    m.update(s.as_bytes());
+                }
+                None => m.update(&u32::MAX.to_be_bytes()),
+            }
+        }
+        m.update(prev);
+        m.finalize().into_bytes().into()
+    }
+}
+
+impl fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+/// The writing end of a chain: next sequence number and previous MAC.
+#[derive(Debug, Clone)]
+pub struct Chain {
+    key: AuditKey,
+    next_seq: u64,
+    prev: [u8; 32],
+}
+
+impl Chain {
+    /// A new chain.
+    pub fn new(key: AuditKey) -> Chain {
+        Chain { key, next_seq: 0, prev: [0; 32] }
+    }
+
+    /// Continues after `last`, after checking its MAC.
+    pub fn resume(
+        key: AuditKey,
+        last: &AuditRecord,
+    ) -> Result<Chain, AuditError> {
+        let (prev, mac) = decode_macs(last).ok_or(AuditError::WrongKey)?;
+        let want = key.mac(last, &prev);
+        if !bool::from(want.ct_eq(&mac)) {
+            return Err(AuditError::WrongKey);
+        }
+        Ok(Chain { key, next_seq: last.seq + 1, prev: mac })
+    }
+
+    /// Turns an event into the next record of the chain.
+    pub fn seal(&mut self, e: &AuditEvent) -> AuditRecord {
+        let (row, rows, rows_sha256) = match &e.rows {
+            Rows::None => (None, None, None),
+            Rows::One(r) => (Some(r.clone()), None, None),
+            Rows::Batch { count, digest } => {
+                (None, Some(*count), Some(crate::crypto::hex(digest)))
+            }
+        };
+        let mut r = AuditRecord {
+            seq: self.next_seq,
+            ts: humantime::format_rfc3339_micros(e.time).to_string(),
+            actor: e.actor.clone(),
+            role: e.role.clone(),
+            purpose: e.purpose.clone(),
+            action: e.action.as_str().to_string(),
+            scope: e.scope.clone(),
+            row,
+            rows,
+            rows_sha256,
+            key_version: e.key_version,
+            outcome: e.outcome.as_str().to_string(),
+            error: e.error.map(str::to_string),
+            request_id: e.request_id.clone(),
+            prev: crate::crypto::hex(&self.prev),
+            mac: String::new(),
+        };
+        let mac = self.key.mac(&r, &self.prev);
+        r.mac = crate::crypto::hex(&mac);
+        self.prev = mac;
+        self.next_seq += 1;
+        r
+    }
+}
+
+fn decode_macs(r: &AuditRecord) -> Option<([u8; 32], [u8; 32])> {
+    let prev = crate::crypto::unhex(&r.prev)?.try_into().ok()?;
+    let mac = crate::crypto::unhex(&r.mac)?.try_into().ok()?;
+    Some((prev, mac))
+}
+
+/// Where audit records go. Implementations keep one chain and append
+/// atomically with respect to it; `append` returns only once the record
+/// is as durable as the sink promises, and an error means the caller must
+/// not go on (fail closed).
+pub trait AuditSink: Send + Sync {
+    /// Records one event.
+    fn append(&self, event: &AuditEvent) -> Result<(), AuditError>;
+
+    /// Makes every appended record durable now.
+    fn flush(&self) -> Result<(), AuditError> {
+        Ok(())
+    }
+}
+
+/// Keeps the chain in memory: for tests and examples.
+#[derive(Debug)]
+pub struct MemorySink {
+    state: Mutex<(Chain, Vec<AuditRecord>)>,
+}
+
+impl MemorySink {
+    /// A sink with a random chain key.
+    pub fn new() -> MemorySink {
+        let key = DataKey::generate()
+            .unwrap_or_else(|_| DataKey::from_bytes([0; 32]));
+        MemorySink::with_key(AuditKey::new(&key))
+    }
+
+    /// A sink with a given chain key.
+    pub fn with_key(key: AuditKey) -> MemorySink {
+        MemorySink { state: Mutex::new((Chain::new(key), Vec::new())) }
+    }
+
+    /// The records so far.
+    pub fn records(&self) -> Vec<AuditRecord> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).1.clone()
+    }
+}
+
+impl Default for MemorySink {
+    fn default() -> MemorySink {
+        MemorySink::new()
+    }
+}
+
+impl AuditSink for MemorySink {
+    fn append(&self, event: &AuditEvent) -> Result<(), AuditError> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let r = s.0.seal(event);
+        s.1.push(r);
+        Ok(())
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Records that verified, from the start up to the first bad one.
+    pub valid: u64,
+    /// Sequence number and MAC of the last valid record: keep it elsewhere
+    /// to detect records cut off the end later.
+    pub head: Option<(u64, String)>,
+    /// The first record that breaks the chain, if any.
+    pub first_bad: Option<BadRecord>,
+}
+
+/// A record that breaks the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRecord {
+    /// 1-based line number.
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// Checks a JSONL chain from its first record.
+///
+/// I/O errors are errors; a broken chain is a report with `first_bad`.
+pub fn verify(
+    key: &AuditKey,
+    input: impl BufRead,
+) -> Result<VerifyReport, AuditError> {
+    let mut report = VerifyReport { valid: 0, head: None, first_bad: None };
+    let mut prev = [0u8; 32];
+    for (i, line) in input.split(b'\n').enumerate() {
+        let line = line.map_err(AuditError::Io)?;
+        let line_no = i as u64 + 1;
+        if line.is_empty() {
+            continue;
+        }
+        let bad = |reason: String| Some(BadRecord { line: line_no, reason });
+        let record: AuditRecord = match serde_json::from_slice(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                report.first_bad = bad(format!("not a valid record: {e}"));
+                return Ok(report);
+            }
+        };
+        if record.seq != report.valid {
+            report.first_bad = bad(format!(
+                "sequence number {} where {} was expected: records were deleted, inserted or reordered",
+                record.seq, report.valid
+            ));
+            return Ok(report);
+        }
+        let Some((rec_prev, mac)) = decode_macs(&record) else {
+            report.first_bad = bad("prev or mac is not 64 hex digits".into());
+            return Ok(report);
+        };
+        if !bool::from(rec_prev.ct_eq(&prev)) {
+            report.first_bad =
+                bad("prev does not match the previous record's mac".into());
+            return Ok(report);
+        }
+        if !bool::from(key.mac(&record, &prev).ct_eq(&mac)) {
+            report.first_bad = bad("mac does not match: the record was altered (or the audit key is wrong)".into());
+            return Ok(report);
+        }
+        prev = mac;
+        report.valid += 1;
+        report.head = Some((record.seq, record.mac));
+    }
+    Ok(report)
+}
+
+/// An audit failure. The operation that needed the record did not happen.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// Writing or syncing the log failed.
+    Io(std::io::Error),
+    /// An earlier write failed; the sink refuses everything after it so
+    /// the chain never has a hole.
+    Poisoned,
+    /// The existing log's last record does not verify under this key.
+    WrongKey,
+    /// Another process holds the log.
+    InUse(std::path::PathBuf),
+    /// The audit key could not be loaded.
+    Key(KeyError),
+    /// The sink is not usable (implementation-specific).
+    Other(String),
+}
+
+impl fmt::Display for AuditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuditError::Io(e) => write!(f, "cannot write the audit log: {e}"),
+            AuditError::Poisoned => f.write_str(
+                "an earlier audit write failed; reopen the audit sink after fixing the cause",
+            ),
+            AuditError::WrongKey => f.write_str(
+                "the audit log's last record does not verify with this audit key: wrong keyring, \
+                 or the log was altered (run `phisafe audit verify`)",
+            ),
+            AuditError::InUse(p) => write!(
+                f,
+                "audit log {} is held by another process; give each process its own log file",
+                p.display()
+            ),
+            AuditError::Key(e) => write!(f, "audit key: {e}"),
+            AuditError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for AuditError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AuditError::Io(e) => Some(e),
+            AuditError::Key(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1143 @@
+//! [`FieldCipher`]: policy, keys, envelope and audit put together.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use super::format::{self, Envelope, HEADER_LEN, MAX_PLAINTEXT, OVERHEAD};
+use super::store::{
+    KeyPurpose, KeyRecord, KeyState, KeyStore, Keyring, wrap_aad,
+};
+use super::xaes::{NONCE_LEN, Xaes};
+use super::{
+    Action, BlindIndex, CryptoError, DataKey, IndexSpec, KeyError,
+    KeyProvider, MAX_ROW_REF, Policy, Scope, rng,
+};
+use crate::audit::{
+    AuditAction, AuditError, AuditEvent, AuditKey, AuditSink, Outcome, Rows,
+};
+
+/// Scope of the audit chain key in the keyring.
+const AUDIT_SCOPE: &str = "phisafe.audit";
+
+/// Who is asking, why, and for which field of which row.
+///
+/// Cheap to copy; build one per request and change the row with
+/// [`Context::with_row`].
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    scope: &'a Scope,
+    row: &'a str,
+    actor: &'a str,
+    role: &'a str,
+    purpose: &'a str,
+    request_id: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    /// A context for `row` (the caller's row key, not PHI) of `scope`.
+    pub fn new(scope: &'a Scope, row: &'a str) -> Context<'a> {
+        Context {
+            scope,
+            row,
+            actor: "",
+            role: "",
+            purpose: "",
+            request_id: None,
+        }
+    }
+
+    /// Who: a user or service id, for the audit trail.
+    pub fn actor(mut self, actor: &'a str) -> Context<'a> {
+        self.actor = actor;
+        self
+    }
+
+    /// The role the policy checks.
+    pub fn role(mut self, role: &'a str) -> Context<'a> {
+        self.role = role;
+        self
+    }
+
+    /// Why (treatment, billing, migration...): checked by the policy.
+    pub fn purpose(mut self, purpose: &'a str) -> Context<'a> {
+        self.purpose = purpose;
+        self
+    }
+
+    /// The caller's request id, copied into audit records.
+    pub fn request_id(mut self, id: &'a str) -> Context<'a> {
+        self.request_id = Some(id);
+        self
+    }
+
+    /// The same context for another row.
+    pub fn with_row(mut self, row: &'a str) -> Context<'a> {
+        self.row = row;
+        self
+    }
+
+    /// The scope.
+    pub fn scope(&self) -> &Scope {
+        self.scope
+    }
+
+    /// The row reference.
+    pub fn row(&self) -> &str {
+        self.row
+    }
+}
+
+/// Builds a [`FieldCipher`].
+pub struct FieldCipherBuilder {
+    provider: Arc<dyn KeyProvider>,
+    store: Arc<dyn KeyStore>,
+    policy: Policy,
+    audit: Option<Arc<dyn AuditSink>>,
+    refresh: Duration,
+}
+
+impl FieldCipherBuilder {
+    /// The access policy. Without one, everything is denied.
+    pub fn policy(mut self, policy: Policy) -> FieldCipherBuilder {
+        self.policy = policy;
+        self
+    }
+
+    /// Where audit records go. Required.
+    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> FieldCipherBuilder {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// How long the cached view of the keyring is trusted before it is
+    /// read again, so rotations and destructions made by other processes
+    /// take effect (default 60 s).
+    pub fn refresh_interval(mut self, every: Duration) -> FieldCipherBuilder {
+        self.refresh = every;
+        self
+    }
+
+    /// Builds the cipher and reads the keyring once.
+    pub fn build(self) -> Result<FieldCipher, CryptoError> {
+        let audit = self.audit.ok_or_else(|| {
+            CryptoError::Audit(AuditError::Other(
+                "a FieldCipher needs an audit sink (JsonlSink, or MemorySink in tests)".into(),
+            ))
+        })?;
+        let ring = self.store.load()?;
+        Ok(FieldCipher {
+            inner: Arc::new(Inner {
+                provider: self.provider,
+                store: self.store,
+                policy: self.policy,
+                audit,
+                refresh: self.refresh,
+                cache: RwLock::new(Cache::new(ring)),
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for FieldCipherBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FieldCipherBuilder")
+            .field("kek_id", &self.provider.kek_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Encrypts, decrypts and indexes PHI fields: the replacement for SQL
+/// `encrypt_phi()` / `decrypt_phi()`.
+///
+/// Every call is checked against the [`Policy`] and recorded in the audit
+/// sink; a decryption whose record cannot be written returns an error and
+/// no plaintext. Data keys are created on first use for a scope, and
+/// cached unwrapped (zeroized when dropped) so the KEK is not asked per
+/// value. `Send + Sync` and cheap to clone.
+#[derive(Clone)]
+pub struct FieldCipher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    provider: Arc<dyn KeyProvider>,
+    store: Arc<dyn KeyStore>,
+    policy: Policy,
+    audit: Arc<dyn AuditSink>,
+    refresh: Duration,
+    cache: RwLock<Cache>,
+}
+
+struct Cache {
+    loaded: Instant,
+    ring: Keyring,
+    scopes: HashMap<String, ScopeKeys>,
+}
+
+#[derive(Default)]
+struct ScopeKeys {
+    active: Option<u32>,
+    enc: HashMap<u32, Arc<Xaes>>,
+    index: Option<Arc<Hmac<Sha256>>>,
+}
+
+impl Cache {
+    fn new(ring: Keyring) -> Cache {
+        let mut c = Cache {
+            loaded: Instant::now(),
+            ring: Keyring::default(),
+            scopes: HashMap::new(),
+        };
+        c.replace(ring);
+        c
+    }
+
+    /// Installs a newer keyring, keeping unwrapped keys that are still
+    /// usable and dropping destroyed ones.
+    fn replace(&mut self, ring: Keyring) {
+        for keys in self.scopes.values_mut() {
+            keys.active = None;
+        }
+        for r in &ring.keys {
+            let keys = self.scopes.entry(r.scope.clone()).or_default();
+            match (r.purpose, r.state) {
+                (KeyPurpose::Encrypt, KeyState::Destroyed) => {
+                    keys.enc.remove(&r.version);
+                }
+                (KeyPurpose::Encrypt, KeyState::Active) => {
+                    keys.active = Some(r.version)
+                }
+                (KeyPurpose::Index, KeyState::Destroyed) => keys.index = None,
+                _ => {}
+            }
+        }
+        self.ring = ring;
+        self.loaded = Instant::now();
+    }
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+fn unwrap_record(
+    provider: &dyn KeyProvider,
+    r: &KeyRecord,
+) -> Result<DataKey, KeyError> {
+    provider.unwrap(&r.kek_id, &r.wrapped, &r.wrap_aad())
+}
+
+fn new_record(
+    provider: &dyn KeyProvider,
+    scope: &str,
+    purpose: KeyPurpose,
+    version: u32,
+) -> Result<(KeyRecord, DataKey), KeyError> {
+    let key = DataKey::generate()?;
+    let wrapped = provider.wrap(&key, &wrap_aad(scope, purpose, version))?;
+    let record = KeyRecord {
+        scope: scope.to_string(),
+        purpose,
+        version,
+        state: KeyState::Active,
+        kek_id: provider.kek_id().to_string(),
+        wrapped,
+        created: now_rfc3339(),
+    };
+    Ok((record, key))
+}
+
+/// The active key of `scope` and `purpose`, created if there is none.
+/// Returns the record, the unwrapped key and whether it was created now.
+fn get_or_create(
+    provider: &dyn KeyProvider,
+    store: &dyn KeyStore,
+    scope: &str,
+    purpose: KeyPurpose,
+) -> Result<(Keyring, KeyRecord, DataKey, bool), KeyError> {
+    let ring = store.load()?;
+    if let Some(r) = ring.active(scope, purpose) {
+        let key = unwrap_record(provider, r)?;
+        let r = r.clone();
+        return Ok((ring, r, key, false));
+    }
+    let mut made: Option<(KeyRecord, DataKey)> = None;
+    let ring = store.update(&mut |ring| {
+        made = None;
+        if ring.active(scope, purpose).is_some() {
+            return Ok(()); // another process was first
+        }
+        let version = ring.next_version(scope, purpose);
+        let (record, key) = new_record(provider, scope, purpose, version)?;
+        ring.keys.push(record.clone());
+        made = Some((record, key));
+        Ok(())
+    })?;
+    match made {
+        Some((record, key)) => Ok((ring, record, key, true)),
+        None => {
+            let r = ring.active(scope, purpose).cloned().ok_or(
+                KeyError::NotFound { scope: scope.to_string(), version: 0 },
+            )?;
+            let key = unwrap_record(provider, &r)?;
+            Ok((ring, r, key, false))
+        }
+    }
+}
+
+/// The audit chain key from the keyring, created on first use.
+///
+/// ```
+/// use phisafe::crypto::{audit_key, LocalKek, MemoryKeyStore};
+///
+/// let (kek, store) = (LocalKek::from_bytes([1; 32]), MemoryKeyStore::new());
+/// let key = audit_key(&kek, &store)?;
+/// # let _ = key;
+/// # Ok::<(), phisafe::crypto::KeyError>(())
+/// ```
+pub fn audit_key(
+    provider: &dyn KeyProvider,
+    store: &dyn KeyStore,
+) -> Result<AuditKey, KeyError> {
+    let (_, _, key, _) =
+        get_or_create(provider, store, AUDIT_SCOPE, KeyPurpose::Audit)?;
+    Ok(AuditKey::new(&key))
+}
+
+enum Failure {
+    Denied,
+    Code(&'static str),
+}
+
+impl FieldCipher {
+    /// Starts a builder: the master key provider and the keyring store.
+    pub fn builder(
+        provider: Arc<dyn KeyProvider>,
+        store: Arc<dyn KeyStore>,
+    ) -> FieldCipherBuilder {
+        FieldCipherBuilder {
+            provider,
+            store,
+            policy: Policy::deny_all(),
+            audit: None,
+            refresh: Duration::from_secs(60),
+        }
+    }
+
+    fn event(
+        &self,
+        ctx: &Context<'_>,
+        action: AuditAction,
+        rows: Rows,
+        key_version: Option<u32>,
+        outcome: Outcome,
+        error: Option<&'static str>,
+    ) -> AuditEvent {
+        AuditEvent {
+            time: SystemTime::now(),
+            actor: ctx.actor.to_string(),
+            role: ctx.role.to_string(),
+            purpose: ctx.purpose.to_string(),
+            action,
+            scope: ctx.scope.as_str().to_string(),
+            rows,
+            key_version,
+            outcome,
+            error,
+            request_id: ctx.request_id.map(str::to_string),
+        }
+    }
+
+    fn audit(&self, event: &AuditEvent) -> Result<(), CryptoError> {
+        self.inner.audit.append(event).map_err(CryptoError::Audit)
+    }
+
+    /// Records a refused or failed call, then returns its error. If even
+    /// that record fails, the audit error wins: it is the one to fix.
+    fn fail<T>(
+        &self,
+        ctx: &Context<'_>,
+        action: AuditAction,
+        rows: Rows,
+        key_version: Option<u32>,
+        why: Failure,
+        err: CryptoError,
+    ) -> Result<T, CryptoError> {
+        let (outcome, code) = match why {
+            Failure::Denied => (Outcome::Denied, "policy"),
+            Failure::Code(c) => (Outcome::Failed, c),
+        };
+        self.audit(&self.event(
+            ctx,
+            action,
+            rows,
+            key_version,
+            outcome,
+            Some(code),
+        ))?;
+        Err(err)
+    }
+
+    fn check(
+        &self,
+        ctx: &Context<'_>,
+        action: Action,
+    ) -> Result<(), super::PolicyError> {
+        self.inner.policy.check(
+            ctx.role,
+            action,
+            ctx.scope.as_str(),
+            ctx.purpose,
+        )
+    }
+
+    fn check_row(row: &str) -> Result<(), CryptoError> {
+        if row.len() > MAX_ROW_REF {
+            return Err(CryptoError::RowTooLong(row.len()));
+        }
+        Ok(())
+    }
+
+    /// The active encryption key of a scope, creating it on first use.
+    fn enc_key(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<(u32, Arc<Xaes>), CryptoError> {
+        let scope = ctx.scope.as_str();
+        {
+            let cache =
+                self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
+            if cache.loaded.elapsed() < self.inner.refresh
+                && let Some(keys) = cache.scopes.get(scope)
+                && let Some(v) = keys.active
+                && let Some(k) = keys.enc.get(&v)
+            {
+                return Ok((v, Arc::clone(k)));
+            }
+        }
+        let mut cache =
+            self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
+        let (ring, record, key, created) = get_or_create(
+            &*self.inner.provider,
+            &*self.inner.store,
+            scope,
+            KeyPurpose::Encrypt,
+        )?;
+        cache.replace(ring);
+        let xaes = Arc::new(Xaes::new(key.expose_secret()));
+        let keys = cache.scopes.entry(scope.to_string()).or_default();
+        keys.enc.insert(record.version, Arc::clone(&xaes));
+        keys.active = Some(record.version);
+        drop(cache);
+        if created {
+            self.audit(&self.event(
+                ctx,
+                AuditAction::KeyCreate,
+                Rows::None,
+                Some(record.version),
+                Outcome::Ok,
+                None,
+            ))?;
+        }
+        Ok((record.version, xaes))
+    }
+
+    /// A key version for decryption, strictly by the version in the header.
+    fn dec_key(
+        &self,
+        scope: &str,
+        version: u32,
+    ) -> Result<Arc<Xaes>, CryptoError> {
+        {
+            let cache =
+                self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
+            if cache.loaded.elapsed() < self.inner.refresh
+                && let Some(k) =
+                    cache.scopes.get(scope).and_then(|s| s.enc.get(&version))
+            {
+                return Ok(Arc::clone(k));
+            }
+        }
+        let mut cache =
+            self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
+        // Re-read when stale, or when the version may be newer than our view.
+        if cache.loaded.elapsed() >= self.inner.refresh
+            || cache.ring.get(scope, KeyPurpose::Encrypt, version).is_none()
+        {
+            let ring = self.inner.store.load()?;
+            cache.replace(ring);
+        }
+        let record = cache
+            .ring
+            .get(scope, KeyPurpose::Encrypt, version)
+            .ok_or_else(|| CryptoError::UnknownKey {
+                scope: scope.to_string(),
+                version,
+            })?;
+        if record.state == KeyState::Destroyed {
+            return Err(CryptoError::KeyDestroyed {
+                scope: scope.to_string(),
+                version,
+            });
+        }
+        if let Some(k) =
+            cache.scopes.get(scope).and_then(|s| s.enc.get(&version))
+        {
+            return Ok(Arc::clone(k));
+        }
+        let key = unwrap_record(&*self.inner.provider, record)?;
+        let xaes = Arc::new(Xaes::new(key.expose_secret()));
+        cache
+            .scopes
+            .entry(scope.to_string())
+            .or_default()
+            .enc
+            .insert(version, Arc::clone(&xaes));
+        Ok(xaes)
+    }
+
+    fn index_key(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Arc<Hmac<Sha256>>, CryptoError> {
+        let scope = ctx.scope.as_str();
+        {
+            let cache =
+                self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(k) =
+                cache.scopes.get(scope).and_then(|s| s.index.as_ref())
+            {
+                return Ok(Arc::clone(k));
+            }
+        }
+        let mut cache =
+            self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
+        let (ring, record, key, created) = get_or_create(
+            &*self.inner.provider,
+            &*self.inner.store,
+            scope,
+            KeyPurpose::Index,
+        )?;
+        cache.replace(ring);
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mac = Arc::new(mac);
+        cache.scopes.entry(scope.to_string()).or_default().index =
+            Some(Arc::clone(&mac));
+        drop(cache);
+        if created {
+            self.audit(&self.event(
+                ctx,
+                AuditAction::KeyCreate,
+                Rows::None,
+                Some(record.version),
+                Outcome::Ok,
+                None,
+            ))?;
+        }
+        Ok(mac)
+    }
+
+    fn seal_one(
+        xaes: &Xaes,
+        version: u32,
+        scope: &Scope,
+        row: &str,
+        plaintext: &[u8],
+        aad: &mut Vec<u8>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rng::fill(&mut nonce)?;
+        Ok(seal_with_nonce(xaes, version, scope, row, plaintext, &nonce, aad))
+    }
+
+    /// Seals one value for `ctx`'s scope and row. Returns the binary
+    /// envelope (for BYTEA/BLOB columns); [`to_text`](super::to_text)
+    /// gives the text form.
+    pub fn encrypt_phi(
+        &self,
+        ctx: &Context<'_>,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        Self::check_row(ctx.row)?;
+        if plaintext.len() > MAX_PLAINTEXT {
+            return Err(CryptoError::TooLarge { len: plaintext.len() });
+        }
+        let rows = || Rows::One(ctx.row.to_string());
+        if let Err(e) = self.check(ctx, Action::Encrypt) {
+            return self.fail(
+                ctx,
+                AuditAction::Encrypt,
+                rows(),
+                None,
+                Failure::Denied,
+                CryptoError::Denied(e),
+            );
+        }
+        let (version, xaes) = self.enc_key(ctx)?;
+        let mut aad = Vec::with_capacity(64);
+        let out = Self::seal_one(
+            &xaes, version, ctx.scope, ctx.row, plaintext, &mut aad,
+        )?;
+        self.audit(&self.event(
+            ctx,
+            AuditAction::Encrypt,
+            rows(),
+            Some(version),
+            Outcome::Ok,
+            None,
+        ))?;
+        Ok(out)
+    }
+
+    /// Seals one value and returns the text form (`psf:...`).
+    pub fn encrypt_phi_text(
+        &self,
+        ctx: &Context<'_>,
+        plaintext: &[u8],
+    ) -> Result<String, CryptoError> {
+        self.encrypt_phi(ctx, plaintext).map(|b| format::to_text(&b))
+    }
+
+    /// Opens one value sealed for `ctx`'s scope and row. Accepts the
+    /// binary or the text form. The plaintext is zeroized when dropped.
+    pub fn decrypt_phi(
+        &self,
+        ctx: &Context<'_>,
+        envelope: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        Self::check_row(ctx.row)?;
+        let rows = || Rows::One(ctx.row.to_string());
+        let text;
+        let bytes = if envelope.starts_with(format::TEXT_PREFIX.as_bytes()) {
+            let parsed = std::str::from_utf8(envelope)
+                .map_err(|_| CryptoError::Malformed(super::Malformed::BadText))
+                .and_then(format::from_text);
+            match parsed {
+                Ok(b) => {
+                    text = b;
+                    &text[..]
+                }
+                Err(e) => {
+                    return self.fail(
+                        ctx,
+                        AuditAction::Decrypt,
+                        rows(),
+                        None,
+                        Failure::Code("malformed"),
+                        e,
+                    );
+                }
+            }
+        } else {
+            envelope
+        };
+        let env = match Envelope::parse(bytes) {
+            Ok(env) => env,
+            Err(e) => {
+                return self.fail(
+                    ctx,
+                    AuditAction::Decrypt,
+                    rows(),
+                    None,
+                    Failure::Code("malformed"),
+                    e,
+                );
+            }
+        };
+        let version = Some(env.key_version());
+        if let Err(e) = self.check(ctx, Action::Decrypt) {
+            return self.fail(
+                ctx,
+                AuditAction::Decrypt,
+                rows(),
+                version,
+                Failure::Denied,
+                CryptoError::Denied(e),
+            );
+        }
+        let mut aad = Vec::with_capacity(64);
+        match self.open_one(&env, ctx.scope, ctx.row, &mut aad) {
+            Ok(plain) => {
+                self.audit(&self.event(
+                    ctx,
+                    AuditAction::Decrypt,
+                    rows(),
+                    version,
+                    Outcome::Ok,
+                    None,
+                ))?;
+                Ok(plain)
+            }
+            Err(e) => {
+                let code = failure_code(&e);
+                self.fail(
+                    ctx,
+                    AuditAction::Decrypt,
+                    rows(),
+                    version,
+                    Failure::Code(code),
+                    e,
+                )
+            }
+        }
+    }
+
+    fn open_one(
+        &self,
+        env: &Envelope<'_>,
+        scope: &Scope,
+        row: &str,
+        aad: &mut Vec<u8>,
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let xaes = self.dec_key(scope.as_str(), env.key_version())?;
+        format::aad(aad, env.header(), scope, row);
+        let mut buf = Zeroizing::new(env.ciphertext().to_vec());
+        xaes.open(env.nonce(), aad, &mut buf, env.tag())
+            .map_err(|_| CryptoError::Decrypt)?;
+        Ok(buf)
+    }
+
+    /// Seals many values of one scope for one caller: one policy check,
+    /// one audit record (with the count and a digest of the row
+    /// references). Items are `(row, plaintext)`; `ctx`'s own row is not
+    /// used. All or nothing: an oversized value fails the whole batch.
+    pub fn encrypt_many(
+        &self,
+        ctx: &Context<'_>,
+        items: &[(&str, &[u8])],
+    ) -> Result<Vec<Vec<u8>>, CryptoError> {
+        for (row, plain) in items {
+            Self::check_row(row)?;
+            if plain.len() > MAX_PLAINTEXT {
+                return Err(CryptoError::TooLarge { len: plain.len() });
+            }
+        }
+        let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
+        if let Err(e) = self.check(ctx, Action::Encrypt) {
+            return self.fail(
+                ctx,
+                AuditAction::Encrypt,
+                rows(),
+                None,
+                Failure::Denied,
+                CryptoError::Denied(e),
+            );
+        }
+        let (version, xaes) = self.enc_key(ctx)?;
+        let mut aad = Vec::with_capacity(64);
+        let out = items
+            .iter()
+            .map(|(row, plain)| {
+                Self::seal_one(&xaes, version, ctx.scope, row, plain, &mut aad)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.audit(&self.event(
+            ctx,
+            AuditAction::Encrypt,
+            rows(),
+            Some(version),
+            Outcome::Ok,
+            None,
+        ))?;
+        Ok(out)
+    }
+
+    /// Opens many values of one scope for one caller, with one policy
+    /// check and one audit record. Each item gets its own result: a bad
+    /// value does not stop the others (the record then says `partial`).
+    #[allow(
+        clippy::type_complexity,
+        reason = "one result per item is the point"
+    )]
+    pub fn decrypt_many(
+        &self,
+        ctx: &Context<'_>,
+        items: &[(&str, &[u8])],
+    ) -> Result<Vec<Result<Zeroizing<Vec<u8>>, CryptoError>>, CryptoError>
+    {
+        for (row, _) in items {
+            Self::check_row(row)?;
+        }
+        let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
+        if let Err(e) = self.check(ctx, Action::Decrypt) {
+            return self.fail(
+                ctx,
+                AuditAction::Decrypt,
+                rows(),
+                None,
+                Failure::Denied,
+                CryptoError::Denied(e),
+            );
+        }
+        let mut aad = Vec::with_capacity(64);
+        let mut version = None;
+        let out: Vec<_> = items
+            .iter()
+            .map(|(row, bytes)| {
+                let owned;
+                let bytes = if bytes
+                    .starts_with(format::TEXT_PREFIX.as_bytes())
+                {
+                    owned = std::str::from_utf8(bytes)
+                        .map_err(|_| {
+                            CryptoError::Malformed(super::Malformed::BadText)
+                        })
+                        .and_then(format::from_text)?;
+                    &owned[..]
+                } else {
+                    bytes
+                };
+                let env = Envelope::parse(bytes)?;
+                version.get_or_insert(env.key_version());
+                self.open_one(&env, ctx.scope, row, &mut aad)
+            })
+            .collect();
+        let failed = out.iter().any(Result::is_err);
+        let (outcome, code) = if failed {
+            (Outcome::Failed, Some("partial"))
+        } else {
+            (Outcome::Ok, None)
+        };
+        self.audit(&self.event(
+            ctx,
+            AuditAction::Decrypt,
+            rows(),
+            version,
+            outcome,
+            code,
+        ))?;
+        Ok(out)
+    }
+
+    /// Moves a value to the scope's active key version (after a rotation).
+    /// Returns `None` when it already uses the active version.
+    pub fn reencrypt(
+        &self,
+        ctx: &Context<'_>,
+        envelope: &[u8],
+    ) -> Result<Option<Vec<u8>>, CryptoError> {
+        Self::check_row(ctx.row)?;
+        let rows = || Rows::One(ctx.row.to_string());
+        let env = match Envelope::parse(envelope) {
+            Ok(env) => env,
+            Err(e) => {
+                return self.fail(
+                    ctx,
+                    AuditAction::Reencrypt,
+                    rows(),
+                    None,
+                    Failure::Code("malformed"),
+                    e,
+                );
+            }
+        };
+        for action in [Action::Decrypt, Action::Encrypt] {
+            if let Err(e) = self.check(ctx, action) {
+                return self.fail(
+                    ctx,
+                    AuditAction::Reencrypt,
+                    rows(),
+                    None,
+                    Failure::Denied,
+                    CryptoError::Denied(e),
+                );
+            }
+        }
+        let (active, xaes) = self.enc_key(ctx)?;
+        if env.key_version() == active {
+            return Ok(None);
+        }
+        let mut aad = Vec::with_capacity(64);
+        let plain = match self.open_one(&env, ctx.scope, ctx.row, &mut aad) {
+            Ok(p) => p,
+            Err(e) => {
+                let code = failure_code(&e);
+                return self.fail(
+                    ctx,
+                    AuditAction::Reencrypt,
+                    rows(),
+                    Some(env.key_version()),
+                    Failure::Code(code),
+                    e,
+                );
+            }
+        };
+        let out = Self::seal_one(
+            &xaes, active, ctx.scope, ctx.row, &plain, &mut aad,
+        )?;
+        self.audit(&self.event(
+            ctx,
+            AuditAction::Reencrypt,
+            rows(),
+            Some(active),
+            Outcome::Ok,
+            None,
+        ))?;
+        Ok(Some(out))
+    }
+
+    /// The blind index of `value` for `ctx`'s scope (policy action
+    /// `search`). Index keys are separate from encryption keys and are not
+    /// rotated: rotating one would orphan every stored index.
+    pub fn blind_index(
+        &self,
+        ctx: &Context<'_>,
+        spec: &IndexSpec,
+        value: &str,
+    ) -> Result<BlindIndex, CryptoError> {
+        let rows = || Rows::One(ctx.row.to_string());
+        Self::check_row(ctx.row)?;
+        if let Err(e) = self.check(ctx, Action::Search) {
+            return self.fail(
+                ctx,
+                AuditAction::Search,
+                rows(),
+                None,
+                Failure::Denied,
+                CryptoError::Denied(e),
+            );
+        }
+        let key = self.index_key(ctx)?;
+        let index = spec.compute(&key, value);
+        self.audit(&self.event(
+            ctx,
+            AuditAction::Search,
+            rows(),
+            None,
+            Outcome::Ok,
+            None,
+        ))?;
+        Ok(index)
+    }
+
+    /// Makes a new encryption key version active for `ctx`'s scope; the
+    /// old one stays for decryption. Returns the new version.
+    pub fn rotate(&self, ctx: &Context<'_>) -> Result<u32, CryptoError> {
+        let scope = ctx.scope.as_str();
+        let provider = &*self.inner.provider;
+        let mut new_version = 0;
+        let ring = self.inner.store.update(&mut |ring| {
+            for k in ring.keys.iter_mut() {
+                if k.scope == scope
+                    && k.purpose == KeyPurpose::Encrypt
+                    && k.state == KeyState::Active
+                {
+                    k.state = KeyState::DecryptOnly;
+                }
+            }
+            new_version = ring.next_version(scope, KeyPurpose::Encrypt);
+            let (record, _) =
+                new_record(provider, scope, KeyPurpose::Encrypt, new_version)?;
+            ring.keys.push(record);
+            Ok(())
+        });
+        let ring = match ring {
+            Ok(r) => r,
+            Err(e) => {
+                return self.fail(
+                    ctx,
+                    AuditAction::KeyRotate,
+                    Rows::None,
+                    None,
+                    Failure::Code("key"),
+                    e.into(),
+                );
+            }
+        };
+        self.inner
+            .cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(ring);
+        self.audit(&self.event(
+            ctx,
+            AuditAction::KeyRotate,
+            Rows::None,
+            Some(new_version),
+            Outcome::Ok,
+            None,
+        ))?;
+        Ok(new_version)
+    }
+
+    /// Destroys one encryption key version (crypto-shredding): its wrapped
+    /// key is erased from the keyring and every value sealed with it is
+    /// unrecoverable. `confirm` must be exactly `destroy <scope> v<version>`.
+    ///
+    /// Copies of the keyring (backups) still hold the wrapped key; erase
+    /// them too for the erasure to be complete.
+    pub fn destroy(
+        &self,
+        ctx: &Context<'_>,
+        version: u32,
+        confirm: &str,
+    ) -> Result<(), CryptoError> {
+        let scope = ctx.scope.as_str();
+        let expected = format!("destroy {scope} v{version}");
+        if confirm != expected {
+            return Err(KeyError::NotConfirmed { expected }.into());
+        }
+        let ring = self.inner.store.update(&mut |ring| {
+            let k = ring
+                .get_mut(scope, KeyPurpose::Encrypt, version)
+                .ok_or_else(|| KeyError::NotFound {
+                    scope: scope.to_string(),
+                    version,
+                })?;
+            k.state = KeyState::Destroyed;
+            k.wrapped.clear();
+            Ok(())
+        });
+        let ring = match ring {
+            Ok(r) => r,
+            Err(e) => {
+                return self.fail(
+                    ctx,
+                    AuditAction::KeyDestroy,
+                    Rows::None,
+                    Some(version),
+                    Failure::Code("key"),
+                    e.into(),
+                );
+            }
+        };
+        self.inner
+            .cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(ring);
+        self.audit(&self.event(
+            ctx,
+            AuditAction::KeyDestroy,
+            Rows::None,
+            Some(version),
+            Outcome::Ok,
+            None,
+        ))
+    }
+
+    /// Rewraps every data key under `new` (KEK rotation) without touching
+    /// any data. Entries already wrapped by `new` are skipped, so a rewrap
+    /// that was interrupted can simply be run again. Returns how many were
+    /// rewrapped. Afterwards, build ciphers with `new`.
+    pub fn rewrap(
+        &self,
+        ctx: &Context<'_>,
+        new: &dyn KeyProvider,
+    ) -> Result<usize, CryptoError> {
+        let old = &*self.inner.provider;
+        let mut count = 0;
+        let ring = self.inner.store.update(&mut |ring| {
+            count = 0;
+            for k in ring.keys.iter_mut() {
+                if k.state == KeyState::Destroyed || k.kek_id == new.kek_id() {
+                    continue;
+                }
+                let key = unwrap_record(old, k)?;
+                k.wrapped = new.wrap(&key, &k.wrap_aad())?;
+                k.kek_id = new.kek_id().to_string();
+                count += 1;
+            }
+            Ok(())
+        });
+        let ring = match ring {
+            Ok(r) => r,
+            Err(e) => {
+                return self.fail(
+                    ctx,
+                    AuditAction::KeyRewrap,
+                    Rows::None,
+                    None,
+                    Failure::Code("key"),
+                    e.into(),
+                );
+            }
+        };
+        self.inner
+            .cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(ring);
+        self.audit(&self.event(
+            ctx,
+            AuditAction::KeyRewrap,
+            Rows::None,
+            None,
+            Outcome::Ok,
+            None,
+        ))?;
+        Ok(count)
+    }
+
+    /// The keyring as the store has it now.
+    pub fn keyring(&self) -> Result<Keyring, CryptoError> {
+        Ok(self.inner.store.load()?)
+    }
+
+    /// Re-reads the keyring now instead of waiting for the refresh interval.
+    pub fn refresh(&self) -> Result<(), CryptoError> {
+        let ring = self.inner.store.load()?;
+        self.inner
+            .cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(ring);
+        Ok(())
+    }
+
+    /// Flushes the audit sink (group commit) now.
+    pub fn flush_audit(&self) -> Result<(), CryptoError> {
+        self.inner.audit.flush().map_err(CryptoError::Audit)
+    }
+}
+
+fn failure_code(e: &CryptoError) -> &'static str {
+    match e {
+        CryptoError::Decrypt => "decrypt",
+        CryptoError::Malformed(_) => "malformed",
+        CryptoError::UnknownKey { .. } => "unknown_key",
+        CryptoError::KeyDestroyed { .. } => "key_destroyed",
+        CryptoError::Key(_) => "key",
+        _ => "other",
+    }
+}
+
+/// Seals with a given nonce: the envelope layout in one place, and the way
+/// golden vectors are made.
+pub(crate) fn seal_with_nonce(
+    xaes: &Xaes,
+    version: u32,
+    scope: &Scope,
+    row: &str,
+    plaintext: &[u8],
+    nonce: &[u8; NONCE_LEN],
+    aad: &mut Vec<u8>,
+) -> Vec<u8> {
+    let header = format::header(version);
+    format::aad(aad, &header, scope, row);
+    let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(nonce);
+    out.extend_from_slice(plaintext);
+    let body = HEADER_LEN + NONCE_LEN;
+    // Plaintext is bounded by MAX_PLAINTEXT, far below GCM's 64 GiB limit.
+    let tag = xaes.seal(nonce, aad, &mut out[body..]).unwrap_or([0; 16]);
+    out.extend_from_slice(&tag);
+    out
+}
+
+impl fmt::Debug for FieldCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FieldCipher")
+            .field("kek_id", &self.inner.provider.kek_id())
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,88 @@
+//! Nonces and keys from a user-space CSPRNG.
+//!
+//! An OS random call costs more than sealing a short value, so each thread
+//! keeps a ChaCha20 generator seeded from the OS. It is reseeded every
+//! `RESEED_EVERY` draws and whenever the process id changes: a forked child
+//! (gunicorn and uwsgi fork workers after import) must never replay its
+//! parent's stream, or two processes would draw the same nonces.
+
+use std::cell::RefCell;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use zeroize::Zeroizing;
+
+const RESEED_EVERY: u32 = 1 << 16;
+
+struct State {
+    pid: u32,
+    draws: u32,
+    rng: ChaCha20Rng,
+}
+
+thread_local! {
+    static RNG: RefCell<Option<State>> = const { RefCell::new(None) };
+}
+
+/// The operating system's random source failed.
+#[derive(Debug)]
+pub(crate) struct RandomError;
+
+fn seed() -> Result<ChaCha20Rng, RandomError> {
+    let mut seed = Zeroizing::new([0u8; 32]);
+    getrandom::fill(&mut seed[..]).map_err(|_| RandomError)?;
+    Ok(ChaCha20Rng::from_seed(*seed))
+}
+
+/// Fills `buf` with cryptographically secure random bytes.
+pub(crate) fn fill(buf: &mut [u8]) -> Result<(), RandomError> {
+    RNG.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let pid = std::process::id();
+        let fresh = match &*slot {
+            Some(s) => s.pid != pid || s.draws >= RESEED_EVERY,
+            None => true,
+        };
+        if fresh {
+            *slot = Some(State { pid, draws: 0, rng: seed()? });
+        }
+        let Some(state) = slot.as_mut() else {
+            return Err(RandomError);
+        };
+        state.draws += 1;
+        state.rng.fill_bytes(buf);
+        Ok(())
+    })
+}
+
+/// Fills `buf` straight from the operating system, for long-lived keys.
+pub(crate) fn fill_os(buf: &mut [u8]) -> Result<(), RandomError> {
+    getrandom::fill(buf).map_err(|_| RandomError)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_differ_and_reseed_keeps_working() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..(RESEED_EVERY as usize + 10) {
+            let mut n = [0u8; 24];
+            fill(&mut n).unwrap();
+            assert!(seen.insert(n), "a 192-bit draw repeated");
+        }
+    }
+
+    #[test]
+    fn threads_draw_independently() {
+        let a = std::thread::spawn(|| {
+            let mut n = [0u8; 24];
+            fill(&mut n).unwrap();
+            n
+        });
+        let mut b = [0u8; 24];
+        fill(&mut b).unwrap();
+        assert_ne!(a.join().unwrap(), b);
+    }
+}

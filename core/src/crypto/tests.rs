@@ -1,0 +1,766 @@
+//! FieldCipher behaviour: round trips, binding, tampering, policy, audit,
+//! rotation, destruction, rewrap, and the golden vectors.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use serde::Deserialize;
+
+use super::cipher::seal_with_nonce;
+use super::store::wrap_aad;
+use super::xaes::Xaes;
+use super::*;
+use crate::audit::{AuditError, AuditEvent, AuditKey, AuditSink, MemorySink};
+
+struct Fixture {
+    cipher: FieldCipher,
+    sink: Arc<MemorySink>,
+    store: Arc<MemoryKeyStore>,
+}
+
+fn fixture_with(policy: Policy) -> Fixture {
+    let sink = Arc::new(MemorySink::new());
+    let store = Arc::new(MemoryKeyStore::new());
+    let cipher = FieldCipher::builder(
+        Arc::new(LocalKek::from_bytes([7; 32])),
+        store.clone(),
+    )
+    .policy(policy)
+    .audit(sink.clone())
+    .build()
+    .unwrap();
+    Fixture { cipher, sink, store }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(Policy::allow_all())
+}
+
+fn scope() -> Scope {
+    Scope::new("patients.ssn").unwrap()
+}
+
+#[test]
+fn round_trip_binary_and_text() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "row-1")
+        .actor("svc")
+        .role("app")
+        .purpose("treatment");
+    let sealed = f.cipher.encrypt_phi(&ctx, b"219-09-9999").unwrap();
+    assert_eq!(sealed.len(), 11 + OVERHEAD);
+    const { assert!(OVERHEAD < 64) };
+    assert_eq!(
+        &f.cipher.decrypt_phi(&ctx, &sealed).unwrap()[..],
+        b"219-09-9999"
+    );
+    let text = f.cipher.encrypt_phi_text(&ctx, b"219-09-9999").unwrap();
+    assert!(text.starts_with("psf:"));
+    assert!(is_envelope(text.as_bytes()) && is_envelope(&sealed));
+    assert!(!is_envelope(b"219-09-9999"));
+    assert_eq!(
+        &f.cipher.decrypt_phi(&ctx, text.as_bytes()).unwrap()[..],
+        b"219-09-9999"
+    );
+    // Two seals of one value differ (random nonces).
+    assert_ne!(
+        f.cipher.encrypt_phi(&ctx, b"x").unwrap(),
+        f.cipher.encrypt_phi(&ctx, b"x").unwrap()
+    );
+}
+
+#[test]
+fn binding_to_scope_tenant_row_and_version() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "row-1");
+    let sealed = f.cipher.encrypt_phi(&ctx, b"value").unwrap();
+    let wrong_row = Context::new(&s, "row-2");
+    assert!(matches!(
+        f.cipher.decrypt_phi(&wrong_row, &sealed),
+        Err(CryptoError::Decrypt)
+    ));
+    let other = Scope::new("patients.phone").unwrap();
+    // The other scope has no key version 1 yet, then a different key.
+    let err = f
+        .cipher
+        .decrypt_phi(&Context::new(&other, "row-1"), &sealed)
+        .unwrap_err();
+    assert!(
+        matches!(err, CryptoError::UnknownKey { version: 1, .. }),
+        "{err}"
+    );
+    f.cipher.encrypt_phi(&Context::new(&other, "row-1"), b"x").unwrap();
+    let err = f
+        .cipher
+        .decrypt_phi(&Context::new(&other, "row-1"), &sealed)
+        .unwrap_err();
+    assert!(matches!(err, CryptoError::Decrypt));
+    let tenant = Scope::with_tenant("patients.ssn", "acme").unwrap();
+    assert!(
+        f.cipher
+            .decrypt_phi(&Context::new(&tenant, "row-1"), &sealed)
+            .is_err()
+    );
+    // Rewriting the key version in the header is caught too.
+    f.cipher.rotate(&ctx).unwrap();
+    let mut moved = sealed.clone();
+    moved[6] = 2;
+    assert!(matches!(
+        f.cipher.decrypt_phi(&ctx, &moved),
+        Err(CryptoError::Decrypt)
+    ));
+    assert_eq!(&f.cipher.decrypt_phi(&ctx, &sealed).unwrap()[..], b"value");
+}
+
+#[test]
+fn every_single_bit_flip_fails() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "row-1");
+    let sealed = f.cipher.encrypt_phi(&ctx, b"a short value").unwrap();
+    for i in 0..sealed.len() * 8 {
+        let mut bad = sealed.clone();
+        bad[i / 8] ^= 1 << (i % 8);
+        assert!(
+            f.cipher.decrypt_phi(&ctx, &bad).is_err(),
+            "bit {i} flipped still decrypted"
+        );
+    }
+    // Truncation anywhere fails as well.
+    for n in 0..sealed.len() {
+        assert!(f.cipher.decrypt_phi(&ctx, &sealed[..n]).is_err());
+    }
+}
+
+#[test]
+fn malformed_is_descriptive_and_decrypt_failure_is_opaque() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "r");
+    let sealed = f.cipher.encrypt_phi(&ctx, b"v").unwrap();
+    let mut v2 = sealed.clone();
+    v2[1] = 2;
+    let e = f.cipher.decrypt_phi(&ctx, &v2).unwrap_err();
+    assert!(
+        matches!(e, CryptoError::Malformed(Malformed::UnknownVersion(2))),
+        "{e}"
+    );
+    let e = f.cipher.decrypt_phi(&ctx, &sealed[..20]).unwrap_err();
+    assert!(matches!(e, CryptoError::Malformed(Malformed::Truncated)));
+    let e = f.cipher.decrypt_phi(&ctx, b"psf:!!!").unwrap_err();
+    assert!(matches!(e, CryptoError::Malformed(Malformed::BadText)));
+    let mut tampered = sealed.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    let e = f.cipher.decrypt_phi(&ctx, &tampered).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "decryption failed: wrong key, wrong scope or row, or the value was altered"
+    );
+}
+
+#[test]
+fn policy_denial_is_refused_and_audited() {
+    let policy = Policy::from_toml(
+        r#"
+        [[allow]]
+        roles = ["intake"]
+        scopes = ["patients.*"]
+        actions = ["encrypt"]
+        purposes = ["*"]
+        "#,
+    )
+    .unwrap();
+    let f = fixture_with(policy);
+    let s = scope();
+    let ctx = Context::new(&s, "r1")
+        .actor("svc")
+        .role("intake")
+        .purpose("registration");
+    let sealed = f.cipher.encrypt_phi(&ctx, b"219-09-9999").unwrap();
+    let err = f.cipher.decrypt_phi(&ctx, &sealed).unwrap_err();
+    assert!(matches!(err, CryptoError::Denied(_)), "{err}");
+    let records = f.sink.records();
+    let last = records.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.outcome.as_str()),
+        ("decrypt", "denied")
+    );
+    assert_eq!(last.error.as_deref(), Some("policy"));
+    assert_eq!(last.row.as_deref(), Some("r1"));
+    assert_eq!(last.actor, "svc");
+    // A role the policy does not name cannot encrypt either.
+    let other = ctx.role("marketing");
+    assert!(matches!(
+        f.cipher.encrypt_phi(&other, b"x"),
+        Err(CryptoError::Denied(_))
+    ));
+}
+
+struct FailingSink;
+
+impl AuditSink for FailingSink {
+    fn append(&self, _: &AuditEvent) -> Result<(), AuditError> {
+        Err(AuditError::Io(std::io::Error::other("disk full")))
+    }
+}
+
+#[test]
+fn fails_closed_when_the_audit_sink_fails() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "r");
+    let sealed = f.cipher.encrypt_phi(&ctx, b"secret value").unwrap();
+    let broken = FieldCipher::builder(
+        Arc::new(LocalKek::from_bytes([7; 32])),
+        f.store.clone(),
+    )
+    .policy(Policy::allow_all())
+    .audit(Arc::new(FailingSink))
+    .build()
+    .unwrap();
+    let err = broken.decrypt_phi(&ctx, &sealed).unwrap_err();
+    assert!(matches!(err, CryptoError::Audit(_)), "{err}");
+    assert!(broken.encrypt_phi(&ctx, b"x").is_err());
+    let items: [(&str, &[u8]); 1] = [("r", &sealed)];
+    assert!(broken.decrypt_many(&ctx, &items).is_err());
+    // No sink at all is refused at build time.
+    let no_sink = FieldCipher::builder(
+        Arc::new(LocalKek::from_bytes([7; 32])),
+        f.store.clone(),
+    )
+    .build();
+    assert!(no_sink.is_err());
+}
+
+#[test]
+fn rotation_reencrypt_and_destroy() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "r").actor("admin");
+    let v1 = f.cipher.encrypt_phi(&ctx, b"old value").unwrap();
+    assert_eq!(Envelope::parse(&v1).unwrap().key_version(), 1);
+    assert_eq!(f.cipher.rotate(&ctx).unwrap(), 2);
+    let v2 = f.cipher.encrypt_phi(&ctx, b"new value").unwrap();
+    assert_eq!(Envelope::parse(&v2).unwrap().key_version(), 2);
+    assert_eq!(&f.cipher.decrypt_phi(&ctx, &v1).unwrap()[..], b"old value");
+    let moved = f.cipher.reencrypt(&ctx, &v1).unwrap().unwrap();
+    assert_eq!(Envelope::parse(&moved).unwrap().key_version(), 2);
+    assert_eq!(&f.cipher.decrypt_phi(&ctx, &moved).unwrap()[..], b"old value");
+    assert!(f.cipher.reencrypt(&ctx, &v2).unwrap().is_none());
+
+    let ring = f.cipher.keyring().unwrap();
+    assert_eq!(
+        ring.get("patients.ssn", KeyPurpose::Encrypt, 1).unwrap().state,
+        KeyState::DecryptOnly
+    );
+    assert_eq!(
+        ring.active("patients.ssn", KeyPurpose::Encrypt).unwrap().version,
+        2
+    );
+
+    let err = f.cipher.destroy(&ctx, 1, "yes").unwrap_err();
+    assert!(err.to_string().contains("destroy patients.ssn v1"), "{err}");
+    assert_eq!(&f.cipher.decrypt_phi(&ctx, &v1).unwrap()[..], b"old value");
+    f.cipher.destroy(&ctx, 1, "destroy patients.ssn v1").unwrap();
+    let err = f.cipher.decrypt_phi(&ctx, &v1).unwrap_err();
+    assert!(
+        matches!(err, CryptoError::KeyDestroyed { version: 1, .. }),
+        "{err}"
+    );
+    assert!(
+        f.cipher
+            .keyring()
+            .unwrap()
+            .get("patients.ssn", KeyPurpose::Encrypt, 1)
+            .unwrap()
+            .wrapped
+            .is_empty()
+    );
+    assert_eq!(&f.cipher.decrypt_phi(&ctx, &moved).unwrap()[..], b"old value");
+    let actions: Vec<String> =
+        f.sink.records().iter().map(|r| r.action.clone()).collect();
+    assert!(actions.contains(&"key_rotate".to_string()));
+    assert!(actions.contains(&"key_destroy".to_string()));
+    assert!(actions.contains(&"reencrypt".to_string()));
+}
+
+#[test]
+fn kek_rewrap_keeps_data_readable_under_the_new_kek_only() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "r");
+    let sealed = f.cipher.encrypt_phi(&ctx, b"value").unwrap();
+    let new_kek = LocalKek::from_bytes([8; 32]);
+    assert!(f.cipher.rewrap(&ctx, &new_kek).unwrap() >= 1);
+    assert_eq!(
+        f.cipher.rewrap(&ctx, &new_kek).unwrap(),
+        0,
+        "a second rewrap has nothing to do"
+    );
+    let sink = Arc::new(MemorySink::new());
+    let fresh = FieldCipher::builder(Arc::new(new_kek), f.store.clone())
+        .policy(Policy::allow_all())
+        .audit(sink)
+        .build()
+        .unwrap();
+    assert_eq!(&fresh.decrypt_phi(&ctx, &sealed).unwrap()[..], b"value");
+    let stale = FieldCipher::builder(
+        Arc::new(LocalKek::from_bytes([7; 32])),
+        f.store.clone(),
+    )
+    .policy(Policy::allow_all())
+    .audit(Arc::new(MemorySink::new()))
+    .build()
+    .unwrap();
+    let err = stale.decrypt_phi(&ctx, &sealed).unwrap_err();
+    assert!(
+        matches!(err, CryptoError::Key(KeyError::WrongKek { .. })),
+        "{err}"
+    );
+}
+
+#[test]
+fn batches_write_one_audit_record() {
+    let f = fixture();
+    let s = scope();
+    let ctx =
+        Context::new(&s, "").actor("batch").role("etl").purpose("migration");
+    let values: Vec<(String, Vec<u8>)> = (0..100)
+        .map(|i| (format!("row-{i}"), format!("value {i}").into_bytes()))
+        .collect();
+    let items: Vec<(&str, &[u8])> =
+        values.iter().map(|(r, v)| (r.as_str(), v.as_slice())).collect();
+    let before = f.sink.records().len();
+    let sealed = f.cipher.encrypt_many(&ctx, &items).unwrap();
+    let mut back: Vec<(&str, &[u8])> = values
+        .iter()
+        .zip(&sealed)
+        .map(|((r, _), c)| (r.as_str(), c.as_slice()))
+        .collect();
+    let (c0, c1) = (back[0].1, back[1].1);
+    (back[0].1, back[1].1) = (c1, c0); // rows 0 and 1 now carry each other's values
+    let opened = f.cipher.decrypt_many(&ctx, &back).unwrap();
+    assert!(opened[0].is_err() && opened[1].is_err());
+    for (i, o) in opened.iter().enumerate().skip(2) {
+        assert_eq!(&o.as_ref().unwrap()[..], format!("value {i}").as_bytes());
+    }
+    let records = f.sink.records();
+    // key creation + one encrypt batch + one decrypt batch
+    assert_eq!(records.len() - before, 3);
+    let last = records.last().unwrap();
+    assert_eq!(
+        (last.rows, last.error.as_deref()),
+        (Some(100), Some("partial"))
+    );
+    assert_eq!(last.rows_sha256.as_ref().unwrap().len(), 64);
+}
+
+#[test]
+fn blind_indexes_match_equal_values_and_use_their_own_key() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "");
+    let spec = IndexSpec::new("ssn_digits", Normalizer::Digits, 32).unwrap();
+    let a = f.cipher.blind_index(&ctx, &spec, "219-09-9999").unwrap();
+    let b = f.cipher.blind_index(&ctx, &spec, "219 09 9999").unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a, f.cipher.blind_index(&ctx, &spec, "219-09-9998").unwrap());
+    let ring = f.cipher.keyring().unwrap();
+    assert!(ring.active("patients.ssn", KeyPurpose::Index).is_some());
+    let other = fixture();
+    assert_ne!(
+        a,
+        other.cipher.blind_index(&ctx, &spec, "219-09-9999").unwrap(),
+        "keyed per keyring"
+    );
+}
+
+#[test]
+fn nothing_secret_in_debug_display_or_audit() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "row-9").actor("svc");
+    let plaintext = "219-09-9999 Maria Lopez";
+    let sealed = f.cipher.encrypt_phi(&ctx, plaintext.as_bytes()).unwrap();
+    let opened = f.cipher.decrypt_phi(&ctx, &sealed).unwrap();
+    let mut bad = sealed.clone();
+    bad[10] ^= 1;
+    let err = f.cipher.decrypt_phi(&ctx, &bad).unwrap_err();
+    let ring = f.store.load().unwrap();
+    let dumps = [
+        format!("{:?} {:?} {}", f.cipher, err, err),
+        format!("{:?}", ring),
+        format!("{:?}", Envelope::parse(&sealed).unwrap()),
+        serde_json::to_string(&f.sink.records()).unwrap(),
+        format!("{:?}", LocalKek::from_bytes([7; 32])),
+    ];
+    let key_hex = hex(&[7; 32]);
+    for d in &dumps {
+        assert!(
+            !d.contains("219-09-9999") && !d.contains("Maria"),
+            "plaintext leaked: {d}"
+        );
+        assert!(
+            !d.contains(&key_hex) && !d.contains("7, 7, 7"),
+            "key leaked: {d}"
+        );
+    }
+    assert_eq!(&opened[..], plaintext.as_bytes());
+}
+
+#[test]
+fn shared_across_threads() {
+    let f = fixture();
+    let s = scope();
+    std::thread::scope(|t| {
+        for i in 0..4 {
+            let cipher = f.cipher.clone();
+            let s = &s;
+            t.spawn(move || {
+                let row = format!("r{i}");
+                let ctx = Context::new(s, &row);
+                for j in 0..200 {
+                    let v = format!("{i}-{j}");
+                    let c = cipher.encrypt_phi(&ctx, v.as_bytes()).unwrap();
+                    assert_eq!(
+                        &cipher.decrypt_phi(&ctx, &c).unwrap()[..],
+                        v.as_bytes()
+                    );
+                }
+            });
+        }
+    });
+    // One key version despite four threads racing to create it.
+    assert_eq!(
+        f.cipher
+            .keyring()
+            .unwrap()
+            .keys
+            .iter()
+            .filter(|k| k.purpose == KeyPurpose::Encrypt)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn invalid_scopes_and_rows() {
+    assert!(Scope::new("").is_err());
+    assert!(Scope::new("patients ssn").is_err());
+    assert!(Scope::new("a/b").is_err());
+    assert_eq!(
+        Scope::parse("acme/patients.ssn").unwrap().tenant(),
+        Some("acme")
+    );
+    let f = fixture();
+    let s = scope();
+    let long = "x".repeat(MAX_ROW_REF + 1);
+    assert!(matches!(
+        f.cipher.encrypt_phi(&Context::new(&s, &long), b"v"),
+        Err(CryptoError::RowTooLong(_))
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_bytes_round_trip(value in proptest::collection::vec(any::<u8>(), 0..600), row in "[ -~]{0,40}") {
+        let f = fixture();
+        let s = scope();
+        let ctx = Context::new(&s, &row);
+        let sealed = f.cipher.encrypt_phi(&ctx, &value).unwrap();
+        prop_assert_eq!(&f.cipher.decrypt_phi(&ctx, &sealed).unwrap()[..], &value[..]);
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics_or_decrypts(bytes in proptest::collection::vec(any::<u8>(), 0..200), magic in any::<bool>()) {
+        let f = fixture();
+        let s = scope();
+        let ctx = Context::new(&s, "r");
+        f.cipher.encrypt_phi(&ctx, b"make key v1").unwrap();
+        let mut input = bytes;
+        if magic && input.len() > 3 {
+            input[0] = MAGIC;
+            input[1] = FORMAT_VERSION;
+            input[2] = ALG_XAES_256_GCM;
+        }
+        prop_assert!(f.cipher.decrypt_phi(&ctx, &input).is_err());
+        let text = format!("psf:{}", String::from_utf8_lossy(&input));
+        prop_assert!(f.cipher.decrypt_phi(&ctx, text.as_bytes()).is_err());
+        let _ = Envelope::parse(&input);
+        let _ = is_envelope(&input);
+    }
+}
+
+// ---- golden vectors (docs/FORMAT.md) ----
+
+#[derive(Deserialize)]
+struct Vectors {
+    envelope: Vec<EnvelopeVector>,
+    wrap: Vec<WrapVector>,
+    blind_index: Vec<IndexVector>,
+    audit: Vec<AuditVector>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeVector {
+    dek: String,
+    scope: String,
+    row: String,
+    key_version: u32,
+    nonce: String,
+    plaintext: String,
+    envelope: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct WrapVector {
+    kek: String,
+    kek_id: String,
+    dek: String,
+    scope: String,
+    purpose: String,
+    version: u32,
+    nonce: String,
+    wrapped: String,
+}
+
+#[derive(Deserialize)]
+struct IndexVector {
+    key: String,
+    name: String,
+    normalizer: String,
+    bits: u16,
+    value: String,
+    index: String,
+}
+
+#[derive(Deserialize)]
+struct AuditVector {
+    key: String,
+    records: Vec<String>,
+}
+
+const VECTORS: &str = include_str!("../../vectors/format-v1.json");
+
+fn key32(s: &str) -> [u8; 32] {
+    unhex(s).unwrap().try_into().unwrap()
+}
+
+fn purpose(s: &str) -> KeyPurpose {
+    match s {
+        "encrypt" => KeyPurpose::Encrypt,
+        "index" => KeyPurpose::Index,
+        _ => KeyPurpose::Audit,
+    }
+}
+
+#[test]
+fn golden_vectors() {
+    let v: Vectors = serde_json::from_str(VECTORS).unwrap();
+    assert!(
+        !v.envelope.is_empty()
+            && !v.wrap.is_empty()
+            && !v.blind_index.is_empty()
+    );
+    for e in &v.envelope {
+        let xaes = Xaes::new(&key32(&e.dek));
+        let scope = Scope::parse(&e.scope).unwrap();
+        let nonce: [u8; 24] = unhex(&e.nonce).unwrap().try_into().unwrap();
+        let plain = unhex(&e.plaintext).unwrap();
+        let mut aad = Vec::new();
+        let got = seal_with_nonce(
+            &xaes,
+            e.key_version,
+            &scope,
+            &e.row,
+            &plain,
+            &nonce,
+            &mut aad,
+        );
+        assert_eq!(hex(&got), e.envelope, "envelope for {}", e.scope);
+        assert_eq!(to_text(&got), e.text);
+        assert_eq!(from_text(&e.text).unwrap(), got);
+        // And through the public API, with the DEK in a keyring.
+        let kek = LocalKek::from_bytes([0x42; 32]);
+        let store = Arc::new(MemoryKeyStore::new());
+        let dek = DataKey::from_bytes(key32(&e.dek));
+        store
+            .update(&mut |ring| {
+                ring.keys.push(KeyRecord {
+                    scope: e.scope.clone(),
+                    purpose: KeyPurpose::Encrypt,
+                    version: e.key_version,
+                    state: KeyState::Active,
+                    kek_id: kek.kek_id().to_string(),
+                    wrapped: kek.wrap(
+                        &dek,
+                        &wrap_aad(
+                            &e.scope,
+                            KeyPurpose::Encrypt,
+                            e.key_version,
+                        ),
+                    )?,
+                    created: "2026-01-01T00:00:00Z".into(),
+                });
+                Ok(())
+            })
+            .unwrap();
+        let cipher = FieldCipher::builder(Arc::new(kek), store)
+            .policy(Policy::allow_all())
+            .audit(Arc::new(MemorySink::new()))
+            .build()
+            .unwrap();
+        let ctx = Context::new(&scope, &e.row);
+        assert_eq!(&cipher.decrypt_phi(&ctx, &got).unwrap()[..], &plain[..]);
+        assert_eq!(
+            &cipher.decrypt_phi(&ctx, e.text.as_bytes()).unwrap()[..],
+            &plain[..]
+        );
+    }
+    for w in &v.wrap {
+        let kek = LocalKek::from_bytes(key32(&w.kek));
+        assert_eq!(kek.kek_id(), w.kek_id);
+        let aad = wrap_aad(&w.scope, purpose(&w.purpose), w.version);
+        let nonce: [u8; 24] = unhex(&w.nonce).unwrap().try_into().unwrap();
+        let got = kek
+            .wrap_with_nonce(&DataKey::from_bytes(key32(&w.dek)), &aad, &nonce)
+            .unwrap();
+        assert_eq!(hex(&got), w.wrapped);
+        assert_eq!(
+            kek.unwrap(&w.kek_id, &got, &aad).unwrap().expose_secret(),
+            &key32(&w.dek)
+        );
+    }
+    for i in &v.blind_index {
+        use hmac::Mac;
+        let mac =
+            <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key32(&i.key))
+                .unwrap();
+        let spec = IndexSpec::new(
+            &i.name,
+            Normalizer::parse(&i.normalizer).unwrap(),
+            i.bits,
+        )
+        .unwrap();
+        assert_eq!(spec.compute(&mac, &i.value).to_hex(), i.index);
+    }
+    for a in &v.audit {
+        let key = AuditKey::new(&DataKey::from_bytes(key32(&a.key)));
+        let text = a.records.join("\n") + "\n";
+        let report = crate::audit::verify(&key, text.as_bytes()).unwrap();
+        assert_eq!(report.first_bad, None);
+        assert_eq!(report.valid, a.records.len() as u64);
+    }
+}
+
+/// Prints the golden vectors; run once when the format is defined:
+/// `cargo test -p phisafe golden_vector_print -- --ignored --nocapture`.
+#[test]
+#[ignore = "generator, not a check"]
+fn golden_vector_print() {
+    use crate::audit::{AuditAction, Chain, Outcome, Rows};
+    let cases: [(&str, &str, u32, &[u8]); 4] = [
+        ("patients.ssn", "patient-42", 1, b"219-09-9999"),
+        ("acme/patients.name", "7f3a", 3, "Mar\u{ed}a L\u{f3}pez".as_bytes()),
+        ("visits.note", "", 1, b""),
+        ("labs.result", "row-1", 4_000_000_000, &[0u8, 255, 1, 254]),
+    ];
+    let mut env = Vec::new();
+    for (i, (scope, row, version, plain)) in cases.iter().enumerate() {
+        let dek = [0x10 + i as u8; 32];
+        let nonce: [u8; 24] = std::array::from_fn(|j| (i * 24 + j) as u8);
+        let mut aad = Vec::new();
+        let got = seal_with_nonce(
+            &Xaes::new(&dek),
+            *version,
+            &Scope::parse(scope).unwrap(),
+            row,
+            plain,
+            &nonce,
+            &mut aad,
+        );
+        env.push(serde_json::json!({
+            "dek": hex(&dek), "scope": scope, "row": row, "key_version": version,
+            "nonce": hex(&nonce), "plaintext": hex(plain), "aad": hex(&aad),
+            "envelope": hex(&got), "text": to_text(&got),
+        }));
+    }
+    let kek = LocalKek::from_bytes([0x33; 32]);
+    let nonce = [0xa0u8; 24];
+    let aad = wrap_aad("patients.ssn", KeyPurpose::Encrypt, 1);
+    let wrapped = kek
+        .wrap_with_nonce(&DataKey::from_bytes([0x44; 32]), &aad, &nonce)
+        .unwrap();
+    let wrap = serde_json::json!([{
+        "kek": hex(&[0x33; 32]), "kek_id": kek.kek_id(), "dek": hex(&[0x44; 32]),
+        "scope": "patients.ssn", "purpose": "encrypt", "version": 1,
+        "aad": hex(&aad), "nonce": hex(&nonce), "wrapped": hex(&wrapped),
+    }]);
+    use hmac::Mac;
+    let mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&[0x55; 32])
+        .unwrap();
+    let mut idx = Vec::new();
+    for (name, norm, bits, value) in [
+        ("ssn", "digits", 32u16, "219-09-9999"),
+        ("name", "trim-casefold", 20, "  Mar\u{ed}a   L\u{d3}PEZ "),
+        ("card_last4", "last4", 16, "4111 1111 1111 1234"),
+        ("email", "exact", 256, "jo@clinic.example"),
+    ] {
+        let spec =
+            IndexSpec::new(name, Normalizer::parse(norm).unwrap(), bits)
+                .unwrap();
+        idx.push(serde_json::json!({
+            "key": hex(&[0x55; 32]), "name": name, "normalizer": norm, "bits": bits,
+            "value": value, "index": spec.compute(&mac, value).to_hex(),
+        }));
+    }
+    let akey = AuditKey::new(&DataKey::from_bytes([0x66; 32]));
+    let mut chain = Chain::new(akey);
+    let t = std::time::UNIX_EPOCH
+        + std::time::Duration::from_micros(1_795_000_000_123_456);
+    let mut records = Vec::new();
+    for (action, rows, outcome, error) in [
+        (AuditAction::KeyCreate, Rows::None, Outcome::Ok, None),
+        (
+            AuditAction::Encrypt,
+            Rows::One("patient-42".into()),
+            Outcome::Ok,
+            None,
+        ),
+        (
+            AuditAction::Decrypt,
+            Rows::batch(["a", "b"]),
+            Outcome::Denied,
+            Some("policy"),
+        ),
+    ] {
+        let r = chain.seal(&AuditEvent {
+            time: t,
+            actor: "svc".into(),
+            role: "app".into(),
+            purpose: "treatment".into(),
+            action,
+            scope: "patients.ssn".into(),
+            rows,
+            key_version: Some(1),
+            outcome,
+            error,
+            request_id: Some("req-1".into()),
+        });
+        records.push(serde_json::to_string(&r).unwrap());
+    }
+    let audit =
+        serde_json::json!([{ "key": hex(&[0x66; 32]), "records": records }]);
+    let all = serde_json::json!({
+        "comment": "phisafe format v1 golden vectors; see docs/FORMAT.md. Never edit: a change here is a format break.",
+        "envelope": env, "wrap": wrap, "blind_index": idx, "audit": audit,
+    });
+    println!("{}", serde_json::to_string_pretty(&all).unwrap());
+}
