@@ -3,8 +3,8 @@
 //!
 //! Exit codes: 0 when the run succeeded (and, with `--fail-on`, nothing at
 //! or above the threshold was found), 1 when `--fail-on` was given and
-//! something was found, 2 for usage or I/O errors (after scanning every
-//! readable input).
+//! something was found (or `audit verify` found a broken chain), 2 for
+//! usage or I/O errors (after scanning every readable input).
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, reason = "a CLI prints its results")]
@@ -17,6 +17,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod crypt;
 mod input;
 mod redact;
 mod report;
@@ -48,6 +49,16 @@ enum Command {
     Redact(RedactArgs),
     /// List the enabled patterns.
     Patterns(ScannerArgs),
+    /// Manage the master key and data keys.
+    #[command(subcommand)]
+    Keys(crypt::KeysCommand),
+    /// Encrypt stdin for one field of one row; prints the envelope.
+    Encrypt(crypt::EncryptArgs),
+    /// Decrypt an envelope from stdin (text or binary form).
+    Decrypt(crypt::CryptArgs),
+    /// Check audit logs.
+    #[command(subcommand)]
+    Audit(crypt::AuditCommand),
 }
 
 #[derive(Args)]
@@ -206,6 +217,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys(cmd) => crypt::keys(cmd).map(|()| ExitCode::SUCCESS),
+        Command::Encrypt(args) => {
+            crypt::encrypt(args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Decrypt(args) => {
+            crypt::decrypt(args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Audit(cmd) => crypt::audit(cmd)
+            .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }),
     }
 }
 

@@ -1,0 +1,394 @@
+//! `phisafe keys`, `encrypt`, `decrypt` and `audit`: envelope encryption
+//! from the command line.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use phisafe::audit::{self, AuditSink, Durability, JsonlSink};
+use phisafe::crypto::{
+    Context, FieldCipher, FileKeyStore, KeyProvider, KeyStore, LocalKek,
+    Policy, Scope, audit_key, to_text,
+};
+
+/// Where the master key, keyring, audit log and policy are.
+#[derive(Args)]
+pub(crate) struct KeyArgs {
+    /// Master key file (32 bytes, mode 0600), made by `phisafe keys init`.
+    #[arg(long, env = "PHISAFE_KEY_FILE", default_value = "phisafe.key")]
+    key_file: PathBuf,
+    /// Read the master key from this environment variable instead (64 hex
+    /// digits or base64).
+    #[arg(long, value_name = "VAR", conflicts_with = "key_file")]
+    key_env: Option<String>,
+    /// Keyring file (wrapped data keys).
+    #[arg(
+        long,
+        env = "PHISAFE_KEYRING",
+        default_value = "phisafe-keyring.json"
+    )]
+    keyring: PathBuf,
+    /// Audit log (JSONL, hash-chained).
+    #[arg(
+        long,
+        env = "PHISAFE_AUDIT_LOG",
+        default_value = "phisafe-audit.jsonl"
+    )]
+    audit_log: PathBuf,
+}
+
+impl KeyArgs {
+    fn provider(&self) -> anyhow::Result<LocalKek> {
+        Ok(match &self.key_env {
+            Some(var) => LocalKek::from_env(var)?,
+            None => LocalKek::from_file(&self.key_file)?,
+        })
+    }
+
+    fn open(&self, policy: Policy) -> anyhow::Result<FieldCipher> {
+        let provider = Arc::new(self.provider()?);
+        let store = Arc::new(FileKeyStore::new(&self.keyring));
+        let key = audit_key(&*provider, &*store)?;
+        // Short-lived process: every record is synced before we go on.
+        let sink =
+            JsonlSink::open(&self.audit_log, key, Durability::EveryRecord)?;
+        let sink: Arc<dyn AuditSink> = Arc::new(sink);
+        Ok(FieldCipher::builder(provider, store)
+            .policy(policy)
+            .audit(sink)
+            .build()?)
+    }
+}
+
+/// Who is acting, and on which field.
+#[derive(Args)]
+pub(crate) struct Who {
+    /// Scope: the field, as `table.column`.
+    #[arg(long)]
+    scope: String,
+    /// Tenant, for per-tenant keys.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Actor recorded in the audit log (default: $USER).
+    #[arg(long)]
+    actor: Option<String>,
+    /// Role checked by the policy.
+    #[arg(long, default_value = "cli")]
+    role: String,
+    /// Purpose checked by the policy and recorded.
+    #[arg(long, default_value = "admin")]
+    purpose: String,
+    /// Policy file (TOML). Without one, the holder of the master key may
+    /// do everything.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+}
+
+impl Who {
+    fn scope(&self) -> anyhow::Result<Scope> {
+        Ok(match &self.tenant {
+            Some(t) => Scope::with_tenant(&self.scope, t)?,
+            None => Scope::new(&self.scope)?,
+        })
+    }
+
+    fn actor(&self) -> String {
+        self.actor
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "cli".into())
+    }
+
+    fn policy(&self) -> anyhow::Result<Policy> {
+        match &self.policy {
+            None => Ok(Policy::allow_all()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| {
+                    format!("cannot read policy {}", p.display())
+                })?;
+                Ok(Policy::from_toml(&text)
+                    .with_context(|| format!("policy {}", p.display()))?)
+            }
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Create a new master key file (refuses to overwrite one).
+    Init {
+        /// Where to write it.
+        #[arg(long, env = "PHISAFE_KEY_FILE", default_value = "phisafe.key")]
+        key_file: PathBuf,
+    },
+    /// List the data keys in the keyring (no key material).
+    List {
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Make a new data key version active for a scope.
+    Rotate {
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Rewrap every data key under a new master key (KEK rotation).
+    Rewrap {
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// The new master key file (`phisafe keys init --key-file NEW`).
+        #[arg(long)]
+        new_key_file: PathBuf,
+        /// Actor recorded in the audit log (default: $USER).
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Destroy a data key version: its values become unrecoverable.
+    Destroy {
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        who: Who,
+        /// The version to destroy.
+        #[arg(long)]
+        version: u32,
+        /// Confirmation: exactly "destroy SCOPE vVERSION". Asked for on a
+        /// terminal when missing.
+        #[arg(long)]
+        confirm: Option<String>,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct CryptArgs {
+    #[command(flatten)]
+    keys: KeyArgs,
+    #[command(flatten)]
+    who: Who,
+    /// Row reference the value belongs to (the row's key, not PHI).
+    #[arg(long)]
+    row: String,
+    /// Request id recorded in the audit log.
+    #[arg(long)]
+    request_id: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct EncryptArgs {
+    #[command(flatten)]
+    common: CryptArgs,
+    /// Write the binary envelope instead of the text form (`psf:...`).
+    #[arg(long)]
+    binary: bool,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check an audit log's hash chain and report the first bad record.
+    Verify {
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// The log to check (default: --audit-log).
+        file: Option<PathBuf>,
+    },
+}
+
+pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::Init { key_file } => {
+            let kek = LocalKek::create_file(&key_file)?;
+            eprintln!(
+                "created master key {} in {} (mode 0600); back it up: without it every value \
+                 encrypted under it is lost",
+                kek.kek_id(),
+                key_file.display()
+            );
+            Ok(())
+        }
+        KeysCommand::List { keys } => {
+            let ring = FileKeyStore::new(&keys.keyring).load()?;
+            let mut out = io::stdout().lock();
+            writeln!(
+                out,
+                "{:<32} {:<8} {:>7}  {:<12} {:<22} CREATED",
+                "SCOPE", "PURPOSE", "VERSION", "STATE", "KEK"
+            )?;
+            for k in &ring.keys {
+                writeln!(
+                    out,
+                    "{:<32} {:<8} {:>7}  {:<12} {:<22} {}",
+                    k.scope,
+                    k.purpose.as_str(),
+                    k.version,
+                    k.state.as_str(),
+                    k.kek_id,
+                    k.created
+                )?;
+            }
+            Ok(())
+        }
+        KeysCommand::Rotate { keys, who } => {
+            let cipher = keys.open(who.policy()?)?;
+            let scope = who.scope()?;
+            let actor = who.actor();
+            let ctx = Context::new(&scope, "")
+                .actor(&actor)
+                .role(&who.role)
+                .purpose(&who.purpose);
+            let v = cipher.rotate(&ctx)?;
+            eprintln!(
+                "scope {scope}: version {v} is now active; older versions still decrypt"
+            );
+            Ok(())
+        }
+        KeysCommand::Rewrap { keys, new_key_file, actor } => {
+            let cipher = keys.open(Policy::allow_all())?;
+            let new = LocalKek::from_file(&new_key_file)?;
+            let scope = Scope::new("phisafe.keyring")?;
+            let actor = actor
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "cli".into());
+            let ctx = Context::new(&scope, "")
+                .actor(&actor)
+                .role("cli")
+                .purpose("kek-rotation");
+            let n = cipher.rewrap(&ctx, &new)?;
+            eprintln!(
+                "rewrapped {n} data keys under {}; use {} as the master key from now on",
+                new.kek_id(),
+                new_key_file.display()
+            );
+            Ok(())
+        }
+        KeysCommand::Destroy { keys, who, version, confirm } => {
+            let scope = who.scope()?;
+            let expected = format!("destroy {scope} v{version}");
+            let confirm = match confirm {
+                Some(c) => c,
+                None if io::stdin().is_terminal() => {
+                    eprint!(
+                        "Destroying {scope} version {version} makes every value sealed with it \
+                         unrecoverable.\nType \"{expected}\" to confirm: "
+                    );
+                    let mut line = String::new();
+                    io::stdin().read_line(&mut line)?;
+                    line.trim_end().to_string()
+                }
+                None => bail!(
+                    "refusing to destroy a key without --confirm \"{expected}\""
+                ),
+            };
+            let cipher = keys.open(who.policy()?)?;
+            let actor = who.actor();
+            let ctx = Context::new(&scope, "")
+                .actor(&actor)
+                .role(&who.role)
+                .purpose(&who.purpose);
+            cipher.destroy(&ctx, version, &confirm)?;
+            eprintln!(
+                "destroyed {scope} version {version}; remember backups of the keyring"
+            );
+            Ok(())
+        }
+    }
+}
+
+fn read_stdin() -> anyhow::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    io::stdin().lock().read_to_end(&mut buf).context("cannot read stdin")?;
+    Ok(buf)
+}
+
+pub(crate) fn encrypt(args: EncryptArgs) -> anyhow::Result<()> {
+    let c = &args.common;
+    let cipher = c.keys.open(c.who.policy()?)?;
+    let scope = c.who.scope()?;
+    let actor = c.who.actor();
+    let mut ctx = Context::new(&scope, &c.row)
+        .actor(&actor)
+        .role(&c.who.role)
+        .purpose(&c.who.purpose);
+    if let Some(id) = &c.request_id {
+        ctx = ctx.request_id(id);
+    }
+    let plain = zeroize::Zeroizing::new(read_stdin()?);
+    let sealed = cipher.encrypt_phi(&ctx, &plain)?;
+    let mut out = io::stdout().lock();
+    if args.binary {
+        out.write_all(&sealed)?;
+    } else {
+        writeln!(out, "{}", to_text(&sealed))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub(crate) fn decrypt(c: CryptArgs) -> anyhow::Result<()> {
+    let cipher = c.keys.open(c.who.policy()?)?;
+    let scope = c.who.scope()?;
+    let actor = c.who.actor();
+    let mut ctx = Context::new(&scope, &c.row)
+        .actor(&actor)
+        .role(&c.who.role)
+        .purpose(&c.who.purpose);
+    if let Some(id) = &c.request_id {
+        ctx = ctx.request_id(id);
+    }
+    let input = read_stdin()?;
+    // The text form may arrive with a trailing newline from `echo`.
+    let input = if input.starts_with(phisafe::crypto::TEXT_PREFIX.as_bytes()) {
+        input.trim_ascii_end()
+    } else {
+        &input[..]
+    };
+    let plain = cipher.decrypt_phi(&ctx, input)?;
+    cipher.flush_audit()?;
+    let mut out = io::stdout().lock();
+    out.write_all(&plain)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Returns whether the chain verified.
+pub(crate) fn audit(cmd: AuditCommand) -> anyhow::Result<bool> {
+    match cmd {
+        AuditCommand::Verify { keys, file } => {
+            let provider = keys.provider()?;
+            let store = FileKeyStore::new(&keys.keyring);
+            let key = audit_key(&provider, &store)?;
+            let path = file.unwrap_or(keys.audit_log);
+            let reader =
+                io::BufReader::new(std::fs::File::open(&path).with_context(
+                    || format!("cannot open {}", path.display()),
+                )?);
+            let report = audit::verify(&key, reader)?;
+            match (&report.first_bad, &report.head) {
+                (None, Some((seq, mac))) => {
+                    println!(
+                        "{}: {} records, chain intact; head seq {seq} mac {mac}",
+                        path.display(),
+                        report.valid
+                    );
+                    Ok(true)
+                }
+                (None, None) => {
+                    println!("{}: empty log", path.display());
+                    Ok(true)
+                }
+                (Some(bad), _) => {
+                    println!(
+                        "{}: chain broken at line {} ({} records valid before it): {}",
+                        path.display(),
+                        bad.line,
+                        report.valid,
+                        bad.reason
+                    );
+                    Ok(false)
+                }
+            }
+        }
+    }
+}
