@@ -38,47 +38,38 @@ impl Default for Durability {
 }
 
 struct Inner {
-    path: PathBuf,
-    file: File,
     chain: Chain,
+    /// Sealed records not yet handed to the writer.
     buf: Vec<u8>,
+    /// An empty buffer to swap in, so allocations are reused.
+    spare: Vec<u8>,
     pending: usize,
     oldest: Option<Instant>,
+    /// The flusher is writing a batch outside the lock.
+    writing: bool,
+    flush_now: bool,
     poisoned: bool,
     stop: bool,
 }
 
-impl Inner {
-    fn flush(&mut self) -> Result<(), AuditError> {
-        if self.poisoned {
-            return Err(AuditError::Poisoned);
-        }
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let res = self
-            .file
-            .write_all(&self.buf)
-            .and_then(|()| self.file.sync_data());
-        if let Err(e) = res {
-            self.poisoned = true;
-            return Err(AuditError::Io(e));
-        }
-        self.buf.clear();
-        self.pending = 0;
-        self.oldest = None;
-        Ok(())
-    }
-}
-
 struct Shared {
+    path: PathBuf,
+    file: File,
     inner: Mutex<Inner>,
+    /// Wakes the flusher.
     wake: Condvar,
+    /// Signals that a batch reached the disk (or failed).
+    drained: Condvar,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        (&self.file).write_all(bytes)?;
+        self.file.sync_data()
     }
 }
 
@@ -88,6 +79,12 @@ impl Shared {
 /// lifetime. Opening an existing log continues its chain after checking
 /// the last record's MAC; a torn last line (a crash mid-write, never
 /// acknowledged) is cut off first.
+///
+/// With [`Durability::Group`] a background thread writes and syncs while
+/// callers go on sealing records into the next batch; callers wait only
+/// when more than eight batches are outstanding. Call
+/// [`flush`](AuditSink::flush) before exit: dropping the sink writes what
+/// is left but cannot report a failure.
 pub struct JsonlSink {
     shared: Arc<Shared>,
     flusher: Option<JoinHandle<()>>,
@@ -115,25 +112,31 @@ impl JsonlSink {
             None => Chain::new(key),
         };
         let shared = Arc::new(Shared {
+            path: path.to_path_buf(),
+            file,
             inner: Mutex::new(Inner {
-                path: path.to_path_buf(),
-                file,
                 chain,
-                buf: Vec::with_capacity(64 << 10),
+                buf: Vec::with_capacity(256 << 10),
+                spare: Vec::with_capacity(256 << 10),
                 pending: 0,
                 oldest: None,
+                writing: false,
+                flush_now: false,
                 poisoned: false,
                 stop: false,
             }),
             wake: Condvar::new(),
+            drained: Condvar::new(),
         });
         let flusher = match durability {
             Durability::EveryRecord => None,
-            Durability::Group { max_delay, .. } => {
+            Durability::Group { max_records, max_delay } => {
                 let shared = Arc::clone(&shared);
                 let spawned = std::thread::Builder::new()
                     .name("phisafe-audit".into())
-                    .spawn(move || flusher(&shared, max_delay))
+                    .spawn(move || {
+                        flusher(&shared, max_records.max(1), max_delay)
+                    })
                     .map_err(AuditError::Io)?;
                 Some(spawned)
             }
@@ -142,32 +145,50 @@ impl JsonlSink {
     }
 
     /// The log file.
-    pub fn path(&self) -> PathBuf {
-        self.shared.lock().path.clone()
+    pub fn path(&self) -> &Path {
+        &self.shared.path
     }
 }
 
-fn flusher(shared: &Shared, max_delay: Duration) {
+fn flusher(shared: &Shared, max_records: usize, max_delay: Duration) {
     let mut inner = shared.lock();
     loop {
-        if inner.stop {
-            let _ = inner.flush();
-            return;
-        }
-        let wait = match inner.oldest {
-            Some(t) => max_delay.saturating_sub(t.elapsed()),
-            None => max_delay,
-        };
-        if inner.oldest.is_some() && wait.is_zero() {
-            // Failure poisons the sink; callers see it on their next append.
-            let _ = inner.flush();
+        let due = inner.pending >= max_records
+            || inner.flush_now
+            || inner.stop
+            || inner.oldest.is_some_and(|t| t.elapsed() >= max_delay);
+        if !due || inner.pending == 0 {
+            inner.flush_now = false;
+            shared.drained.notify_all();
+            if inner.stop {
+                return;
+            }
+            let wait = inner
+                .oldest
+                .map_or(max_delay, |t| max_delay.saturating_sub(t.elapsed()));
+            inner = shared
+                .wake
+                .wait_timeout(inner, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
             continue;
         }
-        inner = shared
-            .wake
-            .wait_timeout(inner, wait)
-            .unwrap_or_else(|p| p.into_inner())
-            .0;
+        let spare = std::mem::take(&mut inner.spare);
+        let mut batch = std::mem::replace(&mut inner.buf, spare);
+        inner.pending = 0;
+        inner.oldest = None;
+        inner.writing = true;
+        drop(inner);
+        let res = shared.write(&batch);
+        batch.clear();
+        inner = shared.lock();
+        inner.writing = false;
+        inner.spare = batch;
+        if res.is_err() {
+            // Every later append and flush fails: nothing after a hole.
+            inner.poisoned = true;
+        }
+        shared.drained.notify_all();
     }
 }
 
@@ -215,40 +236,70 @@ fn last_record(file: &mut File) -> Result<Option<AuditRecord>, AuditError> {
     }
 }
 
+/// Outstanding batches beyond which appends wait for the writer.
+const MAX_BACKLOG_BATCHES: usize = 8;
+
 impl AuditSink for JsonlSink {
-    fn append(&self, event: &AuditEvent) -> Result<(), AuditError> {
+    fn append(&self, event: &AuditEvent<'_>) -> Result<(), AuditError> {
         let mut inner = self.shared.lock();
+        if let Durability::Group { max_records, .. } = self.durability {
+            while inner.pending >= max_records.max(1) * MAX_BACKLOG_BATCHES
+                && !inner.poisoned
+            {
+                self.shared.wake.notify_one();
+                inner = self
+                    .shared
+                    .drained
+                    .wait(inner)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        }
         if inner.poisoned {
             return Err(AuditError::Poisoned);
         }
-        let record = inner.chain.seal(event);
-        if let Err(e) = serde_json::to_writer(&mut inner.buf, &record) {
+        let Inner { chain, buf, .. } = &mut *inner;
+        if let Err(e) = chain.seal_json(event, buf) {
             // The chain advanced past a record that is not written.
             inner.poisoned = true;
-            return Err(AuditError::Other(format!(
-                "cannot encode an audit record: {e}"
-            )));
+            return Err(e);
         }
-        inner.buf.push(b'\n');
         inner.pending += 1;
         match self.durability {
-            Durability::EveryRecord => inner.flush(),
+            Durability::EveryRecord => {
+                let res = self.shared.write(&inner.buf);
+                inner.buf.clear();
+                inner.pending = 0;
+                res.map_err(|e| {
+                    inner.poisoned = true;
+                    AuditError::Io(e)
+                })
+            }
             Durability::Group { max_records, .. } => {
-                if inner.pending >= max_records {
-                    inner.flush()
-                } else {
-                    if inner.oldest.is_none() {
-                        inner.oldest = Some(Instant::now());
-                        self.shared.wake.notify_one();
-                    }
-                    Ok(())
+                if inner.oldest.is_none() {
+                    inner.oldest = Some(Instant::now());
+                    self.shared.wake.notify_one();
+                } else if inner.pending == max_records.max(1) {
+                    self.shared.wake.notify_one();
                 }
+                Ok(())
             }
         }
     }
 
     fn flush(&self) -> Result<(), AuditError> {
-        self.shared.lock().flush()
+        let mut inner = self.shared.lock();
+        if self.flusher.is_some() {
+            while (inner.pending > 0 || inner.writing) && !inner.poisoned {
+                inner.flush_now = true;
+                self.shared.wake.notify_one();
+                inner = self
+                    .shared
+                    .drained
+                    .wait(inner)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        if inner.poisoned { Err(AuditError::Poisoned) } else { Ok(()) }
     }
 }
 
@@ -258,8 +309,6 @@ impl Drop for JsonlSink {
         self.shared.wake.notify_one();
         if let Some(h) = self.flusher.take() {
             let _ = h.join();
-        } else {
-            let _ = self.shared.lock().flush();
         }
     }
 }
@@ -267,7 +316,7 @@ impl Drop for JsonlSink {
 impl std::fmt::Debug for JsonlSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JsonlSink")
-            .field("path", &self.path())
+            .field("path", &self.shared.path)
             .field("durability", &self.durability)
             .finish_non_exhaustive()
     }

@@ -91,12 +91,12 @@ impl Outcome {
 }
 
 /// The rows a call touched.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rows {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows<'a> {
     /// Not about rows (key management).
     None,
     /// One row reference.
-    One(String),
+    One(&'a str),
     /// A batch: how many, and the SHA-256 of their length-prefixed row
     /// references, so a batch record stays small yet checkable.
     Batch {
@@ -107,9 +107,11 @@ pub enum Rows {
     },
 }
 
-impl Rows {
+impl Rows<'_> {
     /// The batch form of some row references.
-    pub fn batch<'a>(rows: impl IntoIterator<Item = &'a str>) -> Rows {
+    pub fn batch<'r>(
+        rows: impl IntoIterator<Item = &'r str>,
+    ) -> Rows<'static> {
         let mut h = Sha256::new();
         let mut count = 0u64;
         for r in rows {
@@ -121,23 +123,24 @@ impl Rows {
     }
 }
 
-/// One event to record; the sink adds the time-independent chain fields.
-#[derive(Debug, Clone)]
-pub struct AuditEvent {
+/// One event to record, borrowed from the caller: building one costs no
+/// allocation. The sink adds the sequence number and the MACs.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditEvent<'a> {
     /// When.
     pub time: SystemTime,
     /// Who (service or user id).
-    pub actor: String,
+    pub actor: &'a str,
     /// In which role (what the policy checked).
-    pub role: String,
+    pub role: &'a str,
     /// Why (treatment, billing, migration...).
-    pub purpose: String,
+    pub purpose: &'a str,
     /// What.
     pub action: AuditAction,
-    /// Canonical scope, empty for keyring-wide actions.
-    pub scope: String,
+    /// Canonical scope.
+    pub scope: &'a str,
     /// Which rows.
-    pub rows: Rows,
+    pub rows: Rows<'a>,
     /// Key version used or changed.
     pub key_version: Option<u32>,
     /// How it ended.
@@ -146,7 +149,7 @@ pub struct AuditEvent {
     /// `unknown_key`, `key_destroyed`, `policy`...); never data.
     pub error: Option<&'static str>,
     /// The caller's request id, for joining with application logs.
-    pub request_id: Option<String>,
+    pub request_id: Option<&'a str>,
 }
 
 /// One record of the chain, as stored (one JSON line in [`JsonlSink`]).
@@ -192,6 +195,57 @@ pub struct AuditRecord {
     pub mac: String,
 }
 
+/// A record's fields, borrowed: what is MACed and what is written. Field
+/// order here is the JSON order of [`AuditRecord`].
+#[derive(Serialize)]
+struct Fields<'a> {
+    seq: u64,
+    ts: &'a str,
+    actor: &'a str,
+    role: &'a str,
+    purpose: &'a str,
+    action: &'a str,
+    scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows_sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_version: Option<u32>,
+    outcome: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+    prev: &'a str,
+    mac: &'a str,
+}
+
+impl AuditRecord {
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            seq: self.seq,
+            ts: &self.ts,
+            actor: &self.actor,
+            role: &self.role,
+            purpose: &self.purpose,
+            action: &self.action,
+            scope: &self.scope,
+            row: self.row.as_deref(),
+            rows: self.rows,
+            rows_sha256: self.rows_sha256.as_deref(),
+            key_version: self.key_version,
+            outcome: &self.outcome,
+            error: self.error.as_deref(),
+            request_id: self.request_id.as_deref(),
+            prev: &self.prev,
+            mac: &self.mac,
+        }
+    }
+}
+
 /// The HMAC key of an audit chain. Zeroized on drop; never printed.
 #[derive(Clone)]
 pub struct AuditKey {
@@ -206,39 +260,67 @@ impl AuditKey {
         AuditKey { mac }
     }
 
-    fn mac(&self, r: &AuditRecord, prev: &[u8; 32]) -> [u8; 32] {
+    fn mac(&self, r: &Fields<'_>, prev: &[u8; 32]) -> [u8; 32] {
         let mut m = self.mac.clone();
         m.update(b"phisafe-audit-v1");
         m.update(&r.seq.to_be_bytes());
-        let rows = r.rows.map(|n| n.to_string());
-        let key_version = r.key_version.map(|n| n.to_string());
-        let fields: [Option<&str>; 13] = [
-            Some(&r.ts),
-            Some(&r.actor),
-            Some(&r.role),
-            Some(&r.purpose),
-            Some(&r.action),
-            Some(&r.scope),
-            r.row.as_deref(),
-            rows.as_deref(),
-            r.rows_sha256.as_deref(),
-            key_version.as_deref(),
-            Some(&r.outcome),
-            r.error.as_deref(),
-            r.request_id.as_deref(),
-        ];
-        for f in fields {
-            match f {
-                Some(s) => {
-                    m.update(&(s.len() as u32).to_be_bytes());
-                    m.update(s.as_bytes());
-                }
-                None => m.update(&u32::MAX.to_be_bytes()),
+        let mut field = |f: Option<&[u8]>| match f {
+            Some(s) => {
+                m.update(&(s.len() as u32).to_be_bytes());
+                m.update(s);
             }
-        }
+            None => m.update(&u32::MAX.to_be_bytes()),
+        };
+        let mut num = itoa_buf();
+        let mut num2 = itoa_buf();
+        field(Some(r.ts.as_bytes()));
+        field(Some(r.actor.as_bytes()));
+        field(Some(r.role.as_bytes()));
+        field(Some(r.purpose.as_bytes()));
+        field(Some(r.action.as_bytes()));
+        field(Some(r.scope.as_bytes()));
+        field(r.row.map(str::as_bytes));
+        field(r.rows.map(|n| decimal(&mut num, n)));
+        field(r.rows_sha256.map(str::as_bytes));
+        field(r.key_version.map(|n| decimal(&mut num2, u64::from(n))));
+        field(Some(r.outcome.as_bytes()));
+        field(r.error.map(str::as_bytes));
+        field(r.request_id.map(str::as_bytes));
         m.update(prev);
         m.finalize().into_bytes().into()
     }
+}
+
+fn itoa_buf() -> [u8; 20] {
+    [0; 20]
+}
+
+/// `n` in decimal, written into `buf`.
+fn decimal(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+fn hex32(bytes: &[u8; 32]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    }
+    out
+}
+
+fn as_str(hex: &[u8]) -> &str {
+    // Only ASCII hex digits are ever written into these buffers.
+    std::str::from_utf8(hex).unwrap_or("")
 }
 
 impl fmt::Debug for AuditKey {
@@ -267,45 +349,92 @@ impl Chain {
         last: &AuditRecord,
     ) -> Result<Chain, AuditError> {
         let (prev, mac) = decode_macs(last).ok_or(AuditError::WrongKey)?;
-        let want = key.mac(last, &prev);
+        let want = key.mac(&last.fields(), &prev);
         if !bool::from(want.ct_eq(&mac)) {
             return Err(AuditError::WrongKey);
         }
         Ok(Chain { key, next_seq: last.seq + 1, prev: mac })
     }
 
-    /// Turns an event into the next record of the chain.
-    pub fn seal(&mut self, e: &AuditEvent) -> AuditRecord {
-        let (row, rows, rows_sha256) = match &e.rows {
+    /// Seals `e` as the next record and hands its fields to `out`.
+    fn seal_with<T>(
+        &mut self,
+        e: &AuditEvent<'_>,
+        out: impl FnOnce(&Fields<'_>) -> T,
+    ) -> T {
+        let ts = humantime::format_rfc3339_micros(e.time).to_string();
+        let (row, rows, digest) = match e.rows {
             Rows::None => (None, None, None),
-            Rows::One(r) => (Some(r.clone()), None, None),
+            Rows::One(r) => (Some(r), None, None),
             Rows::Batch { count, digest } => {
-                (None, Some(*count), Some(crate::crypto::hex(digest)))
+                (None, Some(count), Some(hex32(&digest)))
             }
         };
-        let mut r = AuditRecord {
+        let prev_hex = hex32(&self.prev);
+        let mut fields = Fields {
             seq: self.next_seq,
-            ts: humantime::format_rfc3339_micros(e.time).to_string(),
-            actor: e.actor.clone(),
-            role: e.role.clone(),
-            purpose: e.purpose.clone(),
-            action: e.action.as_str().to_string(),
-            scope: e.scope.clone(),
+            ts: &ts,
+            actor: e.actor,
+            role: e.role,
+            purpose: e.purpose,
+            action: e.action.as_str(),
+            scope: e.scope,
             row,
             rows,
-            rows_sha256,
+            rows_sha256: digest.as_ref().map(|d| as_str(d)),
             key_version: e.key_version,
-            outcome: e.outcome.as_str().to_string(),
-            error: e.error.map(str::to_string),
-            request_id: e.request_id.clone(),
-            prev: crate::crypto::hex(&self.prev),
-            mac: String::new(),
+            outcome: e.outcome.as_str(),
+            error: e.error,
+            request_id: e.request_id,
+            prev: as_str(&prev_hex),
+            mac: "",
         };
-        let mac = self.key.mac(&r, &self.prev);
-        r.mac = crate::crypto::hex(&mac);
+        let mac = self.key.mac(&fields, &self.prev);
+        let mac_hex = hex32(&mac);
+        fields.mac = as_str(&mac_hex);
         self.prev = mac;
         self.next_seq += 1;
-        r
+        out(&fields)
+    }
+
+    /// Turns an event into the next record of the chain.
+    pub fn seal(&mut self, e: &AuditEvent<'_>) -> AuditRecord {
+        self.seal_with(e, |f| AuditRecord {
+            seq: f.seq,
+            ts: f.ts.to_string(),
+            actor: f.actor.to_string(),
+            role: f.role.to_string(),
+            purpose: f.purpose.to_string(),
+            action: f.action.to_string(),
+            scope: f.scope.to_string(),
+            row: f.row.map(str::to_string),
+            rows: f.rows,
+            rows_sha256: f.rows_sha256.map(str::to_string),
+            key_version: f.key_version,
+            outcome: f.outcome.to_string(),
+            error: f.error.map(str::to_string),
+            request_id: f.request_id.map(str::to_string),
+            prev: f.prev.to_string(),
+            mac: f.mac.to_string(),
+        })
+    }
+
+    /// Appends the next record to `buf` as one JSON line, without building
+    /// an [`AuditRecord`].
+    pub fn seal_json(
+        &mut self,
+        e: &AuditEvent<'_>,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), AuditError> {
+        self.seal_with(e, |f| serde_json::to_writer(&mut *buf, f)).map_err(
+            |e| {
+                AuditError::Other(format!(
+                    "cannot encode an audit record: {e}"
+                ))
+            },
+        )?;
+        buf.push(b'\n');
+        Ok(())
     }
 }
 
@@ -321,7 +450,7 @@ fn decode_macs(r: &AuditRecord) -> Option<([u8; 32], [u8; 32])> {
 /// not go on (fail closed).
 pub trait AuditSink: Send + Sync {
     /// Records one event.
-    fn append(&self, event: &AuditEvent) -> Result<(), AuditError>;
+    fn append(&self, event: &AuditEvent<'_>) -> Result<(), AuditError>;
 
     /// Makes every appended record durable now.
     fn flush(&self) -> Result<(), AuditError> {
@@ -361,7 +490,7 @@ impl Default for MemorySink {
 }
 
 impl AuditSink for MemorySink {
-    fn append(&self, event: &AuditEvent) -> Result<(), AuditError> {
+    fn append(&self, event: &AuditEvent<'_>) -> Result<(), AuditError> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let r = s.0.seal(event);
         s.1.push(r);
@@ -429,7 +558,7 @@ pub fn verify(
                 bad("prev does not match the previous record's mac".into());
             return Ok(report);
         }
-        if !bool::from(key.mac(&record, &prev).ct_eq(&mac)) {
+        if !bool::from(key.mac(&record.fields(), &prev).ct_eq(&mac)) {
             report.first_bad = bad("mac does not match: the record was altered (or the audit key is wrong)".into());
             return Ok(report);
         }

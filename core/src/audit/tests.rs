@@ -10,15 +10,20 @@ fn key(b: u8) -> AuditKey {
     AuditKey::new(&DataKey::from_bytes([b; 32]))
 }
 
-fn event(i: usize) -> AuditEvent {
+const ACTORS: [&str; 12] = [
+    "actor-0", "actor-1", "actor-2", "actor-3", "actor-4", "actor-5",
+    "actor-6", "actor-7", "actor-8", "actor-9", "actor-10", "actor-11",
+];
+
+fn event(i: usize) -> AuditEvent<'static> {
     AuditEvent {
         time: SystemTime::now(),
-        actor: format!("actor-{i}"),
-        role: "app".into(),
-        purpose: "treatment".into(),
+        actor: ACTORS[i % ACTORS.len()],
+        role: "app",
+        purpose: "treatment",
         action: AuditAction::Decrypt,
-        scope: "patients.ssn".into(),
-        rows: Rows::One(format!("row-{i}")),
+        scope: "patients.ssn",
+        rows: Rows::One("row-1"),
         key_version: Some(1),
         outcome: Outcome::Ok,
         error: None,
@@ -160,4 +165,54 @@ fn a_failed_write_poisons_the_sink() {
     let sink = JsonlSink::open(full, key(1), Durability::EveryRecord).unwrap();
     assert!(matches!(sink.append(&event(0)), Err(AuditError::Io(_))));
     assert!(matches!(sink.append(&event(1)), Err(AuditError::Poisoned)));
+    drop(sink);
+    // Group commit: the failure surfaces at the next flush and append.
+    let sink = JsonlSink::open(full, key(1), Durability::default()).unwrap();
+    sink.append(&event(0)).unwrap();
+    assert!(matches!(sink.flush(), Err(AuditError::Poisoned)));
+    assert!(matches!(sink.append(&event(1)), Err(AuditError::Poisoned)));
+}
+
+#[test]
+fn sealed_json_and_records_agree() {
+    let mut a = Chain::new(key(1));
+    let mut b = Chain::new(key(1));
+    let mut buf = Vec::new();
+    let e = AuditEvent {
+        rows: Rows::batch(["x", "y"]),
+        request_id: Some("q\"1"),
+        ..event(3)
+    };
+    a.seal_json(&e, &mut buf).unwrap();
+    let parsed: AuditRecord =
+        serde_json::from_slice(buf.strip_suffix(b"\n").unwrap()).unwrap();
+    assert_eq!(parsed, b.seal(&e));
+    assert_eq!(verify(&key(1), &buf[..]).unwrap().valid, 1);
+}
+
+#[test]
+fn many_appends_from_threads_keep_one_valid_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let sink = JsonlSink::open(
+        &path,
+        key(1),
+        Durability::Group {
+            max_records: 16,
+            max_delay: Duration::from_millis(5),
+        },
+    )
+    .unwrap();
+    std::thread::scope(|t| {
+        for _ in 0..4 {
+            t.spawn(|| {
+                for i in 0..500 {
+                    sink.append(&event(i)).unwrap();
+                }
+            });
+        }
+    });
+    sink.flush().unwrap();
+    let r = verify(&key(1), std::fs::read(&path).unwrap().as_slice()).unwrap();
+    assert_eq!((r.valid, r.first_bad), (2000, None));
 }

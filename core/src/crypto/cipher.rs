@@ -13,7 +13,7 @@ use super::format::{self, Envelope, HEADER_LEN, MAX_PLAINTEXT, OVERHEAD};
 use super::store::{
     KeyPurpose, KeyRecord, KeyState, KeyStore, Keyring, wrap_aad,
 };
-use super::xaes::{NONCE_LEN, Xaes};
+use super::xaes::{NONCE_LEN, PrefixKey, Xaes};
 use super::{
     Action, BlindIndex, CryptoError, DataKey, IndexSpec, KeyError,
     KeyProvider, MAX_ROW_REF, Policy, Scope, rng,
@@ -330,41 +330,41 @@ impl FieldCipher {
         }
     }
 
-    fn event(
+    fn event<'a>(
         &self,
-        ctx: &Context<'_>,
+        ctx: &Context<'a>,
         action: AuditAction,
-        rows: Rows,
+        rows: Rows<'a>,
         key_version: Option<u32>,
         outcome: Outcome,
         error: Option<&'static str>,
-    ) -> AuditEvent {
+    ) -> AuditEvent<'a> {
         AuditEvent {
             time: SystemTime::now(),
-            actor: ctx.actor.to_string(),
-            role: ctx.role.to_string(),
-            purpose: ctx.purpose.to_string(),
+            actor: ctx.actor,
+            role: ctx.role,
+            purpose: ctx.purpose,
             action,
-            scope: ctx.scope.as_str().to_string(),
+            scope: ctx.scope.as_str(),
             rows,
             key_version,
             outcome,
             error,
-            request_id: ctx.request_id.map(str::to_string),
+            request_id: ctx.request_id,
         }
     }
 
-    fn audit(&self, event: &AuditEvent) -> Result<(), CryptoError> {
+    fn audit(&self, event: &AuditEvent<'_>) -> Result<(), CryptoError> {
         self.inner.audit.append(event).map_err(CryptoError::Audit)
     }
 
     /// Records a refused or failed call, then returns its error. If even
     /// that record fails, the audit error wins: it is the one to fix.
-    fn fail<T>(
+    fn fail<'a, T>(
         &self,
-        ctx: &Context<'_>,
+        ctx: &Context<'a>,
         action: AuditAction,
-        rows: Rows,
+        rows: Rows<'a>,
         key_version: Option<u32>,
         why: Failure,
         err: CryptoError,
@@ -552,9 +552,15 @@ impl FieldCipher {
         plaintext: &[u8],
         aad: &mut Vec<u8>,
     ) -> Result<Vec<u8>, CryptoError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rng::fill(&mut nonce)?;
-        Ok(seal_with_nonce(xaes, version, scope, row, plaintext, &nonce, aad))
+        Ok(rng::with(|draw| {
+            let mut rest = [0u8; 12];
+            draw.fill(&mut rest);
+            xaes.with_seal_prefix(draw, |key| {
+                seal_with_nonce(
+                    key, version, scope, row, plaintext, &rest, aad,
+                )
+            })
+        })?)
     }
 
     /// Seals one value for `ctx`'s scope and row. Returns the binary
@@ -569,7 +575,7 @@ impl FieldCipher {
         if plaintext.len() > MAX_PLAINTEXT {
             return Err(CryptoError::TooLarge { len: plaintext.len() });
         }
-        let rows = || Rows::One(ctx.row.to_string());
+        let rows = || Rows::One(ctx.row);
         if let Err(e) = self.check(ctx, Action::Encrypt) {
             return self.fail(
                 ctx,
@@ -613,7 +619,7 @@ impl FieldCipher {
         envelope: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         Self::check_row(ctx.row)?;
-        let rows = || Rows::One(ctx.row.to_string());
+        let rows = || Rows::One(ctx.row);
         let text;
         let bytes = if envelope.starts_with(format::TEXT_PREFIX.as_bytes()) {
             let parsed = std::str::from_utf8(envelope)
@@ -697,11 +703,10 @@ impl FieldCipher {
         aad: &mut Vec<u8>,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let xaes = self.dec_key(scope.as_str(), env.key_version())?;
-        format::aad(aad, env.header(), scope, row);
-        let mut buf = Zeroizing::new(env.ciphertext().to_vec());
-        xaes.open(env.nonce(), aad, &mut buf, env.tag())
-            .map_err(|_| CryptoError::Decrypt)?;
-        Ok(buf)
+        let prefix = split_nonce(env.nonce()).0;
+        xaes.with_open_prefix(prefix, |key| {
+            open_with(key, env, scope, row, aad)
+        })
     }
 
     /// Seals many values of one scope for one caller: one policy check,
@@ -732,12 +737,23 @@ impl FieldCipher {
         }
         let (version, xaes) = self.enc_key(ctx)?;
         let mut aad = Vec::with_capacity(64);
-        let out = items
-            .iter()
-            .map(|(row, plain)| {
-                Self::seal_one(&xaes, version, ctx.scope, row, plain, &mut aad)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        // One derived key per batch: random nonce prefix once, random
+        // last 12 bytes per value (docs/FORMAT.md).
+        let out = rng::with(|draw| {
+            let mut prefix = [0u8; 12];
+            draw.fill(&mut prefix);
+            let key = xaes.prefix_key(&prefix);
+            items
+                .iter()
+                .map(|(row, plain)| {
+                    let mut rest = [0u8; 12];
+                    draw.fill(&mut rest);
+                    seal_with_nonce(
+                        &key, version, ctx.scope, row, plain, &rest, &mut aad,
+                    )
+                })
+                .collect::<Vec<_>>()
+        })?;
         self.audit(&self.event(
             ctx,
             AuditAction::Encrypt,
@@ -778,6 +794,9 @@ impl FieldCipher {
         }
         let mut aad = Vec::with_capacity(64);
         let mut version = None;
+        // Values sealed in one batch share a nonce prefix: derive its key
+        // once.
+        let mut last: Option<(u32, PrefixKey)> = None;
         let out: Vec<_> = items
             .iter()
             .map(|(row, bytes)| {
@@ -795,8 +814,20 @@ impl FieldCipher {
                     bytes
                 };
                 let env = Envelope::parse(bytes)?;
-                version.get_or_insert(env.key_version());
-                self.open_one(&env, ctx.scope, row, &mut aad)
+                let v = env.key_version();
+                version.get_or_insert(v);
+                let prefix = split_nonce(env.nonce()).0;
+                match &last {
+                    Some((lv, key)) if *lv == v && key.prefix() == prefix => {}
+                    _ => {
+                        let xaes = self.dec_key(ctx.scope.as_str(), v)?;
+                        last = Some((v, xaes.prefix_key(prefix)));
+                    }
+                }
+                let Some((_, key)) = &last else {
+                    return Err(CryptoError::Decrypt);
+                };
+                open_with(key, &env, ctx.scope, row, &mut aad)
             })
             .collect();
         let failed = out.iter().any(Result::is_err);
@@ -824,7 +855,7 @@ impl FieldCipher {
         envelope: &[u8],
     ) -> Result<Option<Vec<u8>>, CryptoError> {
         Self::check_row(ctx.row)?;
-        let rows = || Rows::One(ctx.row.to_string());
+        let rows = || Rows::One(ctx.row);
         let env = match Envelope::parse(envelope) {
             Ok(env) => env,
             Err(e) => {
@@ -892,7 +923,7 @@ impl FieldCipher {
         spec: &IndexSpec,
         value: &str,
     ) -> Result<BlindIndex, CryptoError> {
-        let rows = || Rows::One(ctx.row.to_string());
+        let rows = || Rows::One(ctx.row);
         Self::check_row(ctx.row)?;
         if let Err(e) = self.check(ctx, Action::Search) {
             return self.fail(
@@ -1109,28 +1140,48 @@ fn failure_code(e: &CryptoError) -> &'static str {
     }
 }
 
-/// Seals with a given nonce: the envelope layout in one place, and the way
-/// golden vectors are made.
+pub(crate) fn split_nonce(nonce: &[u8; NONCE_LEN]) -> (&[u8; 12], &[u8; 12]) {
+    let (a, b) = nonce.split_at(12);
+    (a.try_into().unwrap_or(&[0; 12]), b.try_into().unwrap_or(&[0; 12]))
+}
+
+/// Seals under a derived key with the nonce `key.prefix() || rest`: the
+/// envelope layout in one place, and the way golden vectors are made.
 pub(crate) fn seal_with_nonce(
-    xaes: &Xaes,
+    key: &PrefixKey,
     version: u32,
     scope: &Scope,
     row: &str,
     plaintext: &[u8],
-    nonce: &[u8; NONCE_LEN],
+    rest: &[u8; 12],
     aad: &mut Vec<u8>,
 ) -> Vec<u8> {
     let header = format::header(version);
     format::aad(aad, &header, scope, row);
     let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
     out.extend_from_slice(&header);
-    out.extend_from_slice(nonce);
+    out.extend_from_slice(key.prefix());
+    out.extend_from_slice(rest);
     out.extend_from_slice(plaintext);
     let body = HEADER_LEN + NONCE_LEN;
     // Plaintext is bounded by MAX_PLAINTEXT, far below GCM's 64 GiB limit.
-    let tag = xaes.seal(nonce, aad, &mut out[body..]).unwrap_or([0; 16]);
+    let tag = key.seal(rest, aad, &mut out[body..]).unwrap_or([0; 16]);
     out.extend_from_slice(&tag);
     out
+}
+
+fn open_with(
+    key: &PrefixKey,
+    env: &Envelope<'_>,
+    scope: &Scope,
+    row: &str,
+    aad: &mut Vec<u8>,
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    format::aad(aad, env.header(), scope, row);
+    let mut buf = Zeroizing::new(env.ciphertext().to_vec());
+    key.open(split_nonce(env.nonce()).1, aad, &mut buf, env.tag())
+        .map_err(|_| CryptoError::Decrypt)?;
+    Ok(buf)
 }
 
 impl fmt::Debug for FieldCipher {

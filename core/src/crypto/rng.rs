@@ -34,10 +34,26 @@ fn seed() -> Result<ChaCha20Rng, RandomError> {
     Ok(ChaCha20Rng::from_seed(*seed))
 }
 
-/// Fills `buf` with cryptographically secure random bytes.
-pub(crate) fn fill(buf: &mut [u8]) -> Result<(), RandomError> {
+/// Draws from this thread's generator; see [`with`].
+pub(crate) struct Draw<'a>(&'a mut State);
+
+impl Draw<'_> {
+    /// Fills `buf` with cryptographically secure random bytes.
+    pub(crate) fn fill(&mut self, buf: &mut [u8]) {
+        self.0.draws = self.0.draws.saturating_add(1);
+        self.0.rng.fill_bytes(buf);
+    }
+}
+
+/// Runs `f` with this thread's generator, after checking (once) that the
+/// process has not forked and the generator is due no reseed. A batch
+/// pays for that check once, not per value. `f` must not call back into
+/// this module.
+pub(crate) fn with<R>(
+    f: impl FnOnce(&mut Draw<'_>) -> R,
+) -> Result<R, RandomError> {
     RNG.with(|cell| {
-        let mut slot = cell.borrow_mut();
+        let mut slot = cell.try_borrow_mut().map_err(|_| RandomError)?;
         let pid = std::process::id();
         let fresh = match &*slot {
             Some(s) => s.pid != pid || s.draws >= RESEED_EVERY,
@@ -46,13 +62,14 @@ pub(crate) fn fill(buf: &mut [u8]) -> Result<(), RandomError> {
         if fresh {
             *slot = Some(State { pid, draws: 0, rng: seed()? });
         }
-        let Some(state) = slot.as_mut() else {
-            return Err(RandomError);
-        };
-        state.draws += 1;
-        state.rng.fill_bytes(buf);
-        Ok(())
+        let state = slot.as_mut().ok_or(RandomError)?;
+        Ok(f(&mut Draw(state)))
     })
+}
+
+/// Fills `buf` with cryptographically secure random bytes.
+pub(crate) fn fill(buf: &mut [u8]) -> Result<(), RandomError> {
+    with(|d| d.fill(buf))
 }
 
 /// Fills `buf` straight from the operating system, for long-lived keys.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use serde::Deserialize;
 
-use super::cipher::seal_with_nonce;
+use super::cipher::{seal_with_nonce, split_nonce};
 use super::store::wrap_aad;
 use super::xaes::Xaes;
 use super::*;
@@ -70,6 +70,23 @@ fn round_trip_binary_and_text() {
         f.cipher.encrypt_phi(&ctx, b"x").unwrap(),
         f.cipher.encrypt_phi(&ctx, b"x").unwrap()
     );
+}
+
+#[test]
+fn a_thread_reuses_its_nonce_prefix_until_the_key_changes() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "r");
+    let nonce = |c: &[u8]| c[HEADER_LEN..HEADER_LEN + 24].to_vec();
+    let a = nonce(&f.cipher.encrypt_phi(&ctx, b"x").unwrap());
+    let b = nonce(&f.cipher.encrypt_phi(&ctx, b"x").unwrap());
+    assert_eq!(a[..12], b[..12]);
+    assert_ne!(a[12..], b[12..]);
+    f.cipher.rotate(&ctx).unwrap();
+    let c = nonce(&f.cipher.encrypt_phi(&ctx, b"x").unwrap());
+    assert_ne!(a[..12], c[..12], "a new key version draws a new prefix");
+    let other = std::thread::spawn(move || a).join().unwrap();
+    assert_eq!(other.len(), 24);
 }
 
 #[test]
@@ -203,7 +220,7 @@ fn policy_denial_is_refused_and_audited() {
 struct FailingSink;
 
 impl AuditSink for FailingSink {
-    fn append(&self, _: &AuditEvent) -> Result<(), AuditError> {
+    fn append(&self, _: &AuditEvent<'_>) -> Result<(), AuditError> {
         Err(AuditError::Io(std::io::Error::other("disk full")))
     }
 }
@@ -336,6 +353,14 @@ fn batches_write_one_audit_record() {
         values.iter().map(|(r, v)| (r.as_str(), v.as_slice())).collect();
     let before = f.sink.records().len();
     let sealed = f.cipher.encrypt_many(&ctx, &items).unwrap();
+    // One derived key per batch: a shared nonce prefix, distinct suffixes.
+    let nonces: std::collections::HashSet<&[u8]> =
+        sealed.iter().map(|c| &c[HEADER_LEN..HEADER_LEN + 24]).collect();
+    assert_eq!(nonces.len(), 100);
+    assert!(sealed.iter().all(|c| c[7..19] == sealed[0][7..19]));
+    let one =
+        f.cipher.decrypt_phi(&ctx.with_row("row-5"), &sealed[5]).unwrap();
+    assert_eq!(&one[..], b"value 5");
     let mut back: Vec<(&str, &[u8])> = values
         .iter()
         .zip(&sealed)
@@ -349,8 +374,8 @@ fn batches_write_one_audit_record() {
         assert_eq!(&o.as_ref().unwrap()[..], format!("value {i}").as_bytes());
     }
     let records = f.sink.records();
-    // key creation + one encrypt batch + one decrypt batch
-    assert_eq!(records.len() - before, 3);
+    // key creation, the encrypt batch, one single decrypt, the decrypt batch
+    assert_eq!(records.len() - before, 4);
     let last = records.last().unwrap();
     assert_eq!(
         (last.rows, last.error.as_deref()),
@@ -575,13 +600,14 @@ fn golden_vectors() {
         let nonce: [u8; 24] = unhex(&e.nonce).unwrap().try_into().unwrap();
         let plain = unhex(&e.plaintext).unwrap();
         let mut aad = Vec::new();
+        let (prefix, rest) = split_nonce(&nonce);
         let got = seal_with_nonce(
-            &xaes,
+            &xaes.prefix_key(prefix),
             e.key_version,
             &scope,
             &e.row,
             &plain,
-            &nonce,
+            rest,
             &mut aad,
         );
         assert_eq!(hex(&got), e.envelope, "envelope for {}", e.scope);
@@ -677,13 +703,14 @@ fn golden_vector_print() {
         let dek = [0x10 + i as u8; 32];
         let nonce: [u8; 24] = std::array::from_fn(|j| (i * 24 + j) as u8);
         let mut aad = Vec::new();
+        let (prefix, rest) = split_nonce(&nonce);
         let got = seal_with_nonce(
-            &Xaes::new(&dek),
+            &Xaes::new(&dek).prefix_key(prefix),
             *version,
             &Scope::parse(scope).unwrap(),
             row,
             plain,
-            &nonce,
+            rest,
             &mut aad,
         );
         env.push(serde_json::json!({
@@ -728,12 +755,7 @@ fn golden_vector_print() {
     let mut records = Vec::new();
     for (action, rows, outcome, error) in [
         (AuditAction::KeyCreate, Rows::None, Outcome::Ok, None),
-        (
-            AuditAction::Encrypt,
-            Rows::One("patient-42".into()),
-            Outcome::Ok,
-            None,
-        ),
+        (AuditAction::Encrypt, Rows::One("patient-42"), Outcome::Ok, None),
         (
             AuditAction::Decrypt,
             Rows::batch(["a", "b"]),
@@ -743,16 +765,16 @@ fn golden_vector_print() {
     ] {
         let r = chain.seal(&AuditEvent {
             time: t,
-            actor: "svc".into(),
-            role: "app".into(),
-            purpose: "treatment".into(),
+            actor: "svc",
+            role: "app",
+            purpose: "treatment",
             action,
-            scope: "patients.ssn".into(),
+            scope: "patients.ssn",
             rows,
             key_version: Some(1),
             outcome,
             error,
-            request_id: Some("req-1".into()),
+            request_id: Some("req-1"),
         });
         records.push(serde_json::to_string(&r).unwrap());
     }

@@ -7,10 +7,20 @@
 //! messages under one key before a collision becomes likely, so no usage
 //! counter is needed (docs/FORMAT.md).
 
-use aes::Aes256;
+use aes::Aes256Enc;
+use aes::cipher::consts::U12;
 use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
-use aes_gcm::{AeadInPlace, Aes256Gcm, Nonce, Tag};
+use aes_gcm::{AeadInPlace, AesGcm, Nonce, Tag};
+
+/// AES-256-GCM over the encryption-only key schedule: GCM never runs AES
+/// backwards, and the per-message key makes the schedule a per-call cost.
+type Aes256Gcm = AesGcm<Aes256Enc, U12>;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use zeroize::{Zeroize, Zeroizing};
+
+use super::rng::Draw;
 
 /// Nonce length in bytes.
 pub(crate) const NONCE_LEN: usize = 24;
@@ -19,8 +29,29 @@ pub(crate) const TAG_LEN: usize = 16;
 
 /// One XAES-256-GCM key with its CMAC subkey precomputed.
 pub(crate) struct Xaes {
-    aes: Aes256,
+    /// Unique per instance, for the per-thread derived-key caches (an
+    /// address could be reused by another key).
+    id: u64,
+    aes: Aes256Enc,
     k1: [u8; 16],
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Messages sealed under one cached nonce prefix before a new one is
+/// drawn. The last 12 nonce bytes stay random, so this bounds one derived
+/// AES-GCM key to 2^20 random 96-bit nonces (collision chance 2^-57).
+const PREFIX_USES: u32 = 1 << 20;
+
+struct Cached {
+    owner: u64,
+    uses: u32,
+    key: PrefixKey,
+}
+
+thread_local! {
+    static SEAL_PREFIX: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    static OPEN_PREFIX: RefCell<Option<Cached>> = const { RefCell::new(None) };
 }
 
 /// Authentication failed; deliberately carries nothing.
@@ -29,7 +60,7 @@ pub(crate) struct Unauthentic;
 
 impl Xaes {
     pub(crate) fn new(key: &[u8; 32]) -> Xaes {
-        let aes = Aes256::new(GenericArray::from_slice(key));
+        let aes = Aes256Enc::new(GenericArray::from_slice(key));
         let mut l = GenericArray::from([0u8; 16]);
         aes.encrypt_block(&mut l);
         let mut k1 = [0u8; 16];
@@ -40,15 +71,19 @@ impl Xaes {
         }
         k1[15] ^= 0x87 * msb;
         l.as_mut_slice().zeroize();
-        Xaes { aes, k1 }
+        Xaes { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), aes, k1 }
     }
 
-    fn message_cipher(&self, nonce: &[u8; NONCE_LEN]) -> Aes256Gcm {
+    /// The AES-256-GCM key for every nonce that starts with `prefix`.
+    /// Deriving it is most of XAES's cost on short values, so a batch
+    /// derives once and varies only the last 12 nonce bytes (the spec
+    /// allows caching the derived key for a fixed first half).
+    pub(crate) fn prefix_key(&self, prefix: &[u8; 12]) -> PrefixKey {
         let mut blocks = [GenericArray::from([0u8; 16]); 2];
         for (i, block) in blocks.iter_mut().enumerate() {
             block[1] = i as u8 + 1;
             block[2] = b'X';
-            block[4..].copy_from_slice(&nonce[..12]);
+            block[4..].copy_from_slice(prefix);
             for (b, k) in block.iter_mut().zip(&self.k1) {
                 *b ^= k;
             }
@@ -60,7 +95,63 @@ impl Xaes {
         for b in &mut blocks {
             b.as_mut_slice().zeroize();
         }
-        Aes256Gcm::new(GenericArray::from_slice(&key[..]))
+        PrefixKey {
+            prefix: *prefix,
+            gcm: Aes256Gcm::new(GenericArray::from_slice(&key[..])),
+        }
+    }
+
+    /// Runs `f` with this thread's cached derived key for sealing under
+    /// this key, drawing a fresh prefix from `draw` when there is none or
+    /// it has been used [`PREFIX_USES`] times. The caller draws the last
+    /// 12 nonce bytes fresh for every message.
+    pub(crate) fn with_seal_prefix<R>(
+        &self,
+        draw: &mut Draw<'_>,
+        f: impl FnOnce(&PrefixKey) -> R,
+    ) -> R {
+        SEAL_PREFIX.with(|cell| {
+            let Ok(mut slot) = cell.try_borrow_mut() else {
+                let mut prefix = [0u8; 12];
+                draw.fill(&mut prefix);
+                return f(&self.prefix_key(&prefix));
+            };
+            let stale = !matches!(&*slot, Some(c) if c.owner == self.id && c.uses < PREFIX_USES);
+            if stale {
+                let mut prefix = [0u8; 12];
+                draw.fill(&mut prefix);
+                *slot = Some(Cached { owner: self.id, uses: 0, key: self.prefix_key(&prefix) });
+            }
+            match slot.as_mut() {
+                Some(c) => {
+                    c.uses += 1;
+                    f(&c.key)
+                }
+                None => unreachable!("just filled"),
+            }
+        })
+    }
+
+    /// Runs `f` with the derived key for `prefix`, reusing this thread's
+    /// last one when it matches: values sealed by one writer share it.
+    pub(crate) fn with_open_prefix<R>(
+        &self,
+        prefix: &[u8; 12],
+        f: impl FnOnce(&PrefixKey) -> R,
+    ) -> R {
+        OPEN_PREFIX.with(|cell| {
+            let Ok(mut slot) = cell.try_borrow_mut() else {
+                return f(&self.prefix_key(prefix));
+            };
+            let hit = matches!(&*slot, Some(c) if c.owner == self.id && c.key.prefix == *prefix);
+            if !hit {
+                *slot = Some(Cached { owner: self.id, uses: 0, key: self.prefix_key(prefix) });
+            }
+            match slot.as_ref() {
+                Some(c) => f(&c.key),
+                None => unreachable!("just filled"),
+            }
+        })
     }
 
     /// Encrypts `buf` in place and returns the tag; `None` only past GCM's
@@ -71,14 +162,7 @@ impl Xaes {
         aad: &[u8],
         buf: &mut [u8],
     ) -> Option<[u8; TAG_LEN]> {
-        let gcm = self.message_cipher(nonce);
-        gcm.encrypt_in_place_detached(
-            Nonce::from_slice(&nonce[12..]),
-            aad,
-            buf,
-        )
-        .ok()
-        .map(Into::into)
+        self.prefix_key(first_half(nonce)).seal(second_half(nonce), aad, buf)
     }
 
     /// Decrypts `buf` in place if the tag verifies; on failure `buf` holds
@@ -90,14 +174,62 @@ impl Xaes {
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<(), Unauthentic> {
-        let gcm = self.message_cipher(nonce);
-        gcm.decrypt_in_place_detached(
-            Nonce::from_slice(&nonce[12..]),
+        self.prefix_key(first_half(nonce)).open(
+            second_half(nonce),
             aad,
             buf,
-            Tag::from_slice(tag),
+            tag,
         )
-        .map_err(|_| Unauthentic)
+    }
+}
+
+fn first_half(nonce: &[u8; NONCE_LEN]) -> &[u8; 12] {
+    nonce.first_chunk().unwrap_or(&[0; 12])
+}
+
+fn second_half(nonce: &[u8; NONCE_LEN]) -> &[u8; 12] {
+    nonce.last_chunk().unwrap_or(&[0; 12])
+}
+
+/// XAES-256-GCM for one 12-byte nonce prefix: plain AES-256-GCM under the
+/// derived key, with the last 12 nonce bytes as its nonce.
+pub(crate) struct PrefixKey {
+    prefix: [u8; 12],
+    gcm: Aes256Gcm,
+}
+
+impl PrefixKey {
+    pub(crate) fn prefix(&self) -> &[u8; 12] {
+        &self.prefix
+    }
+
+    pub(crate) fn seal(
+        &self,
+        rest: &[u8; 12],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Option<[u8; TAG_LEN]> {
+        self.gcm
+            .encrypt_in_place_detached(Nonce::from_slice(rest), aad, buf)
+            .ok()
+            .map(Into::into)
+    }
+
+    pub(crate) fn open(
+        &self,
+        rest: &[u8; 12],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), Unauthentic> {
+        self.gcm
+            .decrypt_in_place_detached(
+                Nonce::from_slice(rest),
+                aad,
+                buf,
+                Tag::from_slice(tag),
+            )
+            .map_err(|_| Unauthentic)
     }
 }
 
