@@ -186,7 +186,11 @@ fn sealed_json_and_records_agree() {
     a.seal_json(&e, &mut buf).unwrap();
     let parsed: AuditRecord =
         serde_json::from_slice(buf.strip_suffix(b"\n").unwrap()).unwrap();
-    assert_eq!(parsed, b.seal(&e));
+    let record = b.seal(&e);
+    assert_eq!(parsed, record);
+    // Byte for byte what serde writes for the record.
+    let line = serde_json::to_string(&record).unwrap() + "\n";
+    assert_eq!(String::from_utf8(buf.clone()).unwrap(), line);
     assert_eq!(verify(&key(1), &buf[..]).unwrap().valid, 1);
 }
 

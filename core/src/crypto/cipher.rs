@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -175,7 +175,7 @@ struct Inner {
 }
 
 struct Cache {
-    loaded: Instant,
+    loaded: SystemTime,
     ring: Keyring,
     scopes: HashMap<String, ScopeKeys>,
 }
@@ -190,7 +190,7 @@ struct ScopeKeys {
 impl Cache {
     fn new(ring: Keyring) -> Cache {
         let mut c = Cache {
-            loaded: Instant::now(),
+            loaded: SystemTime::now(),
             ring: Keyring::default(),
             scopes: HashMap::new(),
         };
@@ -218,7 +218,7 @@ impl Cache {
             }
         }
         self.ring = ring;
-        self.loaded = Instant::now();
+        self.loaded = SystemTime::now();
     }
 }
 
@@ -310,6 +310,14 @@ pub fn audit_key(
     Ok(AuditKey::new(&key))
 }
 
+/// One call being audited: when, by whom, doing what.
+#[derive(Clone, Copy)]
+struct Op<'a, 'c> {
+    now: SystemTime,
+    ctx: &'c Context<'a>,
+    action: AuditAction,
+}
+
 enum Failure {
     Denied,
     Code(&'static str),
@@ -332,15 +340,15 @@ impl FieldCipher {
 
     fn event<'a>(
         &self,
-        ctx: &Context<'a>,
-        action: AuditAction,
+        op: Op<'a, '_>,
         rows: Rows<'a>,
         key_version: Option<u32>,
         outcome: Outcome,
         error: Option<&'static str>,
     ) -> AuditEvent<'a> {
+        let Op { now, ctx, action } = op;
         AuditEvent {
-            time: SystemTime::now(),
+            time: now,
             actor: ctx.actor,
             role: ctx.role,
             purpose: ctx.purpose,
@@ -354,6 +362,12 @@ impl FieldCipher {
         }
     }
 
+    /// Whether a keyring view loaded at `loaded` may still be used. A
+    /// clock that went backwards counts as stale.
+    fn fresh(&self, loaded: SystemTime, now: SystemTime) -> bool {
+        now.duration_since(loaded).is_ok_and(|d| d < self.inner.refresh)
+    }
+
     fn audit(&self, event: &AuditEvent<'_>) -> Result<(), CryptoError> {
         self.inner.audit.append(event).map_err(CryptoError::Audit)
     }
@@ -362,8 +376,7 @@ impl FieldCipher {
     /// that record fails, the audit error wins: it is the one to fix.
     fn fail<'a, T>(
         &self,
-        ctx: &Context<'a>,
-        action: AuditAction,
+        op: Op<'a, '_>,
         rows: Rows<'a>,
         key_version: Option<u32>,
         why: Failure,
@@ -373,14 +386,7 @@ impl FieldCipher {
             Failure::Denied => (Outcome::Denied, "policy"),
             Failure::Code(c) => (Outcome::Failed, c),
         };
-        self.audit(&self.event(
-            ctx,
-            action,
-            rows,
-            key_version,
-            outcome,
-            Some(code),
-        ))?;
+        self.audit(&self.event(op, rows, key_version, outcome, Some(code)))?;
         Err(err)
     }
 
@@ -408,12 +414,13 @@ impl FieldCipher {
     fn enc_key(
         &self,
         ctx: &Context<'_>,
+        now: SystemTime,
     ) -> Result<(u32, Arc<Xaes>), CryptoError> {
         let scope = ctx.scope.as_str();
         {
             let cache =
                 self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
-            if cache.loaded.elapsed() < self.inner.refresh
+            if self.fresh(cache.loaded, now)
                 && let Some(keys) = cache.scopes.get(scope)
                 && let Some(v) = keys.active
                 && let Some(k) = keys.enc.get(&v)
@@ -437,8 +444,7 @@ impl FieldCipher {
         drop(cache);
         if created {
             self.audit(&self.event(
-                ctx,
-                AuditAction::KeyCreate,
+                Op { now, ctx, action: AuditAction::KeyCreate },
                 Rows::None,
                 Some(record.version),
                 Outcome::Ok,
@@ -453,11 +459,12 @@ impl FieldCipher {
         &self,
         scope: &str,
         version: u32,
+        now: SystemTime,
     ) -> Result<Arc<Xaes>, CryptoError> {
         {
             let cache =
                 self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
-            if cache.loaded.elapsed() < self.inner.refresh
+            if self.fresh(cache.loaded, now)
                 && let Some(k) =
                     cache.scopes.get(scope).and_then(|s| s.enc.get(&version))
             {
@@ -467,7 +474,7 @@ impl FieldCipher {
         let mut cache =
             self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
         // Re-read when stale, or when the version may be newer than our view.
-        if cache.loaded.elapsed() >= self.inner.refresh
+        if !self.fresh(cache.loaded, now)
             || cache.ring.get(scope, KeyPurpose::Encrypt, version).is_none()
         {
             let ring = self.inner.store.load()?;
@@ -505,6 +512,7 @@ impl FieldCipher {
     fn index_key(
         &self,
         ctx: &Context<'_>,
+        now: SystemTime,
     ) -> Result<Arc<Hmac<Sha256>>, CryptoError> {
         let scope = ctx.scope.as_str();
         {
@@ -533,8 +541,7 @@ impl FieldCipher {
         drop(cache);
         if created {
             self.audit(&self.event(
-                ctx,
-                AuditAction::KeyCreate,
+                Op { now, ctx, action: AuditAction::KeyCreate },
                 Rows::None,
                 Some(record.version),
                 Outcome::Ok,
@@ -571,6 +578,7 @@ impl FieldCipher {
         ctx: &Context<'_>,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
+        let now = SystemTime::now();
         Self::check_row(ctx.row)?;
         if plaintext.len() > MAX_PLAINTEXT {
             return Err(CryptoError::TooLarge { len: plaintext.len() });
@@ -578,22 +586,20 @@ impl FieldCipher {
         let rows = || Rows::One(ctx.row);
         if let Err(e) = self.check(ctx, Action::Encrypt) {
             return self.fail(
-                ctx,
-                AuditAction::Encrypt,
+                Op { now, ctx, action: AuditAction::Encrypt },
                 rows(),
                 None,
                 Failure::Denied,
                 CryptoError::Denied(e),
             );
         }
-        let (version, xaes) = self.enc_key(ctx)?;
+        let (version, xaes) = self.enc_key(ctx, now)?;
         let mut aad = Vec::with_capacity(64);
         let out = Self::seal_one(
             &xaes, version, ctx.scope, ctx.row, plaintext, &mut aad,
         )?;
         self.audit(&self.event(
-            ctx,
-            AuditAction::Encrypt,
+            Op { now, ctx, action: AuditAction::Encrypt },
             rows(),
             Some(version),
             Outcome::Ok,
@@ -618,6 +624,7 @@ impl FieldCipher {
         ctx: &Context<'_>,
         envelope: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let now = SystemTime::now();
         Self::check_row(ctx.row)?;
         let rows = || Rows::One(ctx.row);
         let text;
@@ -632,8 +639,7 @@ impl FieldCipher {
                 }
                 Err(e) => {
                     return self.fail(
-                        ctx,
-                        AuditAction::Decrypt,
+                        Op { now, ctx, action: AuditAction::Decrypt },
                         rows(),
                         None,
                         Failure::Code("malformed"),
@@ -648,8 +654,7 @@ impl FieldCipher {
             Ok(env) => env,
             Err(e) => {
                 return self.fail(
-                    ctx,
-                    AuditAction::Decrypt,
+                    Op { now, ctx, action: AuditAction::Decrypt },
                     rows(),
                     None,
                     Failure::Code("malformed"),
@@ -660,8 +665,7 @@ impl FieldCipher {
         let version = Some(env.key_version());
         if let Err(e) = self.check(ctx, Action::Decrypt) {
             return self.fail(
-                ctx,
-                AuditAction::Decrypt,
+                Op { now, ctx, action: AuditAction::Decrypt },
                 rows(),
                 version,
                 Failure::Denied,
@@ -669,11 +673,10 @@ impl FieldCipher {
             );
         }
         let mut aad = Vec::with_capacity(64);
-        match self.open_one(&env, ctx.scope, ctx.row, &mut aad) {
+        match self.open_one(&env, ctx.scope, ctx.row, &mut aad, now) {
             Ok(plain) => {
                 self.audit(&self.event(
-                    ctx,
-                    AuditAction::Decrypt,
+                    Op { now, ctx, action: AuditAction::Decrypt },
                     rows(),
                     version,
                     Outcome::Ok,
@@ -684,8 +687,7 @@ impl FieldCipher {
             Err(e) => {
                 let code = failure_code(&e);
                 self.fail(
-                    ctx,
-                    AuditAction::Decrypt,
+                    Op { now, ctx, action: AuditAction::Decrypt },
                     rows(),
                     version,
                     Failure::Code(code),
@@ -701,8 +703,9 @@ impl FieldCipher {
         scope: &Scope,
         row: &str,
         aad: &mut Vec<u8>,
+        now: SystemTime,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let xaes = self.dec_key(scope.as_str(), env.key_version())?;
+        let xaes = self.dec_key(scope.as_str(), env.key_version(), now)?;
         let prefix = split_nonce(env.nonce()).0;
         xaes.with_open_prefix(prefix, |key| {
             open_with(key, env, scope, row, aad)
@@ -718,6 +721,7 @@ impl FieldCipher {
         ctx: &Context<'_>,
         items: &[(&str, &[u8])],
     ) -> Result<Vec<Vec<u8>>, CryptoError> {
+        let now = SystemTime::now();
         for (row, plain) in items {
             Self::check_row(row)?;
             if plain.len() > MAX_PLAINTEXT {
@@ -727,15 +731,14 @@ impl FieldCipher {
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
         if let Err(e) = self.check(ctx, Action::Encrypt) {
             return self.fail(
-                ctx,
-                AuditAction::Encrypt,
+                Op { now, ctx, action: AuditAction::Encrypt },
                 rows(),
                 None,
                 Failure::Denied,
                 CryptoError::Denied(e),
             );
         }
-        let (version, xaes) = self.enc_key(ctx)?;
+        let (version, xaes) = self.enc_key(ctx, now)?;
         let mut aad = Vec::with_capacity(64);
         // One derived key per batch: random nonce prefix once, random
         // last 12 bytes per value (docs/FORMAT.md).
@@ -755,8 +758,7 @@ impl FieldCipher {
                 .collect::<Vec<_>>()
         })?;
         self.audit(&self.event(
-            ctx,
-            AuditAction::Encrypt,
+            Op { now, ctx, action: AuditAction::Encrypt },
             rows(),
             Some(version),
             Outcome::Ok,
@@ -778,14 +780,14 @@ impl FieldCipher {
         items: &[(&str, &[u8])],
     ) -> Result<Vec<Result<Zeroizing<Vec<u8>>, CryptoError>>, CryptoError>
     {
+        let now = SystemTime::now();
         for (row, _) in items {
             Self::check_row(row)?;
         }
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
         if let Err(e) = self.check(ctx, Action::Decrypt) {
             return self.fail(
-                ctx,
-                AuditAction::Decrypt,
+                Op { now, ctx, action: AuditAction::Decrypt },
                 rows(),
                 None,
                 Failure::Denied,
@@ -820,7 +822,7 @@ impl FieldCipher {
                 match &last {
                     Some((lv, key)) if *lv == v && key.prefix() == prefix => {}
                     _ => {
-                        let xaes = self.dec_key(ctx.scope.as_str(), v)?;
+                        let xaes = self.dec_key(ctx.scope.as_str(), v, now)?;
                         last = Some((v, xaes.prefix_key(prefix)));
                     }
                 }
@@ -837,8 +839,7 @@ impl FieldCipher {
             (Outcome::Ok, None)
         };
         self.audit(&self.event(
-            ctx,
-            AuditAction::Decrypt,
+            Op { now, ctx, action: AuditAction::Decrypt },
             rows(),
             version,
             outcome,
@@ -854,14 +855,14 @@ impl FieldCipher {
         ctx: &Context<'_>,
         envelope: &[u8],
     ) -> Result<Option<Vec<u8>>, CryptoError> {
+        let now = SystemTime::now();
         Self::check_row(ctx.row)?;
         let rows = || Rows::One(ctx.row);
         let env = match Envelope::parse(envelope) {
             Ok(env) => env,
             Err(e) => {
                 return self.fail(
-                    ctx,
-                    AuditAction::Reencrypt,
+                    Op { now, ctx, action: AuditAction::Reencrypt },
                     rows(),
                     None,
                     Failure::Code("malformed"),
@@ -872,8 +873,7 @@ impl FieldCipher {
         for action in [Action::Decrypt, Action::Encrypt] {
             if let Err(e) = self.check(ctx, action) {
                 return self.fail(
-                    ctx,
-                    AuditAction::Reencrypt,
+                    Op { now, ctx, action: AuditAction::Reencrypt },
                     rows(),
                     None,
                     Failure::Denied,
@@ -881,31 +881,30 @@ impl FieldCipher {
                 );
             }
         }
-        let (active, xaes) = self.enc_key(ctx)?;
+        let (active, xaes) = self.enc_key(ctx, now)?;
         if env.key_version() == active {
             return Ok(None);
         }
         let mut aad = Vec::with_capacity(64);
-        let plain = match self.open_one(&env, ctx.scope, ctx.row, &mut aad) {
-            Ok(p) => p,
-            Err(e) => {
-                let code = failure_code(&e);
-                return self.fail(
-                    ctx,
-                    AuditAction::Reencrypt,
-                    rows(),
-                    Some(env.key_version()),
-                    Failure::Code(code),
-                    e,
-                );
-            }
-        };
+        let plain =
+            match self.open_one(&env, ctx.scope, ctx.row, &mut aad, now) {
+                Ok(p) => p,
+                Err(e) => {
+                    let code = failure_code(&e);
+                    return self.fail(
+                        Op { now, ctx, action: AuditAction::Reencrypt },
+                        rows(),
+                        Some(env.key_version()),
+                        Failure::Code(code),
+                        e,
+                    );
+                }
+            };
         let out = Self::seal_one(
             &xaes, active, ctx.scope, ctx.row, &plain, &mut aad,
         )?;
         self.audit(&self.event(
-            ctx,
-            AuditAction::Reencrypt,
+            Op { now, ctx, action: AuditAction::Reencrypt },
             rows(),
             Some(active),
             Outcome::Ok,
@@ -923,23 +922,22 @@ impl FieldCipher {
         spec: &IndexSpec,
         value: &str,
     ) -> Result<BlindIndex, CryptoError> {
+        let now = SystemTime::now();
         let rows = || Rows::One(ctx.row);
         Self::check_row(ctx.row)?;
         if let Err(e) = self.check(ctx, Action::Search) {
             return self.fail(
-                ctx,
-                AuditAction::Search,
+                Op { now, ctx, action: AuditAction::Search },
                 rows(),
                 None,
                 Failure::Denied,
                 CryptoError::Denied(e),
             );
         }
-        let key = self.index_key(ctx)?;
+        let key = self.index_key(ctx, now)?;
         let index = spec.compute(&key, value);
         self.audit(&self.event(
-            ctx,
-            AuditAction::Search,
+            Op { now, ctx, action: AuditAction::Search },
             rows(),
             None,
             Outcome::Ok,
@@ -951,6 +949,7 @@ impl FieldCipher {
     /// Makes a new encryption key version active for `ctx`'s scope; the
     /// old one stays for decryption. Returns the new version.
     pub fn rotate(&self, ctx: &Context<'_>) -> Result<u32, CryptoError> {
+        let now = SystemTime::now();
         let scope = ctx.scope.as_str();
         let provider = &*self.inner.provider;
         let mut new_version = 0;
@@ -973,8 +972,7 @@ impl FieldCipher {
             Ok(r) => r,
             Err(e) => {
                 return self.fail(
-                    ctx,
-                    AuditAction::KeyRotate,
+                    Op { now, ctx, action: AuditAction::KeyRotate },
                     Rows::None,
                     None,
                     Failure::Code("key"),
@@ -988,8 +986,7 @@ impl FieldCipher {
             .unwrap_or_else(|p| p.into_inner())
             .replace(ring);
         self.audit(&self.event(
-            ctx,
-            AuditAction::KeyRotate,
+            Op { now, ctx, action: AuditAction::KeyRotate },
             Rows::None,
             Some(new_version),
             Outcome::Ok,
@@ -1010,6 +1007,7 @@ impl FieldCipher {
         version: u32,
         confirm: &str,
     ) -> Result<(), CryptoError> {
+        let now = SystemTime::now();
         let scope = ctx.scope.as_str();
         let expected = format!("destroy {scope} v{version}");
         if confirm != expected {
@@ -1030,8 +1028,7 @@ impl FieldCipher {
             Ok(r) => r,
             Err(e) => {
                 return self.fail(
-                    ctx,
-                    AuditAction::KeyDestroy,
+                    Op { now, ctx, action: AuditAction::KeyDestroy },
                     Rows::None,
                     Some(version),
                     Failure::Code("key"),
@@ -1045,8 +1042,7 @@ impl FieldCipher {
             .unwrap_or_else(|p| p.into_inner())
             .replace(ring);
         self.audit(&self.event(
-            ctx,
-            AuditAction::KeyDestroy,
+            Op { now, ctx, action: AuditAction::KeyDestroy },
             Rows::None,
             Some(version),
             Outcome::Ok,
@@ -1063,6 +1059,7 @@ impl FieldCipher {
         ctx: &Context<'_>,
         new: &dyn KeyProvider,
     ) -> Result<usize, CryptoError> {
+        let now = SystemTime::now();
         let old = &*self.inner.provider;
         let mut count = 0;
         let ring = self.inner.store.update(&mut |ring| {
@@ -1082,8 +1079,7 @@ impl FieldCipher {
             Ok(r) => r,
             Err(e) => {
                 return self.fail(
-                    ctx,
-                    AuditAction::KeyRewrap,
+                    Op { now, ctx, action: AuditAction::KeyRewrap },
                     Rows::None,
                     None,
                     Failure::Code("key"),
@@ -1097,8 +1093,7 @@ impl FieldCipher {
             .unwrap_or_else(|p| p.into_inner())
             .replace(ring);
         self.audit(&self.event(
-            ctx,
-            AuditAction::KeyRewrap,
+            Op { now, ctx, action: AuditAction::KeyRewrap },
             Rows::None,
             None,
             Outcome::Ok,
