@@ -6,6 +6,18 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+# SoftHSM2 gives the PKCS#11 tests a real token (the `pkcs11` feature).
+if [ ! -e /usr/lib/softhsm/libsofthsm2.so ]; then
+    echo "== installing softhsm2"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null
+    else
+        echo "SoftHSM2 is missing: run 'sudo apt-get install softhsm2'" >&2
+        exit 1
+    fi
+fi
+
 echo "== format"
 cargo fmt --all -- --check
 

@@ -37,18 +37,66 @@ pub(crate) struct KeyArgs {
         default_value = "phisafe-audit.jsonl"
     )]
     audit_log: PathBuf,
+    #[cfg(feature = "pkcs11")]
+    #[command(flatten)]
+    pkcs11: Pkcs11Args,
+}
+
+/// A master key inside an HSM instead of a key file. The PIN comes from
+/// `PHISAFE_PKCS11_PIN` only: command lines are visible to other users.
+#[cfg(feature = "pkcs11")]
+#[derive(Args, Clone)]
+pub(crate) struct Pkcs11Args {
+    /// PKCS#11 module of the HSM (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long, env = "PHISAFE_PKCS11_MODULE", requires_all = ["pkcs11_token", "pkcs11_key"])]
+    pkcs11_module: Option<PathBuf>,
+    /// Label of the token holding the master key.
+    #[arg(long, env = "PHISAFE_PKCS11_TOKEN")]
+    pkcs11_token: Option<String>,
+    /// Label of the master key (an AES-256 key) on the token.
+    #[arg(long, env = "PHISAFE_PKCS11_KEY")]
+    pkcs11_key: Option<String>,
+}
+
+#[cfg(feature = "pkcs11")]
+impl Pkcs11Args {
+    /// The HSM provider, if a module was given; `create` makes the key.
+    fn provider(
+        &self,
+        create: bool,
+    ) -> anyhow::Result<Option<phisafe::crypto::Pkcs11Kek>> {
+        use phisafe::crypto::Pkcs11Kek;
+        let (Some(module), Some(token), Some(key)) =
+            (&self.pkcs11_module, &self.pkcs11_token, &self.pkcs11_key)
+        else {
+            return Ok(None);
+        };
+        let pin = zeroize::Zeroizing::new(
+            std::env::var("PHISAFE_PKCS11_PIN")
+                .context("set PHISAFE_PKCS11_PIN to the token's user PIN")?,
+        );
+        Ok(Some(if create {
+            Pkcs11Kek::generate(module, token, &pin, key)?
+        } else {
+            Pkcs11Kek::open(module, token, &pin, key)?
+        }))
+    }
 }
 
 impl KeyArgs {
-    fn provider(&self) -> anyhow::Result<LocalKek> {
+    fn provider(&self) -> anyhow::Result<Arc<dyn KeyProvider>> {
+        #[cfg(feature = "pkcs11")]
+        if let Some(hsm) = self.pkcs11.provider(false)? {
+            return Ok(Arc::new(hsm));
+        }
         Ok(match &self.key_env {
-            Some(var) => LocalKek::from_env(var)?,
-            None => LocalKek::from_file(&self.key_file)?,
+            Some(var) => Arc::new(LocalKek::from_env(var)?),
+            None => Arc::new(LocalKek::from_file(&self.key_file)?),
         })
     }
 
     fn open(&self, policy: Policy) -> anyhow::Result<FieldCipher> {
-        let provider = Arc::new(self.provider()?);
+        let provider = self.provider()?;
         let store = Arc::new(FileKeyStore::new(&self.keyring));
         let key = audit_key(&*provider, &*store)?;
         // Short-lived process: every record is synced before we go on.
@@ -122,6 +170,9 @@ pub(crate) enum KeysCommand {
         /// Where to write it.
         #[arg(long, env = "PHISAFE_KEY_FILE", default_value = "phisafe.key")]
         key_file: PathBuf,
+        #[cfg(feature = "pkcs11")]
+        #[command(flatten)]
+        pkcs11: Pkcs11Args,
     },
     /// List the data keys in the keyring (no key material).
     List {
@@ -140,8 +191,11 @@ pub(crate) enum KeysCommand {
         #[command(flatten)]
         keys: KeyArgs,
         /// The new master key file (`phisafe keys init --key-file NEW`).
-        #[arg(long)]
-        new_key_file: PathBuf,
+        #[arg(long, required_unless_present = "new_pkcs11_key")]
+        new_key_file: Option<PathBuf>,
+        /// Or the label of a new master key on the same HSM token.
+        #[arg(long, conflicts_with = "new_key_file")]
+        new_pkcs11_key: Option<String>,
         /// Actor recorded in the audit log (default: $USER).
         #[arg(long)]
         actor: Option<String>,
@@ -198,7 +252,19 @@ pub(crate) enum AuditCommand {
 
 pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
-        KeysCommand::Init { key_file } => {
+        KeysCommand::Init {
+            key_file,
+            #[cfg(feature = "pkcs11")]
+            pkcs11,
+        } => {
+            #[cfg(feature = "pkcs11")]
+            if let Some(hsm) = pkcs11.provider(true)? {
+                eprintln!(
+                    "created master key {} in the HSM (not extractable)",
+                    hsm.kek_id()
+                );
+                return Ok(());
+            }
             let kek = LocalKek::create_file(&key_file)?;
             eprintln!(
                 "created master key {} in {} (mode 0600); back it up: without it every value \
@@ -244,9 +310,28 @@ pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        KeysCommand::Rewrap { keys, new_key_file, actor } => {
+        KeysCommand::Rewrap { keys, new_key_file, new_pkcs11_key, actor } => {
             let cipher = keys.open(Policy::allow_all())?;
-            let new = LocalKek::from_file(&new_key_file)?;
+            let new: Box<dyn KeyProvider> = match (
+                new_key_file,
+                new_pkcs11_key,
+            ) {
+                (Some(file), _) => Box::new(LocalKek::from_file(&file)?),
+                #[cfg(feature = "pkcs11")]
+                (None, Some(label)) => {
+                    let mut args = keys.pkcs11.clone();
+                    args.pkcs11_key = Some(label);
+                    match args.provider(false)? {
+                        Some(hsm) => Box::new(hsm),
+                        None => bail!(
+                            "--new-pkcs11-key needs --pkcs11-module and --pkcs11-token"
+                        ),
+                    }
+                }
+                _ => bail!(
+                    "give --new-key-file (or --new-pkcs11-key with the pkcs11 feature)"
+                ),
+            };
             let scope = Scope::new("phisafe.keyring")?;
             let actor = actor
                 .or_else(|| std::env::var("USER").ok())
@@ -255,11 +340,10 @@ pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
                 .actor(&actor)
                 .role("cli")
                 .purpose("kek-rotation");
-            let n = cipher.rewrap(&ctx, &new)?;
+            let n = cipher.rewrap(&ctx, &*new)?;
             eprintln!(
-                "rewrapped {n} data keys under {}; use {} as the master key from now on",
+                "rewrapped {n} data keys under {}; use it as the master key from now on",
                 new.kek_id(),
-                new_key_file.display()
             );
             Ok(())
         }
@@ -358,7 +442,7 @@ pub(crate) fn audit(cmd: AuditCommand) -> anyhow::Result<bool> {
         AuditCommand::Verify { keys, file } => {
             let provider = keys.provider()?;
             let store = FileKeyStore::new(&keys.keyring);
-            let key = audit_key(&provider, &store)?;
+            let key = audit_key(&*provider, &store)?;
             let path = file.unwrap_or(keys.audit_log);
             let reader =
                 io::BufReader::new(std::fs::File::open(&path).with_context(

@@ -206,3 +206,100 @@ fn killed_mid_rotation_loses_nothing() {
     let verify = ok(&run(d, &["audit", "verify"], b""));
     assert!(verify.contains("chain intact"), "{verify}");
 }
+
+/// The master key in SoftHSM2: init in the HSM, encrypt and decrypt
+/// through it, then rewrap onto a key file.
+#[cfg(feature = "pkcs11")]
+#[test]
+fn pkcs11_master_key_in_softhsm() {
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    assert!(
+        Path::new(MODULE).exists(),
+        "SoftHSM2 is not installed: apt-get install softhsm2 (scripts/test.sh does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tokens")).unwrap();
+    let conf = d.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\n",
+            d.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let init = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "cli-test",
+            "--pin",
+            "1234",
+            "--so-pin",
+            "5678",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let hsm = |args: &[&str], stdin: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_phisafe"))
+            .args(args)
+            .args([
+                "--pkcs11-module",
+                MODULE,
+                "--pkcs11-token",
+                "cli-test",
+                "--pkcs11-key",
+                "kek-1",
+            ])
+            .current_dir(d)
+            .env("SOFTHSM2_CONF", &conf)
+            .env("PHISAFE_PKCS11_PIN", "1234")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = hsm(&["keys", "init"], b"");
+    assert!(
+        err(ok_status(&out)).contains("pkcs11:cli-test/kek-1"),
+        "{}",
+        err(&out)
+    );
+    assert!(!d.join("phisafe.key").exists(), "no key file for an HSM key");
+    let mut args = vec!["encrypt", "--row", "r1"];
+    args.extend(SCOPE);
+    let env = ok(&hsm(&args, b"219-09-9999")).trim_end().to_string();
+    args[0] = "decrypt";
+    assert_eq!(ok(&hsm(&args, env.as_bytes())), "219-09-9999");
+    let list = ok(&run(d, &["keys", "list"], b""));
+    assert!(list.contains("pkcs11:cli-test/kek-1"), "{list}");
+
+    // Move off the HSM onto a key file: the file alone then decrypts.
+    ok(&run(d, &["keys", "init", "--key-file", "local.key"], b""));
+    ok_status(&hsm(&["keys", "rewrap", "--new-key-file", "local.key"], b""));
+    let mut args = vec!["decrypt", "--key-file", "local.key", "--row", "r1"];
+    args.extend(SCOPE);
+    assert_eq!(ok(&run(d, &args, env.as_bytes())), "219-09-9999");
+}
+
+#[cfg(feature = "pkcs11")]
+fn ok_status(o: &Output) -> &Output {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}

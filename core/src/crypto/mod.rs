@@ -42,6 +42,8 @@ mod blind;
 mod cipher;
 mod format;
 mod keys;
+#[cfg(feature = "pkcs11")]
+mod pkcs11;
 mod policy;
 pub(crate) mod rng;
 mod store;
@@ -57,6 +59,8 @@ pub use format::{
 };
 pub use keys::{DataKey, KeyError, KeyProvider, LocalKek};
 pub(crate) use keys::{hex, unhex};
+#[cfg(feature = "pkcs11")]
+pub use pkcs11::Pkcs11Kek;
 pub use policy::{Action, Policy, PolicyError};
 pub use store::{
     FileKeyStore, KeyPurpose, KeyRecord, KeyState, KeyStore, Keyring,
