@@ -786,3 +786,66 @@ fn golden_vector_print() {
     });
     println!("{}", serde_json::to_string_pretty(&all).unwrap());
 }
+
+/// Counts KEK calls, to show data keys are unwrapped once and cached.
+struct Counting {
+    inner: LocalKek,
+    unwraps: std::sync::atomic::AtomicUsize,
+}
+
+impl KeyProvider for Counting {
+    fn kek_id(&self) -> &str {
+        self.inner.kek_id()
+    }
+    fn wrap(&self, key: &DataKey, aad: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.inner.wrap(key, aad)
+    }
+    fn unwrap(&self, id: &str, wrapped: &[u8], aad: &[u8]) -> Result<DataKey, KeyError> {
+        self.unwraps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.unwrap(id, wrapped, aad)
+    }
+}
+
+#[test]
+fn the_kek_is_not_asked_per_value() {
+    let store = Arc::new(MemoryKeyStore::new());
+    let first = fixture_with(Policy::allow_all());
+    let s = scope();
+    let ctx = Context::new(&s, "r");
+    // Seal with one process's cipher, open with a fresh one over the same
+    // keyring, as another process would.
+    let kek = LocalKek::from_bytes([7; 32]);
+    let sealed: Vec<Vec<u8>> = {
+        let c = FieldCipher::builder(Arc::new(kek), store.clone())
+            .policy(Policy::allow_all())
+            .audit(first.sink.clone())
+            .build()
+            .unwrap();
+        (0..50).map(|_| c.encrypt_phi(&ctx, b"v").unwrap()).collect()
+    };
+    let counting = Arc::new(Counting {
+        inner: LocalKek::from_bytes([7; 32]),
+        unwraps: Default::default(),
+    });
+    let c = FieldCipher::builder(counting.clone(), store)
+        .policy(Policy::allow_all())
+        .audit(Arc::new(MemorySink::new()))
+        .build()
+        .unwrap();
+    for s in &sealed {
+        assert_eq!(&c.decrypt_phi(&ctx, s).unwrap()[..], b"v");
+    }
+    assert_eq!(counting.unwraps.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<FieldCipher>();
+    check::<LocalKek>();
+    check::<FileKeyStore>();
+    check::<MemoryKeyStore>();
+    check::<Policy>();
+    check::<crate::audit::JsonlSink>();
+    check::<crate::audit::MemorySink>();
+}
