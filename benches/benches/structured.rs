@@ -58,14 +58,16 @@ fn structured(c: &mut Criterion) {
     }
 }
 
-/// JSON lines and CSV scanned within one stream on 1 and 2 threads.
+/// JSON lines, CSV and a pg_dump scanned within one stream on 1 and 2
+/// threads.
 fn threads(c: &mut Criterion) {
     let scanner = Scanner::new();
     let jsonl = patients_jsonl(SIZE);
     let csv = patients_csv(SIZE);
+    let dump = patients_pg_dump(SIZE);
     let expect = "reading memory cannot fail";
     type Run<'a> = Box<dyn Fn() -> usize + Sync + 'a>;
-    let runs: [(&str, usize, Run<'_>); 2] = [
+    let runs: [(&str, usize, Run<'_>); 3] = [
         (
             "jsonl",
             jsonl.len(),
@@ -91,6 +93,24 @@ fn threads(c: &mut Criterion) {
                         CsvOptions::new(),
                         |rec| {
                             found += rec.findings.len();
+                            Ok(())
+                        },
+                    )
+                    .expect(expect);
+                found
+            }),
+        ),
+        (
+            "pg-dump",
+            dump.len(),
+            Box::new(|| {
+                let mut found = 0;
+                scanner
+                    .scan_dump_parallel(
+                        black_box(&dump[..]),
+                        DumpDialect::Postgres,
+                        |row| {
+                            found += row.findings.len();
                             Ok(())
                         },
                     )

@@ -14,9 +14,9 @@ const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 pub(crate) fn open(
     path: &Path,
     progress: Option<&indicatif::ProgressBar>,
-) -> io::Result<Box<dyn Read>> {
+) -> io::Result<Box<dyn Read + Send>> {
     if path == Path::new("-") {
-        decompress(io::stdin().lock())
+        decompress(io::stdin())
     } else {
         let file = File::open(path)?;
         match progress {
@@ -67,7 +67,9 @@ pub(crate) fn sniff(head: &[u8]) -> crate::InputFormat {
     }
 }
 
-fn decompress(rdr: impl Read + 'static) -> io::Result<Box<dyn Read>> {
+fn decompress(
+    rdr: impl Read + Send + 'static,
+) -> io::Result<Box<dyn Read + Send>> {
     let mut buf = BufReader::with_capacity(64 << 10, rdr);
     let head = buf.fill_buf()?;
     Ok(if head.starts_with(GZIP) {

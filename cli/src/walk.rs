@@ -90,21 +90,22 @@ pub(crate) fn scan_all(
         .map(|input| {
             let stdin = input.path == Path::new("-");
             let resolved = format.resolve(&input.path);
-            let open = || -> io::Result<(Box<dyn Read>, InputFormat)> {
-                let rdr = crate::input::open(&input.path, progress)?;
-                let mut rdr = io::BufReader::with_capacity(256 << 10, rdr);
-                // A name that says nothing: look at the content (stdin
-                // stays text, so a piped log is never second-guessed).
-                let format = if format == InputFormat::Auto
-                    && resolved == InputFormat::Text
-                    && !stdin
-                {
-                    crate::input::sniff(rdr.fill_buf()?)
-                } else {
-                    resolved
+            let open =
+                || -> io::Result<(Box<dyn Read + Send>, InputFormat)> {
+                    let rdr = crate::input::open(&input.path, progress)?;
+                    let mut rdr = io::BufReader::with_capacity(256 << 10, rdr);
+                    // A name that says nothing: look at the content (stdin
+                    // stays text, so a piped log is never second-guessed).
+                    let format = if format == InputFormat::Auto
+                        && resolved == InputFormat::Text
+                        && !stdin
+                    {
+                        crate::input::sniff(rdr.fill_buf()?)
+                    } else {
+                        resolved
+                    };
+                    Ok((Box::new(rdr), format))
                 };
-                Ok((Box::new(rdr), format))
-            };
             let spool = match Spool::new(&input.path) {
                 Ok(s) => s,
                 Err(e) => return Err((input.path.clone(), e.to_string())),
@@ -314,7 +315,7 @@ pub(crate) fn dump_dialect(
 /// classified.
 fn scan_dump(
     scanner: &Scanner,
-    rdr: impl Read,
+    rdr: impl Read + Send,
     format: InputFormat,
     show_values: bool,
     report: &mut FileReport,
@@ -330,9 +331,7 @@ fn scan_dump(
     let dialect =
         if mysql { DumpDialect::Mysql } else { DumpDialect::Postgres };
     let mut classifier = Classifier::new();
-    let mut rows = scanner.scan_dump(rdr, dialect);
-    while let Some(row) = rows.next_row() {
-        let row = row?;
+    scanner.scan_dump_parallel(rdr, dialect, |row| {
         let found: Vec<_> = row
             .findings
             .iter()
@@ -369,7 +368,8 @@ fn scan_dump(
             };
             report.findings.push(scanner, located)?;
         }
-    }
+        Ok(())
+    })?;
     report.columns = Some(classifier);
     Ok(())
 }

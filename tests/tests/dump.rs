@@ -202,3 +202,114 @@ fn a_redacted_dump_still_restores_and_holds_no_phi() {
         assert!(left.is_empty(), "{file}: PHI survived: {left:?}\n{rows}");
     }
 }
+
+/// Everything a row carries, to compare the two ways of reading a dump.
+type FullRow = (String, Vec<String>, u64, u64, usize, Vec<u8>, usize, String);
+
+fn full(row: phisafe::scan::DumpRow<'_>) -> FullRow {
+    (
+        row.table.to_string(),
+        row.columns.iter().map(|c| c.to_string()).collect(),
+        row.row,
+        row.line,
+        row.offset,
+        row.bytes.to_vec(),
+        row.values,
+        format!("{:?}", row.findings),
+    )
+}
+
+#[test]
+fn parallel_dump_scan_gives_exactly_the_sequential_rows() {
+    let scanner = Scanner::new();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let mut inputs: Vec<(Vec<u8>, DumpDialect)> =
+        ["copy.sql", "inserts.sql", "column-inserts.sql"]
+            .iter()
+            .map(|f| {
+                (
+                    std::fs::read(fixtures().join(f)).unwrap(),
+                    DumpDialect::Postgres,
+                )
+            })
+            .collect();
+    // A big multi-row INSERT dump crosses many batch boundaries.
+    let mut mysql = b"-- MySQL dump\nCREATE TABLE `p` (`id` int, `ssn` varchar(11), `note` text);\n".to_vec();
+    for i in 0..6000 {
+        mysql.extend_from_slice(
+            format!(
+                "INSERT INTO `p` VALUES ({i},'219-09-{:04}','call 415-555-{:04} re jo{i}@clinic.example'),({i},NULL,'{}');\n",
+                i % 10_000,
+                i % 10_000,
+                "x".repeat(i % 700)
+            )
+            .as_bytes(),
+        );
+    }
+    inputs.push((mysql, DumpDialect::Mysql));
+    for (text, dialect) in &inputs {
+        let mut seq = Vec::new();
+        let mut rows = scanner.scan_dump(&text[..], *dialect);
+        while let Some(row) = rows.next_row() {
+            seq.push(full(row.unwrap()));
+        }
+        let mut par = Vec::new();
+        pool.install(|| {
+            scanner
+                .scan_dump_parallel(&text[..], *dialect, |row| {
+                    par.push(full(row));
+                    Ok(())
+                })
+                .unwrap()
+        });
+        assert!(!seq.is_empty());
+        assert_eq!(seq.len(), par.len());
+        assert!(seq == par, "parallel rows differ from sequential rows");
+
+        // A read error partway: the same rows first, then the error.
+        let cut = text.len() * 2 / 3;
+        let failing = || {
+            std::io::BufReader::new(FailAfter { data: &text[..], left: cut })
+        };
+        let mut seq = Vec::new();
+        let mut rows = scanner.scan_dump(failing(), *dialect);
+        let seq_err = loop {
+            match rows.next_row() {
+                Some(Ok(row)) => seq.push(full(row)),
+                Some(Err(e)) => break e.to_string(),
+                None => panic!("the reader fails before the end"),
+            }
+        };
+        let mut par = Vec::new();
+        let par_err = pool
+            .install(|| {
+                scanner.scan_dump_parallel(failing(), *dialect, |row| {
+                    par.push(full(row));
+                    Ok(())
+                })
+            })
+            .unwrap_err()
+            .to_string();
+        assert_eq!(seq_err, par_err);
+        assert!(seq == par, "rows before a read error differ");
+    }
+}
+
+/// Reads `data` but fails once `left` bytes are used up.
+struct FailAfter<'a> {
+    data: &'a [u8],
+    left: usize,
+}
+
+impl std::io::Read for FailAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::other("disk on fire"));
+        }
+        let n = buf.len().min(self.left).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        self.left -= n;
+        Ok(n)
+    }
+}

@@ -800,7 +800,12 @@ impl KeyProvider for Counting {
     fn wrap(&self, key: &DataKey, aad: &[u8]) -> Result<Vec<u8>, KeyError> {
         self.inner.wrap(key, aad)
     }
-    fn unwrap(&self, id: &str, wrapped: &[u8], aad: &[u8]) -> Result<DataKey, KeyError> {
+    fn unwrap(
+        &self,
+        id: &str,
+        wrapped: &[u8],
+        aad: &[u8],
+    ) -> Result<DataKey, KeyError> {
         self.unwraps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.unwrap(id, wrapped, aad)
     }

@@ -744,44 +744,22 @@ impl<R: BufRead> DumpScan<'_, R> {
         Ok(None)
     }
 
-    fn row(&mut self, values: Vec<Value>) -> DumpRow<'_> {
+    /// Counts a row of the current table and returns its 1-based number.
+    fn count_row(&mut self) -> u64 {
         let counter = self.rows.entry(self.table.clone()).or_insert(0);
         *counter += 1;
-        let row = *counter;
-        let mut findings = Vec::new();
-        for (i, v) in values.iter().enumerate() {
-            let column = self.columns.get(i).cloned();
-            let path: Vec<Segment> =
-                column.iter().map(|c| Segment::Key(c.to_string())).collect();
-            let Some((bytes, map)) =
-                decode(&self.buf[v.raw.clone()], v.raw.start, v.kind)
-            else {
-                continue;
-            };
-            let mut scan = |bytes: &[u8], to_raw: &dyn Fn(usize) -> usize| {
-                for f in self.scanner.scan_scalar(&path, bytes) {
-                    let (s, e) = (to_raw(f.start()), to_raw(f.end()));
-                    findings.push(DumpFinding {
-                        finding: Finding {
-                            start: self.offset + s,
-                            end: self.offset + e,
-                            ..f
-                        },
-                        table: self.table.clone(),
-                        column: column.clone(),
-                        position: i,
-                        row,
-                    });
-                }
-            };
-            match bytea_hex(&bytes) {
-                // Map a bytea byte to its hex digits, then to the raw text.
-                Some((inner, hex_at)) => {
-                    scan(&inner, &|i| map[hex_at[i].min(map.len() - 1)])
-                }
-                None => scan(&bytes, &|i| map[i]),
-            }
-        }
+        *counter
+    }
+
+    fn row(&mut self, values: Vec<Value>) -> DumpRow<'_> {
+        let row = self.count_row();
+        let unit = UnitRef {
+            bytes: &self.buf,
+            offset: self.offset,
+            table: &self.table,
+            columns: &self.columns,
+        };
+        let findings = row_findings(self.scanner, &unit, row, &values);
         DumpRow {
             table: &self.table,
             columns: &self.columns,
@@ -791,6 +769,235 @@ impl<R: BufRead> DumpScan<'_, R> {
             bytes: &self.buf,
             values: values.len(),
             findings,
+        }
+    }
+}
+
+/// A statement or COPY line and where it belongs.
+struct UnitRef<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    table: &'a Arc<str>,
+    columns: &'a [Arc<str>],
+}
+
+/// The findings of one row: the work a worker thread does.
+fn row_findings(
+    scanner: &Scanner,
+    unit: &UnitRef<'_>,
+    row: u64,
+    values: &[Value],
+) -> Vec<DumpFinding> {
+    let mut findings = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let column = unit.columns.get(i).cloned();
+        let path: Vec<Segment> =
+            column.iter().map(|c| Segment::Key(c.to_string())).collect();
+        let Some((bytes, map)) =
+            decode(&unit.bytes[v.raw.clone()], v.raw.start, v.kind)
+        else {
+            continue;
+        };
+        let mut scan = |bytes: &[u8], to_raw: &dyn Fn(usize) -> usize| {
+            for f in scanner.scan_scalar(&path, bytes) {
+                let (s, e) = (to_raw(f.start()), to_raw(f.end()));
+                findings.push(DumpFinding {
+                    finding: Finding {
+                        start: unit.offset + s,
+                        end: unit.offset + e,
+                        ..f
+                    },
+                    table: unit.table.clone(),
+                    column: column.clone(),
+                    position: i,
+                    row,
+                });
+            }
+        };
+        match bytea_hex(&bytes) {
+            // Map a bytea byte to its hex digits, then to the raw text.
+            Some((inner, hex_at)) => {
+                scan(&inner, &|i| map[hex_at[i].min(map.len() - 1)])
+            }
+            None => scan(&bytes, &|i| map[i]),
+        }
+    }
+    findings
+}
+
+/// A unit gathered for a parallel batch: its span in the batch buffer.
+struct BatchUnit {
+    span: Range<usize>,
+    offset: usize,
+    line: u64,
+    table: Arc<str>,
+    columns: Arc<[Arc<str>]>,
+}
+
+/// About a megabyte of statements and COPY lines, with their rows.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    units: Vec<BatchUnit>,
+    /// Per row: its unit, row number and values.
+    rows: Vec<(usize, u64, Vec<Value>)>,
+    /// The input ended after this batch.
+    last: bool,
+    /// Reading failed after this batch's rows: the error to report once
+    /// they are delivered, as the sequential reader would.
+    error: Option<io::Error>,
+}
+
+const BATCH: usize = 1 << 20;
+
+impl<R: BufRead> DumpScan<'_, R> {
+    /// Reads the next batch, reusing `batch`'s allocations.
+    fn read_batch(
+        &mut self,
+        mut batch: Batch,
+        columns: &mut Arc<[Arc<str>]>,
+    ) -> Batch {
+        batch.bytes.clear();
+        batch.units.clear();
+        batch.rows.clear();
+        batch.last = false;
+        batch.error = None;
+        while batch.bytes.len() < BATCH {
+            let unit = match self.read_unit() {
+                Ok(unit) => unit,
+                Err(e) => {
+                    batch.last = true;
+                    batch.error = Some(e);
+                    break;
+                }
+            };
+            let tuples = match unit {
+                None => {
+                    batch.last = true;
+                    break;
+                }
+                Some(Unit::Other) => continue,
+                Some(Unit::CopyRow(values)) => vec![values],
+                Some(Unit::Insert(tuples)) => tuples,
+            };
+            if **columns != *self.columns {
+                *columns = Arc::from(self.columns.clone());
+            }
+            let start = batch.bytes.len();
+            batch.bytes.extend_from_slice(&self.buf);
+            batch.units.push(BatchUnit {
+                span: start..batch.bytes.len(),
+                offset: self.offset,
+                line: self.line,
+                table: self.table.clone(),
+                columns: columns.clone(),
+            });
+            for values in tuples {
+                batch.rows.push((
+                    batch.units.len() - 1,
+                    self.count_row(),
+                    values,
+                ));
+            }
+        }
+        batch
+    }
+}
+
+impl Batch {
+    fn unit(&self, i: usize) -> UnitRef<'_> {
+        let u = &self.units[i];
+        UnitRef {
+            bytes: &self.bytes[u.span.clone()],
+            offset: u.offset,
+            table: &u.table,
+            columns: &u.columns,
+        }
+    }
+
+    /// Every row's findings, in order, on the rayon pool.
+    fn scan(&self, scanner: &Scanner) -> Vec<Vec<DumpFinding>> {
+        use rayon::prelude::*;
+        self.rows
+            .par_chunks(64)
+            .flat_map_iter(|chunk| {
+                chunk.iter().map(|(u, row, values)| {
+                    row_findings(scanner, &self.unit(*u), *row, values)
+                })
+            })
+            .collect()
+    }
+}
+
+/// Hands a scanned batch's rows to `each`, in order.
+fn emit(
+    batch: &Batch,
+    found: Vec<Vec<DumpFinding>>,
+    each: &mut impl FnMut(DumpRow<'_>) -> io::Result<()>,
+) -> io::Result<()> {
+    for ((u, row, values), findings) in batch.rows.iter().zip(found) {
+        let unit = &batch.units[*u];
+        each(DumpRow {
+            table: &unit.table,
+            columns: &unit.columns,
+            row: *row,
+            line: unit.line,
+            offset: unit.offset,
+            bytes: &batch.bytes[unit.span.clone()],
+            values: values.len(),
+            findings,
+        })?;
+    }
+    Ok(())
+}
+
+impl Scanner {
+    /// Scans a dump on the rayon pool, as a pipeline of batches of about a
+    /// megabyte: while one batch's rows are scanned in parallel, the next
+    /// is read (in order, in bounded memory, as [`DumpScan::next_row`]
+    /// reads) and the previous one's rows are handed to `each`, in order.
+    /// The rows and findings are exactly the sequential ones.
+    pub fn scan_dump_parallel<R: BufRead + Send>(
+        &self,
+        rdr: R,
+        dialect: DumpDialect,
+        mut each: impl FnMut(DumpRow<'_>) -> io::Result<()> + Send,
+    ) -> io::Result<()> {
+        let mut scan = self.scan_dump(rdr, dialect);
+        let mut columns: Arc<[Arc<str>]> = Arc::from(Vec::new());
+        let mut current = scan.read_batch(Batch::default(), &mut columns);
+        let mut spare = Batch::default();
+        let mut pending: Option<(Batch, Vec<Vec<DumpFinding>>)> = None;
+        loop {
+            let last = current.last;
+            let ((found, next), emitted) = rayon::join(
+                || {
+                    rayon::join(
+                        || current.scan(self),
+                        || {
+                            let reuse = std::mem::take(&mut spare);
+                            if last {
+                                reuse
+                            } else {
+                                scan.read_batch(reuse, &mut columns)
+                            }
+                        },
+                    )
+                },
+                || match pending.take() {
+                    Some((batch, found)) => {
+                        emit(&batch, found, &mut each).map(|()| Some(batch))
+                    }
+                    None => Ok(None),
+                },
+            );
+            let done = emitted?;
+            if last {
+                emit(&current, found, &mut each)?;
+                return current.error.take().map_or(Ok(()), Err);
+            }
+            spare = done.unwrap_or_default();
+            pending = Some((std::mem::replace(&mut current, next), found));
         }
     }
 }
