@@ -35,5 +35,24 @@ cargo test --workspace --all-features 2>&1 | tee "$log"
 echo "== benches compile"
 cargo bench -p phisafe-benches --no-run --quiet
 
-# One closing line over every test binary and doc-test run.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "summary: %d passed, %d failed\n", p, f }' "$log"
+echo "== python"
+# A venv of our own under target/, with maturin and pytest from PyPI; the
+# extension is built into it with `maturin develop` (debug, shared target).
+venv="$PWD/target/py-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest
+VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
+    maturin develop -q -m python/Cargo.toml
+pylog="$(mktemp)"
+trap 'rm -f "$log" "$pylog"' EXIT
+"$venv/bin/python" -m pytest -q --doctest-modules python/python/phisafe python/tests \
+    2>&1 | tee "$pylog"
+
+# One closing line over every test binary, doc-test run and pytest run.
+{
+    cat "$log"
+    # pytest's closing "N failed, M passed in Xs", as a cargo-style line.
+    passed="$(tail -1 "$pylog" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
+    failed="$(tail -1 "$pylog" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)"
+    echo "test result: python. $passed passed; $failed failed;"
+} | awk '/^test result:/ { p += $4; f += $6 } END { printf "summary: %d passed, %d failed\n", p, f }'

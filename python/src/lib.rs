@@ -1,0 +1,468 @@
+//! `phisafe._native`: the Rust engine behind the `phisafe` Python package.
+//!
+//! Offsets given to Python are string indices (code points), not UTF-8
+//! bytes. Every scan and redaction releases the interpreter while Rust
+//! works, so threads scan in parallel.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use phisafe::scan::JsonFinding;
+use phisafe::{Entity, HashKey, Operator, Redactor};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use rayon::prelude::*;
+use serde_json::Value;
+
+create_exception!(
+    phisafe,
+    PhisafeError,
+    PyException,
+    "Base class of every phisafe error. Messages never contain input data."
+);
+create_exception!(
+    phisafe,
+    PatternError,
+    PhisafeError,
+    "A pattern file, entity name, operator or option is invalid."
+);
+create_exception!(
+    phisafe,
+    InputError,
+    PhisafeError,
+    "The input cannot be read: malformed JSON, nesting too deep, a value \
+     of an unsupported type."
+);
+
+/// Deepest Python object `scan_json` / `redact_json` walk.
+const MAX_DEPTH: usize = 128;
+
+/// Byte offsets to string indices: the index of byte `b` is the number of
+/// bytes before it that start a character. `offsets` must be ascending.
+fn to_chars(text: &[u8], offsets: &mut [usize]) {
+    if text.is_ascii() {
+        return;
+    }
+    let (mut at, mut chars) = (0, 0);
+    for off in offsets.iter_mut() {
+        let end = (*off).min(text.len());
+        if end > at {
+            chars +=
+                text[at..end].iter().filter(|&&b| b & 0xC0 != 0x80).count();
+            at = end;
+        }
+        *off = chars;
+    }
+}
+
+/// One finding. Offsets are string indices into the scanned text (or into
+/// the string value that `path` names); `repr` never shows the value.
+#[pyclass(frozen, eq, module = "phisafe", name = "Finding")]
+#[derive(Clone, PartialEq, Debug)]
+pub struct PyFinding {
+    /// Canonical entity name (`SSN`, `EMAIL`...).
+    #[pyo3(get)]
+    entity: String,
+    /// Start index (inclusive).
+    #[pyo3(get)]
+    start: usize,
+    /// End index (exclusive).
+    #[pyo3(get)]
+    end: usize,
+    /// Confidence, 0 to 1.
+    #[pyo3(get)]
+    score: f32,
+    /// Id of the pattern that matched.
+    #[pyo3(get)]
+    pattern_id: String,
+    /// JSON Pointer of the value, for `scan_json`.
+    #[pyo3(get)]
+    path: Option<String>,
+}
+
+#[pymethods]
+impl PyFinding {
+    fn __repr__(&self) -> String {
+        format!(
+            "Finding(entity={:?}, start={}, end={}, score={:.2}, pattern_id={:?}, path={})",
+            self.entity,
+            self.start,
+            self.end,
+            self.score,
+            self.pattern_id,
+            self.path
+                .as_deref()
+                .map_or("None".to_string(), |p| format!("{p:?}")),
+        )
+    }
+}
+
+/// Findings of `text`, with offsets converted to string indices.
+fn findings(
+    scanner: &phisafe::Scanner,
+    text: &[u8],
+    found: &[phisafe::Finding],
+    path: Option<&str>,
+) -> Vec<PyFinding> {
+    let mut offsets: Vec<usize> =
+        found.iter().flat_map(|f| [f.start(), f.end()]).collect();
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets[i]);
+    let mut sorted: Vec<usize> = order.iter().map(|&i| offsets[i]).collect();
+    to_chars(text, &mut sorted);
+    for (&i, &c) in order.iter().zip(&sorted) {
+        offsets[i] = c;
+    }
+    found
+        .iter()
+        .enumerate()
+        .map(|(i, f)| PyFinding {
+            entity: f.entity().as_str().to_string(),
+            start: offsets[2 * i],
+            end: offsets[2 * i + 1],
+            score: f.score(),
+            pattern_id: scanner.pattern(f.pattern()).id().to_string(),
+            path: path.map(str::to_string),
+        })
+        .collect()
+}
+
+fn pattern_error(e: impl std::fmt::Display) -> PyErr {
+    PatternError::new_err(e.to_string())
+}
+
+fn entity(name: &str) -> PyResult<Entity> {
+    name.parse::<Entity>().map_err(pattern_error)
+}
+
+/// A compiled pattern pack: build once (it is immutable and thread-safe),
+/// then scan and redact from any thread.
+#[pyclass(frozen, module = "phisafe", name = "Scanner")]
+pub struct PyScanner {
+    scanner: phisafe::Scanner,
+    redactor: Redactor,
+}
+
+impl std::fmt::Debug for PyScanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner").finish_non_exhaustive()
+    }
+}
+
+impl PyScanner {
+    fn redactor_for(
+        &self,
+        operators: Option<HashMap<String, String>>,
+        hash_key: Option<Vec<u8>>,
+    ) -> PyResult<Option<Redactor>> {
+        if operators.is_none() && hash_key.is_none() {
+            return Ok(None);
+        }
+        let mut b = Redactor::builder(self.scanner.clone());
+        for (name, op) in operators.unwrap_or_default() {
+            let op: Operator = op.parse().map_err(pattern_error)?;
+            b = b.operator(entity(&name)?, op);
+        }
+        if let Some(key) = hash_key {
+            b = b.hash_key(HashKey::new(&key).map_err(pattern_error)?);
+        }
+        b.build().map(Some).map_err(pattern_error)
+    }
+}
+
+#[pymethods]
+impl PyScanner {
+    /// Builds a scanner from the default pattern pack.
+    ///
+    /// `entities` keeps only those entity types; `min_score` drops weaker
+    /// findings; `extra_patterns` are pattern files (TOML); `allow` values
+    /// are never reported; `deny` maps an entity to terms always reported
+    /// as that entity.
+    #[new]
+    #[pyo3(signature = (entities=None, min_score=None, extra_patterns=None, allow=None, deny=None, log_timestamps=false))]
+    fn new(
+        entities: Option<Vec<String>>,
+        min_score: Option<f32>,
+        extra_patterns: Option<Vec<PathBuf>>,
+        allow: Option<Vec<String>>,
+        deny: Option<HashMap<String, Vec<String>>>,
+        log_timestamps: bool,
+    ) -> PyResult<PyScanner> {
+        let mut b = phisafe::Scanner::builder();
+        if let Some(names) = entities {
+            let list = names
+                .iter()
+                .map(|n| entity(n))
+                .collect::<PyResult<Vec<_>>>()?;
+            b.entities(list);
+        }
+        if let Some(score) = min_score {
+            if !(0.0..=1.0).contains(&score) {
+                return Err(PatternError::new_err(
+                    "min_score must be between 0 and 1",
+                ));
+            }
+            b.min_score(score);
+        }
+        for path in extra_patterns.unwrap_or_default() {
+            b.pattern_file(&path).map_err(pattern_error)?;
+        }
+        for value in allow.unwrap_or_default() {
+            b.allow(value);
+        }
+        for (name, terms) in deny.unwrap_or_default() {
+            let e = entity(&name)?;
+            for t in terms {
+                b.deny(e, &t);
+            }
+        }
+        b.log_timestamps(log_timestamps);
+        let scanner = b.build().map_err(pattern_error)?;
+        let redactor = Redactor::new(scanner.clone());
+        Ok(PyScanner { scanner, redactor })
+    }
+
+    /// The findings in `text`, in order.
+    fn scan(&self, py: Python<'_>, text: &str) -> Vec<PyFinding> {
+        py.detach(|| {
+            findings(
+                &self.scanner,
+                text.as_bytes(),
+                &self.scanner.scan(text.as_bytes()),
+                None,
+            )
+        })
+    }
+
+    /// `text` with every finding replaced (`[SSN]` by default; `operators`
+    /// maps entity names to `mask`, `tag`, `partial`, `hash` or `remove`;
+    /// `hash` needs `hash_key`, 16 bytes or more).
+    #[pyo3(signature = (text, operators=None, hash_key=None))]
+    fn redact(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        operators: Option<HashMap<String, String>>,
+        hash_key: Option<Vec<u8>>,
+    ) -> PyResult<String> {
+        let custom = self.redactor_for(operators, hash_key)?;
+        let r = custom.as_ref().unwrap_or(&self.redactor);
+        Ok(py.detach(|| r.redact_str(text)))
+    }
+
+    /// Scans many texts in parallel, with the interpreter released once.
+    fn scan_many(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+    ) -> Vec<Vec<PyFinding>> {
+        py.detach(|| {
+            texts
+                .par_iter()
+                .map(|t| {
+                    findings(
+                        &self.scanner,
+                        t.as_bytes(),
+                        &self.scanner.scan(t.as_bytes()),
+                        None,
+                    )
+                })
+                .collect()
+        })
+    }
+
+    /// Redacts many texts in parallel, with the interpreter released once.
+    #[pyo3(signature = (texts, operators=None, hash_key=None))]
+    fn redact_many(
+        &self,
+        py: Python<'_>,
+        texts: Vec<String>,
+        operators: Option<HashMap<String, String>>,
+        hash_key: Option<Vec<u8>>,
+    ) -> PyResult<Vec<String>> {
+        let custom = self.redactor_for(operators, hash_key)?;
+        let r = custom.as_ref().unwrap_or(&self.redactor);
+        Ok(py.detach(|| texts.par_iter().map(|t| r.redact_str(t)).collect()))
+    }
+
+    /// Scans JSON: text (offsets index the text) or a parsed object
+    /// (offsets index the string value at `path`). Keys such as `ssn` or
+    /// `last_name` mark their values.
+    fn scan_json(
+        &self,
+        py: Python<'_>,
+        obj: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<PyFinding>> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            let text = s.to_str()?;
+            let found = py
+                .detach(|| self.scanner.scan_json(text.as_bytes()))
+                .map_err(|e| InputError::new_err(e.to_string()))?;
+            return Ok(found
+                .iter()
+                .flat_map(|jf| {
+                    findings(
+                        &self.scanner,
+                        text.as_bytes(),
+                        std::slice::from_ref(jf.finding()),
+                        Some(jf.pointer()),
+                    )
+                })
+                .collect());
+        }
+        let value = to_json(obj, 0)?;
+        let found: Vec<JsonFinding> =
+            py.detach(|| self.scanner.scan_json_value(&value));
+        Ok(found
+            .iter()
+            .flat_map(|jf| {
+                let text = match value.pointer(jf.pointer()) {
+                    Some(Value::String(s)) => s.as_bytes(),
+                    _ => &[],
+                };
+                findings(
+                    &self.scanner,
+                    text,
+                    std::slice::from_ref(jf.finding()),
+                    Some(jf.pointer()),
+                )
+            })
+            .collect())
+    }
+
+    /// A redacted copy of a parsed JSON object: same keys, same list
+    /// lengths, strings stay strings.
+    #[pyo3(signature = (obj, operators=None, hash_key=None))]
+    fn redact_json<'py>(
+        &self,
+        py: Python<'py>,
+        obj: &Bound<'py, PyAny>,
+        operators: Option<HashMap<String, String>>,
+        hash_key: Option<Vec<u8>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let custom = self.redactor_for(operators, hash_key)?;
+        let r = custom.as_ref().unwrap_or(&self.redactor);
+        let value = to_json(obj, 0)?;
+        let out = py.detach(|| r.redact_json_value(&value));
+        from_json(py, &out)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Scanner(patterns={})", self.scanner.patterns().len())
+    }
+}
+
+/// A Python object as JSON: dicts with string keys, lists and tuples,
+/// strings, ints, floats, bools and None.
+fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
+    if depth > MAX_DEPTH {
+        return Err(InputError::new_err(format!(
+            "nesting deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.to_str()?.to_string()));
+    }
+    if let Ok(i) = obj.cast::<PyInt>() {
+        if let Ok(n) = i.extract::<i64>() {
+            return Ok(Value::from(n));
+        }
+        if let Ok(n) = i.extract::<u64>() {
+            return Ok(Value::from(n));
+        }
+        // Beyond 64 bits: keep the digits, as JSON text would.
+        return Ok(Value::String(i.str()?.to_str()?.to_string()));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        return Ok(serde_json::Number::from_f64(f.value())
+            .map_or(Value::Null, Value::Number));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut map = serde_json::Map::new();
+        for (k, v) in d.iter() {
+            let key = k
+                .cast::<PyString>()
+                .map_err(|_| InputError::new_err("dict keys must be strings"))?
+                .to_str()?
+                .to_string();
+            map.insert(key, to_json(&v, depth + 1)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        return l
+            .iter()
+            .map(|v| to_json(&v, depth + 1))
+            .collect::<PyResult<_>>()
+            .map(Value::Array);
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return t
+            .iter()
+            .map(|v| to_json(&v, depth + 1))
+            .collect::<PyResult<_>>()
+            .map(Value::Array);
+    }
+    Err(InputError::new_err(format!(
+        "cannot scan a value of type {} as JSON",
+        obj.get_type().name()?
+    )))
+}
+
+fn from_json<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u), _) => u.into_pyobject(py)?.into_any(),
+            (None, None, Some(f)) => f.into_pyobject(py)?.into_any(),
+            _ => py.None().into_bound(py),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(from_json(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, item) in map {
+                dict.set_item(k, from_json(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// The native module; the `phisafe` package re-exports it.
+#[pymodule]
+mod _native {
+    #[pymodule_export]
+    use super::{
+        InputError, PatternError, PhisafeError, PyFinding, PyScanner,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_chars;
+
+    #[test]
+    fn byte_offsets_become_string_indices() {
+        let text = "é 中 😀 x".as_bytes();
+        let mut offs = [0, 2, 3, 6, 7, 11, 12, 13];
+        to_chars(text, &mut offs);
+        assert_eq!(offs, [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+}

@@ -1,0 +1,147 @@
+"""The Python API of the scanner, run by scripts/test.sh with pytest."""
+
+import threading
+
+import pytest
+
+import phisafe
+from phisafe import Finding, InputError, PatternError, PhisafeError, Scanner
+
+NOTE = "Pt Maria Lopez, DOB 04/12/1957, MRN 00482913, phone 415-555-2671"
+
+
+def values(text, found):
+    return [(f.entity, text[f.start : f.end]) for f in found]
+
+
+def test_scan_and_redact_with_the_default_scanner():
+    found = phisafe.scan(NOTE)
+    assert [f.entity for f in found] == ["PERSON", "DATE", "MRN", "PHONE"]
+    assert values(NOTE, found)[0] == ("PERSON", "Maria Lopez")
+    assert phisafe.redact(NOTE) == "Pt [PERSON], DOB [DATE], MRN [MRN], phone [PHONE]"
+    assert phisafe.default_scanner() is phisafe.default_scanner()
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["", "Café ", "患者の記録 ", "🏥🩺 ", "naïve 😀 résumé 中文 "],
+)
+def test_offsets_are_string_indices_with_non_ascii_text(prefix):
+    text = prefix + "SSN 219-09-9999 mail jo@clinic.example"
+    found = Scanner().scan(text)
+    assert values(text, found) == [("SSN", "219-09-9999"), ("EMAIL", "jo@clinic.example")]
+
+
+def test_non_ascii_inside_a_finding():
+    text = "écrire à josé.garcía@clínica.example 😀 puis 415-555-2671"
+    found = Scanner().scan(text)
+    got = values(text, found)
+    assert ("PHONE", "415-555-2671") in got
+    for f in found:
+        assert 0 <= f.start < f.end <= len(text)
+
+
+def test_finding_is_frozen_and_repr_hides_the_value():
+    f = Scanner().scan("SSN 219-09-9999")[0]
+    assert isinstance(f, Finding)
+    assert "219" not in repr(f) and "SSN" in repr(f)
+    with pytest.raises(AttributeError):
+        f.start = 0
+    assert f == Scanner().scan("SSN 219-09-9999")[0]
+
+
+def test_options_and_errors():
+    s = Scanner(entities=["EMAIL"], allow=["ok@clinic.example"])
+    assert [f.entity for f in s.scan("219-09-9999 a@clinic.example ok@clinic.example")] == ["EMAIL"]
+    s = Scanner(deny={"PERSON": ["Quixote"]})
+    assert [f.entity for f in s.scan("seen by Quixote today")] == ["PERSON"]
+    with pytest.raises(PatternError):
+        Scanner(entities=["NOT_AN_ENTITY"])
+    with pytest.raises(PatternError):
+        Scanner(min_score=2.0)
+    with pytest.raises(PatternError) as e:
+        Scanner(extra_patterns=["/no/such/patterns.toml"])
+    assert isinstance(e.value, PhisafeError)
+    with pytest.raises(PatternError):
+        Scanner().redact("x", operators={"SSN": "shred"})
+    with pytest.raises(PatternError):
+        Scanner().redact("x", operators={"SSN": "hash"})
+
+
+def test_redact_operators():
+    s = Scanner()
+    assert s.redact("SSN 219-09-9999", operators={"SSN": "partial"}) == "SSN ***-**-9999"
+    key = b"k" * 32
+    a = s.redact("SSN 219-09-9999", operators={"SSN": "hash"}, hash_key=key)
+    b = s.redact("SSN 219-09-9999!", operators={"SSN": "hash"}, hash_key=key)
+    assert "219-09-9999" not in a and a[:20] == b[:20]
+
+
+def test_batches_match_single_calls():
+    s = Scanner()
+    texts = [f"line {i}: call 415-555-{1000 + i:04d} or mail u{i}@clinic.example" for i in range(200)]
+    texts.append("nothing here")
+    assert s.scan_many(texts) == [s.scan(t) for t in texts]
+    assert s.redact_many(texts) == [s.redact(t) for t in texts]
+
+
+def test_json_paths_offsets_and_shape():
+    s = Scanner()
+    doc = {
+        "patient": {"last_name": "Quixote", "ssn": 219099999, "contact": [{"phone": "415-555-2671"}]},
+        "note": "Café visit, mail jo@clinic.example",
+        "flags": [True, None, 1.5],
+    }
+    found = s.scan_json(doc)
+    by_path = {f.path: f for f in found}
+    assert by_path["/patient/last_name"].entity == "PERSON"
+    assert by_path["/patient/ssn"].entity == "SSN"
+    assert by_path["/patient/contact/0/phone"].entity == "PHONE"
+    email = by_path["/note"]
+    assert doc["note"][email.start : email.end] == "jo@clinic.example"
+
+    import json
+
+    text = json.dumps(doc, ensure_ascii=False)
+    for f in s.scan_json(text):
+        assert f.path is not None and 0 <= f.start < f.end <= len(text)
+    assert {f.path for f in s.scan_json(text)} == set(by_path)
+
+    red = s.redact_json(doc)
+    assert red is not doc and doc["patient"]["last_name"] == "Quixote"
+    assert red["patient"]["last_name"] == "[PERSON]"
+    assert len(red["patient"]["contact"]) == 1 and red["flags"] == [True, None, 1.5]
+    assert s.scan_json(red) == []
+
+
+def test_bad_json_input():
+    s = Scanner()
+    with pytest.raises(InputError) as e:
+        s.scan_json('{"ssn": "219-09-9999",')
+    assert "219-09-9999" not in str(e.value)
+    with pytest.raises(InputError):
+        s.scan_json({"x": object()})
+    with pytest.raises(InputError):
+        s.scan_json({1: "a"})
+    deep = []
+    for _ in range(500):
+        deep = [deep]
+    with pytest.raises(InputError):
+        s.scan_json(deep)
+
+
+def test_concurrent_use_from_threads():
+    s = Scanner()
+    texts = [f"mail u{i}@clinic.example, SSN 219-09-{i:04d}" for i in range(1, 400)]
+    expected = [s.scan(t) for t in texts]
+    results = [None] * 8
+
+    def work(k):
+        results[k] = [s.scan(t) for t in texts]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == expected for r in results)
