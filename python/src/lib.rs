@@ -4,6 +4,8 @@
 //! bytes. Every scan and redaction releases the interpreter while Rust
 //! works, so threads scan in parallel.
 
+mod cipher;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -448,6 +450,11 @@ fn from_json<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 /// The native module; the `phisafe` package re-exports it.
 #[pymodule]
 mod _native {
+    #[pymodule_export]
+    use super::cipher::{
+        AuditError, DecryptError, KeyManagementError, PolicyDenied,
+        PyFieldCipher,
+    };
     #[pymodule_export]
     use super::{
         InputError, PatternError, PhisafeError, PyFinding, PyScanner,

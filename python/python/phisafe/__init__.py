@@ -6,7 +6,8 @@
 >>> phisafe.redact("SSN 219-09-9999")
 'SSN [SSN]'
 
-Offsets are string indices (code points). Build a :class:`Scanner` once and
+Offsets are string indices (code points). :class:`FieldCipher` encrypts
+fields with the envelope format of the Rust crate and CLI. Build a :class:`Scanner` once and
 share it: it is immutable and thread-safe, and every call releases the GIL
 while Rust works.
 """
@@ -17,18 +18,28 @@ import threading
 from typing import Optional
 
 from phisafe._native import (
+    AuditError,
+    DecryptError,
+    FieldCipher,
     Finding,
     InputError,
+    KeyManagementError,
     PatternError,
     PhisafeError,
+    PolicyDenied,
     Scanner,
 )
 
 __all__ = [
+    "AuditError",
+    "DecryptError",
+    "FieldCipher",
     "Finding",
     "InputError",
+    "KeyManagementError",
     "PatternError",
     "PhisafeError",
+    "PolicyDenied",
     "Scanner",
     "default_scanner",
     "redact",

@@ -12,6 +12,18 @@ class PatternError(PhisafeError):
 class InputError(PhisafeError):
     """The input cannot be read: malformed JSON, nesting too deep, an unsupported type."""
 
+class DecryptError(PhisafeError):
+    """Wrong key, scope or row, altered or malformed value, or a destroyed key version."""
+
+class PolicyDenied(PhisafeError):
+    """The access policy refused the call (it is still audited)."""
+
+class KeyManagementError(PhisafeError):
+    """The master key, keyring or key store failed."""
+
+class AuditError(PhisafeError):
+    """The audit record could not be written, so the call did not happen."""
+
 class Finding:
     """One finding; offsets are string indices. ``repr`` never shows the value."""
 
@@ -61,3 +73,98 @@ class Scanner:
         operators: Optional[Mapping[str, str]] = None,
         hash_key: Optional[bytes] = None,
     ) -> Any: ...
+
+class FieldCipher:
+    """Envelope encryption of fields; interchangeable with the Rust API and CLI."""
+
+    def __init__(
+        self,
+        key: str,
+        keyring: str | PathLike[str],
+        audit: str | PathLike[str],
+        policy: Optional[str | PathLike[str]] = None,
+        sync_every_record: bool = False,
+    ) -> None: ...
+    def encrypt_phi(
+        self,
+        value: str | bytes,
+        *,
+        scope: str,
+        row: str,
+        actor: str,
+        purpose: str,
+        role: str = "",
+        tenant: Optional[str] = None,
+        request_id: Optional[str] = None,
+        binary: bool = False,
+    ) -> str | bytes: ...
+    def decrypt_phi(
+        self,
+        envelope: str | bytes,
+        *,
+        scope: str,
+        row: str,
+        actor: str,
+        purpose: str,
+        role: str = "",
+        tenant: Optional[str] = None,
+        request_id: Optional[str] = None,
+        binary: bool = False,
+    ) -> str | bytes: ...
+    def encrypt_many(
+        self,
+        items: Sequence[tuple[str, str | bytes]],
+        *,
+        scope: str,
+        actor: str,
+        purpose: str,
+        role: str = "",
+        tenant: Optional[str] = None,
+        request_id: Optional[str] = None,
+    ) -> list[str]: ...
+    def decrypt_many(
+        self,
+        items: Sequence[tuple[str, str | bytes]],
+        *,
+        scope: str,
+        actor: str,
+        purpose: str,
+        role: str = "",
+        tenant: Optional[str] = None,
+        request_id: Optional[str] = None,
+    ) -> list[str | DecryptError]: ...
+    def blind_index(
+        self,
+        value: str,
+        *,
+        scope: str,
+        name: str,
+        actor: str,
+        purpose: str,
+        normalizer: str = "exact",
+        bits: int = 32,
+        distinct_values: Optional[int] = None,
+        role: str = "",
+        tenant: Optional[str] = None,
+    ) -> str: ...
+    def rotate(
+        self,
+        *,
+        scope: str,
+        actor: str,
+        purpose: str = "key-rotation",
+        role: str = "",
+        tenant: Optional[str] = None,
+    ) -> int: ...
+    def reencrypt(
+        self,
+        envelope: str | bytes,
+        *,
+        scope: str,
+        row: str,
+        actor: str,
+        purpose: str,
+        role: str = "",
+        tenant: Optional[str] = None,
+    ) -> Optional[str]: ...
+    def flush_audit(self) -> None: ...

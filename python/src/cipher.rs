@@ -1,0 +1,427 @@
+//! `phisafe.FieldCipher`: envelope encryption from Python.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use phisafe::audit::{AuditSink, Durability, JsonlSink};
+use phisafe::crypto::{
+    Context, CryptoError, FieldCipher, FileKeyStore, IndexSpec, KeyProvider,
+    LocalKek, Normalizer, Policy, Scope, audit_key, to_text,
+};
+use pyo3::create_exception;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+use super::{InputError, PatternError, PhisafeError};
+
+create_exception!(
+    phisafe,
+    DecryptError,
+    PhisafeError,
+    "A value could not be decrypted: wrong key, scope or row, altered, \
+     malformed, or its key version destroyed."
+);
+create_exception!(
+    phisafe,
+    PolicyDenied,
+    PhisafeError,
+    "The access policy refused the call."
+);
+create_exception!(
+    phisafe,
+    KeyManagementError,
+    PhisafeError,
+    "The master key, keyring or key store failed."
+);
+create_exception!(
+    phisafe,
+    AuditError,
+    PhisafeError,
+    "The audit record could not be written, so the call did not happen."
+);
+
+pub(crate) fn crypto_error(e: CryptoError) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        CryptoError::Decrypt
+        | CryptoError::Malformed(_)
+        | CryptoError::UnknownKey { .. }
+        | CryptoError::KeyDestroyed { .. } => DecryptError::new_err(msg),
+        CryptoError::Denied(_) => PolicyDenied::new_err(msg),
+        CryptoError::Audit(_) => AuditError::new_err(msg),
+        CryptoError::Key(_) | CryptoError::Random => {
+            KeyManagementError::new_err(msg)
+        }
+        _ => InputError::new_err(msg),
+    }
+}
+
+/// `file:PATH`, `file://PATH` or `env://VAR`.
+fn provider(spec: &str) -> PyResult<Arc<dyn KeyProvider>> {
+    let key_err = |e: phisafe::crypto::KeyError| {
+        KeyManagementError::new_err(e.to_string())
+    };
+    if let Some(var) = spec.strip_prefix("env://") {
+        return Ok(Arc::new(LocalKek::from_env(var).map_err(key_err)?));
+    }
+    let path = spec
+        .strip_prefix("file://")
+        .or_else(|| spec.strip_prefix("file:"))
+        .unwrap_or(spec);
+    Ok(Arc::new(
+        LocalKek::from_file(std::path::Path::new(path)).map_err(key_err)?,
+    ))
+}
+
+/// Bytes of a `str` (UTF-8) or `bytes` value.
+fn value_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_str()?.as_bytes().to_vec());
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    Err(InputError::new_err("values must be str or bytes"))
+}
+
+/// Who asks, why, and for which field: the keyword arguments every call
+/// takes.
+struct Who {
+    scope: Scope,
+    actor: String,
+    role: String,
+    purpose: String,
+    request_id: Option<String>,
+}
+
+impl Who {
+    fn new(
+        scope: &str,
+        tenant: Option<&str>,
+        actor: &str,
+        role: &str,
+        purpose: &str,
+        request_id: Option<&str>,
+    ) -> PyResult<Who> {
+        let scope = match tenant {
+            Some(t) => Scope::with_tenant(scope, t),
+            None => Scope::new(scope),
+        }
+        .map_err(crypto_error)?;
+        Ok(Who {
+            scope,
+            actor: actor.to_string(),
+            role: role.to_string(),
+            purpose: purpose.to_string(),
+            request_id: request_id.map(str::to_string),
+        })
+    }
+
+    fn ctx<'a>(&'a self, row: &'a str) -> Context<'a> {
+        let c = Context::new(&self.scope, row)
+            .actor(&self.actor)
+            .role(&self.role)
+            .purpose(&self.purpose);
+        match &self.request_id {
+            Some(id) => c.request_id(id),
+            None => c,
+        }
+    }
+}
+
+/// Envelope encryption of fields, the replacement for SQL
+/// `encrypt_phi()` / `decrypt_phi()`: per-scope data keys wrapped by a
+/// master key, every call checked against the policy and written to the
+/// audit log first. Ciphertexts are interchangeable with the Rust API and
+/// the `phisafe` CLI.
+#[pyclass(frozen, module = "phisafe", name = "FieldCipher")]
+pub struct PyFieldCipher {
+    cipher: FieldCipher,
+}
+
+impl std::fmt::Debug for PyFieldCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.cipher.fmt(f)
+    }
+}
+
+#[pymethods]
+impl PyFieldCipher {
+    /// `key`: `file:PATH` (a key file from `phisafe keys init`) or
+    /// `env://VAR`. `keyring`: the keyring file. `audit`: this process's
+    /// audit log (JSONL; one writer per file). `policy`: a TOML policy
+    /// file, or None to allow every call. `sync_every_record`: fsync each
+    /// audit record instead of group commit.
+    #[new]
+    #[pyo3(signature = (key, keyring, audit, policy=None, sync_every_record=false))]
+    fn new(
+        key: &str,
+        keyring: PathBuf,
+        audit: PathBuf,
+        policy: Option<PathBuf>,
+        sync_every_record: bool,
+    ) -> PyResult<PyFieldCipher> {
+        let provider = provider(key)?;
+        let store = Arc::new(FileKeyStore::new(keyring));
+        let policy = match policy {
+            None => Policy::allow_all(),
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|e| {
+                    PatternError::new_err(format!(
+                        "cannot read policy {}: {e}",
+                        p.display()
+                    ))
+                })?;
+                Policy::from_toml(&text)
+                    .map_err(|e| PatternError::new_err(e.to_string()))?
+            }
+        };
+        let key = audit_key(&*provider, &*store)
+            .map_err(|e| KeyManagementError::new_err(e.to_string()))?;
+        let durability = if sync_every_record {
+            Durability::EveryRecord
+        } else {
+            Durability::default()
+        };
+        let sink = JsonlSink::open(&audit, key, durability)
+            .map_err(|e| AuditError::new_err(e.to_string()))?;
+        let sink: Arc<dyn AuditSink> = Arc::new(sink);
+        let cipher = FieldCipher::builder(provider, store)
+            .policy(policy)
+            .audit(sink)
+            .build()
+            .map_err(crypto_error)?;
+        Ok(PyFieldCipher { cipher })
+    }
+
+    /// Encrypts `value` (str or bytes) for one field of one row. Returns
+    /// the text form (`psf:...`) or, with `binary=True`, the bytes.
+    #[pyo3(signature = (value, *, scope, row, actor, purpose, role="", tenant=None, request_id=None, binary=false))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
+    fn encrypt_phi<'py>(
+        &self,
+        py: Python<'py>,
+        value: &Bound<'py, PyAny>,
+        scope: &str,
+        row: &str,
+        actor: &str,
+        purpose: &str,
+        role: &str,
+        tenant: Option<&str>,
+        request_id: Option<&str>,
+        binary: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let plain = zeroize::Zeroizing::new(value_bytes(value)?);
+        let who = Who::new(scope, tenant, actor, role, purpose, request_id)?;
+        let sealed = py
+            .detach(|| self.cipher.encrypt_phi(&who.ctx(row), &plain))
+            .map_err(crypto_error)?;
+        Ok(if binary {
+            PyBytes::new(py, &sealed).into_any()
+        } else {
+            PyString::new(py, &to_text(&sealed)).into_any()
+        })
+    }
+
+    /// Decrypts an envelope (text or binary form). Returns str, or bytes
+    /// with `binary=True`.
+    #[pyo3(signature = (envelope, *, scope, row, actor, purpose, role="", tenant=None, request_id=None, binary=false))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
+    fn decrypt_phi<'py>(
+        &self,
+        py: Python<'py>,
+        envelope: &Bound<'py, PyAny>,
+        scope: &str,
+        row: &str,
+        actor: &str,
+        purpose: &str,
+        role: &str,
+        tenant: Option<&str>,
+        request_id: Option<&str>,
+        binary: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let sealed = value_bytes(envelope)?;
+        let who = Who::new(scope, tenant, actor, role, purpose, request_id)?;
+        let plain = py
+            .detach(|| {
+                self.cipher.decrypt_phi(&who.ctx(row), sealed.trim_ascii_end())
+            })
+            .map_err(crypto_error)?;
+        plain_object(py, &plain, binary)
+    }
+
+    /// Encrypts many `(row, value)` pairs of one scope: one policy check
+    /// and one audit record, the GIL released once. Text forms, in order.
+    #[pyo3(signature = (items, *, scope, actor, purpose, role="", tenant=None, request_id=None))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
+    fn encrypt_many(
+        &self,
+        py: Python<'_>,
+        items: Vec<(String, Bound<'_, PyAny>)>,
+        scope: &str,
+        actor: &str,
+        purpose: &str,
+        role: &str,
+        tenant: Option<&str>,
+        request_id: Option<&str>,
+    ) -> PyResult<Vec<String>> {
+        let owned: Vec<(String, zeroize::Zeroizing<Vec<u8>>)> = items
+            .iter()
+            .map(|(r, v)| {
+                Ok((r.clone(), zeroize::Zeroizing::new(value_bytes(v)?)))
+            })
+            .collect::<PyResult<_>>()?;
+        let who = Who::new(scope, tenant, actor, role, purpose, request_id)?;
+        py.detach(|| {
+            let refs: Vec<(&str, &[u8])> = owned
+                .iter()
+                .map(|(r, v)| (r.as_str(), v.as_slice()))
+                .collect();
+            self.cipher
+                .encrypt_many(&who.ctx(""), &refs)
+                .map(|all| all.iter().map(|s| to_text(s)).collect())
+        })
+        .map_err(crypto_error)
+    }
+
+    /// Decrypts many `(row, envelope)` pairs of one scope. Each element of
+    /// the result is the plaintext (str) or, for a value that failed, the
+    /// `DecryptError` for it: one bad value does not stop the batch.
+    #[pyo3(signature = (items, *, scope, actor, purpose, role="", tenant=None, request_id=None))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
+    fn decrypt_many<'py>(
+        &self,
+        py: Python<'py>,
+        items: Vec<(String, Bound<'py, PyAny>)>,
+        scope: &str,
+        actor: &str,
+        purpose: &str,
+        role: &str,
+        tenant: Option<&str>,
+        request_id: Option<&str>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let owned: Vec<(String, Vec<u8>)> = items
+            .iter()
+            .map(|(r, v)| Ok((r.clone(), value_bytes(v)?)))
+            .collect::<PyResult<_>>()?;
+        let who = Who::new(scope, tenant, actor, role, purpose, request_id)?;
+        let results = py
+            .detach(|| {
+                let refs: Vec<(&str, &[u8])> = owned
+                    .iter()
+                    .map(|(r, v)| (r.as_str(), v.trim_ascii_end()))
+                    .collect();
+                self.cipher.decrypt_many(&who.ctx(""), &refs)
+            })
+            .map_err(crypto_error)?;
+        results
+            .into_iter()
+            .map(|r| match r {
+                Ok(plain) => plain_object(py, &plain, false),
+                Err(e) => Ok(crypto_error(e)
+                    .into_value(py)
+                    .into_bound(py)
+                    .into_any()),
+            })
+            .collect()
+    }
+
+    /// The blind index of `value` (hex), for equality search on an
+    /// encrypted column. `normalizer`: `exact`, `trim-casefold`, `digits`
+    /// or `last4`; `distinct_values` refuses widths that would make nearly
+    /// every value unique.
+    #[pyo3(signature = (value, *, scope, name, actor, purpose, normalizer="exact", bits=32, distinct_values=None, role="", tenant=None))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
+    fn blind_index(
+        &self,
+        py: Python<'_>,
+        value: &str,
+        scope: &str,
+        name: &str,
+        actor: &str,
+        purpose: &str,
+        normalizer: &str,
+        bits: u16,
+        distinct_values: Option<u64>,
+        role: &str,
+        tenant: Option<&str>,
+    ) -> PyResult<String> {
+        let norm = Normalizer::parse(normalizer).ok_or_else(|| {
+            PatternError::new_err(
+                "normalizer must be exact, trim-casefold, digits or last4",
+            )
+        })?;
+        let mut spec =
+            IndexSpec::new(name, norm, bits).map_err(crypto_error)?;
+        if let Some(d) = distinct_values {
+            spec = spec.distinct_values(d).map_err(crypto_error)?;
+        }
+        let who = Who::new(scope, tenant, actor, role, purpose, None)?;
+        py.detach(|| self.cipher.blind_index(&who.ctx(""), &spec, value))
+            .map(|i| i.to_hex())
+            .map_err(crypto_error)
+    }
+
+    /// Makes a new data key version active for `scope`; returns it.
+    #[pyo3(signature = (*, scope, actor, purpose="key-rotation", role="", tenant=None))]
+    fn rotate(
+        &self,
+        py: Python<'_>,
+        scope: &str,
+        actor: &str,
+        purpose: &str,
+        role: &str,
+        tenant: Option<&str>,
+    ) -> PyResult<u32> {
+        let who = Who::new(scope, tenant, actor, role, purpose, None)?;
+        py.detach(|| self.cipher.rotate(&who.ctx(""))).map_err(crypto_error)
+    }
+
+    /// Moves an envelope to the scope's active key version; None when it
+    /// is already there.
+    #[pyo3(signature = (envelope, *, scope, row, actor, purpose, role="", tenant=None))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
+    fn reencrypt(
+        &self,
+        py: Python<'_>,
+        envelope: &Bound<'_, PyAny>,
+        scope: &str,
+        row: &str,
+        actor: &str,
+        purpose: &str,
+        role: &str,
+        tenant: Option<&str>,
+    ) -> PyResult<Option<String>> {
+        let mut sealed = value_bytes(envelope)?;
+        if sealed.starts_with(phisafe::crypto::TEXT_PREFIX.as_bytes()) {
+            let text = String::from_utf8_lossy(&sealed).trim_end().to_string();
+            sealed =
+                phisafe::crypto::from_text(&text).map_err(crypto_error)?;
+        }
+        let who = Who::new(scope, tenant, actor, role, purpose, None)?;
+        py.detach(|| self.cipher.reencrypt(&who.ctx(row), &sealed))
+            .map(|o| o.map(|b| to_text(&b)))
+            .map_err(crypto_error)
+    }
+
+    /// Writes every buffered audit record to disk now.
+    fn flush_audit(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.cipher.flush_audit()).map_err(crypto_error)
+    }
+}
+
+fn plain_object<'py>(
+    py: Python<'py>,
+    plain: &[u8],
+    binary: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    if binary {
+        return Ok(PyBytes::new(py, plain).into_any());
+    }
+    match std::str::from_utf8(plain) {
+        Ok(s) => Ok(PyString::new(py, s).into_any()),
+        Err(_) => Err(InputError::new_err(
+            "the plaintext is not UTF-8; pass binary=True",
+        )),
+    }
+}

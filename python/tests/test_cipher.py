@@ -1,0 +1,146 @@
+"""FieldCipher from Python, and interchange with the phisafe CLI."""
+
+import json
+import os
+import pathlib
+import subprocess
+import threading
+
+import pytest
+
+from phisafe import (
+    AuditError,
+    DecryptError,
+    FieldCipher,
+    InputError,
+    KeyManagementError,
+    PhisafeError,
+    PolicyDenied,
+)
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+WHO = dict(scope="patients.ssn", actor="api", purpose="treatment")
+
+
+def cli():
+    """The phisafe binary the test script built (cargo test builds it)."""
+    path = os.environ.get("PHISAFE_BIN") or str(REPO / "target" / "debug" / "phisafe")
+    assert os.path.exists(path), "build the CLI first (scripts/test.sh does)"
+    return path
+
+
+@pytest.fixture()
+def keys(tmp_path):
+    subprocess.run([cli(), "keys", "init", "--key-file", str(tmp_path / "kek")], check=True,
+                   capture_output=True)
+    return tmp_path
+
+
+def make(keys, **kw):
+    return FieldCipher(f"file:{keys / 'kek'}", keys / "keyring.json", keys / "py-audit.jsonl", **kw)
+
+
+def test_round_trip_binding_and_errors(keys):
+    c = make(keys)
+    env = c.encrypt_phi("219-09-9999", row="42", **WHO)
+    assert env.startswith("psf:")
+    assert c.decrypt_phi(env, row="42", **WHO) == "219-09-9999"
+    raw = c.encrypt_phi(b"\x00\xff", row="42", binary=True, **WHO)
+    assert isinstance(raw, bytes) and raw[0] == 0xF5
+    assert c.decrypt_phi(raw, row="42", binary=True, **WHO) == b"\x00\xff"
+    with pytest.raises(DecryptError) as e:
+        c.decrypt_phi(env, row="43", **WHO)
+    assert "219" not in str(e.value) and isinstance(e.value, PhisafeError)
+    with pytest.raises(DecryptError):
+        c.decrypt_phi("psf:AAAA", row="42", **WHO)
+    with pytest.raises(InputError):
+        c.encrypt_phi(12, row="42", **WHO)
+    with pytest.raises(InputError):
+        c.encrypt_phi("x", row="42", scope="bad scope", actor="a", purpose="p")
+
+
+def test_rotation_reencrypt_batches_and_blind_index(keys):
+    c = make(keys)
+    old = c.encrypt_phi("value", row="r", **WHO)
+    assert c.rotate(scope="patients.ssn", actor="admin") == 2
+    new = c.reencrypt(old, row="r", **WHO)
+    assert new is not None and new != old
+    assert c.decrypt_phi(new, row="r", **WHO) == "value"
+    assert c.reencrypt(new, row="r", **WHO) is None
+
+    items = [(f"row-{i}", f"value {i}") for i in range(50)]
+    sealed = c.encrypt_many(items, **WHO)
+    back = [(r, s) for (r, _), s in zip(items, sealed)]
+    back[3] = ("row-4", back[3][1])  # wrong row for one value
+    out = c.decrypt_many(back, **WHO)
+    assert isinstance(out[3], DecryptError)
+    assert [o for i, o in enumerate(out) if i != 3] == [v for i, (_, v) in enumerate(items) if i != 3]
+
+    a = c.blind_index("219-09-9999", name="ssn", normalizer="digits", **WHO)
+    assert a == c.blind_index("219 09 9999", name="ssn", normalizer="digits", **WHO)
+    assert len(a) == 8
+    with pytest.raises(PhisafeError):
+        c.blind_index("CA", name="state", bits=16, distinct_values=60, **WHO)
+
+
+def test_policy_denial_is_audited(keys):
+    (keys / "policy.toml").write_text(
+        '[[allow]]\nroles = ["intake"]\nscopes = ["patients.*"]\n'
+        'actions = ["encrypt"]\npurposes = ["*"]\n'
+    )
+    c = make(keys, policy=keys / "policy.toml", sync_every_record=True)
+    env = c.encrypt_phi("v", row="1", role="intake", **WHO)
+    with pytest.raises(PolicyDenied):
+        c.decrypt_phi(env, row="1", role="intake", **WHO)
+    last = json.loads((keys / "py-audit.jsonl").read_text().splitlines()[-1])
+    assert (last["action"], last["outcome"], last["actor"]) == ("decrypt", "denied", "api")
+
+
+def test_bad_key_and_busy_audit_log(keys):
+    with pytest.raises(KeyManagementError):
+        FieldCipher("file:/no/such/key", keys / "k.json", keys / "a.jsonl")
+    with pytest.raises(KeyManagementError):
+        FieldCipher("env://PHISAFE_TEST_UNSET_VARIABLE", keys / "k.json", keys / "a.jsonl")
+    c = make(keys)
+    with pytest.raises(AuditError):
+        make(keys)  # one writer per audit log
+    del c
+
+
+def test_interchange_with_the_cli_both_ways(keys):
+    c = make(keys)
+    base = [cli(), "--key-file", str(keys / "kek"), "--keyring", str(keys / "keyring.json"),
+            "--audit-log", str(keys / "cli-audit.jsonl")]
+
+    def run(cmd, data):
+        args = [base[0], cmd] + base[1:] + ["--scope", "patients.ssn", "--row", "7"]
+        return subprocess.run(args, input=data, capture_output=True, check=True).stdout
+
+    from_python = c.encrypt_phi("078-05-1120", row="7", **WHO)
+    assert run("decrypt", from_python.encode()) == b"078-05-1120"
+    from_cli = run("encrypt", b"219-09-9999").decode().strip()
+    assert c.decrypt_phi(from_cli, row="7", **WHO) == "219-09-9999"
+    c.flush_audit()
+    verify = subprocess.run([base[0], "audit", "verify"] + base[1:] + [str(keys / "py-audit.jsonl")],
+                            capture_output=True, text=True)
+    assert verify.returncode == 0 and "chain intact" in verify.stdout, verify.stdout + verify.stderr
+
+
+def test_threads_share_one_cipher(keys):
+    c = make(keys)
+    errors = []
+
+    def work(k):
+        try:
+            for i in range(100):
+                env = c.encrypt_phi(f"{k}-{i}", row=str(i), **WHO)
+                assert c.decrypt_phi(env, row=str(i), **WHO) == f"{k}-{i}"
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
