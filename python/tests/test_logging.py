@@ -1,0 +1,110 @@
+"""phisafe.logging: the redacting filter and the structlog processor."""
+
+import io
+import logging
+import logging.config
+
+import pytest
+
+import phisafe.logging as plog
+
+SSN = "219-09-9999"
+EMAIL = "jo@clinic.example"
+
+
+@pytest.fixture()
+def capture():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s %(patient)s"))
+    handler.addFilter(plog.RedactingFilter())
+    logger = logging.getLogger(f"test.{id(stream)}")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger, stream
+
+
+def test_message_args_and_extra_are_redacted(capture):
+    logger, stream = capture
+    logger.info("ssn %s mail " + EMAIL, SSN, extra={"patient": {"ssn": SSN, "age": 42}})
+    out = stream.getvalue()
+    assert SSN not in out and EMAIL not in out
+    assert "[SSN]" in out and "[EMAIL]" in out and "'age': 42" in out
+
+
+def test_exceptions_and_stack_info(capture):
+    logger, stream = capture
+    try:
+        raise ValueError(f"bad ssn {SSN}")
+    except ValueError:
+        logger.exception("failed for %s", EMAIL, extra={"patient": None}, stack_info=True)
+    out = stream.getvalue()
+    assert SSN not in out and EMAIL not in out
+    assert "ValueError: bad ssn [SSN]" in out and "Stack (most recent call last)" in out
+
+
+def test_uvicorn_access_args_keep_their_shape():
+    import uvicorn.logging as uvicorn_logging  # scripts/test.sh installs uvicorn
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(uvicorn_logging.AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s'))
+    handler.addFilter(plog.RedactingFilter())
+    logger = logging.getLogger("test.uvicorn.access")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    # What uvicorn's h11/httptools protocols log for each request.
+    logger.info('%s - "%s %s HTTP/%s" %d', "10.1.2.3:5000", "GET", f"/patients?ssn={SSN}&mail={EMAIL}", "1.1", 200)
+    out = stream.getvalue()
+    assert SSN not in out and EMAIL not in out
+    assert "GET /patients?ssn=[SSN]&mail=[EMAIL] HTTP/1.1\" 200" in out
+    assert "10.1.2.3" not in out
+
+
+def test_never_raises_and_withholds_on_failure(capture, monkeypatch):
+    logger, stream = capture
+    handler = logger.handlers[0]
+    flt = handler.filters[0]
+
+    def broken(record):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(flt, "_redact", broken)
+    logger.info("ssn %s and %d", SSN, 7, extra={"patient": SSN})
+    out = stream.getvalue()
+    assert SSN not in out and plog.FAILED_MARKER in out
+
+
+def test_dict_config_and_install():
+    stream = io.StringIO()
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {"phi": {"()": "phisafe.logging.RedactingFilter"}},
+            "handlers": {
+                "mem": {"class": "logging.StreamHandler", "stream": stream, "filters": ["phi"]}
+            },
+            "loggers": {"test.dictconfig": {"handlers": ["mem"], "level": "INFO", "propagate": False}},
+        }
+    )
+    logging.getLogger("test.dictconfig.child").info("mail %s", EMAIL)
+    assert EMAIL not in stream.getvalue() and "[EMAIL]" in stream.getvalue()
+
+    other = io.StringIO()
+    logger = logging.getLogger("test.install")
+    logger.addHandler(logging.StreamHandler(other))
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    f = plog.install(["test.install"])
+    assert plog.install(["test.install"], f) is f
+    assert logger.handlers[0].filters.count(f) == 1
+    logger.info("ssn %s", SSN)
+    assert SSN not in other.getvalue()
+
+
+def test_structlog_processor():
+    p = plog.RedactingProcessor()
+    out = p(None, "info", {"event": f"saw {SSN}", "user": {"email": EMAIL, "n": 3}, "tags": [SSN]})
+    assert out == {"event": "saw [SSN]", "user": {"email": "[EMAIL]", "n": 3}, "tags": ["[SSN]"]}
