@@ -40,9 +40,12 @@ echo "== python"
 # extension is built into it with `maturin develop` (debug, shared target).
 venv="$PWD/target/py-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest uvicorn
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest uvicorn mypy
 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
     maturin develop -q -m python/Cargo.toml
+# The hand-written stubs must match the module, and the package type-check.
+(cd python/python && "$venv/bin/python" -m mypy.stubtest phisafe._native \
+    && "$venv/bin/python" -m mypy --strict phisafe)
 pylog="$(mktemp)"
 trap 'rm -f "$log" "$pylog"' EXIT
 "$venv/bin/python" -m pytest -q --doctest-modules python/python/phisafe python/tests \

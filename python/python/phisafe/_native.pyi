@@ -1,7 +1,22 @@
 """Type stubs for the native module (the Rust engine)."""
 
 from os import PathLike
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence, final
+
+from typing_extensions import Self
+
+__all__ = [
+    "AuditError",
+    "DecryptError",
+    "FieldCipher",
+    "Finding",
+    "InputError",
+    "KeyManagementError",
+    "PatternError",
+    "PhisafeError",
+    "PolicyDenied",
+    "Scanner",
+]
 
 class PhisafeError(Exception):
     """Base class of every phisafe error. Messages never contain input data."""
@@ -24,6 +39,7 @@ class KeyManagementError(PhisafeError):
 class AuditError(PhisafeError):
     """The audit record could not be written, so the call did not happen."""
 
+@final
 class Finding:
     """One finding; offsets are string indices. ``repr`` never shows the value."""
 
@@ -40,18 +56,19 @@ class Finding:
     @property
     def path(self) -> Optional[str]: ...
 
+@final
 class Scanner:
     """A compiled pattern pack: immutable, thread-safe, build once."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         entities: Optional[Sequence[str]] = None,
         min_score: Optional[float] = None,
         extra_patterns: Optional[Sequence[str | PathLike[str]]] = None,
         allow: Optional[Sequence[str]] = None,
         deny: Optional[Mapping[str, Sequence[str]]] = None,
         log_timestamps: bool = False,
-    ) -> None: ...
+    ) -> Self: ...
     def scan(self, text: str) -> list[Finding]: ...
     def redact(
         self,
@@ -74,17 +91,18 @@ class Scanner:
         hash_key: Optional[bytes] = None,
     ) -> Any: ...
 
+@final
 class FieldCipher:
     """Envelope encryption of fields; interchangeable with the Rust API and CLI."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         key: str,
         keyring: str | PathLike[str],
         audit: str | PathLike[str],
         policy: Optional[str | PathLike[str]] = None,
         sync_every_record: bool = False,
-    ) -> None: ...
+    ) -> Self: ...
     def encrypt_phi(
         self,
         value: str | bytes,

@@ -178,7 +178,9 @@ class RedactingProcessor:
     ) -> None:
         self._redactor = _Redactor(scanner, operators, hash_key)
 
-    def __call__(self, logger: Any, method_name: str, event_dict: dict) -> dict:
+    def __call__(
+        self, logger: Any, method_name: str, event_dict: dict[str, Any]
+    ) -> dict[str, Any]:
         try:
             return {k: self._redactor.value(v) for k, v in event_dict.items()}
         except Exception:
