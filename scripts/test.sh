@@ -40,7 +40,7 @@ echo "== python"
 # extension is built into it with `maturin develop` (debug, shared target).
 venv="$PWD/target/py-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest uvicorn mypy
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest uvicorn mypy fastapi httpx
 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
     maturin develop -q -m python/Cargo.toml
 # The hand-written stubs must match the module, and the package type-check.
