@@ -258,9 +258,10 @@ impl PyScanner {
     fn scan_many(
         &self,
         py: Python<'_>,
-        texts: Vec<String>,
-    ) -> Vec<Vec<PyFinding>> {
-        py.detach(|| {
+        texts: Vec<Bound<'_, PyString>>,
+    ) -> PyResult<Vec<Vec<PyFinding>>> {
+        let texts = borrowed(&texts)?;
+        Ok(py.detach(|| {
             texts
                 .par_iter()
                 .map(|t| {
@@ -272,7 +273,7 @@ impl PyScanner {
                     )
                 })
                 .collect()
-        })
+        }))
     }
 
     /// Redacts many texts in parallel, with the interpreter released once.
@@ -280,10 +281,11 @@ impl PyScanner {
     fn redact_many(
         &self,
         py: Python<'_>,
-        texts: Vec<String>,
+        texts: Vec<Bound<'_, PyString>>,
         operators: Option<HashMap<String, String>>,
         hash_key: Option<Vec<u8>>,
     ) -> PyResult<Vec<String>> {
+        let texts = borrowed(&texts)?;
         let custom = self.redactor_for(operators, hash_key)?;
         let r = custom.as_ref().unwrap_or(&self.redactor);
         Ok(py.detach(|| texts.par_iter().map(|t| r.redact_str(t)).collect()))
@@ -354,6 +356,29 @@ impl PyScanner {
     fn __repr__(&self) -> String {
         format!("Scanner(patterns={})", self.scanner.patterns().len())
     }
+
+    /// Benchmark helper: scans `texts` as `scan_many` does but returns only
+    /// the number of findings, so Python can time the Rust core alone on
+    /// the same input (python/bench/bench.py).
+    fn _core_scan_count(
+        &self,
+        py: Python<'_>,
+        texts: Vec<Bound<'_, PyString>>,
+    ) -> PyResult<usize> {
+        let texts = borrowed(&texts)?;
+        Ok(py.detach(|| {
+            texts
+                .par_iter()
+                .map(|t| self.scanner.scan(t.as_bytes()).len())
+                .sum()
+        }))
+    }
+}
+
+/// The UTF-8 text of Python strings, borrowed: no copy, and the strings
+/// (immutable, kept alive by `texts`) can be read with the GIL released.
+fn borrowed<'a>(texts: &'a [Bound<'_, PyString>]) -> PyResult<Vec<&'a str>> {
+    texts.iter().map(|t| t.to_str()).collect()
 }
 
 /// A Python object as JSON: dicts with string keys, lists and tuples,
