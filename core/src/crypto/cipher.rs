@@ -946,14 +946,43 @@ impl FieldCipher {
         Ok(index)
     }
 
+    /// A keyring change made for an admin call: applied atomically by the
+    /// store and installed in the cache; a failure is audited. The caller
+    /// audits the success, with what the change produced.
+    fn admin(
+        &self,
+        op: Op<'_, '_>,
+        version: Option<u32>,
+        change: &mut dyn FnMut(&mut Keyring) -> Result<(), KeyError>,
+    ) -> Result<(), CryptoError> {
+        match self.inner.store.update(change) {
+            Ok(ring) => {
+                self.inner
+                    .cache
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .replace(ring);
+                Ok(())
+            }
+            Err(e) => self.fail(
+                op,
+                Rows::None,
+                version,
+                Failure::Code("key"),
+                e.into(),
+            ),
+        }
+    }
+
     /// Makes a new encryption key version active for `ctx`'s scope; the
     /// old one stays for decryption. Returns the new version.
     pub fn rotate(&self, ctx: &Context<'_>) -> Result<u32, CryptoError> {
-        let now = SystemTime::now();
+        let op =
+            Op { now: SystemTime::now(), ctx, action: AuditAction::KeyRotate };
         let scope = ctx.scope.as_str();
         let provider = &*self.inner.provider;
         let mut new_version = 0;
-        let ring = self.inner.store.update(&mut |ring| {
+        self.admin(op, None, &mut |ring| {
             for k in ring.keys.iter_mut() {
                 if k.scope == scope
                     && k.purpose == KeyPurpose::Encrypt
@@ -967,26 +996,9 @@ impl FieldCipher {
                 new_record(provider, scope, KeyPurpose::Encrypt, new_version)?;
             ring.keys.push(record);
             Ok(())
-        });
-        let ring = match ring {
-            Ok(r) => r,
-            Err(e) => {
-                return self.fail(
-                    Op { now, ctx, action: AuditAction::KeyRotate },
-                    Rows::None,
-                    None,
-                    Failure::Code("key"),
-                    e.into(),
-                );
-            }
-        };
-        self.inner
-            .cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .replace(ring);
+        })?;
         self.audit(&self.event(
-            Op { now, ctx, action: AuditAction::KeyRotate },
+            op,
             Rows::None,
             Some(new_version),
             Outcome::Ok,
@@ -1007,13 +1019,17 @@ impl FieldCipher {
         version: u32,
         confirm: &str,
     ) -> Result<(), CryptoError> {
-        let now = SystemTime::now();
+        let op = Op {
+            now: SystemTime::now(),
+            ctx,
+            action: AuditAction::KeyDestroy,
+        };
         let scope = ctx.scope.as_str();
         let expected = format!("destroy {scope} v{version}");
         if confirm != expected {
             return Err(KeyError::NotConfirmed { expected }.into());
         }
-        let ring = self.inner.store.update(&mut |ring| {
+        self.admin(op, Some(version), &mut |ring| {
             let k = ring
                 .get_mut(scope, KeyPurpose::Encrypt, version)
                 .ok_or_else(|| KeyError::NotFound {
@@ -1023,26 +1039,9 @@ impl FieldCipher {
             k.state = KeyState::Destroyed;
             k.wrapped.clear();
             Ok(())
-        });
-        let ring = match ring {
-            Ok(r) => r,
-            Err(e) => {
-                return self.fail(
-                    Op { now, ctx, action: AuditAction::KeyDestroy },
-                    Rows::None,
-                    Some(version),
-                    Failure::Code("key"),
-                    e.into(),
-                );
-            }
-        };
-        self.inner
-            .cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .replace(ring);
+        })?;
         self.audit(&self.event(
-            Op { now, ctx, action: AuditAction::KeyDestroy },
+            op,
             Rows::None,
             Some(version),
             Outcome::Ok,
@@ -1059,10 +1058,11 @@ impl FieldCipher {
         ctx: &Context<'_>,
         new: &dyn KeyProvider,
     ) -> Result<usize, CryptoError> {
-        let now = SystemTime::now();
+        let op =
+            Op { now: SystemTime::now(), ctx, action: AuditAction::KeyRewrap };
         let old = &*self.inner.provider;
         let mut count = 0;
-        let ring = self.inner.store.update(&mut |ring| {
+        self.admin(op, None, &mut |ring| {
             count = 0;
             for k in ring.keys.iter_mut() {
                 if k.state == KeyState::Destroyed || k.kek_id == new.kek_id() {
@@ -1074,31 +1074,8 @@ impl FieldCipher {
                 count += 1;
             }
             Ok(())
-        });
-        let ring = match ring {
-            Ok(r) => r,
-            Err(e) => {
-                return self.fail(
-                    Op { now, ctx, action: AuditAction::KeyRewrap },
-                    Rows::None,
-                    None,
-                    Failure::Code("key"),
-                    e.into(),
-                );
-            }
-        };
-        self.inner
-            .cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .replace(ring);
-        self.audit(&self.event(
-            Op { now, ctx, action: AuditAction::KeyRewrap },
-            Rows::None,
-            None,
-            Outcome::Ok,
-            None,
-        ))?;
+        })?;
+        self.audit(&self.event(op, Rows::None, None, Outcome::Ok, None))?;
         Ok(count)
     }
 
