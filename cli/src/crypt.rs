@@ -421,14 +421,10 @@ pub(crate) fn decrypt(c: CryptArgs) -> anyhow::Result<()> {
     if let Some(id) = &c.request_id {
         ctx = ctx.request_id(id);
     }
+    // A text form's trailing newline (from `echo`) is dropped by the
+    // library; a binary envelope is taken byte for byte.
     let input = read_stdin()?;
-    // The text form may arrive with a trailing newline from `echo`.
-    let input = if input.starts_with(phisafe::crypto::TEXT_PREFIX.as_bytes()) {
-        input.trim_ascii_end()
-    } else {
-        &input[..]
-    };
-    let plain = cipher.decrypt_phi(&ctx, input)?;
+    let plain = cipher.decrypt_phi(&ctx, &input)?;
     cipher.flush_audit()?;
     let mut out = io::stdout().lock();
     out.write_all(&plain)?;

@@ -243,9 +243,7 @@ impl PyFieldCipher {
         let sealed = value_bytes(envelope)?;
         let who = Who::new(scope, tenant, actor, role, purpose, request_id)?;
         let plain = py
-            .detach(|| {
-                self.cipher.decrypt_phi(&who.ctx(row), sealed.trim_ascii_end())
-            })
+            .detach(|| self.cipher.decrypt_phi(&who.ctx(row), &sealed))
             .map_err(crypto_error)?;
         plain_object(py, &plain, binary)
     }
@@ -309,7 +307,7 @@ impl PyFieldCipher {
             .detach(|| {
                 let refs: Vec<(&str, &[u8])> = owned
                     .iter()
-                    .map(|(r, v)| (r.as_str(), v.trim_ascii_end()))
+                    .map(|(r, v)| (r.as_str(), v.as_slice()))
                     .collect();
                 self.cipher.decrypt_many(&who.ctx(""), &refs)
             })

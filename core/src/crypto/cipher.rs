@@ -390,6 +390,27 @@ impl FieldCipher {
         Err(err)
     }
 
+    /// Checks the policy; a denial is audited (with the rows `rows`
+    /// gives, built only then) and returned as the error.
+    fn allow<'a>(
+        &self,
+        op: Op<'a, '_>,
+        action: Action,
+        rows: impl FnOnce() -> Rows<'a>,
+        key_version: Option<u32>,
+    ) -> Result<(), CryptoError> {
+        match self.check(op.ctx, action) {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(
+                op,
+                rows(),
+                key_version,
+                Failure::Denied,
+                CryptoError::Denied(e),
+            ),
+        }
+    }
+
     fn check(
         &self,
         ctx: &Context<'_>,
@@ -584,15 +605,12 @@ impl FieldCipher {
             return Err(CryptoError::TooLarge { len: plaintext.len() });
         }
         let rows = || Rows::One(ctx.row);
-        if let Err(e) = self.check(ctx, Action::Encrypt) {
-            return self.fail(
-                Op { now, ctx, action: AuditAction::Encrypt },
-                rows(),
-                None,
-                Failure::Denied,
-                CryptoError::Denied(e),
-            );
-        }
+        self.allow(
+            Op { now, ctx, action: AuditAction::Encrypt },
+            Action::Encrypt,
+            rows,
+            None,
+        )?;
         let (version, xaes) = self.enc_key(ctx, now)?;
         let mut aad = Vec::with_capacity(64);
         let out = Self::seal_one(
@@ -663,15 +681,12 @@ impl FieldCipher {
             }
         };
         let version = Some(env.key_version());
-        if let Err(e) = self.check(ctx, Action::Decrypt) {
-            return self.fail(
-                Op { now, ctx, action: AuditAction::Decrypt },
-                rows(),
-                version,
-                Failure::Denied,
-                CryptoError::Denied(e),
-            );
-        }
+        self.allow(
+            Op { now, ctx, action: AuditAction::Decrypt },
+            Action::Decrypt,
+            rows,
+            version,
+        )?;
         let mut aad = Vec::with_capacity(64);
         match self.open_one(&env, ctx.scope, ctx.row, &mut aad, now) {
             Ok(plain) => {
@@ -729,15 +744,12 @@ impl FieldCipher {
             }
         }
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
-        if let Err(e) = self.check(ctx, Action::Encrypt) {
-            return self.fail(
-                Op { now, ctx, action: AuditAction::Encrypt },
-                rows(),
-                None,
-                Failure::Denied,
-                CryptoError::Denied(e),
-            );
-        }
+        self.allow(
+            Op { now, ctx, action: AuditAction::Encrypt },
+            Action::Encrypt,
+            rows,
+            None,
+        )?;
         let (version, xaes) = self.enc_key(ctx, now)?;
         let mut aad = Vec::with_capacity(64);
         // One derived key per batch: random nonce prefix once, random
@@ -785,15 +797,12 @@ impl FieldCipher {
             Self::check_row(row)?;
         }
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
-        if let Err(e) = self.check(ctx, Action::Decrypt) {
-            return self.fail(
-                Op { now, ctx, action: AuditAction::Decrypt },
-                rows(),
-                None,
-                Failure::Denied,
-                CryptoError::Denied(e),
-            );
-        }
+        self.allow(
+            Op { now, ctx, action: AuditAction::Decrypt },
+            Action::Decrypt,
+            rows,
+            None,
+        )?;
         let mut aad = Vec::with_capacity(64);
         let mut version = None;
         // Values sealed in one batch share a nonce prefix: derive its key
@@ -871,15 +880,12 @@ impl FieldCipher {
             }
         };
         for action in [Action::Decrypt, Action::Encrypt] {
-            if let Err(e) = self.check(ctx, action) {
-                return self.fail(
-                    Op { now, ctx, action: AuditAction::Reencrypt },
-                    rows(),
-                    None,
-                    Failure::Denied,
-                    CryptoError::Denied(e),
-                );
-            }
+            self.allow(
+                Op { now, ctx, action: AuditAction::Reencrypt },
+                action,
+                rows,
+                None,
+            )?;
         }
         let (active, xaes) = self.enc_key(ctx, now)?;
         if env.key_version() == active {
@@ -925,15 +931,12 @@ impl FieldCipher {
         let now = SystemTime::now();
         let rows = || Rows::One(ctx.row);
         Self::check_row(ctx.row)?;
-        if let Err(e) = self.check(ctx, Action::Search) {
-            return self.fail(
-                Op { now, ctx, action: AuditAction::Search },
-                rows(),
-                None,
-                Failure::Denied,
-                CryptoError::Denied(e),
-            );
-        }
+        self.allow(
+            Op { now, ctx, action: AuditAction::Search },
+            Action::Search,
+            rows,
+            None,
+        )?;
         let key = self.index_key(ctx, now)?;
         let index = spec.compute(&key, value);
         self.audit(&self.event(
