@@ -28,6 +28,10 @@ echo "== docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features 2>&1 | { ! grep -E "^(warning|error)" ; }
 
 echo "== tests"
+# One throwaway PostgreSQL cluster for every test binary that needs one
+# (phisafe-sqlx, the CLI's db commands); it stops when this script exits.
+PHISAFE_TEST_PG_URL="$(scripts/pg_test_cluster.sh $$)"
+export PHISAFE_TEST_PG_URL
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --all-features 2>&1 | tee "$log"

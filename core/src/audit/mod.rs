@@ -348,6 +348,20 @@ impl Chain {
         Ok(Chain { key, next_seq: last.seq + 1, prev: mac })
     }
 
+    /// Continues from a head kept in a trusted place (a locked database
+    /// row): the next sequence number and the MAC of the record before it.
+    /// Unlike [`Chain::resume`] nothing is checked; check the key once
+    /// with `resume` on the stored last record.
+    pub fn from_head(key: AuditKey, next_seq: u64, prev: [u8; 32]) -> Chain {
+        Chain { key, next_seq, prev }
+    }
+
+    /// The next sequence number and the MAC of the last sealed record:
+    /// what to store as the head after sealing.
+    pub fn head(&self) -> (u64, [u8; 32]) {
+        (self.next_seq, self.prev)
+    }
+
     /// Seals `e` as the next record and hands its fields to `out`.
     fn seal_with<T>(
         &mut self,
@@ -564,6 +578,58 @@ pub struct BadRecord {
     pub reason: String,
 }
 
+/// Checks a chain record by record, from its first record: for chains
+/// not kept as JSONL (database tables).
+#[derive(Debug)]
+pub struct Verifier<'k> {
+    key: &'k AuditKey,
+    prev: [u8; 32],
+    valid: u64,
+    head: Option<(u64, String)>,
+}
+
+impl<'k> Verifier<'k> {
+    /// Starts at sequence number 0.
+    pub fn new(key: &'k AuditKey) -> Verifier<'k> {
+        Verifier { key, prev: [0; 32], valid: 0, head: None }
+    }
+
+    /// Checks the next record. `Err` says why it breaks the chain; every
+    /// later record is then unverifiable.
+    pub fn push(&mut self, record: &AuditRecord) -> Result<(), String> {
+        if record.seq != self.valid {
+            return Err(format!(
+                "sequence number {} where {} was expected: records were deleted, inserted or reordered",
+                record.seq, self.valid
+            ));
+        }
+        let Some((rec_prev, mac)) = decode_macs(record) else {
+            return Err("prev or mac is not 64 hex digits".into());
+        };
+        if !bool::from(rec_prev.ct_eq(&self.prev)) {
+            return Err("prev does not match the previous record's mac".into());
+        }
+        if !bool::from(self.key.mac(&record.fields(), &self.prev).ct_eq(&mac))
+        {
+            return Err("mac does not match: the record was altered (or the audit key is wrong)".into());
+        }
+        self.prev = mac;
+        self.valid += 1;
+        self.head = Some((record.seq, record.mac.clone()));
+        Ok(())
+    }
+
+    /// How many records verified so far.
+    pub fn valid(&self) -> u64 {
+        self.valid
+    }
+
+    /// Sequence number and MAC of the last verified record.
+    pub fn head(&self) -> Option<&(u64, String)> {
+        self.head.as_ref()
+    }
+}
+
 /// Checks a JSONL chain from its first record.
 ///
 /// I/O errors are errors; a broken chain is a report with `first_bad`.
@@ -571,47 +637,22 @@ pub fn verify(
     key: &AuditKey,
     input: impl BufRead,
 ) -> Result<VerifyReport, AuditError> {
-    let mut report = VerifyReport { valid: 0, head: None, first_bad: None };
-    let mut prev = [0u8; 32];
+    let mut v = Verifier::new(key);
+    let mut first_bad = None;
     for (i, line) in input.split(b'\n').enumerate() {
         let line = line.map_err(AuditError::Io)?;
-        let line_no = i as u64 + 1;
         if line.is_empty() {
             continue;
         }
-        let bad = |reason: String| Some(BadRecord { line: line_no, reason });
-        let record: AuditRecord = match serde_json::from_slice(&line) {
-            Ok(r) => r,
-            Err(e) => {
-                report.first_bad = bad(format!("not a valid record: {e}"));
-                return Ok(report);
-            }
-        };
-        if record.seq != report.valid {
-            report.first_bad = bad(format!(
-                "sequence number {} where {} was expected: records were deleted, inserted or reordered",
-                record.seq, report.valid
-            ));
-            return Ok(report);
+        let checked = serde_json::from_slice::<AuditRecord>(&line)
+            .map_err(|e| format!("not a valid record: {e}"))
+            .and_then(|r| v.push(&r));
+        if let Err(reason) = checked {
+            first_bad = Some(BadRecord { line: i as u64 + 1, reason });
+            break;
         }
-        let Some((rec_prev, mac)) = decode_macs(&record) else {
-            report.first_bad = bad("prev or mac is not 64 hex digits".into());
-            return Ok(report);
-        };
-        if !bool::from(rec_prev.ct_eq(&prev)) {
-            report.first_bad =
-                bad("prev does not match the previous record's mac".into());
-            return Ok(report);
-        }
-        if !bool::from(key.mac(&record.fields(), &prev).ct_eq(&mac)) {
-            report.first_bad = bad("mac does not match: the record was altered (or the audit key is wrong)".into());
-            return Ok(report);
-        }
-        prev = mac;
-        report.valid += 1;
-        report.head = Some((record.seq, record.mac));
     }
-    Ok(report)
+    Ok(VerifyReport { valid: v.valid, head: v.head, first_bad })
 }
 
 /// An audit failure. The operation that needed the record did not happen.

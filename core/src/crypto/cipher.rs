@@ -136,10 +136,10 @@ impl FieldCipherBuilder {
                 provider: self.provider,
                 store: self.store,
                 policy: self.policy,
-                audit,
                 refresh: self.refresh,
                 cache: RwLock::new(Cache::new(ring)),
             }),
+            audit,
         })
     }
 }
@@ -163,13 +163,13 @@ impl fmt::Debug for FieldCipherBuilder {
 #[derive(Clone)]
 pub struct FieldCipher {
     inner: Arc<Inner>,
+    audit: Arc<dyn AuditSink>,
 }
 
 struct Inner {
     provider: Arc<dyn KeyProvider>,
     store: Arc<dyn KeyStore>,
     policy: Policy,
-    audit: Arc<dyn AuditSink>,
     refresh: Duration,
     cache: RwLock<Cache>,
 }
@@ -338,6 +338,13 @@ impl FieldCipher {
         }
     }
 
+    /// The same cipher (keys, cache, policy) recording into another
+    /// sink: for writing a call's audit record somewhere only the caller
+    /// can reach, such as the database transaction that stores the value.
+    pub fn with_audit(&self, sink: Arc<dyn AuditSink>) -> FieldCipher {
+        FieldCipher { inner: Arc::clone(&self.inner), audit: sink }
+    }
+
     fn event<'a>(
         &self,
         op: Op<'a, '_>,
@@ -369,7 +376,7 @@ impl FieldCipher {
     }
 
     fn audit(&self, event: &AuditEvent<'_>) -> Result<(), CryptoError> {
-        self.inner.audit.append(event).map_err(CryptoError::Audit)
+        self.audit.append(event).map_err(CryptoError::Audit)
     }
 
     /// Records a refused or failed call, then returns its error. If even
@@ -1100,7 +1107,7 @@ impl FieldCipher {
 
     /// Flushes the audit sink (group commit) now.
     pub fn flush_audit(&self) -> Result<(), CryptoError> {
-        self.inner.audit.flush().map_err(CryptoError::Audit)
+        self.audit.flush().map_err(CryptoError::Audit)
     }
 }
 

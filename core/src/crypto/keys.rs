@@ -345,6 +345,8 @@ pub enum KeyError {
     Unwrap,
     /// A key provider (HSM, KMS) failed.
     Provider(String),
+    /// A keyring store (a database) failed.
+    Store(String),
     /// No such key in the keyring.
     NotFound {
         /// Canonical scope.
@@ -392,6 +394,7 @@ impl fmt::Display for KeyError {
                  belongs to another entry",
             ),
             KeyError::Provider(m) => write!(f, "key provider failed: {m}"),
+            KeyError::Store(m) => write!(f, "keyring store failed: {m}"),
             KeyError::NotFound { scope, version } => {
                 write!(f, "no key version {version} for scope {scope}")
             }

@@ -1,0 +1,372 @@
+//! phisafe-sqlx against real databases: SQLite files and PostgreSQL 15 in
+//! a throwaway cluster.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::Db;
+use phisafe::crypto::{
+    Context, CryptoError, FieldCipher, KeyPurpose, KeyRecord, KeyState,
+    KeyStore, Policy, Scope,
+};
+use phisafe_sqlx::{Encrypted, Error, SqlAuditSink, SqlKeyStore};
+use sqlx::Any;
+
+async fn patients(db: &Db) {
+    let blob = if db.is_pg() { "BYTEA" } else { "BLOB" };
+    db.exec(&format!(
+        "CREATE TABLE patients (id BIGINT PRIMARY KEY, ssn {blob})"
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn round_trip_and_a_copied_value_does_not_decrypt() {
+    for db in Db::both().await {
+        patients(&db).await;
+        let scope = Scope::new("patients.ssn").unwrap();
+        let mut tx = db.pool.begin().await.unwrap();
+        for (id, ssn) in [(1i64, "219-09-9999"), (2, "078-05-1120")] {
+            let row = id.to_string();
+            let ctx = Context::new(&scope, &row).actor("t").purpose("test");
+            let sealed = db
+                .sql
+                .encrypt::<Any>(&mut tx, &ctx, ssn.as_bytes())
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO patients (id, ssn) VALUES ($1, $2)")
+                .bind(id)
+                .bind(sealed)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let stored: Vec<(i64, Encrypted)> =
+            sqlx::query_as("SELECT id, ssn FROM patients ORDER BY id")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert!(
+            !stored[0].1.as_bytes().windows(11).any(|w| w == b"219-09-9999")
+        );
+        let ctx1 = Context::new(&scope, "1").actor("t").purpose("test");
+        let plain =
+            db.sql.decrypt(&db.pool, &ctx1, &stored[0].1).await.unwrap();
+        assert_eq!(&plain[..], b"219-09-9999");
+
+        // Row 1's value copied onto row 2 is not row 2's value.
+        db.exec("UPDATE patients SET ssn = (SELECT ssn FROM patients WHERE id = 1) WHERE id = 2")
+            .await;
+        let (copied,): (Encrypted,) =
+            sqlx::query_as("SELECT ssn FROM patients WHERE id = 2")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        let ctx2 = Context::new(&scope, "2").actor("t").purpose("test");
+        let err = db.sql.decrypt(&db.pool, &ctx2, &copied).await.unwrap_err();
+        assert!(matches!(err, Error::Crypto(CryptoError::Decrypt)), "{err}");
+
+        // key creation, two encrypts, a decrypt and the failed decrypt.
+        assert_eq!(db.audit_ok().await, 5);
+        let (failed,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {} WHERE outcome = 'failed' AND row_ref = '2'",
+            db.table("audit_log")
+        )))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert_eq!(failed, 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn native_pool_types_bind_and_decode() {
+    let db = Db::postgres().await;
+    patients(&db).await;
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let scope = Scope::new("patients.ssn").unwrap();
+    let ctx = Context::new(&scope, "7").actor("t").purpose("test");
+    let mut tx = pool.begin().await.unwrap();
+    let sealed = db
+        .sql
+        .encrypt::<sqlx::Postgres>(&mut tx, &ctx, b"123-45-6789")
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO patients (id, ssn) VALUES (7, $1)")
+        .bind(&sealed)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (back,): (Encrypted,) =
+        sqlx::query_as("SELECT ssn FROM patients WHERE id = 7")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(back, sealed);
+    assert_eq!(
+        &db.sql.decrypt(&pool, &ctx, &back).await.unwrap()[..],
+        b"123-45-6789"
+    );
+    // Text form for TEXT columns.
+    let text = back.to_text();
+    assert!(text.starts_with("psf:"));
+    assert_eq!(Encrypted::from_text(&text).unwrap(), back);
+
+    let dir = tempfile::tempdir().unwrap();
+    let lite = Db::new(common::sqlite_url(&dir), None).await;
+    patients(&lite).await;
+    let pool = sqlx::SqlitePool::connect(&lite.url).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    let sealed = lite
+        .sql
+        .encrypt::<sqlx::Sqlite>(&mut conn, &ctx, b"123-45-6789")
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO patients (id, ssn) VALUES (7, $1)")
+        .bind(&sealed)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let (back,): (Encrypted,) =
+        sqlx::query_as("SELECT ssn FROM patients WHERE id = 7")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        &lite.sql.decrypt(&pool, &ctx, &back).await.unwrap()[..],
+        b"123-45-6789"
+    );
+    // Key creation, encrypt, decrypt.
+    assert_eq!(lite.audit_ok().await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_log_rejects_update_and_delete() {
+    for db in Db::both().await {
+        let scope = Scope::new("t.c").unwrap();
+        let ctx = Context::new(&scope, "1").actor("t").purpose("test");
+        db.cipher.encrypt_phi(&ctx, b"x").unwrap();
+        let log = db.table("audit_log");
+        for sql in [
+            format!("UPDATE {log} SET actor = 'someone else'"),
+            format!("DELETE FROM {log}"),
+        ] {
+            let err = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&db.pool)
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+        }
+        if db.is_pg() {
+            let err = sqlx::query("TRUNCATE phisafe.audit_log")
+                .execute(&db.pool)
+                .await
+                .unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{err}");
+        }
+        assert_eq!(db.audit_ok().await, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolled_back_write_takes_its_audit_record_with_it() {
+    for db in Db::both().await {
+        let scope = Scope::new("t.c").unwrap();
+        let ctx = Context::new(&scope, "1").actor("t").purpose("test");
+        db.cipher.encrypt_phi(&ctx, b"first").unwrap(); // key + encrypt
+        let mut tx = db.pool.begin().await.unwrap();
+        db.sql.encrypt::<Any>(&mut tx, &ctx, b"gone").await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(db.audit_ok().await, 2);
+        let mut tx = db.pool.begin().await.unwrap();
+        db.sql.encrypt::<Any>(&mut tx, &ctx, b"kept").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(db.audit_ok().await, 3);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writers_keep_every_chain_valid() {
+    for db in Db::both().await {
+        let scope = Scope::new("t.c").unwrap();
+        let ctx = Context::new(&scope, "1").actor("t").purpose("test");
+        db.cipher.encrypt_phi(&ctx, b"warm up").unwrap();
+        let before = db.audit_ok().await;
+        let key = db.sql.audit_key().clone();
+        // Threads with sinks of their own (own connections, as separate
+        // processes would have) ...
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let (url, kek, store, key) = (
+                    db.url.clone(),
+                    db.kek.clone(),
+                    db.store.clone(),
+                    key.clone(),
+                );
+                std::thread::spawn(move || {
+                    let sink = SqlAuditSink::connect(&url, key).unwrap();
+                    let cipher = FieldCipher::builder(kek, store)
+                        .policy(Policy::allow_all())
+                        .audit(Arc::new(sink))
+                        .build()
+                        .unwrap();
+                    let scope = Scope::new("t.c").unwrap();
+                    for i in 0..25 {
+                        let row = format!("{t}-{i}");
+                        let ctx =
+                            Context::new(&scope, &row).actor("t").purpose("x");
+                        cipher.encrypt_phi(&ctx, b"v").unwrap();
+                    }
+                })
+            })
+            .collect();
+        // ... and async transactions recording in their own transaction.
+        let tasks: Vec<_> = (0..4)
+            .map(|t| {
+                let (pool, sql) = (db.pool.clone(), db.sql.clone());
+                tokio::spawn(async move {
+                    let scope = Scope::new("t.c").unwrap();
+                    for i in 0..25 {
+                        let row = format!("a{t}-{i}");
+                        let ctx =
+                            Context::new(&scope, &row).actor("t").purpose("x");
+                        let mut tx = pool.begin().await.unwrap();
+                        sql.encrypt::<Any>(&mut tx, &ctx, b"v").await.unwrap();
+                        tx.commit().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(db.audit_ok().await, before + 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decrypt_fails_closed_when_the_audit_insert_fails() {
+    for db in Db::both().await {
+        let scope = Scope::new("t.c").unwrap();
+        let ctx = Context::new(&scope, "1").actor("t").purpose("test");
+        let sealed = db.cipher.encrypt_phi(&ctx, b"219-09-9999").unwrap();
+        let log = db.table("audit_log");
+        if db.is_pg() {
+            db.exec(
+                "CREATE FUNCTION fail_insert() RETURNS trigger LANGUAGE plpgsql \
+                 AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+            )
+            .await;
+            db.exec(&format!(
+                "CREATE TRIGGER no_insert BEFORE INSERT ON {log} \
+                 FOR EACH ROW EXECUTE FUNCTION fail_insert()"
+            ))
+            .await;
+        } else {
+            db.exec(&format!(
+                "CREATE TRIGGER no_insert BEFORE INSERT ON {log} \
+                 BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            ))
+            .await;
+        }
+        // Synchronous cipher through SqlAuditSink.
+        let err = db.cipher.decrypt_phi(&ctx, &sealed).unwrap_err();
+        assert!(matches!(err, CryptoError::Audit(_)), "{err}");
+        // Async SqlCipher.
+        let value = Encrypted::from_bytes(sealed.clone());
+        let err = db.sql.decrypt(&db.pool, &ctx, &value).await.unwrap_err();
+        assert!(err.to_string().contains("disk full"), "{err}");
+        assert!(!err.to_string().contains("219-09"));
+    }
+}
+
+#[test]
+fn keyring_changes_from_many_stores_are_serialized() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for db in rt.block_on(Db::both()) {
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let url = db.url.clone();
+                std::thread::spawn(move || {
+                    let store = SqlKeyStore::connect(&url).unwrap();
+                    for _ in 0..3 {
+                        store
+                            .update(&mut |ring| {
+                                let v = ring
+                                    .next_version("t.c", KeyPurpose::Encrypt);
+                                ring.keys.push(KeyRecord {
+                                    scope: "t.c".into(),
+                                    purpose: KeyPurpose::Encrypt,
+                                    version: v,
+                                    state: KeyState::DecryptOnly,
+                                    kek_id: "k".into(),
+                                    wrapped: vec![v as u8; 8],
+                                    created: "2026-01-01T00:00:00Z".into(),
+                                });
+                                Ok(())
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let ring = db.store.load().unwrap();
+        let mut versions: Vec<u32> = ring
+            .keys
+            .iter()
+            .filter(|k| k.scope == "t.c")
+            .map(|k| k.version)
+            .collect();
+        versions.sort();
+        assert_eq!(versions, (1..=18).collect::<Vec<_>>());
+        // A failed change writes nothing.
+        let err = db
+            .store
+            .update(&mut |ring| {
+                ring.keys.clear();
+                Err(phisafe::crypto::KeyError::Store("no".into()))
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("no"));
+        assert_eq!(db.store.load().unwrap(), ring);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn phisafe_migrations_stay_out_of_the_applications_table() {
+    for db in Db::both().await {
+        // The application's own sqlx migrations, default table.
+        let app = sqlx::migrate::Migrator::with_migrations(vec![
+            sqlx::migrate::Migration::new(
+                1,
+                "app init".into(),
+                sqlx::migrate::MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(
+                    "CREATE TABLE app_things (id BIGINT)",
+                ),
+                false,
+            ),
+        ]);
+        app.run(&db.pool).await.unwrap();
+        phisafe_sqlx::migrate(&db.pool).await.unwrap(); // idempotent
+        assert_eq!(db.count("SELECT COUNT(*) FROM _sqlx_migrations").await, 1);
+        let ours = if db.is_pg() {
+            "SELECT COUNT(*) FROM phisafe._sqlx_migrations"
+        } else {
+            "SELECT COUNT(*) FROM _phisafe_migrations"
+        };
+        assert_eq!(db.count(ours).await, 1);
+        app.run(&db.pool).await.unwrap();
+    }
+}
