@@ -133,7 +133,7 @@ impl SqlCipher {
     }
 
     /// Runs `op` on the cipher with its audit events captured.
-    fn captured<T>(
+    pub(crate) fn captured<T>(
         &self,
         op: impl FnOnce(&FieldCipher) -> T,
     ) -> (T, Vec<crate::audit::OwnedEvent>) {
@@ -143,7 +143,7 @@ impl SqlCipher {
     }
 
     /// Appends `events` in a savepoint (or transaction) on `conn`.
-    async fn record<DB: Backend>(
+    pub(crate) async fn record<DB: Backend>(
         &self,
         conn: &mut DB::Connection,
         events: &[crate::audit::OwnedEvent],

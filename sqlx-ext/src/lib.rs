@@ -51,6 +51,8 @@ pub mod audit;
 mod backend;
 mod bridge;
 mod column;
+pub mod columns;
+mod scan;
 mod schema;
 mod store;
 
@@ -62,6 +64,7 @@ use sqlx::any::AnyPoolOptions;
 pub use audit::SqlAuditSink;
 pub use backend::{Backend, Dialect};
 pub use column::{Encrypted, SqlCipher};
+pub use scan::scan_tables;
 pub use schema::{migrate, migrator};
 pub use store::SqlKeyStore;
 

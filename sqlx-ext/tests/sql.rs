@@ -1,6 +1,8 @@
 //! phisafe-sqlx against real databases: SQLite files and PostgreSQL 15 in
 //! a throwaway cluster.
 
+#![allow(clippy::unwrap_used, reason = "test helpers")]
+
 mod common;
 
 use std::sync::Arc;

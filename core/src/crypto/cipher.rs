@@ -926,6 +926,94 @@ impl FieldCipher {
         Ok(Some(out))
     }
 
+    /// Creates `ctx`'s scope's encryption key (and its blind-index key
+    /// when `index`) now if they do not exist yet, so that later calls
+    /// write nothing to the keyring. Call it before work inside a database
+    /// transaction that holds the lock a keyring write would wait for
+    /// (SQLite has one writer). Checked by policy as `encrypt`.
+    pub fn prepare(
+        &self,
+        ctx: &Context<'_>,
+        index: bool,
+    ) -> Result<(), CryptoError> {
+        let now = SystemTime::now();
+        let op = Op { now, ctx, action: AuditAction::KeyCreate };
+        self.allow(op, Action::Encrypt, || Rows::None, None)?;
+        self.enc_key(ctx, now)?;
+        if index {
+            self.index_key(ctx, now)?;
+        }
+        Ok(())
+    }
+
+    /// Moves many values of one scope to the active key version, with one
+    /// policy check and one audit record (`partial` if some failed). Each
+    /// item gets its own result: `None` when it already uses the active
+    /// version.
+    #[allow(
+        clippy::type_complexity,
+        reason = "one result per item is the point"
+    )]
+    pub fn reencrypt_many(
+        &self,
+        ctx: &Context<'_>,
+        items: &[(&str, &[u8])],
+    ) -> Result<Vec<Result<Option<Vec<u8>>, CryptoError>>, CryptoError> {
+        let now = SystemTime::now();
+        for (row, _) in items {
+            Self::check_row(row)?;
+        }
+        let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
+        let op = Op { now, ctx, action: AuditAction::Reencrypt };
+        for action in [Action::Decrypt, Action::Encrypt] {
+            self.allow(op, action, rows, None)?;
+        }
+        let (active, xaes) = self.enc_key(ctx, now)?;
+        let mut aad = Vec::with_capacity(64);
+        let out: Vec<_> = items
+            .iter()
+            .map(|(row, bytes)| {
+                let env = Envelope::parse(bytes)?;
+                if env.key_version() == active {
+                    return Ok(None);
+                }
+                let plain =
+                    self.open_one(&env, ctx.scope, row, &mut aad, now)?;
+                Self::seal_one(&xaes, active, ctx.scope, row, &plain, &mut aad)
+                    .map(Some)
+            })
+            .collect();
+        let (outcome, code) = if out.iter().any(Result::is_err) {
+            (Outcome::Failed, Some("partial"))
+        } else {
+            (Outcome::Ok, None)
+        };
+        self.audit(&self.event(op, rows(), Some(active), outcome, code))?;
+        Ok(out)
+    }
+
+    /// Blind indexes of many values of one scope, `(row, value)` each, to
+    /// store next to their ciphertexts: one policy check (`search`, since
+    /// whoever computes indexes can test guesses) and one audit record.
+    pub fn blind_index_many(
+        &self,
+        ctx: &Context<'_>,
+        spec: &IndexSpec,
+        items: &[(&str, &str)],
+    ) -> Result<Vec<BlindIndex>, CryptoError> {
+        let now = SystemTime::now();
+        for (row, _) in items {
+            Self::check_row(row)?;
+        }
+        let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
+        let op = Op { now, ctx, action: AuditAction::Search };
+        self.allow(op, Action::Search, rows, None)?;
+        let key = self.index_key(ctx, now)?;
+        let out = items.iter().map(|(_, v)| spec.compute(&key, v)).collect();
+        self.audit(&self.event(op, rows(), None, Outcome::Ok, None))?;
+        Ok(out)
+    }
+
     /// The blind index of `value` for `ctx`'s scope (policy action
     /// `search`). Index keys are separate from encryption keys and are not
     /// rotated: rotating one would orphan every stored index.

@@ -405,6 +405,64 @@ fn blind_indexes_match_equal_values_and_use_their_own_key() {
 }
 
 #[test]
+fn batch_reencrypt_and_index_write_one_record_each() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "").actor("etl").purpose("migration");
+    let rows = ["a", "b", "c"];
+    let plain: [&[u8]; 3] = [b"1", b"2", b"3"];
+    let items: Vec<(&str, &[u8])> =
+        rows.iter().copied().zip(plain.iter().copied()).collect();
+    let v1 = f.cipher.encrypt_many(&ctx, &items).unwrap();
+    f.cipher.rotate(&ctx).unwrap();
+    let fresh = f.cipher.encrypt_phi(&ctx.with_row("c"), b"3").unwrap();
+    let mut old: Vec<(&str, &[u8])> =
+        rows.iter().copied().zip(v1.iter().map(|v| v.as_slice())).collect();
+    old[2].1 = &fresh; // already on the active version
+    old[1].0 = "elsewhere"; // not this row's value
+    let before = f.sink.records().len();
+    let moved = f.cipher.reencrypt_many(&ctx, &old).unwrap();
+    let a = moved[0].as_ref().unwrap().as_ref().unwrap();
+    assert_eq!(Envelope::parse(a).unwrap().key_version(), 2);
+    assert_eq!(
+        &f.cipher.decrypt_phi(&ctx.with_row("a"), a).unwrap()[..],
+        b"1"
+    );
+    assert!(matches!(moved[1], Err(CryptoError::Decrypt)));
+    assert!(moved[2].as_ref().unwrap().is_none());
+
+    let spec = IndexSpec::new("digits", Normalizer::Digits, 32).unwrap();
+    let idx = f
+        .cipher
+        .blind_index_many(
+            &ctx,
+            &spec,
+            &[("a", "219-09-9999"), ("b", "219099999")],
+        )
+        .unwrap();
+    assert_eq!(idx[0], idx[1]);
+    assert_eq!(
+        idx[0],
+        f.cipher.blind_index(&ctx, &spec, "2190-99999").unwrap()
+    );
+    let records = f.sink.records();
+    let new: Vec<(&str, Option<u64>, Option<&str>)> = records[before..]
+        .iter()
+        .map(|r| (r.action.as_str(), r.rows, r.error.as_deref()))
+        .collect();
+    assert_eq!(
+        new,
+        [
+            ("reencrypt", Some(3), Some("partial")),
+            ("decrypt", None, None),
+            ("key_create", None, None), // the scope's index key
+            ("search", Some(2), None),
+            ("search", None, None),
+        ]
+    );
+}
+
+#[test]
 fn nothing_secret_in_debug_display_or_audit() {
     let f = fixture();
     let s = scope();

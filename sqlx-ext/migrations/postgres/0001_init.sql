@@ -72,3 +72,21 @@ CREATE TABLE phisafe.column_progress (
     finished    TEXT,
     PRIMARY KEY (table_name, column_name, operation)
 );
+
+-- Opens one value made by the old encrypt_phi() (pgp_sym_encrypt, or raw
+-- encrypt(..., 'aes')) with the old key, or returns NULL when it does not
+-- open, so one bad value is reported instead of failing its whole batch.
+-- pgcrypto is looked up at call time, on the caller's search_path.
+CREATE FUNCTION phisafe.try_pgcrypto_decrypt(data BYTEA, key TEXT, kind TEXT)
+RETURNS TEXT LANGUAGE plpgsql AS $$
+BEGIN
+    IF kind = 'aes' THEN
+        RETURN convert_from(decrypt(data, convert_to(key, 'UTF8'), 'aes'), 'UTF8');
+    END IF;
+    RETURN pgp_sym_decrypt(data, key);
+EXCEPTION WHEN undefined_function THEN
+    RAISE;
+WHEN OTHERS THEN
+    RETURN NULL;
+END
+$$;
