@@ -13,9 +13,9 @@ use phisafe::crypto::{
     Policy, Scope, audit_key, to_text,
 };
 
-/// Where the master key, keyring, audit log and policy are.
+/// Where the master key is.
 #[derive(Args)]
-pub(crate) struct KeyArgs {
+pub(crate) struct MasterKey {
     /// Master key file (32 bytes, mode 0600), made by `phisafe keys init`.
     #[arg(long, env = "PHISAFE_KEY_FILE", default_value = "phisafe.key")]
     key_file: PathBuf,
@@ -23,6 +23,29 @@ pub(crate) struct KeyArgs {
     /// digits or base64).
     #[arg(long, value_name = "VAR", conflicts_with = "key_file")]
     key_env: Option<String>,
+    #[cfg(feature = "pkcs11")]
+    #[command(flatten)]
+    pkcs11: Pkcs11Args,
+}
+
+impl MasterKey {
+    pub(crate) fn provider(&self) -> anyhow::Result<Arc<dyn KeyProvider>> {
+        #[cfg(feature = "pkcs11")]
+        if let Some(hsm) = self.pkcs11.provider(false)? {
+            return Ok(Arc::new(hsm));
+        }
+        Ok(match &self.key_env {
+            Some(var) => Arc::new(LocalKek::from_env(var)?),
+            None => Arc::new(LocalKek::from_file(&self.key_file)?),
+        })
+    }
+}
+
+/// Where the master key, keyring and audit log are.
+#[derive(Args)]
+pub(crate) struct KeyArgs {
+    #[command(flatten)]
+    master: MasterKey,
     /// Keyring file (wrapped data keys).
     #[arg(
         long,
@@ -37,9 +60,6 @@ pub(crate) struct KeyArgs {
         default_value = "phisafe-audit.jsonl"
     )]
     audit_log: PathBuf,
-    #[cfg(feature = "pkcs11")]
-    #[command(flatten)]
-    pkcs11: Pkcs11Args,
 }
 
 /// A master key inside an HSM instead of a key file. The PIN comes from
@@ -85,14 +105,7 @@ impl Pkcs11Args {
 
 impl KeyArgs {
     fn provider(&self) -> anyhow::Result<Arc<dyn KeyProvider>> {
-        #[cfg(feature = "pkcs11")]
-        if let Some(hsm) = self.pkcs11.provider(false)? {
-            return Ok(Arc::new(hsm));
-        }
-        Ok(match &self.key_env {
-            Some(var) => Arc::new(LocalKek::from_env(var)?),
-            None => Arc::new(LocalKek::from_file(&self.key_file)?),
-        })
+        self.master.provider()
     }
 
     fn open(&self, policy: Policy) -> anyhow::Result<FieldCipher> {
@@ -119,6 +132,22 @@ pub(crate) struct Who {
     /// Tenant, for per-tenant keys.
     #[arg(long)]
     tenant: Option<String>,
+    #[command(flatten)]
+    by: Actor,
+}
+
+impl Who {
+    fn scope(&self) -> anyhow::Result<Scope> {
+        Ok(match &self.tenant {
+            Some(t) => Scope::with_tenant(&self.scope, t)?,
+            None => Scope::new(&self.scope)?,
+        })
+    }
+}
+
+/// Who is acting, in which role, why, under which policy.
+#[derive(Args)]
+pub(crate) struct Actor {
     /// Actor recorded in the audit log (default: $USER).
     #[arg(long)]
     actor: Option<String>,
@@ -134,22 +163,29 @@ pub(crate) struct Who {
     policy: Option<PathBuf>,
 }
 
-impl Who {
-    fn scope(&self) -> anyhow::Result<Scope> {
-        Ok(match &self.tenant {
-            Some(t) => Scope::with_tenant(&self.scope, t)?,
-            None => Scope::new(&self.scope)?,
-        })
-    }
-
-    fn actor(&self) -> String {
+impl Actor {
+    /// The actor's name: `--actor`, else `$USER`.
+    pub(crate) fn name(&self) -> String {
         self.actor
             .clone()
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "cli".into())
     }
 
-    fn policy(&self) -> anyhow::Result<Policy> {
+    /// A context for `row` of `scope`, acting as `name`.
+    pub(crate) fn context<'a>(
+        &'a self,
+        scope: &'a Scope,
+        row: &'a str,
+        name: &'a str,
+    ) -> Context<'a> {
+        Context::new(scope, row)
+            .actor(name)
+            .role(&self.role)
+            .purpose(&self.purpose)
+    }
+
+    pub(crate) fn policy(&self) -> anyhow::Result<Policy> {
         match &self.policy {
             None => Ok(Policy::allow_all()),
             Some(p) => {
@@ -247,6 +283,10 @@ pub(crate) enum AuditCommand {
         keys: KeyArgs,
         /// The log to check (default: --audit-log).
         file: Option<PathBuf>,
+        /// Check the audit chains in this database instead (the keyring
+        /// is read from it too).
+        #[arg(long, value_name = "URL", conflicts_with = "file")]
+        db: Option<String>,
     },
 }
 
@@ -297,14 +337,10 @@ pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             Ok(())
         }
         KeysCommand::Rotate { keys, who } => {
-            let cipher = keys.open(who.policy()?)?;
+            let cipher = keys.open(who.by.policy()?)?;
             let scope = who.scope()?;
-            let actor = who.actor();
-            let ctx = Context::new(&scope, "")
-                .actor(&actor)
-                .role(&who.role)
-                .purpose(&who.purpose);
-            let v = cipher.rotate(&ctx)?;
+            let actor = who.by.name();
+            let v = cipher.rotate(&who.by.context(&scope, "", &actor))?;
             eprintln!(
                 "scope {scope}: version {v} is now active; older versions still decrypt"
             );
@@ -319,7 +355,7 @@ pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
                 (Some(file), _) => Box::new(LocalKek::from_file(&file)?),
                 #[cfg(feature = "pkcs11")]
                 (None, Some(label)) => {
-                    let mut args = keys.pkcs11.clone();
+                    let mut args = keys.master.pkcs11.clone();
                     args.pkcs11_key = Some(label);
                     match args.provider(false)? {
                         Some(hsm) => Box::new(hsm),
@@ -365,12 +401,9 @@ pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
                     "refusing to destroy a key without --confirm \"{expected}\""
                 ),
             };
-            let cipher = keys.open(who.policy()?)?;
-            let actor = who.actor();
-            let ctx = Context::new(&scope, "")
-                .actor(&actor)
-                .role(&who.role)
-                .purpose(&who.purpose);
+            let cipher = keys.open(who.by.policy()?)?;
+            let actor = who.by.name();
+            let ctx = who.by.context(&scope, "", &actor);
             cipher.destroy(&ctx, version, &confirm)?;
             eprintln!(
                 "destroyed {scope} version {version}; remember backups of the keyring"
@@ -388,13 +421,10 @@ fn read_stdin() -> anyhow::Result<Vec<u8>> {
 
 pub(crate) fn encrypt(args: EncryptArgs) -> anyhow::Result<()> {
     let c = &args.common;
-    let cipher = c.keys.open(c.who.policy()?)?;
+    let cipher = c.keys.open(c.who.by.policy()?)?;
     let scope = c.who.scope()?;
-    let actor = c.who.actor();
-    let mut ctx = Context::new(&scope, &c.row)
-        .actor(&actor)
-        .role(&c.who.role)
-        .purpose(&c.who.purpose);
+    let actor = c.who.by.name();
+    let mut ctx = c.who.by.context(&scope, &c.row, &actor);
     if let Some(id) = &c.request_id {
         ctx = ctx.request_id(id);
     }
@@ -411,13 +441,10 @@ pub(crate) fn encrypt(args: EncryptArgs) -> anyhow::Result<()> {
 }
 
 pub(crate) fn decrypt(c: CryptArgs) -> anyhow::Result<()> {
-    let cipher = c.keys.open(c.who.policy()?)?;
+    let cipher = c.keys.open(c.who.by.policy()?)?;
     let scope = c.who.scope()?;
-    let actor = c.who.actor();
-    let mut ctx = Context::new(&scope, &c.row)
-        .actor(&actor)
-        .role(&c.who.role)
-        .purpose(&c.who.purpose);
+    let actor = c.who.by.name();
+    let mut ctx = c.who.by.context(&scope, &c.row, &actor);
     if let Some(id) = &c.request_id {
         ctx = ctx.request_id(id);
     }
@@ -435,7 +462,10 @@ pub(crate) fn decrypt(c: CryptArgs) -> anyhow::Result<()> {
 /// Returns whether the chain verified.
 pub(crate) fn audit(cmd: AuditCommand) -> anyhow::Result<bool> {
     match cmd {
-        AuditCommand::Verify { keys, file } => {
+        AuditCommand::Verify { keys, db: Some(url), .. } => {
+            crate::db::verify(&url, &keys.master)
+        }
+        AuditCommand::Verify { keys, file, db: None } => {
             let provider = keys.provider()?;
             let store = FileKeyStore::new(&keys.keyring);
             let key = audit_key(&*provider, &store)?;

@@ -18,6 +18,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod crypt;
+mod db;
 mod input;
 mod redact;
 mod report;
@@ -59,6 +60,10 @@ enum Command {
     /// Check audit logs.
     #[command(subcommand)]
     Audit(crypt::AuditCommand),
+    /// Encrypt columns of a live PostgreSQL or SQLite database, and scan
+    /// it for PHI.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 #[derive(Args)]
@@ -226,6 +231,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(cmd) => crypt::audit(cmd)
             .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }),
+        Command::Db(cmd) => db::db(cmd),
     }
 }
 

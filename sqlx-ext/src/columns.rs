@@ -778,6 +778,20 @@ async fn convert(
     Ok(writes)
 }
 
+/// Rows in the job's table, for a progress bar's total.
+pub async fn count_rows(
+    pool: &AnyPool,
+    job: &ColumnJob,
+) -> Result<u64, Error> {
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM {}",
+        quote(&job.table, true)?
+    )))
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// How many values of a column are under each key version: `None` counts
 /// values that are not envelopes (plaintext), NULLs are not counted. A
 /// re-encryption is complete when only the active version is left.
