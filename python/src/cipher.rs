@@ -6,8 +6,9 @@ use std::sync::Arc;
 use phisafe::audit::{AuditSink, Durability, JsonlSink};
 use phisafe::crypto::{
     Context, CryptoError, FieldCipher, FileKeyStore, IndexSpec, KeyProvider,
-    LocalKek, Normalizer, Policy, Scope, audit_key, to_text,
+    KeyStore, LocalKek, Normalizer, Policy, Scope, audit_key, to_text,
 };
+use phisafe_sqlx::{SqlAuditSink, SqlKeyStore};
 use pyo3::create_exception;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -71,6 +72,29 @@ fn provider(spec: &str) -> PyResult<Arc<dyn KeyProvider>> {
     Ok(Arc::new(
         LocalKek::from_file(std::path::Path::new(path)).map_err(key_err)?,
     ))
+}
+
+/// A `postgres://`, `postgresql://` or `sqlite:` URL, as opposed to a
+/// file path.
+fn database_url(p: &std::path::Path) -> Option<&str> {
+    let s = p.to_str()?;
+    ["postgres://", "postgresql://", "sqlite:"]
+        .iter()
+        .any(|scheme| s.starts_with(scheme))
+        .then_some(s)
+}
+
+/// Migrates phisafe's tables in `url` once per URL per process.
+fn migrate_once(url: &str) -> PyResult<()> {
+    static DONE: std::sync::Mutex<Vec<String>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
+    if !done.iter().any(|u| u == url) {
+        phisafe_sqlx::migrate_blocking(url)
+            .map_err(|e| KeyManagementError::new_err(e.to_string()))?;
+        done.push(url.to_string());
+    }
+    Ok(())
 }
 
 /// Bytes of a `str` (UTF-8) or `bytes` value.
@@ -148,13 +172,18 @@ impl std::fmt::Debug for PyFieldCipher {
 #[pymethods]
 impl PyFieldCipher {
     /// `key`: `file:PATH` (a key file from `phisafe keys init`) or
-    /// `env://VAR`. `keyring`: the keyring file. `audit`: this process's
-    /// audit log (JSONL; one writer per file). `policy`: a TOML policy
-    /// file, or None to allow every call. `sync_every_record`: fsync each
-    /// audit record instead of group commit.
+    /// `env://VAR`. `keyring`: the keyring file, or a database URL
+    /// (`postgres://...`, `sqlite:...`) to keep it in phisafe's tables
+    /// there. `audit`: this process's audit log (JSONL; one writer per
+    /// file), or a database URL for the shared audit table (records are
+    /// committed before each call returns). phisafe's tables are created
+    /// in a database on first use. `policy`: a TOML policy file, or None to
+    /// allow every call. `sync_every_record`: fsync each JSONL audit record
+    /// instead of group commit.
     #[new]
     #[pyo3(signature = (key, keyring, audit, policy=None, sync_every_record=false))]
     fn new(
+        py: Python<'_>,
         key: &str,
         keyring: PathBuf,
         audit: PathBuf,
@@ -162,7 +191,16 @@ impl PyFieldCipher {
         sync_every_record: bool,
     ) -> PyResult<PyFieldCipher> {
         let provider = provider(key)?;
-        let store = Arc::new(FileKeyStore::new(keyring));
+        let store: Arc<dyn KeyStore> =
+            match database_url(&keyring) {
+                Some(url) => {
+                    migrate_once(url)?;
+                    Arc::new(py.detach(|| SqlKeyStore::connect(url)).map_err(
+                        |e| KeyManagementError::new_err(e.to_string()),
+                    )?)
+                }
+                None => Arc::new(FileKeyStore::new(keyring)),
+            };
         let policy = match policy {
             None => Policy::allow_all(),
             Some(p) => {
@@ -183,9 +221,19 @@ impl PyFieldCipher {
         } else {
             Durability::default()
         };
-        let sink = JsonlSink::open(&audit, key, durability)
-            .map_err(|e| AuditError::new_err(e.to_string()))?;
-        let sink: Arc<dyn AuditSink> = Arc::new(sink);
+        let sink: Arc<dyn AuditSink> = match database_url(&audit) {
+            Some(url) => {
+                migrate_once(url)?;
+                Arc::new(
+                    py.detach(|| SqlAuditSink::connect(url, key))
+                        .map_err(|e| AuditError::new_err(e.to_string()))?,
+                )
+            }
+            None => Arc::new(
+                JsonlSink::open(&audit, key, durability)
+                    .map_err(|e| AuditError::new_err(e.to_string()))?,
+            ),
+        };
         let cipher = FieldCipher::builder(provider, store)
             .policy(policy)
             .audit(sink)

@@ -150,3 +150,40 @@ def test_threads_share_one_cipher(keys):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def _database_urls(tmp_path):
+    urls = [f"sqlite://{tmp_path / 'app.db'}?mode=rwc"]
+    base = os.environ.get("PHISAFE_TEST_PG_URL")
+    if base:
+        # A fresh database in the test script's cluster.
+        name = f"py{os.getpid()}_{abs(hash(str(tmp_path)))}"
+        subprocess.run(["psql", "-q", base, "-c", f"CREATE DATABASE {name}"], check=True,
+                       capture_output=True)
+        urls.append(base.replace("/postgres?", f"/{name}?", 1))
+    return urls
+
+
+def test_keyring_and_audit_in_a_database(keys):
+    for url in _database_urls(keys):
+        c = FieldCipher(f"file:{keys / 'kek'}", url, url)
+        env = c.encrypt_phi("219-09-9999", row="7", **WHO)
+        assert c.decrypt_phi(env, row="7", **WHO) == "219-09-9999"
+        # A second cipher (another worker) shares the keyring and chain.
+        other = FieldCipher(f"file:{keys / 'kek'}", url, url)
+        assert other.decrypt_phi(env, row="7", **WHO) == "219-09-9999"
+        with pytest.raises(DecryptError):
+            other.decrypt_phi(env, row="8", **WHO)
+        # The CLI verifies the chain and reads the same keyring.
+        out = subprocess.run(
+            [cli(), "audit", "verify", "--db", url, "--key-file", str(keys / "kek")],
+            capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert "intact" in out.stdout
+
+
+def test_an_unreachable_database_is_a_clear_error(keys):
+    with pytest.raises(KeyManagementError) as e:
+        FieldCipher(f"file:{keys / 'kek'}", "postgres://nobody@localhost:1/none",
+                    keys / "a.jsonl")
+    assert "kek" not in str(e.value)

@@ -47,6 +47,7 @@ impl Bridge {
                 rt.block_on(async move {
                     let pool = match AnyPoolOptions::new()
                         .max_connections(2)
+                        .acquire_timeout(crate::ACQUIRE_TIMEOUT)
                         .connect(&url)
                         .await
                     {

@@ -65,7 +65,7 @@ pub use audit::SqlAuditSink;
 pub use backend::{Backend, Dialect};
 pub use column::{Encrypted, SqlCipher};
 pub use scan::scan_tables;
-pub use schema::{migrate, migrator};
+pub use schema::{migrate, migrate_blocking, migrator};
 pub use store::SqlKeyStore;
 
 /// An error from phisafe's database layer. Never holds plaintext or key
@@ -108,10 +108,18 @@ pub(crate) fn install_drivers() {
     ONCE.call_once(sqlx::any::install_default_drivers);
 }
 
+/// How long to wait for a connection before giving up: an unreachable
+/// database is an error in seconds, not a hang.
+pub(crate) const ACQUIRE_TIMEOUT: std::time::Duration =
+    std::time::Duration::from_secs(5);
+
 /// Connects an `Any` pool to a `postgres://` or `sqlite://` URL.
 pub async fn connect(url: &str) -> Result<AnyPool, Error> {
     install_drivers();
-    Ok(AnyPoolOptions::new().connect(url).await?)
+    Ok(AnyPoolOptions::new()
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect(url)
+        .await?)
 }
 
 /// The dialect of a pool's database.

@@ -45,3 +45,10 @@ pub async fn migrate(pool: &AnyPool) -> Result<(), Error> {
     migrator(dialect).run(pool).await?;
     Ok(())
 }
+
+/// [`migrate`] for synchronous callers (CLI tools, Python): connects to
+/// `url` on a background thread, migrates, disconnects.
+pub fn migrate_blocking(url: &str) -> Result<(), Error> {
+    crate::bridge::Bridge::connect(url)?
+        .call(|pool| async move { migrate(&pool).await })?
+}
