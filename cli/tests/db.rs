@@ -330,3 +330,59 @@ fn db_scan_names_the_columns_to_encrypt() {
     assert!(line("patients.full_name ").ends_with("PERSON"), "{out}");
     assert!(line("patients.id ").ends_with('-'), "{out}");
 }
+
+#[test]
+fn concurrent_processes_keep_the_audit_chains_valid() {
+    for pg in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = if pg { pg_url() } else { sqlite_url(dir.path()) };
+        setup(dir.path(), &url, 400);
+        sql(
+            &url,
+            &[
+                "ALTER TABLE patients ADD COLUMN a TEXT".into(),
+                "ALTER TABLE patients ADD COLUMN b TEXT".into(),
+                "ALTER TABLE patients ADD COLUMN c TEXT".into(),
+                "UPDATE patients SET a = ssn, b = full_name, c = ssn".into(),
+            ],
+        );
+        // Four processes, each with its own connections, auditing every
+        // batch of 10 rows at the same time.
+        let children: Vec<_> = ["ssn", "a", "b", "c"]
+            .iter()
+            .map(|col| {
+                phisafe(dir.path())
+                    .args([
+                        "db",
+                        "encrypt-column",
+                        "--url",
+                        &url,
+                        "--table",
+                        "patients",
+                        "--column",
+                        col,
+                        "--key-column",
+                        "id",
+                        "--batch-size",
+                        "10",
+                        "--quiet",
+                    ])
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            ok(&c.wait_with_output().unwrap());
+        }
+        let out = ok(&run(dir.path(), &["audit", "verify", "--db", &url]));
+        let records: u64 = out
+            .lines()
+            .filter_map(|l| {
+                l.split(": ").nth(1)?.split(' ').next()?.parse::<u64>().ok()
+            })
+            .sum();
+        // 40 batches per column, and one key creation per column.
+        assert!(records >= 4 * 41, "{out}");
+        assert!(!out.contains("broken"), "{out}");
+    }
+}
