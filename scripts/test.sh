@@ -44,7 +44,10 @@ echo "== python"
 # extension is built into it with `maturin develop` (debug, shared target).
 venv="$PWD/target/py-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest uvicorn mypy fastapi httpx
+# pyspark (with pyarrow and pandas) runs phisafe.spark's tests in local
+# mode on the machine's Java 17.
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest uvicorn mypy fastapi httpx \
+    "pyspark>=4.0,<5" pyarrow pandas
 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
     maturin develop -q -m python/Cargo.toml
 # The hand-written stubs must match the module, and the package type-check.

@@ -255,40 +255,54 @@ impl PyScanner {
     }
 
     /// Scans many texts in parallel, with the interpreter released once.
+    /// With `field`, the texts are values of a field (column) of that
+    /// name, which counts as context as CSV headers and JSON keys do.
+    #[pyo3(signature = (texts, field=None))]
     fn scan_many(
         &self,
         py: Python<'_>,
         texts: Vec<Bound<'_, PyString>>,
+        field: Option<&str>,
     ) -> PyResult<Vec<Vec<PyFinding>>> {
         let texts = borrowed(&texts)?;
+        let scan = |t: &[u8]| match field {
+            Some(name) => self.scanner.scan_field(name, t),
+            None => self.scanner.scan(t),
+        };
         Ok(py.detach(|| {
             texts
                 .par_iter()
                 .map(|t| {
-                    findings(
-                        &self.scanner,
-                        t.as_bytes(),
-                        &self.scanner.scan(t.as_bytes()),
-                        None,
-                    )
+                    let t = t.as_bytes();
+                    findings(&self.scanner, t, &scan(t), None)
                 })
                 .collect()
         }))
     }
 
     /// Redacts many texts in parallel, with the interpreter released once.
-    #[pyo3(signature = (texts, operators=None, hash_key=None))]
+    /// `field` as for `scan_many`.
+    #[pyo3(signature = (texts, operators=None, hash_key=None, field=None))]
     fn redact_many(
         &self,
         py: Python<'_>,
         texts: Vec<Bound<'_, PyString>>,
         operators: Option<HashMap<String, String>>,
         hash_key: Option<Vec<u8>>,
+        field: Option<&str>,
     ) -> PyResult<Vec<String>> {
         let texts = borrowed(&texts)?;
         let custom = self.redactor_for(operators, hash_key)?;
         let r = custom.as_ref().unwrap_or(&self.redactor);
-        Ok(py.detach(|| texts.par_iter().map(|t| r.redact_str(t)).collect()))
+        Ok(py.detach(|| {
+            texts
+                .par_iter()
+                .map(|t| match field {
+                    Some(name) => r.redact_field(name, t),
+                    None => r.redact_str(t),
+                })
+                .collect()
+        }))
     }
 
     /// Scans JSON: text (offsets index the text) or a parsed object

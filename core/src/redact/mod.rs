@@ -239,6 +239,26 @@ impl Redactor {
         }
     }
 
+    /// `value` of the field `field` with every finding replaced, the
+    /// field's name counting as context ([`Scanner::scan_field`]).
+    ///
+    /// ```
+    /// use phisafe::{Redactor, Scanner};
+    ///
+    /// let r = Redactor::new(Scanner::new());
+    /// assert_eq!(r.redact_field("last_name", "Quixote"), "[PERSON]");
+    /// assert_eq!(r.redact_field("note", "SSN 219-09-9999"), "SSN [SSN]");
+    /// ```
+    pub fn redact_field(&self, field: &str, value: &str) -> String {
+        let findings = self.scanner.scan_field(field, value.as_bytes());
+        let mut out = Vec::with_capacity(value.len());
+        self.apply(value.as_bytes(), 0, &findings, &mut out);
+        match String::from_utf8(out) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
+
     /// Redacts `hay` given its findings (from this redactor's scanner),
     /// whose offsets are relative to `offset`, appending to `out`.
     pub fn apply(

@@ -546,6 +546,24 @@ impl Scanner {
         lookup(&joined[..jlen])
     }
 
+    /// Scans one field value whose name is `field` (a table column, a CSV
+    /// header, a JSON key): the name is context, as header names and keys
+    /// are for [`Scanner::scan_csv`] and [`Scanner::scan_json`], so a value
+    /// under `last_name` is a PERSON even where no pattern matches it.
+    /// Offsets are into `value`.
+    ///
+    /// ```
+    /// use phisafe::{Entity, Scanner};
+    ///
+    /// let scanner = Scanner::new();
+    /// let found = scanner.scan_field("last_name", b"Quixote");
+    /// assert_eq!(found[0].entity(), Entity::Person);
+    /// assert!(scanner.scan(b"Quixote").is_empty());
+    /// ```
+    pub fn scan_field(&self, field: &str, value: &[u8]) -> Vec<Finding> {
+        self.scan_scalar(&[Segment::Key(field.to_string())], value)
+    }
+
     /// Scans one scalar; findings have offsets into `value`.
     pub(crate) fn scan_scalar(
         &self,

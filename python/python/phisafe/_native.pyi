@@ -76,12 +76,15 @@ class Scanner:
         operators: Optional[Mapping[str, str]] = None,
         hash_key: Optional[bytes] = None,
     ) -> str: ...
-    def scan_many(self, texts: Sequence[str]) -> list[list[Finding]]: ...
+    def scan_many(
+        self, texts: Sequence[str], field: Optional[str] = None
+    ) -> list[list[Finding]]: ...
     def redact_many(
         self,
         texts: Sequence[str],
         operators: Optional[Mapping[str, str]] = None,
         hash_key: Optional[bytes] = None,
+        field: Optional[str] = None,
     ) -> list[str]: ...
     def scan_json(self, obj: Any) -> list[Finding]: ...
     def redact_json(

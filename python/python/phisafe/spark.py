@@ -1,0 +1,461 @@
+"""Scanning, classification and redaction of Spark DataFrames.
+
+Install with ``pip install phisafe[spark]``. Work runs on the executors
+with ``mapInArrow``: each Arrow batch of a column crosses into the Rust
+engine once (``Scanner.scan_many`` / ``redact_many``, parallel inside), so
+results are exactly those of the single-process API on the same values.
+
+The native scanner cannot be pickled; a small :class:`ScannerConfig`
+travels to the executors instead, and each executor process builds the
+scanner once and caches it.
+
+>>> from phisafe.spark import ScannerConfig
+>>> ScannerConfig(entities=("SSN",)).build().scan("SSN 219-09-9999")[0].entity
+'SSN'
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+from phisafe._native import Scanner
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pyarrow as pa  # type: ignore[import-untyped]
+    from pyspark.sql import DataFrame
+
+__all__ = [
+    "FINDINGS_SCHEMA",
+    "ScannerConfig",
+    "classify_columns",
+    "redact_dataframe",
+    "scan_dataframe",
+]
+
+#: Columns of :func:`scan_dataframe`'s result. Offsets are string indices
+#: into the column's value (its text, for non-string columns).
+FINDINGS_SCHEMA = (
+    "row_key string, column string, entity string, start int, end int, "
+    "score float, pattern_id string"
+)
+
+_ROW_KEY = "__phisafe_row_key"
+_DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class ScannerConfig:
+    """What a :class:`phisafe.Scanner` is built from; small and picklable.
+
+    ``column_names``: scan each value with its column's name as context
+    (a ``last_name`` column holds names even where no pattern matches), as
+    the CLI does with CSV headers and JSON keys.
+    """
+
+    entities: Optional[tuple[str, ...]] = None
+    min_score: Optional[float] = None
+    allow: Optional[tuple[str, ...]] = None
+    column_names: bool = True
+
+    def build(self) -> Scanner:
+        """This process's scanner for the config, built once."""
+        with _LOCK:
+            scanner = _SCANNERS.get(self)
+            if scanner is None:
+                scanner = Scanner(
+                    entities=list(self.entities) if self.entities else None,
+                    min_score=self.min_score,
+                    allow=list(self.allow) if self.allow else None,
+                )
+                _SCANNERS[self] = scanner
+            return scanner
+
+
+_LOCK = threading.Lock()
+_SCANNERS: dict[ScannerConfig, Scanner] = {}
+
+
+def _text(value: Any) -> Optional[str]:
+    """A cell as the text that is scanned; None for SQL NULL.
+
+    Binary is decoded as UTF-8 with replacement characters (offsets then
+    index that text); nested values are scanned as their JSON.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _texts(values: list[Any]) -> tuple[list[int], list[str]]:
+    """The non-null cells of a column: their positions and texts."""
+    index: list[int] = []
+    texts: list[str] = []
+    for i, v in enumerate(values):
+        t = _text(v)
+        if t is not None:
+            index.append(i)
+            texts.append(t)
+    return index, texts
+
+
+def _columns(df: DataFrame, columns: Optional[Sequence[str]], key: Optional[str]) -> list[str]:
+    names = list(columns) if columns is not None else [c for c in df.columns if c != key]
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise ValueError(f"no such column(s): {', '.join(missing)}")
+    if key is not None and key not in df.columns:
+        raise ValueError(f"no such key column: {key}")
+    return names
+
+
+def _config(
+    entities: Optional[Sequence[str]],
+    min_score: Optional[float],
+    allow: Optional[Sequence[str]],
+    column_names: bool,
+) -> ScannerConfig:
+    config = ScannerConfig(
+        entities=tuple(entities) if entities else None,
+        min_score=min_score,
+        allow=tuple(allow) if allow else None,
+        column_names=column_names,
+    )
+    config.build()  # bad entity names or scores fail here, on the driver
+    return config
+
+
+def _keyed(df: DataFrame, key: Optional[str]) -> tuple[DataFrame, str]:
+    """`df` with a string row key: `key` as text, or a generated id."""
+    from pyspark.sql import functions as F
+
+    if key is None:
+        return df.withColumn(_ROW_KEY, F.monotonically_increasing_id().cast("string")), _ROW_KEY
+    return df.withColumn(_ROW_KEY, F.col(key).cast("string")), _ROW_KEY
+
+
+def scan_dataframe(
+    df: DataFrame,
+    columns: Optional[Sequence[str]] = None,
+    *,
+    key: Optional[str] = None,
+    entities: Optional[Sequence[str]] = None,
+    min_score: Optional[float] = None,
+    allow: Optional[Sequence[str]] = None,
+    column_names: bool = True,
+) -> DataFrame:
+    """The findings in `columns` (default: all but `key`) of `df`.
+
+    One row per finding, with :data:`FINDINGS_SCHEMA`: the row's `key`
+    value as text (or a generated id, unique but not stable across runs),
+    the column, entity, string offsets, score and pattern id. NULLs are
+    skipped; other non-string values are scanned as their text.
+    """
+    names = _columns(df, columns, key)
+    config = _config(entities, min_score, allow, column_names)
+    keyed, row_key = _keyed(df, key)
+    selected = keyed.select(row_key, *names)
+
+    def scan(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+        import pyarrow as pa
+
+        scanner = config.build()
+        schema = _findings_arrow_schema()
+        for batch in batches:
+            keys = batch.column(0).to_pylist()
+            out: dict[str, list[Any]] = {f.name: [] for f in schema}
+            for c, name in enumerate(names, start=1):
+                index, texts = _texts(batch.column(c).to_pylist())
+                field = name if config.column_names else None
+                for i, found in zip(index, scanner.scan_many(texts, field=field)):
+                    for f in found:
+                        out["row_key"].append(keys[i])
+                        out["column"].append(name)
+                        out["entity"].append(f.entity)
+                        out["start"].append(f.start)
+                        out["end"].append(f.end)
+                        out["score"].append(f.score)
+                        out["pattern_id"].append(f.pattern_id)
+            yield pa.RecordBatch.from_pydict(out, schema=schema)
+
+    return selected.mapInArrow(scan, FINDINGS_SCHEMA)
+
+
+def _findings_arrow_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("row_key", pa.string()),
+            ("column", pa.string()),
+            ("entity", pa.string()),
+            ("start", pa.int32()),
+            ("end", pa.int32()),
+            ("score", pa.float32()),
+            ("pattern_id", pa.string()),
+        ]
+    )
+
+
+def classify_columns(
+    df: DataFrame,
+    columns: Optional[Sequence[str]] = None,
+    *,
+    entities: Optional[Sequence[str]] = None,
+    min_score: Optional[float] = None,
+    allow: Optional[Sequence[str]] = None,
+    column_names: bool = True,
+    threshold: float = _DEFAULT_THRESHOLD,
+) -> list[dict[str, Any]]:
+    """Which entity each column holds, the CLI's per-column summary.
+
+    For every column, in name order: ``column``, ``rows`` (non-null
+    values), ``rows_with_findings``, ``share``, ``classification`` (the
+    entity found in the most rows, when that is at least `threshold` of
+    them; else None) and ``entities`` (each entity's ``rows`` and
+    ``mean_score`` of its best score per row, most rows first). Counting
+    runs on the executors; only one small row per column and entity comes
+    back to the driver.
+    """
+    from pyspark.sql import functions as F
+
+    names = _columns(df, columns, None)
+    config = _config(entities, min_score, allow, column_names)
+    schema = "column string, entity string, rows long, score double"
+
+    def count(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+        import pyarrow as pa
+
+        scanner = config.build()
+        for batch in batches:
+            rows: dict[tuple[str, str], list[float]] = {}
+            for c, name in enumerate(names):
+                index, texts = _texts(batch.column(c).to_pylist())
+                # "" stands for "a value", "*" for "a value with findings".
+                rows[(name, "")] = [float(len(texts)), 0.0]
+                field = name if config.column_names else None
+                any_hit = 0
+                for found in scanner.scan_many(texts, field=field):
+                    if not found:
+                        continue
+                    any_hit += 1
+                    best: dict[str, float] = {}
+                    for f in found:
+                        best[f.entity] = max(best.get(f.entity, 0.0), f.score)
+                    for entity, score in best.items():
+                        slot = rows.setdefault((name, entity), [0.0, 0.0])
+                        slot[0] += 1
+                        slot[1] += score
+                rows[(name, "*")] = [float(any_hit), 0.0]
+            yield pa.RecordBatch.from_pydict(
+                {
+                    "column": [k[0] for k in rows],
+                    "entity": [k[1] for k in rows],
+                    "rows": [int(v[0]) for v in rows.values()],
+                    "score": [v[1] for v in rows.values()],
+                },
+                schema=pa.schema(
+                    [
+                        ("column", pa.string()),
+                        ("entity", pa.string()),
+                        ("rows", pa.int64()),
+                        ("score", pa.float64()),
+                    ]
+                ),
+            )
+
+    totals = (
+        df.select(*names)
+        .mapInArrow(count, schema)
+        .groupBy("column", "entity")
+        .agg(F.sum("rows").alias("rows"), F.sum("score").alias("score"))
+        .collect()
+    )
+    return _summaries(names, [(r["column"], r["entity"], r["rows"], r["score"]) for r in totals], threshold)
+
+
+def _summaries(
+    names: Sequence[str],
+    totals: Sequence[tuple[str, str, int, float]],
+    threshold: float,
+) -> list[dict[str, Any]]:
+    """Per-column summaries from counts, by the core Classifier's rule."""
+    by_column: dict[str, dict[str, tuple[int, float]]] = {n: {} for n in names}
+    for column, entity, rows, score in totals:
+        by_column[column][entity] = (int(rows), float(score))
+    out = []
+    for name in sorted(names):
+        counts = by_column[name]
+        rows = counts.get("", (0, 0.0))[0]
+        hits = counts.get("*", (0, 0.0))[0]
+        ranked = sorted(
+            ((e, n, s / n) for e, (n, s) in counts.items() if e not in ("", "*") and n > 0),
+            key=lambda t: (-t[1], t[0]),
+        )
+        found = [{"entity": e, "rows": n, "mean_score": m} for e, n, m in ranked]
+        classification = ranked[0][0] if ranked and ranked[0][1] >= threshold * rows else None
+        out.append(
+            {
+                "column": name,
+                "rows": rows,
+                "rows_with_findings": hits,
+                "share": hits / rows if rows else 0.0,
+                "classification": classification,
+                "entities": found,
+            }
+        )
+    return out
+
+
+def redact_dataframe(
+    df: DataFrame,
+    columns: Sequence[str],
+    *,
+    operators: Optional[Mapping[str, str]] = None,
+    hash_key: Optional[bytes] = None,
+    entities: Optional[Sequence[str]] = None,
+    min_score: Optional[float] = None,
+    allow: Optional[Sequence[str]] = None,
+    column_names: bool = True,
+) -> DataFrame:
+    """`df` with `columns` redacted; other columns untouched.
+
+    `operators` maps entity names to ``mask``, ``tag`` (default),
+    ``partial``, ``hash`` or ``remove``. ``hash`` replaces a value with a
+    keyed pseudonym (HMAC-SHA256 under `hash_key`, 16 bytes or more): the
+    same value gives the same pseudonym in every partition and every job
+    with that key, so joins on pseudonymized columns still work. Redacted
+    columns become strings (NULLs stay NULL).
+    """
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    names = _columns(df, columns, None)
+    config = _config(entities, min_score, allow, column_names)
+    ops = dict(operators) if operators else None
+    if ops is not None or hash_key is not None:
+        # Unknown operators or a short key fail here, on the driver.
+        config.build().redact_many([""], operators=ops, hash_key=hash_key)
+    out_schema = StructType(
+        [
+            StructField(f.name, StringType(), True) if f.name in names else f
+            for f in df.schema.fields
+        ]
+    )
+    positions = [i for i, f in enumerate(df.schema.fields) if f.name in names]
+
+    def redact(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+        import pyarrow as pa
+
+        scanner = config.build()
+        for batch in batches:
+            arrays = list(batch.columns)
+            for i in positions:
+                values = arrays[i].to_pylist()
+                index, texts = _texts(values)
+                field = batch.schema.field(i).name if config.column_names else None
+                redacted = scanner.redact_many(
+                    texts, operators=ops, hash_key=hash_key, field=field
+                )
+                column: list[Optional[str]] = [None] * len(values)
+                for j, r in zip(index, redacted):
+                    column[j] = r
+                arrays[i] = pa.array(column, type=pa.string())
+            yield pa.RecordBatch.from_arrays(
+                arrays,
+                schema=pa.schema(
+                    [
+                        pa.field(f.name, pa.string()) if k in positions else f
+                        for k, f in enumerate(batch.schema)
+                    ]
+                ),
+            )
+
+    return df.mapInArrow(redact, out_schema)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m phisafe.spark scan|classify|redact INPUT ...``."""
+    import argparse
+
+    from pyspark.sql import SparkSession
+
+    p = argparse.ArgumentParser(prog="python -m phisafe.spark", description=__doc__.split("\n")[0])
+    p.add_argument("command", choices=["scan", "classify", "redact"])
+    p.add_argument("input", help="a file or directory Spark can read")
+    p.add_argument("--format", choices=["parquet", "csv", "jsonl"], default="parquet")
+    p.add_argument("--output", help="output directory (scan: findings, redact: the data)")
+    p.add_argument("--columns", help="comma-separated columns (default: all)")
+    p.add_argument("--key", help="column identifying rows (scan)")
+    p.add_argument("--entities", help="comma-separated entity types")
+    p.add_argument("--min-score", type=float)
+    p.add_argument("--operator", action="append", default=[], metavar="ENTITY=OP",
+                   help="redact: operator per entity (mask, tag, partial, hash, remove)")
+    p.add_argument("--hash-key-env", metavar="VAR",
+                   help="redact: environment variable holding the pseudonym key")
+    p.add_argument("--master", default=None, help="Spark master (default: from spark-submit)")
+    args = p.parse_args(argv)
+
+    builder = SparkSession.builder.appName(f"phisafe {args.command}")
+    if args.master:
+        builder = builder.master(args.master)
+    spark = builder.getOrCreate()
+    reader = spark.read
+    if args.format == "parquet":
+        df = reader.parquet(args.input)
+    elif args.format == "csv":
+        df = reader.option("header", True).csv(args.input)
+    else:
+        df = reader.json(args.input)
+    columns = args.columns.split(",") if args.columns else None
+    entities = args.entities.split(",") if args.entities else None
+    if args.command == "classify":
+        for s in classify_columns(df, columns, entities=entities, min_score=args.min_score):
+            print(json.dumps(s))
+        return 0
+    if not args.output:
+        p.error(f"{args.command} needs --output")
+    if args.command == "scan":
+        result = scan_dataframe(df, columns, key=args.key, entities=entities,
+                                min_score=args.min_score)
+    else:
+        import os
+
+        ops = dict(o.split("=", 1) for o in args.operator) or None
+        key = os.environ[args.hash_key_env].encode() if args.hash_key_env else None
+        result = redact_dataframe(df, columns or df.columns, operators=ops, hash_key=key,
+                                  entities=entities, min_score=args.min_score)
+    writer = result.write.mode("overwrite")
+    if args.format == "parquet":
+        writer.parquet(args.output)
+    elif args.format == "csv":
+        writer.option("header", True).csv(args.output)
+    else:
+        writer.json(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    # Run the imported module's main, not this __main__ copy: the functions
+    # shipped to executors must be importable there (pickled by reference),
+    # not pickled by value with this module's globals.
+    from phisafe.spark import main as _main
+
+    raise SystemExit(_main())
