@@ -5,6 +5,7 @@
 //! works, so threads scan in parallel.
 
 mod cipher;
+mod dump;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -494,6 +495,8 @@ mod _native {
         AuditError, DecryptError, KeyManagementError, PolicyDenied,
         PyFieldCipher,
     };
+    #[pymodule_export]
+    use super::dump::PyDumpReader;
     #[pymodule_export]
     use super::{
         InputError, PatternError, PhisafeError, PyFinding, PyScanner,

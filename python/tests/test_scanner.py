@@ -145,3 +145,25 @@ def test_concurrent_use_from_threads():
     for t in threads:
         t.join()
     assert all(r == expected for r in results)
+
+
+def test_dump_reader_decodes_rows_with_the_core_parser(tmp_path):
+    import pathlib
+
+    from phisafe import DumpReader, InputError
+
+    sample = pathlib.Path(__file__).resolve().parents[2] / "samples" / "clinic-pg_dump.sql"
+    rows = list(DumpReader(sample))
+    table, columns, row, values = rows[0]
+    assert (table, row) == ("public.patients", 1)
+    assert columns[:3] == ["id", "first_name", "last_name"]
+    assert values[3] == "219-09-9999" and "\n" in values[7]
+    assert any(v is None for _, _, _, vals in rows for v in vals)  # \N is NULL
+    custom = tmp_path / "custom.dump"
+    custom.write_bytes(b"PGDMP\x01\x0e\x00")
+    with pytest.raises(InputError, match="pg_restore"):
+        list(DumpReader(custom))
+    with pytest.raises(InputError, match="dialect"):
+        DumpReader(sample, dialect="oracle")
+    with pytest.raises(InputError):
+        DumpReader(tmp_path / "missing.sql")

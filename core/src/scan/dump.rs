@@ -89,6 +89,19 @@ pub struct DumpRow<'a> {
     pub findings: Vec<DumpFinding>,
 }
 
+/// One row's decoded values; see [`DumpScan::next_values`].
+#[derive(Debug)]
+pub struct DumpValues<'a> {
+    /// The table.
+    pub table: &'a str,
+    /// The column names, when known.
+    pub columns: &'a [Arc<str>],
+    /// 1-based row within the table.
+    pub row: u64,
+    /// The values, decoded; `None` for NULL.
+    pub values: Vec<Option<Vec<u8>>>,
+}
+
 /// A malformed dump, or one in a format that is not plain SQL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DumpError {
@@ -540,6 +553,46 @@ impl<R: BufRead> DumpScan<'_, R> {
             Ok(None) => None,
             Err(e) => Some(Err(e)),
         }
+    }
+
+    /// The next row's values, decoded (COPY escapes and SQL string
+    /// literals undone; `None` for NULL), without scanning them: for
+    /// loading a dump's tables elsewhere (a DataFrame, a database) with
+    /// this parser.
+    ///
+    /// ```
+    /// use phisafe::Scanner;
+    /// use phisafe::scan::DumpDialect;
+    ///
+    /// let dump = "COPY public.patients (id, note) FROM stdin;\n1\tline\\none\n2\t\\N\n\\.\n";
+    /// let scanner = Scanner::new();
+    /// let mut rows = scanner.scan_dump(dump.as_bytes(), DumpDialect::Postgres);
+    /// let first = rows.next_values().unwrap()?;
+    /// assert_eq!((first.table, first.row), ("public.patients", 1));
+    /// assert_eq!(first.values, [Some(b"1".to_vec()), Some(b"line\none".to_vec())]);
+    /// assert_eq!(rows.next_values().unwrap()?.values[1], None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn next_values(&mut self) -> Option<io::Result<DumpValues<'_>>> {
+        let values = match self.advance() {
+            Ok(Some(values)) => values,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(e)),
+        };
+        let row = self.count_row();
+        let decoded = values
+            .iter()
+            .map(|v| {
+                decode(&self.buf[v.raw.clone()], v.raw.start, v.kind)
+                    .map(|(bytes, _)| bytes)
+            })
+            .collect();
+        Some(Ok(DumpValues {
+            table: &self.table,
+            columns: &self.columns,
+            row,
+            values: decoded,
+        }))
     }
 
     /// Reads until a row is available; returns its values.

@@ -27,7 +27,9 @@ pub use classify::{
     Classifier, ColumnSummary, DEFAULT_CLASSIFY_THRESHOLD, EntityCount,
 };
 pub use csv::{CsvFinding, CsvOptions, CsvRecord, CsvScan};
-pub use dump::{DumpDialect, DumpError, DumpFinding, DumpRow, DumpScan};
+pub use dump::{
+    DumpDialect, DumpError, DumpFinding, DumpRow, DumpScan, DumpValues,
+};
 pub use engine::{DEFAULT_MIN_SCORE, Finding, Scanner, ScannerBuilder};
 pub use json::{
     DEFAULT_MAX_DEPTH, JsonError, JsonFinding, JsonlLine, JsonlScan,

@@ -20,6 +20,7 @@ from typing import Optional
 from phisafe._native import (
     AuditError,
     DecryptError,
+    DumpReader,
     FieldCipher,
     Finding,
     InputError,
@@ -33,6 +34,7 @@ from phisafe._native import (
 __all__ = [
     "AuditError",
     "DecryptError",
+    "DumpReader",
     "FieldCipher",
     "Finding",
     "InputError",

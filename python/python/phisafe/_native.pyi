@@ -8,6 +8,7 @@ from typing_extensions import Self
 __all__ = [
     "AuditError",
     "DecryptError",
+    "DumpReader",
     "FieldCipher",
     "Finding",
     "InputError",
@@ -189,3 +190,11 @@ class FieldCipher:
         tenant: Optional[str] = None,
     ) -> Optional[str]: ...
     def flush_audit(self) -> None: ...
+
+@final
+class DumpReader:
+    """Rows of a pg_dump or mysqldump plain-SQL file, decoded by phisafe's parser."""
+
+    def __new__(cls, path: str | PathLike[str], dialect: str = "postgres") -> Self: ...
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> tuple[str, list[str], int, list[Optional[str]]]: ...

@@ -28,12 +28,13 @@ from phisafe._native import Scanner
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow as pa  # type: ignore[import-untyped]
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
     "FINDINGS_SCHEMA",
     "ScannerConfig",
     "classify_columns",
+    "read_dump",
     "redact_dataframe",
     "scan_dataframe",
 ]
@@ -391,16 +392,88 @@ def redact_dataframe(
     return df.mapInArrow(redact, out_schema)
 
 
+def read_dump(
+    spark: SparkSession,
+    path: str,
+    *,
+    dialect: str = "postgres",
+    staging: Optional[str] = None,
+    chunk_rows: int = 100_000,
+) -> dict[str, DataFrame]:
+    """Each table of a plain-SQL dump as a DataFrame of string columns.
+
+    The dump (``pg_dump`` COPY blocks and INSERTs, or ``mysqldump``
+    INSERTs) is parsed once, on the driver, by phisafe's own dump parser
+    (:class:`phisafe.DumpReader`), in bounded memory: rows go to Parquet
+    files under `staging`, `chunk_rows` at a time, one directory per
+    table, which Spark then reads. `staging` defaults to a new temporary
+    directory; on a cluster, give a path the executors can read. Values
+    are text, NULLs stay NULL; columns are named from the COPY/INSERT
+    column list or the CREATE TABLE (``c1``, ``c2``... when neither says).
+    """
+    import os
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    from phisafe._native import DumpReader
+
+    root = staging or tempfile.mkdtemp(prefix="phisafe-dump-")
+    schemas: dict[str, list[str]] = {}
+    buffers: dict[str, list[list[Optional[str]]]] = {}
+    writers: dict[str, Any] = {}
+    dirs: dict[str, str] = {}
+
+    def flush(table: str) -> None:
+        rows = buffers.get(table)
+        if not rows:
+            return
+        names = schemas[table]
+        schema = pa.schema([(n, pa.string()) for n in names])
+        if table not in writers:
+            safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in table)
+            dirs[table] = f"{root}/{safe}-{len(dirs)}"
+            os.makedirs(dirs[table], exist_ok=True)
+            writers[table] = pq.ParquetWriter(f"{dirs[table]}/part-0.parquet", schema)
+        columns: list[Sequence[Optional[str]]] = [list(c) for c in zip(*rows)]
+        writers[table].write_batch(
+            pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], schema=schema)
+        )
+        rows.clear()
+
+    try:
+        for table, columns, _row, values in DumpReader(path, dialect):
+            names = schemas.get(table)
+            if names is None:
+                names = list(columns) or [f"c{i + 1}" for i in range(len(values))]
+                schemas[table] = names
+            if len(values) != len(names):  # a ragged row: pad or cut to the table's columns
+                values = (values + [None] * len(names))[: len(names)]
+            buffers.setdefault(table, []).append(values)
+            if len(buffers[table]) >= chunk_rows:
+                flush(table)
+        for table in list(buffers):
+            flush(table)
+    finally:
+        for w in writers.values():
+            w.close()
+    return {table: spark.read.parquet(d) for table, d in dirs.items()}
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """``python -m phisafe.spark scan|classify|redact INPUT ...``."""
     import argparse
+
+    import os
 
     from pyspark.sql import SparkSession
 
     p = argparse.ArgumentParser(prog="python -m phisafe.spark", description=__doc__.split("\n")[0])
     p.add_argument("command", choices=["scan", "classify", "redact"])
     p.add_argument("input", help="a file or directory Spark can read")
-    p.add_argument("--format", choices=["parquet", "csv", "jsonl"], default="parquet")
+    p.add_argument("--format", choices=["parquet", "csv", "jsonl", "pg-dump", "mysql-dump"],
+                   default="parquet", help="input format (output: parquet, or jsonl/csv as given)")
     p.add_argument("--output", help="output directory (scan: findings, redact: the data)")
     p.add_argument("--columns", help="comma-separated columns (default: all)")
     p.add_argument("--key", help="column identifying rows (scan)")
@@ -418,37 +491,46 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         builder = builder.master(args.master)
     spark = builder.getOrCreate()
     reader = spark.read
-    if args.format == "parquet":
-        df = reader.parquet(args.input)
+    frames: dict[str, DataFrame]
+    if args.format in ("pg-dump", "mysql-dump"):
+        dialect = "postgres" if args.format == "pg-dump" else "mysql"
+        frames = read_dump(spark, args.input, dialect=dialect)
+    elif args.format == "parquet":
+        frames = {"": reader.parquet(args.input)}
     elif args.format == "csv":
-        df = reader.option("header", True).csv(args.input)
+        frames = {"": reader.option("header", True).csv(args.input)}
     else:
-        df = reader.json(args.input)
+        frames = {"": reader.json(args.input)}
     columns = args.columns.split(",") if args.columns else None
     entities = args.entities.split(",") if args.entities else None
-    if args.command == "classify":
-        for s in classify_columns(df, columns, entities=entities, min_score=args.min_score):
-            print(json.dumps(s))
-        return 0
-    if not args.output:
+    if args.command != "classify" and not args.output:
         p.error(f"{args.command} needs --output")
-    if args.command == "scan":
-        result = scan_dataframe(df, columns, key=args.key, entities=entities,
-                                min_score=args.min_score)
-    else:
-        import os
-
-        ops = dict(o.split("=", 1) for o in args.operator) or None
-        key = os.environ[args.hash_key_env].encode() if args.hash_key_env else None
-        result = redact_dataframe(df, columns or df.columns, operators=ops, hash_key=key,
-                                  entities=entities, min_score=args.min_score)
-    writer = result.write.mode("overwrite")
-    if args.format == "parquet":
-        writer.parquet(args.output)
-    elif args.format == "csv":
-        writer.option("header", True).csv(args.output)
-    else:
-        writer.json(args.output)
+    for table, df in frames.items():
+        prefix = f"{table}." if table else ""
+        cols = [c for c in columns if c in df.columns] if columns else None
+        if args.command == "classify":
+            for summary in classify_columns(df, cols, entities=entities, min_score=args.min_score):
+                summary["column"] = prefix + summary["column"]
+                print(json.dumps(summary))
+            continue
+        if args.command == "scan":
+            key = args.key if args.key in df.columns else None
+            result = scan_dataframe(df, cols, key=key, entities=entities,
+                                    min_score=args.min_score)
+        else:
+            ops = dict(o.split("=", 1) for o in args.operator) or None
+            secret = os.environ[args.hash_key_env].encode() if args.hash_key_env else None
+            result = redact_dataframe(df, cols or df.columns, operators=ops, hash_key=secret,
+                                      entities=entities, min_score=args.min_score)
+        out = f"{args.output}/{table}" if table else args.output
+        writer = result.write.mode("overwrite")
+        if args.format == "csv":
+            writer.option("header", True).csv(out)
+        elif args.format == "jsonl":
+            writer.json(out)
+        else:
+            writer.parquet(out)
+    spark.stop()
     return 0
 
 

@@ -1,0 +1,93 @@
+"""phisafe.spark throughput (BENCHMARKS.md, issue 7).
+
+scan_dataframe in Spark local[N] against single-process scan_many on the
+same values, in the same run, and the share of Spark time spent outside
+the Rust scanner (a pass that moves the same Arrow batches through Python
+without scanning). Build the extension in release mode first:
+
+    VIRTUAL_ENV=$PWD/target/py-venv target/py-venv/bin/maturin develop --release -m python/Cargo.toml
+    target/py-venv/bin/python python/bench/bench_spark.py [ROWS] [local[2]]
+"""
+
+import os
+import sys
+import time
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+
+from phisafe import Scanner  # noqa: E402
+from phisafe.spark import _texts, scan_dataframe  # noqa: E402
+
+ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 500_000
+MASTER = sys.argv[2] if len(sys.argv) > 2 else "local[2]"
+COLUMNS = ["note", "email", "ssn"]
+
+
+def best(f, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main():
+    spark = (
+        SparkSession.builder.master(MASTER)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "10000")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    i = F.col("id")
+    df = (
+        spark.range(ROWS)
+        .select(
+            i,
+            F.concat(F.lit("Follow-up call to 617-555-"), F.lpad((i % 10000).cast("string"), 4, "0"),
+                     F.lit(" about the referral; patient prefers mornings and e-mail")).alias("note"),
+            F.concat(F.lit("user"), i.cast("string"), F.lit("@example.org")).alias("email"),
+            F.concat(F.lit("219-09-"), F.lpad((i % 10000).cast("string"), 4, "0")).alias("ssn"),
+        )
+        .cache()
+    )
+    df.count()
+    local = df.toPandas()
+    values = {c: [str(v) for v in local[c]] for c in COLUMNS}
+    megabytes = sum(len(v.encode()) for c in COLUMNS for v in values[c]) / 1e6
+
+    scanner = Scanner()
+    single = best(lambda: [scanner.scan_many(values[c], field=c) for c in COLUMNS])
+
+    def spark_scan():
+        scan_dataframe(df, COLUMNS, key="id").write.format("noop").mode("overwrite").save()
+
+    def spark_moves_only():
+        # The same batches through Python and back, without scanning.
+        import pyarrow as pa
+
+        def touch(batches):
+            for b in batches:
+                for c in range(1, b.num_columns):
+                    _texts(b.column(c).to_pylist())
+                yield pa.RecordBatch.from_pydict({"n": [b.num_rows]})
+
+        df.select("id", *COLUMNS).mapInArrow(touch, "n long").write.format("noop").mode("overwrite").save()
+
+    spark_scan()  # warm the executors' scanners
+    distributed = best(spark_scan)
+    overhead = best(spark_moves_only)
+    print(f"rows {ROWS}, {megabytes:.1f} MB of text in {len(COLUMNS)} columns, {MASTER}, cores {os.cpu_count()}")
+    print(f"scan_many, one process:   {ROWS / single:>10.0f} rows/s {megabytes / single:7.1f} MB/s")
+    print(f"scan_dataframe, Spark:    {ROWS / distributed:>10.0f} rows/s {megabytes / distributed:7.1f} MB/s")
+    print(f"Spark / single process:   {single / distributed:.2f}x (target >= 1.3x)")
+    print(f"time outside the scanner: {overhead / distributed:.0%} (target < 50%)")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
