@@ -65,6 +65,9 @@ fn provider(spec: &str) -> PyResult<Arc<dyn KeyProvider>> {
     if let Some(var) = spec.strip_prefix("env://") {
         return Ok(Arc::new(LocalKek::from_env(var).map_err(key_err)?));
     }
+    if let Some(params) = spec.strip_prefix("pkcs11:") {
+        return pkcs11(params).map_err(key_err);
+    }
     let path = spec
         .strip_prefix("file://")
         .or_else(|| spec.strip_prefix("file:"))
@@ -72,6 +75,44 @@ fn provider(spec: &str) -> PyResult<Arc<dyn KeyProvider>> {
     Ok(Arc::new(
         LocalKek::from_file(std::path::Path::new(path)).map_err(key_err)?,
     ))
+}
+
+/// A master key in an HSM: `module=PATH;token=LABEL;key=LABEL`, the PIN
+/// from `PHISAFE_PKCS11_PIN` (never in the spec: specs end up in config
+/// files and logs).
+fn pkcs11(
+    params: &str,
+) -> Result<Arc<dyn KeyProvider>, phisafe::crypto::KeyError> {
+    let bad = |reason: &str| phisafe::crypto::KeyError::BadKey {
+        source: "pkcs11: key spec".into(),
+        reason: reason.into(),
+    };
+    let (mut module, mut token, mut key) = (None, None, None);
+    for part in params.split(';').filter(|p| !p.is_empty()) {
+        match part.split_once('=') {
+            Some(("module", v)) => module = Some(v),
+            Some(("token", v)) => token = Some(v),
+            Some(("key", v)) => key = Some(v),
+            _ => {
+                return Err(bad(
+                    "expected pkcs11:module=PATH;token=LABEL;key=LABEL",
+                ));
+            }
+        }
+    }
+    let (Some(module), Some(token), Some(key)) = (module, token, key) else {
+        return Err(bad("module, token and key are all needed"));
+    };
+    let pin =
+        zeroize::Zeroizing::new(std::env::var("PHISAFE_PKCS11_PIN").map_err(
+            |_| bad("set PHISAFE_PKCS11_PIN to the token's user PIN"),
+        )?);
+    Ok(Arc::new(phisafe::crypto::Pkcs11Kek::open(
+        std::path::Path::new(module),
+        token,
+        &pin,
+        key,
+    )?))
 }
 
 /// A `postgres://`, `postgresql://` or `sqlite:` URL, as opposed to a
@@ -171,8 +212,9 @@ impl std::fmt::Debug for PyFieldCipher {
 
 #[pymethods]
 impl PyFieldCipher {
-    /// `key`: `file:PATH` (a key file from `phisafe keys init`) or
-    /// `env://VAR`. `keyring`: the keyring file, or a database URL
+    /// `key`: `file:PATH` (a key file from `phisafe keys init`),
+    /// `env://VAR`, or `pkcs11:module=PATH;token=LABEL;key=LABEL` for a
+    /// master key in an HSM (PIN from `PHISAFE_PKCS11_PIN`). `keyring`: the keyring file, or a database URL
     /// (`postgres://...`, `sqlite:...`) to keep it in phisafe's tables
     /// there. `audit`: this process's audit log (JSONL; one writer per
     /// file), or a database URL for the shared audit table (records are

@@ -187,3 +187,36 @@ def test_an_unreachable_database_is_a_clear_error(keys):
         FieldCipher(f"file:{keys / 'kek'}", "postgres://nobody@localhost:1/none",
                     keys / "a.jsonl")
     assert "kek" not in str(e.value)
+
+
+SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+def test_master_key_in_an_hsm(tmp_path, monkeypatch):
+    assert os.path.exists(SOFTHSM), "apt-get install softhsm2 (scripts/test.sh does)"
+    (tmp_path / "tokens").mkdir()
+    conf = tmp_path / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
+    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "py-test",
+                    "--pin", "1234", "--so-pin", "5678"], check=True, capture_output=True)
+    hsm = ["--pkcs11-module", SOFTHSM, "--pkcs11-token", "py-test", "--pkcs11-key", "kek-1"]
+    env = dict(os.environ, PHISAFE_PKCS11_PIN="1234")
+    made = subprocess.run([cli(), "keys", "init", *hsm], capture_output=True, text=True, env=env,
+                          cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    spec = f"pkcs11:module={SOFTHSM};token=py-test;key=kek-1"
+    with pytest.raises(KeyManagementError, match="PHISAFE_PKCS11_PIN"):
+        FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit.jsonl")
+    # A wrong PIN, tried before any login (PKCS#11 login state is shared by
+    # every session of the process).
+    monkeypatch.setenv("PHISAFE_PKCS11_PIN", "0000")
+    with pytest.raises(KeyManagementError):
+        FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit0.jsonl")
+    monkeypatch.setenv("PHISAFE_PKCS11_PIN", "1234")
+    c = FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit.jsonl")
+    sealed = c.encrypt_phi("219-09-9999", row="1", **WHO)
+    assert c.decrypt_phi(sealed, row="1", **WHO) == "219-09-9999"
+    assert "pkcs11:py-test/kek-1" in (tmp_path / "ring.json").read_text()
+    with pytest.raises(KeyManagementError, match="key"):
+        FieldCipher("pkcs11:module=x;token=y", tmp_path / "r2.json", tmp_path / "a2.jsonl")

@@ -39,11 +39,29 @@ pub fn migrator(dialect: Dialect) -> Migrator {
 }
 
 /// Creates or upgrades phisafe's tables. Idempotent; safe to run from
-/// several processes at once (the migrator takes a lock).
+/// several processes at once.
 pub async fn migrate(pool: &AnyPool) -> Result<(), Error> {
     let dialect = crate::dialect_of(pool).await?;
-    migrator(dialect).run(pool).await?;
-    Ok(())
+    let m = migrator(dialect);
+    // PostgreSQL's migrator takes an advisory lock. SQLite's takes none:
+    // two processes can both decide to apply a migration, and the second
+    // fails (its transaction rolled back). Running again then finds it
+    // applied.
+    let mut attempts = 0;
+    loop {
+        match m.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if dialect == Dialect::Sqlite && attempts < 10 => {
+                attempts += 1;
+                let _ = e;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    20 * attempts,
+                ))
+                .await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// [`migrate`] for synchronous callers (CLI tools, Python): connects to
