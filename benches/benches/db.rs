@@ -103,11 +103,12 @@ fn main() {
                 .unwrap();
             let job = ColumnJob::new("patients", "ssn_text", "id").unwrap();
             let t = Instant::now();
-            let r = columns::encrypt_column(
+            let r = columns::convert_column(
                 &any,
                 &sql,
                 &who,
                 &job,
+                columns::Operation::Encrypt,
                 &no,
                 &mut |_| {},
             )
@@ -121,9 +122,17 @@ fn main() {
     let enc_bin = rt.block_on(async {
         let job = ColumnJob::new("patients", "ssn_enc", "id").unwrap();
         let t = Instant::now();
-        columns::encrypt_column(&any, &sql, &who, &job, &no, &mut |_| {})
-            .await
-            .unwrap();
+        columns::convert_column(
+            &any,
+            &sql,
+            &who,
+            &job,
+            columns::Operation::Encrypt,
+            &no,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
         t.elapsed()
     });
 

@@ -10,7 +10,9 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use phisafe::crypto::{FieldCipher, IndexSpec, Normalizer, Scope, audit_key};
-use phisafe_sqlx::columns::{self, ColumnJob, ColumnReport, Source};
+use phisafe_sqlx::columns::{
+    self, ColumnJob, ColumnReport, Operation, Source,
+};
 use phisafe_sqlx::{SqlAuditSink, SqlCipher, SqlKeyStore};
 use sqlx::AnyPool;
 use zeroize::Zeroizing;
@@ -183,13 +185,6 @@ fn open(
     Ok(SqlCipher::new(cipher, key))
 }
 
-/// Which column operation.
-enum Op {
-    Encrypt,
-    Decrypt,
-    Reencrypt,
-}
-
 /// Runs `phisafe db ...`; the exit code says whether every value was
 /// converted.
 pub(crate) fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
@@ -224,15 +219,15 @@ pub(crate) fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
                     PgcryptoMode::Aes => Source::RawAes(key),
                 });
             }
-            run_column(&rt, &args.column, job, Op::Encrypt)
+            run_column(&rt, &args.column, job, Operation::Encrypt)
         }
         DbCommand::DecryptColumn(args) => {
             let job = job(&args)?;
-            run_column(&rt, &args, job, Op::Decrypt)
+            run_column(&rt, &args, job, Operation::Decrypt)
         }
         DbCommand::ReencryptColumn(args) => {
             let job = job(&args)?;
-            run_column(&rt, &args, job, Op::Reencrypt)
+            run_column(&rt, &args, job, Operation::Reencrypt)
         }
         DbCommand::KeyVersions { db, table, column } => {
             // The key column is not read; any other name passes the check.
@@ -305,7 +300,7 @@ fn run_column(
     rt: &tokio::runtime::Runtime,
     args: &ColumnArgs,
     job: ColumnJob,
-    op: Op,
+    op: Operation,
 ) -> anyhow::Result<ExitCode> {
     let scope_name = args
         .scope
@@ -342,28 +337,23 @@ fn run_column(
             bar.set_position(r.scanned.min(total));
             bar.set_message(format!("{} changed", r.changed));
         };
-        let pool_ref = &pool;
-        let res = match op {
-            Op::Encrypt => {
-                columns::encrypt_column(pool_ref, &cipher, &who, &job, &stop, &mut progress)
-                    .await
-            }
-            Op::Decrypt => {
-                columns::decrypt_column(pool_ref, &cipher, &who, &job, &stop, &mut progress)
-                    .await
-            }
-            Op::Reencrypt => {
-                columns::reencrypt_column(pool_ref, &cipher, &who, &job, &stop, &mut progress)
-                    .await
-            }
-        };
+        let res = columns::convert_column(
+            &pool,
+            &cipher,
+            &who,
+            &job,
+            op,
+            &stop,
+            &mut progress,
+        )
+        .await;
         bar.finish_and_clear();
         anyhow::Ok(res?)
     })?;
     let verb = match op {
-        Op::Encrypt => "encrypted",
-        Op::Decrypt => "decrypted",
-        Op::Reencrypt => "re-encrypted",
+        Operation::Encrypt => "encrypted",
+        Operation::Decrypt => "decrypted",
+        Operation::Reencrypt => "re-encrypted",
     };
     eprintln!(
         "{}.{}: {} rows read, {} {verb}, {} already done, {} NULL, {} failed{}",

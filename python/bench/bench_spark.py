@@ -11,12 +11,15 @@ without scanning). Build the extension in release mode first:
 
 import os
 import sys
-import time
 
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench import best  # noqa: E402
 
 from phisafe import Scanner  # noqa: E402
 from phisafe.spark import _texts, scan_dataframe  # noqa: E402
@@ -24,15 +27,6 @@ from phisafe.spark import _texts, scan_dataframe  # noqa: E402
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 500_000
 MASTER = sys.argv[2] if len(sys.argv) > 2 else "local[2]"
 COLUMNS = ["note", "email", "ssn"]
-
-
-def best(f, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main():
@@ -61,7 +55,7 @@ def main():
     megabytes = sum(len(v.encode()) for c in COLUMNS for v in values[c]) / 1e6
 
     scanner = Scanner()
-    single = best(lambda: [scanner.scan_many(values[c], field=c) for c in COLUMNS])
+    single = best(lambda: [scanner.scan_many(values[c], field=c) for c in COLUMNS], repeat=3)
 
     def spark_scan():
         scan_dataframe(df, COLUMNS, key="id").write.format("noop").mode("overwrite").save()
@@ -79,8 +73,8 @@ def main():
         df.select("id", *COLUMNS).mapInArrow(touch, "n long").write.format("noop").mode("overwrite").save()
 
     spark_scan()  # warm the executors' scanners
-    distributed = best(spark_scan)
-    overhead = best(spark_moves_only)
+    distributed = best(spark_scan, repeat=3)
+    overhead = best(spark_moves_only, repeat=3)
     print(f"rows {ROWS}, {megabytes:.1f} MB of text in {len(COLUMNS)} columns, {MASTER}, cores {os.cpu_count()}")
     print(f"scan_many, one process:   {ROWS / single:>10.0f} rows/s {megabytes / single:7.1f} MB/s")
     print(f"scan_dataframe, Spark:    {ROWS / distributed:>10.0f} rows/s {megabytes / distributed:7.1f} MB/s")

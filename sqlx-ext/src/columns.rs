@@ -1,7 +1,6 @@
-//! Online migration of existing columns: plaintext or pgcrypto
-//! ciphertexts to phisafe envelopes ([`encrypt_column`]), back to
-//! plaintext ([`decrypt_column`]), and onto the active key version after
-//! a rotation ([`reencrypt_column`]).
+//! Online migration of existing columns ([`convert_column`]): plaintext
+//! or pgcrypto ciphertexts to phisafe envelopes, back to plaintext, and
+//! onto the active key version after a rotation.
 //!
 //! Each batch runs in its own transaction, which reads the rows (locking
 //! them `FOR UPDATE` in PostgreSQL; SQLite's write lock is taken first),
@@ -121,7 +120,7 @@ impl ColumnJob {
         self
     }
 
-    /// Also fills `column` with each value's blind index (`encrypt_column`
+    /// Also fills `column` with each value's blind index (encryption
     /// only).
     pub fn blind_index(
         mut self,
@@ -133,7 +132,7 @@ impl ColumnJob {
         Ok(self)
     }
 
-    /// Where the values come from (`encrypt_column` only).
+    /// Where the values come from (encryption only).
     pub fn source(mut self, source: Source) -> ColumnJob {
         self.source = source;
         self
@@ -175,23 +174,29 @@ pub struct ColumnReport {
     pub stopped: bool,
 }
 
-/// The three column operations.
+/// What [`convert_column`] does to a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub enum Operation {
+    /// Plaintext (or pgcrypto ciphertext) to envelopes.
     Encrypt,
+    /// Envelopes to plaintext.
     Decrypt,
+    /// Envelopes to the active key version.
     Reencrypt,
 }
 
-impl Op {
-    fn as_str(self) -> &'static str {
+impl Operation {
+    /// Lower-case name, as recorded in `column_progress`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Op::Encrypt => "encrypt",
-            Op::Decrypt => "decrypt",
-            Op::Reencrypt => "reencrypt",
+            Operation::Encrypt => "encrypt",
+            Operation::Decrypt => "decrypt",
+            Operation::Reencrypt => "reencrypt",
         }
     }
 }
+
+use Operation as Op;
 
 /// How a column stores values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,46 +372,26 @@ async fn plan(pool: &AnyPool, job: &ColumnJob, op: Op) -> Result<Plan, Error> {
     Ok(Plan { kind, index_kind, first, next, update, progress })
 }
 
-/// Converts a plaintext or pgcrypto column to phisafe envelopes. `who`
-/// gives the scope (use `table.column`), actor, role and purpose for the
-/// policy check and the audit records; its row is not used. `progress`
-/// is called after each committed batch; setting `stop` ends the run
-/// after the current batch.
-pub async fn encrypt_column(
+/// Converts a column in place: `Operation::Encrypt` turns plaintext or
+/// pgcrypto values into envelopes, `Decrypt` turns envelopes back into
+/// plaintext (a rollback, audited as decryption), `Reencrypt` moves
+/// envelopes to the scope's active key version (after a rotation; check
+/// completion with [`key_versions`]).
+///
+/// `who` gives the scope (use `table.column`), actor, role and purpose
+/// for the policy check and the audit records; its row is not used.
+/// `progress` is called after each committed batch; setting `stop` ends
+/// the run after the current batch.
+pub async fn convert_column(
     pool: &AnyPool,
     cipher: &SqlCipher,
     who: &Context<'_>,
     job: &ColumnJob,
+    op: Operation,
     stop: &AtomicBool,
     progress: &mut (dyn FnMut(&ColumnReport) + Send),
 ) -> Result<ColumnReport, Error> {
-    run(pool, cipher, who, job, Op::Encrypt, stop, progress).await
-}
-
-/// Turns a column of phisafe envelopes back into plaintext (a rollback;
-/// audited as decryption).
-pub async fn decrypt_column(
-    pool: &AnyPool,
-    cipher: &SqlCipher,
-    who: &Context<'_>,
-    job: &ColumnJob,
-    stop: &AtomicBool,
-    progress: &mut (dyn FnMut(&ColumnReport) + Send),
-) -> Result<ColumnReport, Error> {
-    run(pool, cipher, who, job, Op::Decrypt, stop, progress).await
-}
-
-/// Moves every envelope of a column to the scope's active key version
-/// (after a rotation). Check completion with [`key_versions`].
-pub async fn reencrypt_column(
-    pool: &AnyPool,
-    cipher: &SqlCipher,
-    who: &Context<'_>,
-    job: &ColumnJob,
-    stop: &AtomicBool,
-    progress: &mut (dyn FnMut(&ColumnReport) + Send),
-) -> Result<ColumnReport, Error> {
-    run(pool, cipher, who, job, Op::Reencrypt, stop, progress).await
+    run(pool, cipher, who, job, op, stop, progress).await
 }
 
 async fn run(

@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::Db;
 use phisafe::crypto::{Context, IndexSpec, Normalizer, Scope};
 use phisafe_sqlx::columns::{
-    self, ColumnJob, ColumnReport, Source, key_versions,
+    self, ColumnJob, ColumnReport, Operation, Source, key_versions,
 };
 use phisafe_sqlx::{Encrypted, Error};
 use zeroize::Zeroizing;
@@ -48,18 +48,21 @@ fn scope() -> Scope {
     Scope::new("patients.ssn").unwrap()
 }
 
+async fn convert(
+    db: &Db,
+    who: &Context<'_>,
+    job: &ColumnJob,
+    op: Operation,
+) -> Result<ColumnReport, Error> {
+    let no = AtomicBool::new(false);
+    columns::convert_column(&db.pool, &db.sql, who, job, op, &no, &mut |_| {})
+        .await
+}
+
 async fn encrypt(db: &Db, job: &ColumnJob) -> Result<ColumnReport, Error> {
     let s = scope();
     let who = Context::new(&s, "").actor("migrator").purpose("migration");
-    columns::encrypt_column(
-        &db.pool,
-        &db.sql,
-        &who,
-        job,
-        &AtomicBool::new(false),
-        &mut |_| {},
-    )
-    .await
+    convert(db, &who, job, Operation::Encrypt).await
 }
 
 /// Every row's stored value: decrypted where it is an envelope.
@@ -155,16 +158,8 @@ async fn encrypt_index_rotate_reencrypt_and_roll_back() {
             [(Some(1), nonnull)]
         );
         db.sql.cipher().rotate(&ctx).unwrap();
-        let moved = columns::reencrypt_column(
-            &db.pool,
-            &db.sql,
-            &ctx,
-            &job,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .await
-        .unwrap();
+        let moved =
+            convert(&db, &ctx, &job, Operation::Reencrypt).await.unwrap();
         assert_eq!(moved.changed, nonnull);
         assert_eq!(
             key_versions(&db.pool, &job).await.unwrap(),
@@ -173,16 +168,7 @@ async fn encrypt_index_rotate_reencrypt_and_roll_back() {
         assert_eq!(contents(&db).await, original);
 
         // Roll back to plaintext.
-        let back = columns::decrypt_column(
-            &db.pool,
-            &db.sql,
-            &ctx,
-            &job,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .await
-        .unwrap();
+        let back = convert(&db, &ctx, &job, Operation::Decrypt).await.unwrap();
         assert_eq!(back.changed, nonnull);
         assert_eq!(plaintext_left(&db).await, nonnull as i64);
         assert_eq!(contents(&db).await, original);
@@ -206,11 +192,12 @@ async fn cut_off_anywhere_and_resumed_encrypts_every_row_exactly_once() {
         let who = Context::new(&s, "").actor("migrator").purpose("migration");
         let stop = AtomicBool::new(false);
         let mut batches = 0;
-        let first = columns::encrypt_column(
+        let first = columns::convert_column(
             &db.pool,
             &db.sql,
             &who,
             &job,
+            Operation::Encrypt,
             &stop,
             &mut |_| {
                 batches += 1;
@@ -330,17 +317,7 @@ async fn pgcrypto_ciphertexts_move_to_phisafe_with_the_old_key_bound() {
         .unwrap()
         .batch_size(64)
         .source(Source::PgpSym(Zeroizing::new("old-static-key".into())));
-    let no = AtomicBool::new(false);
-    let report = columns::encrypt_column(
-        &db.pool,
-        &db.sql,
-        &who,
-        &job,
-        &no,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let report = convert(&db, &who, &job, Operation::Encrypt).await.unwrap();
     assert_eq!((report.changed, report.failed), (399, 1), "{report:?}");
     assert_eq!(report.failed_keys, ["77"]);
 
@@ -373,30 +350,12 @@ async fn pgcrypto_ciphertexts_move_to_phisafe_with_the_old_key_bound() {
     let wrong = ColumnJob::new("legacy", "dob", "id")
         .unwrap()
         .source(Source::RawAes(Zeroizing::new("wrong".into())));
-    let report = columns::encrypt_column(
-        &db.pool,
-        &db.sql,
-        &who,
-        &wrong,
-        &no,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let report = convert(&db, &who, &wrong, Operation::Encrypt).await.unwrap();
     assert_eq!((report.changed, report.failed), (0, 400));
     let job = ColumnJob::new("legacy", "dob", "id")
         .unwrap()
         .source(Source::RawAes(Zeroizing::new("old-static-key".into())));
-    let report = columns::encrypt_column(
-        &db.pool,
-        &db.sql,
-        &who,
-        &job,
-        &no,
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    let report = convert(&db, &who, &job, Operation::Encrypt).await.unwrap();
     assert_eq!((report.changed, report.failed), (400, 0));
     let (sealed,): (Encrypted,) =
         sqlx::query_as("SELECT dob FROM legacy WHERE id = 5")
