@@ -167,3 +167,20 @@ def test_dump_reader_decodes_rows_with_the_core_parser(tmp_path):
         DumpReader(sample, dialect="oracle")
     with pytest.raises(InputError):
         DumpReader(tmp_path / "missing.sql")
+
+
+def test_scan_many_leaves_the_garbage_collector_as_it_was():
+    import gc
+
+    s = Scanner()
+    texts = ["SSN 219-09-9999"] * 1000
+    assert gc.isenabled()
+    found = s.scan_many(texts)
+    assert len(found) == 1000 and found[999][0].entity == "SSN"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        s.scan_many(texts)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
