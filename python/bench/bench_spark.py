@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import best  # noqa: E402
 
 from phisafe import Scanner  # noqa: E402
-from phisafe.spark import _texts, scan_dataframe  # noqa: E402
+from phisafe.spark import _column_texts, scan_dataframe  # noqa: E402
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 500_000
 MASTER = sys.argv[2] if len(sys.argv) > 2 else "local[2]"
@@ -67,7 +67,7 @@ def main():
         def touch(batches):
             for b in batches:
                 for c in range(1, b.num_columns):
-                    _texts(b.column(c).to_pylist())
+                    _column_texts(b.column(c))
                 yield pa.RecordBatch.from_pydict({"n": [b.num_rows]})
 
         df.select("id", *COLUMNS).mapInArrow(touch, "n long").write.format("noop").mode("overwrite").save()

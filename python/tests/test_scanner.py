@@ -184,3 +184,17 @@ def test_scan_many_leaves_the_garbage_collector_as_it_was():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_scan_many_columns_is_scan_many_as_a_table():
+    s = Scanner()
+    texts = ["SSN 219-09-9999 and jo@clinic.example", "nothing", "é 😀 415-555-2671", "Quixote"]
+    at, entity, start, end, score, pattern = s.scan_many_columns(texts, field="last_name")
+    rows = list(zip(at, entity, start, end, score, pattern))
+    want = [
+        (i, f.entity, f.start, f.end, f.score, f.pattern_id)
+        for i, found in enumerate(s.scan_many(texts, field="last_name"))
+        for f in found
+    ]
+    assert rows == want and len(rows) >= 4
+    assert s.scan_many_columns([]) == ([], [], [], [], [], [])

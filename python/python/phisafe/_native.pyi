@@ -80,6 +80,9 @@ class Scanner:
     def scan_many(
         self, texts: Sequence[str], field: Optional[str] = None
     ) -> list[list[Finding]]: ...
+    def scan_many_columns(
+        self, texts: Sequence[str], field: Optional[str] = None
+    ) -> tuple[list[int], list[str], list[int], list[int], list[float], list[str]]: ...
     def redact_many(
         self,
         texts: Sequence[str],
