@@ -24,7 +24,7 @@ mod redact;
 mod report;
 mod walk;
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -405,13 +405,9 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
     let mut bad_lines = 0u64;
     let run = |w: &mut dyn Write| -> io::Result<()> {
         match format {
+            // Element by element, in bounded memory.
             InputFormat::Json => {
-                let mut text = Vec::new();
-                io::BufReader::new(input).read_to_end(&mut text)?;
-                let out = redactor.redact_json(&text).map_err(|e| {
-                    io::Error::new(io::ErrorKind::InvalidData, e)
-                })?;
-                w.write_all(&out)
+                redactor.redact_json_stream(input, w).map(drop)
             }
             InputFormat::Jsonl => {
                 bad_lines = redact::jsonl(&redactor, input, w)?;

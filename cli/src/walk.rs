@@ -145,30 +145,52 @@ fn line_of(text: &[u8], at: usize) -> u64 {
     memchr::memchr_iter(b'\n', &text[..at]).count() as u64 + 1
 }
 
-/// A JSON document is parsed whole; its errors are located.
+/// Counts one JSON row (a line, or an element of a document) for the
+/// per-column summary: each of its paths, with the findings there.
+fn observe_json(
+    classifier: &mut Classifier,
+    table: &str,
+    paths: &[String],
+    found: &[phisafe::scan::JsonFinding],
+) {
+    for path in paths {
+        let hits = found
+            .iter()
+            .filter(|f| f.folded_pointer() == path)
+            .map(|f| (f.finding().entity(), f.finding().score()));
+        classifier.observe(&format!("{table}{path}"), hits);
+    }
+}
+
+/// A JSON document is streamed element by element, in bounded memory; the
+/// items of a top-level array (records) are the rows of its per-column
+/// summary. Errors are located in the whole document.
 fn scan_json(
     scanner: &Scanner,
-    mut rdr: impl Read,
+    rdr: impl Read,
     show_values: bool,
     report: &mut FileReport,
 ) -> io::Result<()> {
-    let mut text = Vec::new();
-    rdr.read_to_end(&mut text)?;
-    let found = scanner
-        .scan_json(&text)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    for jf in found {
-        let f = *jf.finding();
-        let located = Located {
-            finding: f,
-            line: line_of(&text, f.start()),
-            preview: crate::report::preview(&text[f.range()], show_values),
-            pointer: Some(jf.pointer().to_string()),
-            cell: None,
-        };
-        report.findings.push(scanner, located)?;
-    }
-    Ok(())
+    let table = table_name(&report.path);
+    let mut classifier = Classifier::new();
+    let result = scanner.scan_json_stream(rdr, |e| {
+        observe_json(&mut classifier, &table, &e.paths, &e.findings);
+        for jf in e.findings {
+            let f = *jf.finding();
+            let rel = f.start() - e.offset..f.end() - e.offset;
+            let located = Located {
+                finding: f,
+                line: e.line + line_of(e.bytes, rel.start) - 1,
+                preview: crate::report::preview(&e.bytes[rel], show_values),
+                pointer: Some(jf.pointer().to_string()),
+                cell: None,
+            };
+            report.findings.push(scanner, located)?;
+        }
+        Ok(())
+    });
+    report.columns = Some(classifier);
+    result
 }
 
 /// JSON lines: a bad line is recorded and the rest still scanned.
@@ -184,13 +206,7 @@ fn scan_jsonl(
     scanner.scan_jsonl_parallel(rdr, |line| {
         match line.result {
             Ok(found) => {
-                for path in &line.paths {
-                    let hits = found
-                        .iter()
-                        .filter(|f| f.folded_pointer() == path)
-                        .map(|f| (f.finding().entity(), f.finding().score()));
-                    classifier.observe(&format!("{table}{path}"), hits);
-                }
+                observe_json(&mut classifier, &table, &line.paths, &found);
                 for jf in found {
                     let f = *jf.finding();
                     let rel = f.start() - line.offset..f.end() - line.offset;

@@ -508,3 +508,62 @@ fn content_tells_the_format_when_the_name_does_not() {
     );
     assert!(stdout(&out).is_empty() || !stdout(&out).contains("pointer"));
 }
+
+#[test]
+fn a_json_array_of_records_streams_with_a_column_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.json");
+    let mut doc =
+        String::from("{\"exported\": \"2024-03-05\", \"records\": [\n");
+    for i in 0..20_000 {
+        let sep = if i + 1 < 20_000 { "," } else { "" };
+        doc.push_str(&format!(
+            "  {{\"id\": {i}, \"ssn\": \"219-09-{:04}\", \"status\": \"open\"}}{sep}\n",
+            i % 10_000
+        ));
+    }
+    doc.push_str("]}\n");
+    std::fs::write(&path, &doc).unwrap();
+    let out =
+        phisafe(&["scan", "--format", "json", path.to_str().unwrap()], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap();
+    let columns = report["columns"].as_array().unwrap();
+    let ssn = columns
+        .iter()
+        .find(|c| c["column"] == "export/records/*/ssn")
+        .unwrap();
+    assert_eq!(
+        (ssn["rows"].as_u64(), ssn["classification"].as_str()),
+        (Some(20_000), Some("SSN"))
+    );
+    let findings = report["findings"].as_array().unwrap();
+    let last = findings
+        .iter()
+        .find(|f| f["pointer"] == "/records/19999/ssn")
+        .unwrap();
+    assert_eq!(last["line"].as_u64(), Some(20_001));
+
+    // Redaction streams too, and keeps the document valid JSON.
+    let out = phisafe(&["redact", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["records"][19_999]["ssn"], "[SSN]");
+    assert_eq!(v["records"].as_array().unwrap().len(), 20_000);
+
+    // A syntax error is located in the whole document.
+    std::fs::write(&path, "[{\"a\": 1},\n {\"b\": }]").unwrap();
+    let out = phisafe(&["scan", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2, column 8"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

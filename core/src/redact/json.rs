@@ -2,9 +2,12 @@
 //! lengths, strings stay strings. A number holding PHI becomes a string
 //! (the redaction of a number is not a number).
 
+use std::io::{self, Read, Write};
+
 use crate::Redactor;
 use crate::scan::JsonError;
-use crate::scan::json::{Scalar, Segment, walk};
+use crate::scan::json::{Scalar, Segment, walk_in};
+use crate::scan::json_stream::{Splitter, relocate};
 
 /// Appends `bytes` as the inside of a JSON string.
 fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
@@ -36,10 +39,48 @@ impl Redactor {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn redact_json(&self, text: &[u8]) -> Result<Vec<u8>, JsonError> {
+        self.redact_json_in(text, &[]).map(|(out, _)| out)
+    }
+
+    /// Redacts a JSON document of any size in bounded memory, element by
+    /// element (see [`Scanner::scan_json_stream`]); the output is what
+    /// [`Redactor::redact_json`] makes of the whole text. Returns how many
+    /// values were changed. A syntax error stops it with an `InvalidData`
+    /// error after the elements before it were written.
+    ///
+    /// [`Scanner::scan_json_stream`]: crate::Scanner::scan_json_stream
+    pub fn redact_json_stream<R: Read, W: Write>(
+        &self,
+        rdr: R,
+        mut wtr: W,
+    ) -> io::Result<u64> {
+        let mut split = Splitter::new(rdr);
+        let mut changed = 0u64;
+        while let Some(piece) = split.next()? {
+            wtr.write_all(piece.gap)?;
+            let Some(element) = piece.element else { break };
+            let (out, n) = self
+                .redact_json_in(element.bytes, &element.prefix)
+                .map_err(|e| relocate(e, &element))?;
+            wtr.write_all(&out)?;
+            changed += n as u64;
+        }
+        wtr.flush()?;
+        Ok(changed)
+    }
+
+    /// Redacts a value at `prefix` of a larger document; also returns how
+    /// many values changed.
+    fn redact_json_in(
+        &self,
+        text: &[u8],
+        prefix: &[Segment],
+    ) -> Result<(Vec<u8>, usize), JsonError> {
         let scanner = self.scanner();
         let mut edits: Vec<(std::ops::Range<usize>, Vec<u8>)> = Vec::new();
-        let max_depth = scanner.inner.json_max_depth;
-        walk(text, max_depth, |path, scalar| {
+        let max_depth =
+            scanner.inner.json_max_depth.saturating_sub(prefix.len());
+        walk_in(text, prefix, max_depth, |path, scalar| {
             let (bytes, raw, number) = match &scalar {
                 Scalar::Str { raw, decoded: Some((bytes, _)) } => {
                     (&bytes[..], raw.clone(), false)
@@ -69,13 +110,14 @@ impl Redactor {
         })?;
         let mut out = Vec::with_capacity(text.len());
         let mut at = 0;
+        let changed = edits.len();
         for (raw, rep) in edits {
             out.extend_from_slice(&text[at..raw.start]);
             out.extend_from_slice(&rep);
             at = raw.end;
         }
         out.extend_from_slice(&text[at..]);
-        Ok(out)
+        Ok((out, changed))
     }
 
     /// Redacts a parsed JSON value into a new value of the same shape.

@@ -52,13 +52,13 @@ impl JsonFinding {
 /// The message describes the syntax, never the document's content.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonError {
-    line: u64,
-    column: u64,
-    kind: JsonErrorKind,
+    pub(crate) line: u64,
+    pub(crate) column: u64,
+    pub(crate) kind: JsonErrorKind,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum JsonErrorKind {
+pub(crate) enum JsonErrorKind {
     Syntax(&'static str),
     TooDeep(usize),
     LineTooLong(usize),
@@ -321,14 +321,32 @@ impl Cursor<'_> {
     }
 }
 
-/// Walks one JSON document, calling `visit` for every string and number.
-pub(crate) fn walk(
+/// Decodes the JSON string that opens `src` (at its quote) as the walker
+/// decodes keys; errors are located within `src`.
+pub(crate) fn decode_key(src: &[u8]) -> Result<String, JsonError> {
+    let mut c = Cursor { src, pos: 0 };
+    Ok(match c.string()? {
+        Scalar::Str { raw, decoded: None } => {
+            String::from_utf8_lossy(&src[raw]).into_owned()
+        }
+        Scalar::Str { decoded: Some((bytes, _)), .. } => {
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Scalar::Number { .. } => unreachable!("string() returns strings"),
+    })
+}
+
+/// Walks one JSON document, calling `visit` for every string and number;
+/// for a value that sits at `prefix` inside a larger document (streaming),
+/// paths start with `prefix`.
+pub(crate) fn walk_in(
     src: &[u8],
+    prefix: &[Segment],
     max_depth: usize,
     mut visit: impl FnMut(&[Segment], Scalar),
 ) -> Result<(), JsonError> {
     let mut c = Cursor { src, pos: 0 };
-    let mut path: Vec<Segment> = Vec::new();
+    let mut path: Vec<Segment> = prefix.to_vec();
     // b'{' or b'[' for each open container.
     let mut open: Vec<u8> = Vec::new();
     'value: loop {
@@ -632,10 +650,23 @@ impl Scanner {
     fn scan_json_paths(
         &self,
         text: &[u8],
+        paths: Option<&mut Vec<String>>,
+    ) -> Result<Vec<JsonFinding>, JsonError> {
+        self.scan_json_in(text, &[], 0, paths)
+    }
+
+    /// Scans a value at `prefix` of a larger document, its first byte at
+    /// stream offset `base`.
+    pub(crate) fn scan_json_in(
+        &self,
+        text: &[u8],
+        prefix: &[Segment],
+        base: usize,
         mut paths: Option<&mut Vec<String>>,
     ) -> Result<Vec<JsonFinding>, JsonError> {
         let mut out = Vec::new();
-        walk(text, self.inner.json_max_depth, |path, scalar| {
+        let depth = self.inner.json_max_depth.saturating_sub(prefix.len());
+        walk_in(text, prefix, depth, |path, scalar| {
             let (bytes, map, raw) = match &scalar {
                 Scalar::Str { raw, decoded: Some((bytes, map)) } => {
                     (&bytes[..], Some(map), raw.clone())
@@ -666,8 +697,10 @@ impl Scanner {
             let mut strings = Some((ptr, folded));
             for (i, f) in found.into_iter().enumerate() {
                 let (start, end) = match map {
-                    Some(map) => (map[f.start], map[f.end]),
-                    None => (raw.start + f.start, raw.start + f.end),
+                    Some(map) => (base + map[f.start], base + map[f.end]),
+                    None => {
+                        (base + raw.start + f.start, base + raw.start + f.end)
+                    }
                 };
                 let (pointer, folded) = if i == last {
                     strings.take().expect("taken once, at the last finding")

@@ -15,6 +15,7 @@ mod csv;
 pub(crate) mod dump;
 mod engine;
 pub(crate) mod json;
+pub(crate) mod json_stream;
 pub(crate) mod names;
 pub(crate) mod pattern;
 mod resolve;
@@ -34,5 +35,6 @@ pub use engine::{DEFAULT_MIN_SCORE, Finding, Scanner, ScannerBuilder};
 pub use json::{
     DEFAULT_MAX_DEPTH, JsonError, JsonFinding, JsonlLine, JsonlScan,
 };
+pub use json_stream::JsonElement;
 pub use pattern::{Pattern, PatternId};
 pub use stream::{Block, Blocks, DEFAULT_CHUNK, ReaderScan};

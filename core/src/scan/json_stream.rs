@@ -1,0 +1,664 @@
+//! One JSON document of any size in bounded memory: it is cut into its
+//! elements (the items of a top-level array, the members of a top-level
+//! object, the items of an array that is a member of a top-level object),
+//! and each element is walked on its own with its place in the document as
+//! the start of its paths. Memory is bounded by the largest element, and
+//! findings, pointers and errors are those of reading the whole document.
+
+use std::io::{self, Read};
+
+use super::json::{
+    JsonError, JsonErrorKind, JsonFinding, Segment, decode_key,
+};
+use crate::Scanner;
+
+/// One element of a streamed JSON document; see
+/// [`Scanner::scan_json_stream`].
+#[derive(Debug)]
+pub struct JsonElement<'a> {
+    /// 1-based line where the element starts.
+    pub line: u64,
+    /// Offset of `bytes[0]` from the start of the stream.
+    pub offset: usize,
+    /// The element's bytes.
+    pub bytes: &'a [u8],
+    /// Its findings (offsets from the start of the stream; pointers from
+    /// the document's root).
+    pub findings: Vec<JsonFinding>,
+    /// The folded pointer of every string and number in the element, each
+    /// once: the columns a per-column summary counts, the element being
+    /// one row.
+    pub paths: Vec<String>,
+}
+
+/// What the splitter hands out: structural bytes (brackets, commas, keys,
+/// whitespace) to copy as they are, then an element, or the end.
+pub(crate) struct Piece<'a> {
+    pub(crate) gap: &'a [u8],
+    pub(crate) element: Option<Element<'a>>,
+}
+
+pub(crate) struct Element<'a> {
+    pub(crate) prefix: Vec<Segment>,
+    pub(crate) offset: usize,
+    pub(crate) line: u64,
+    pub(crate) column: u64,
+    pub(crate) bytes: &'a [u8],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Start,
+    /// In an array: at the top (`None`) or under a top-level key.
+    Array {
+        under_key: bool,
+        first: bool,
+    },
+    Object {
+        first: bool,
+    },
+    End,
+    Done,
+}
+
+/// Cuts a JSON document into elements, reading as it goes.
+pub(crate) struct Splitter<R> {
+    rdr: R,
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    base: usize,
+    /// Next byte to look at, in `buf`.
+    pos: usize,
+    /// Bytes before this (in `buf`) were handed out already.
+    keep: usize,
+    eof: bool,
+    /// Line of `buf[pos]`, and the stream offset where that line starts.
+    line: u64,
+    line_start: usize,
+    state: State,
+    key: Option<String>,
+    index: usize,
+}
+
+const READ: usize = 64 << 10;
+
+impl<R: Read> Splitter<R> {
+    pub(crate) fn new(rdr: R) -> Splitter<R> {
+        Splitter {
+            rdr,
+            buf: Vec::new(),
+            base: 0,
+            pos: 0,
+            keep: 0,
+            eof: false,
+            line: 1,
+            line_start: 0,
+            state: State::Start,
+            key: None,
+            index: 0,
+        }
+    }
+
+    /// Makes `buf[pos + n - 1]` available if the input has it.
+    fn fill(&mut self, n: usize) -> io::Result<bool> {
+        while self.buf.len() < self.pos + n && !self.eof {
+            let old = self.buf.len();
+            self.buf.resize(old + READ, 0);
+            let got = loop {
+                match self.rdr.read(&mut self.buf[old..]) {
+                    Ok(k) => break k,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.buf.truncate(old);
+                        return Err(e);
+                    }
+                }
+            };
+            self.buf.truncate(old + got);
+            self.eof = got == 0;
+        }
+        Ok(self.buf.len() >= self.pos + n)
+    }
+
+    fn peek(&mut self) -> io::Result<Option<u8>> {
+        Ok(if self.fill(1)? { Some(self.buf[self.pos]) } else { None })
+    }
+
+    fn bump(&mut self) {
+        if self.buf[self.pos] == b'\n' {
+            self.line += 1;
+            self.line_start = self.base + self.pos + 1;
+        }
+        self.pos += 1;
+    }
+
+    fn skip_ws(&mut self) -> io::Result<()> {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek()? {
+            self.bump();
+        }
+        Ok(())
+    }
+
+    fn error(&self, what: &'static str) -> io::Error {
+        let column = (self.base + self.pos - self.line_start) as u64 + 1;
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            JsonError {
+                line: self.line,
+                column,
+                kind: JsonErrorKind::Syntax(what),
+            },
+        )
+    }
+
+    fn expect(&mut self, b: u8, what: &'static str) -> io::Result<()> {
+        self.skip_ws()?;
+        if self.peek()? == Some(b) {
+            self.bump();
+            Ok(())
+        } else {
+            Err(self.error(what))
+        }
+    }
+
+    /// Advances over one whole value, by its brackets and quotes only:
+    /// the walk of its bytes checks the rest.
+    fn skip_value(&mut self) -> io::Result<()> {
+        let Some(first) = self.peek()? else {
+            return Err(
+                self.error("unexpected end of input; expected a value")
+            );
+        };
+        match first {
+            b'"' => {
+                self.bump();
+                self.skip_string_rest()
+            }
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    let Some(b) = self.peek()? else {
+                        return Ok(()); // the walk reports the missing end
+                    };
+                    match b {
+                        b'"' => {
+                            self.bump();
+                            self.skip_string_rest()?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth = depth.saturating_sub(1);
+                            if depth == 0 {
+                                self.bump();
+                                return Ok(());
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.bump();
+                }
+            }
+            _ => {
+                // A number or literal: up to the next delimiter.
+                while let Some(b) = self.peek()? {
+                    if matches!(
+                        b,
+                        b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'
+                    ) {
+                        break;
+                    }
+                    self.bump();
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// After an opening quote: up to and past the closing one.
+    fn skip_string_rest(&mut self) -> io::Result<()> {
+        loop {
+            match self.peek()? {
+                None => return Ok(()), // the walk reports it
+                Some(b'"') => {
+                    self.bump();
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.bump();
+                    if self.peek()?.is_some() {
+                        self.bump();
+                    }
+                }
+                Some(_) => self.bump(),
+            }
+        }
+    }
+
+    /// An object key and its colon; the key decoded.
+    fn key(&mut self) -> io::Result<String> {
+        self.skip_ws()?;
+        if self.peek()? != Some(b'"') {
+            return Err(self.error("expected a string key"));
+        }
+        let start = self.pos;
+        let (line, column) =
+            (self.line, (self.base + start - self.line_start) as u64 + 1);
+        self.bump();
+        self.skip_string_rest()?;
+        // Decoded as the walker decodes keys, errors and all.
+        let key = decode_key(&self.buf[start..self.pos]).map_err(|e| {
+            let at = Element {
+                prefix: Vec::new(),
+                offset: 0,
+                line,
+                column,
+                bytes: &[],
+            };
+            relocate(e, &at)
+        })?;
+        self.expect(b':', "expected ':' after a key")?;
+        Ok(key)
+    }
+
+    /// The next piece: structure up to an element and the element, or the
+    /// last structure and `None` at the end of the document.
+    pub(crate) fn next(&mut self) -> io::Result<Option<Piece<'_>>> {
+        // What was handed out is dropped, a block at a time: moving the
+        // rest down after every small element would cost more than the
+        // scan.
+        if self.keep >= READ {
+            self.buf.drain(..self.keep);
+            self.base += self.keep;
+            self.pos -= self.keep;
+            self.keep = 0;
+        }
+        loop {
+            match self.state {
+                State::Done => return Ok(None),
+                State::Start => {
+                    self.skip_ws()?;
+                    match self.peek()? {
+                        Some(b'[') => {
+                            self.bump();
+                            self.state =
+                                State::Array { under_key: false, first: true };
+                        }
+                        Some(b'{') => {
+                            self.bump();
+                            self.state = State::Object { first: true };
+                        }
+                        _ => {
+                            self.state = State::End;
+                            return self.emit(Vec::new());
+                        }
+                    }
+                }
+                State::Array { under_key, first } => {
+                    self.skip_ws()?;
+                    if self.peek()? == Some(b']') {
+                        self.bump();
+                        self.state = if under_key {
+                            State::Object { first: false }
+                        } else {
+                            State::End
+                        };
+                        continue;
+                    }
+                    if !first {
+                        self.expect(b',', "expected ',' or ']'")?;
+                    }
+                    self.state = State::Array { under_key, first: false };
+                    let mut prefix = Vec::with_capacity(2);
+                    if under_key {
+                        let key = self.key.clone().unwrap_or_default();
+                        prefix.push(Segment::Key(key));
+                    }
+                    prefix.push(Segment::Index(self.index));
+                    self.index += 1;
+                    return self.emit(prefix);
+                }
+                State::Object { first } => {
+                    self.skip_ws()?;
+                    if self.peek()? == Some(b'}') {
+                        self.bump();
+                        self.state = State::End;
+                        continue;
+                    }
+                    if !first {
+                        self.expect(b',', "expected ',' or '}'")?;
+                    }
+                    let key = self.key()?;
+                    self.skip_ws()?;
+                    if self.peek()? == Some(b'[') {
+                        self.bump();
+                        self.key = Some(key);
+                        self.index = 0;
+                        self.state =
+                            State::Array { under_key: true, first: true };
+                        continue;
+                    }
+                    self.state = State::Object { first: false };
+                    return self.emit(vec![Segment::Key(key)]);
+                }
+                State::End => {
+                    self.skip_ws()?;
+                    if self.peek()?.is_some() {
+                        return Err(
+                            self.error("unexpected data after the document")
+                        );
+                    }
+                    self.state = State::Done;
+                    let from = self.keep;
+                    self.keep = self.pos;
+                    return Ok(Some(Piece {
+                        gap: &self.buf[from..self.pos],
+                        element: None,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Cuts the next element: the bytes of one whole value.
+    fn emit(&mut self, prefix: Vec<Segment>) -> io::Result<Option<Piece<'_>>> {
+        self.skip_ws()?;
+        let (from, start) = (self.keep, self.pos);
+        let (line, column) =
+            (self.line, (self.base + start - self.line_start) as u64 + 1);
+        self.skip_value()?;
+        let end = self.pos;
+        self.keep = end;
+        Ok(Some(Piece {
+            gap: &self.buf[from..start],
+            element: Some(Element {
+                prefix,
+                offset: self.base + start,
+                line,
+                column,
+                bytes: &self.buf[start..end],
+            }),
+        }))
+    }
+}
+
+/// An element's error, moved from its own coordinates to the stream's.
+pub(crate) fn relocate(e: JsonError, element: &Element<'_>) -> io::Error {
+    let column =
+        if e.line == 1 { element.column + e.column - 1 } else { e.column };
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        JsonError { line: element.line + e.line - 1, column, ..e },
+    )
+}
+
+impl Scanner {
+    /// Scans one JSON document of any size in bounded memory: the items of
+    /// a top-level array (or of arrays that are members of a top-level
+    /// object), and the other members of a top-level object, are read and
+    /// walked one at a time, and `each` gets every element in order with
+    /// its findings. Findings, pointers and error positions are those of
+    /// [`Scanner::scan_json`] on the whole text; memory is bounded by the
+    /// largest element. A syntax error ends the scan with an error of
+    /// kind `InvalidData` holding a [`JsonError`](super::JsonError), after
+    /// the elements before it were handed out.
+    ///
+    /// ```
+    /// use phisafe::Scanner;
+    ///
+    /// let doc = br#"{"export": "2024", "records": [{"ssn": "219-09-9999"}, {"ssn": null}]}"#;
+    /// let mut seen = Vec::new();
+    /// Scanner::new().scan_json_stream(&doc[..], |e| {
+    ///     for f in &e.findings {
+    ///         seen.push((f.pointer().to_string(), &doc[f.finding().range()]));
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(seen, [("/records/0/ssn".to_string(), &b"219-09-9999"[..])]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn scan_json_stream<R: Read>(
+        &self,
+        rdr: R,
+        mut each: impl FnMut(JsonElement<'_>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let mut split = Splitter::new(rdr);
+        while let Some(piece) = split.next()? {
+            let Some(element) = piece.element else { break };
+            let mut paths = Vec::new();
+            let findings = self
+                .scan_json_in(
+                    element.bytes,
+                    &element.prefix,
+                    element.offset,
+                    Some(&mut paths),
+                )
+                .map_err(|e| relocate(e, &element))?;
+            paths.sort_unstable();
+            paths.dedup();
+            each(JsonElement {
+                line: element.line,
+                offset: element.offset,
+                bytes: element.bytes,
+                findings,
+                paths,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::Redactor;
+
+    /// Hands out its bytes a few at a time, to cut every token somewhere.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            self.step = self.step % 7 + 1;
+            Ok(n)
+        }
+    }
+
+    type Seen = Vec<(std::ops::Range<usize>, String, String)>;
+
+    /// One scanner and redactor for every case: building one is the slow
+    /// part of a case.
+    fn redactor() -> &'static Redactor {
+        static R: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
+        R.get_or_init(|| Redactor::new(Scanner::new()))
+    }
+
+    fn whole(text: &[u8]) -> Result<Seen, String> {
+        redactor()
+            .scanner()
+            .scan_json(text)
+            .map(|found| {
+                found
+                    .iter()
+                    .map(|f| {
+                        (
+                            f.finding().range(),
+                            f.pointer().to_string(),
+                            f.finding().entity().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    fn streamed(text: &[u8], step: usize) -> Result<Seen, String> {
+        let mut seen = Vec::new();
+        redactor()
+            .scanner()
+            .scan_json_stream(Trickle { data: text, step }, |e| {
+                assert_eq!(&text[e.offset..e.offset + e.bytes.len()], e.bytes);
+                for f in e.findings {
+                    seen.push((
+                        f.finding().range(),
+                        f.pointer().to_string(),
+                        f.finding().entity().to_string(),
+                    ));
+                }
+                Ok(())
+            })
+            .map(|()| seen)
+            .map_err(|e| e.to_string())
+    }
+
+    fn redacted(text: &[u8], step: usize) -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        redactor()
+            .redact_json_stream(Trickle { data: text, step }, &mut out)
+            .map(|_| out)
+            .map_err(|e| e.to_string())
+    }
+
+    const DOCS: &[&str] = &[
+        r#"[{"ssn": "219-09-9999", "n": 1}, {"email": "jo@clinic.example"}, 3, "x", null]"#,
+        r#"{"export": {"by": "Dr. Maria Lopez"}, "records": [{"last_name": "Quixote"}, []], "n": 219099999}"#,
+        "  \"call 415-555-2671\"  ",
+        "[]",
+        "{}",
+        "{\"a\": [], \"b\": [1, [2, {\"ssn\": \"536-22-1837\"}]]}\n",
+        "[\n  {\"note\": \"line\\nSSN 219-09-9999\\u00e9\"},\n  {\"k\\\"ey\": \"a\\\\b\"}\n]\n",
+    ];
+
+    #[test]
+    fn same_findings_and_redaction_as_the_whole_document() {
+        for doc in DOCS {
+            for step in [1, 3, 64 << 10] {
+                let text = doc.as_bytes();
+                assert_eq!(streamed(text, step), whole(text), "{doc}");
+                let want =
+                    redactor().redact_json(text).map_err(|e| e.to_string());
+                assert_eq!(redacted(text, step), want, "{doc}");
+            }
+        }
+        assert!(!whole(DOCS[0].as_bytes()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn errors_are_located_in_the_whole_document() {
+        for bad in [
+            "[1 2]",
+            "[{\"a\": 1},\n {\"b\": }]",
+            "{\"a\" 1}",
+            "{\"a\": [1, 2}",
+            "[1, 2] x",
+            "[\"unterminated",
+            "",
+            "{\"records\": [\n{\"x\": tru}]}",
+        ] {
+            let w = whole(bad.as_bytes());
+            assert!(w.is_err(), "{bad}");
+            assert_eq!(streamed(bad.as_bytes(), 2), w, "{bad}");
+        }
+    }
+
+    #[test]
+    fn memory_follows_the_largest_element_not_the_document() {
+        // 200,000 records, read 64 KiB at a time: the buffer never holds
+        // more than a couple of reads.
+        struct Records {
+            next: usize,
+            pending: Vec<u8>,
+            max_buf: usize,
+        }
+        impl Read for Records {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.max_buf = self.max_buf.max(buf.len());
+                while self.pending.len() < buf.len() && self.next <= 200_000 {
+                    let sep = match self.next {
+                        0 => "[",
+                        200_000 => "]",
+                        _ => ",",
+                    };
+                    self.pending.extend_from_slice(sep.as_bytes());
+                    if self.next < 200_000 {
+                        self.pending.extend_from_slice(
+                            format!(
+                                r#"{{"id": {}, "ssn": "219-09-9999"}}"#,
+                                self.next
+                            )
+                            .as_bytes(),
+                        );
+                    }
+                    self.next += 1;
+                }
+                let n = buf.len().min(self.pending.len());
+                buf[..n].copy_from_slice(&self.pending[..n]);
+                self.pending.drain(..n);
+                Ok(n)
+            }
+        }
+        let mut count = 0;
+        let mut split = Splitter::new(Records {
+            next: 0,
+            pending: Vec::new(),
+            max_buf: 0,
+        });
+        let mut largest = 0;
+        while let Some(p) = split.next().unwrap() {
+            if p.element.is_some() {
+                count += 1;
+            }
+            largest = largest.max(split.buf.capacity());
+        }
+        assert_eq!(count, 200_000);
+        assert!(largest <= 4 * READ, "buffer grew to {largest}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn random_documents_match(
+            items in proptest::collection::vec(
+                prop_oneof![
+                    Just("\"219-09-9999\"".to_string()),
+                    Just("{\"email\": \"a@b.example\", \"x\": [1, \"415-555-2671\"]}".to_string()),
+                    Just("null".to_string()),
+                    Just("-12.5e3".to_string()),
+                    "[a-z \\\\\"]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+                ],
+                0..12,
+            ),
+            as_object in any::<bool>(),
+            ws in "[ \n]{0,2}",
+            cut in any::<proptest::sample::Index>(),
+            step in 1usize..9,
+        ) {
+            let body: Vec<String> = if as_object {
+                items.iter().enumerate().map(|(i, v)| format!("{ws}\"k{i}\":{ws}{v}")).collect()
+            } else {
+                items.clone()
+            };
+            let doc = if as_object {
+                format!("{{{}}}", body.join(","))
+            } else {
+                format!("[{}]", body.join(&format!(",{ws}")))
+            };
+            prop_assert_eq!(streamed(doc.as_bytes(), step), whole(doc.as_bytes()));
+            let want = redactor().redact_json(doc.as_bytes()).map_err(|e| e.to_string());
+            prop_assert_eq!(redacted(doc.as_bytes(), step), want);
+            // Cut anywhere: the same error, at the same place, or both fine.
+            let at = cut.index(doc.len() + 1);
+            let part = &doc.as_bytes()[..at];
+            prop_assert_eq!(streamed(part, step), whole(part));
+        }
+    }
+}
