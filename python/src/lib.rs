@@ -157,6 +157,30 @@ impl std::fmt::Debug for PyScanner {
 }
 
 impl PyScanner {
+    /// The findings of each text, scanned in parallel with the interpreter
+    /// released; with `field`, the texts are values of that field.
+    fn scan_texts(
+        &self,
+        py: Python<'_>,
+        texts: &[Bound<'_, PyString>],
+        field: Option<&str>,
+    ) -> PyResult<Vec<Vec<PyFinding>>> {
+        let borrowed = borrowed(texts)?;
+        let scan = |t: &[u8]| match field {
+            Some(name) => self.scanner.scan_field(name, t),
+            None => self.scanner.scan(t),
+        };
+        Ok(py.detach(|| {
+            borrowed
+                .par_iter()
+                .map(|t| {
+                    let t = t.as_bytes();
+                    findings(&self.scanner, t, &scan(t), None)
+                })
+                .collect()
+        }))
+    }
+
     fn redactor_for(
         &self,
         operators: Option<HashMap<String, String>>,
@@ -267,20 +291,7 @@ impl PyScanner {
         texts: Vec<Bound<'py, PyString>>,
         field: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let borrowed = borrowed(&texts)?;
-        let scan = |t: &[u8]| match field {
-            Some(name) => self.scanner.scan_field(name, t),
-            None => self.scanner.scan(t),
-        };
-        let found: Vec<Vec<PyFinding>> = py.detach(|| {
-            borrowed
-                .par_iter()
-                .map(|t| {
-                    let t = t.as_bytes();
-                    findings(&self.scanner, t, &scan(t), None)
-                })
-                .collect()
-        });
+        let found = self.scan_texts(py, &texts, field)?;
         // One list per input: many containers that cannot form cycles, and
         // a collection every 700 of them was a tenth of the batch's cost.
         let _pause = GcPause::new(py, found.len())?;
@@ -306,20 +317,7 @@ impl PyScanner {
         Vec<f32>,
         Vec<String>,
     )> {
-        let borrowed = borrowed(&texts)?;
-        let scan = |t: &[u8]| match field {
-            Some(name) => self.scanner.scan_field(name, t),
-            None => self.scanner.scan(t),
-        };
-        let per_text: Vec<Vec<PyFinding>> = py.detach(|| {
-            borrowed
-                .par_iter()
-                .map(|t| {
-                    let t = t.as_bytes();
-                    findings(&self.scanner, t, &scan(t), None)
-                })
-                .collect()
-        });
+        let per_text = self.scan_texts(py, &texts, field)?;
         let n: usize = per_text.iter().map(Vec::len).sum();
         let mut cols = (
             Vec::with_capacity(n),
