@@ -21,7 +21,7 @@ import decimal
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -203,7 +203,7 @@ def scan_dataframe(
     keyed, row_key = _keyed(df, key)
     selected = keyed.select(row_key, *names)
 
-    def scan(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+    def scan(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
 
         scanner = _on_executor(config)
@@ -273,7 +273,7 @@ def classify_columns(
     config = _config(entities, min_score, allow, column_names)
     schema = "column string, entity string, rows long, score double"
 
-    def count(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+    def count(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
 
         scanner = _on_executor(config)
@@ -393,7 +393,7 @@ def redact_dataframe(
     )
     positions = [i for i, f in enumerate(df.schema.fields) if f.name in names]
 
-    def redact(batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+    def redact(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
 
         scanner = _on_executor(config)
