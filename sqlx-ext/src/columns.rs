@@ -433,8 +433,10 @@ async fn run(
         }
         _ => None,
     };
-    // A resumed run, or rows that changed under a batch, get one more
-    // pass from the start: it only rewrites what is still to do.
+    // Rows that changed under a batch get another pass from the start
+    // (it only rewrites what is still to do). A resumed run needs none:
+    // the batches before its resume point committed. Values an old
+    // application writes meanwhile are caught by running it again.
     let mut passes = 0;
     loop {
         passes += 1;
@@ -462,8 +464,7 @@ async fn run(
             }
         }
         after = None;
-        let again =
-            (report.resumed && passes == 1) || report.conflicts > before;
+        let again = report.conflicts > before;
         if !again || passes >= 3 {
             break;
         }
