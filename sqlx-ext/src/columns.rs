@@ -218,8 +218,56 @@ struct Plan {
     index_kind: Option<Kind>,
     first: String,
     next: String,
-    update: String,
+    update: UpdateSql,
     progress: String,
+}
+
+/// The compare-and-swap write of many rows in one statement.
+struct UpdateSql {
+    table: String,
+    column: String,
+    key: String,
+    /// The key's type, to cast the text key back (PostgreSQL).
+    key_type: Option<String>,
+    index: Option<String>,
+}
+
+/// Rows per UPDATE statement: well under both databases' parameter limits.
+const UPDATE_ROWS: usize = 500;
+
+impl UpdateSql {
+    /// Sets `rows` rows, each only where the column still holds the value
+    /// read: parameters per row are key (text), new value, old value and,
+    /// with a blind index, the index.
+    fn sql(&self, rows: usize) -> String {
+        let per = if self.index.is_some() { 4 } else { 3 };
+        let mut values = String::with_capacity(rows * 20);
+        for r in 0..rows {
+            let b = r * per;
+            if r > 0 {
+                values.push_str(", ");
+            }
+            values.push_str(&format!("(${}, ${}, ${}", b + 1, b + 2, b + 3));
+            if per == 4 {
+                values.push_str(&format!(", ${}", b + 4));
+            }
+            values.push(')');
+        }
+        let (cols, set_index) = match &self.index {
+            Some(ix) => ("pk, val, prev, ix", format!(", {ix} = v.ix")),
+            None => ("pk, val, prev", String::new()),
+        };
+        let key = match &self.key_type {
+            Some(ty) => format!("CAST(v.pk AS {ty})"),
+            None => "v.pk".to_string(),
+        };
+        let (t, c, k) = (&self.table, &self.column, &self.key);
+        format!(
+            "WITH v({cols}) AS (VALUES {values}) \
+             UPDATE {t} AS phisafe_t SET {c} = v.val{set_index} FROM v \
+             WHERE phisafe_t.{k} = {key} AND phisafe_t.{c} = v.prev"
+        )
+    }
 }
 
 const MAX_FAILED_KEYS: usize = 20;
@@ -358,16 +406,16 @@ async fn plan(pool: &AnyPool, job: &ColumnJob, op: Op) -> Result<Plan, Error> {
     };
     let first = select(String::new());
     let next = select(format!(" WHERE {k} > {}", key_param(p_after)));
-    let set_index = match &job.index {
-        Some((col, _)) if op == Op::Encrypt => {
-            format!(", {} = $4", quote(col, false)?)
-        }
-        _ => String::new(),
+    let update = UpdateSql {
+        table: t.clone(),
+        column: c.clone(),
+        key: k.clone(),
+        key_type: (dialect == Dialect::Postgres).then(|| key_ty.clone()),
+        index: match &job.index {
+            Some((col, _)) if op == Op::Encrypt => Some(quote(col, false)?),
+            _ => None,
+        },
     };
-    let update = format!(
-        "UPDATE {t} SET {c} = $1{set_index} WHERE {k} = {} AND {c} = $3",
-        key_param(2)
-    );
     let progress = dialect.table("column_progress");
     Ok(Plan { kind, index_kind, first, next, update, progress })
 }
@@ -564,18 +612,23 @@ async fn batch(
     let writes =
         convert(cipher, &mut tx, who, job, op, plan, read, report).await?;
     let mut changed = 0u64;
-    for Write { key, old, new, index } in writes {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(plan.update.clone()));
-        q = bind_val(q, new).bind(key);
-        q = bind_val(q, old);
-        if let Some(ix) = index {
-            q = bind_val(q, ix);
+    let mut writes = writes.into_iter().peekable();
+    while writes.peek().is_some() {
+        let chunk: Vec<Write> = writes.by_ref().take(UPDATE_ROWS).collect();
+        let n = chunk.len() as u64;
+        let mut q =
+            sqlx::query(sqlx::AssertSqlSafe(plan.update.sql(chunk.len())));
+        for Write { key, old, new, index } in chunk {
+            q = bind_val(q.bind(key), new);
+            q = bind_val(q, old);
+            if let Some(ix) = index {
+                q = bind_val(q, ix);
+            }
         }
-        if q.execute(&mut *tx).await?.rows_affected() == 1 {
-            changed += 1;
-        } else {
-            report.conflicts += 1;
-        }
+        // A row whose value changed since it was read is left alone.
+        let done = q.execute(&mut *tx).await?.rows_affected().min(n);
+        changed += done;
+        report.conflicts += n - done;
     }
     report.changed += changed;
     sqlx::query(sqlx::AssertSqlSafe(format!(
