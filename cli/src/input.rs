@@ -2,11 +2,8 @@
 //! (recognized by their magic bytes, whatever the file is called).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, Read};
 use std::path::Path;
-
-const GZIP: &[u8] = &[0x1f, 0x8b];
-const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
 /// Opens `path` (`-` for stdin) for streaming reads. A progress bar, if
 /// given, counts the bytes read from the file itself, before any
@@ -70,16 +67,7 @@ pub(crate) fn sniff(head: &[u8]) -> crate::InputFormat {
 fn decompress(
     rdr: impl Read + Send + 'static,
 ) -> io::Result<Box<dyn Read + Send>> {
-    let mut buf = BufReader::with_capacity(64 << 10, rdr);
-    let head = buf.fill_buf()?;
-    Ok(if head.starts_with(GZIP) {
-        // Multi-member: concatenated .gz files (log rotation) read whole.
-        Box::new(flate2::bufread::MultiGzDecoder::new(buf))
-    } else if head.starts_with(ZSTD) {
-        Box::new(zstd::Decoder::with_buffer(buf)?)
-    } else {
-        Box::new(buf)
-    })
+    phisafe::compress::decompressed(rdr)
 }
 
 /// The path without a compression extension, for format detection:

@@ -62,6 +62,8 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+#[cfg(feature = "compression")]
+pub mod compress;
 pub mod crypto;
 mod entity;
 mod error;

@@ -2,7 +2,7 @@
 //! parser, for loading its tables elsewhere (Spark DataFrames).
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
@@ -26,11 +26,12 @@ type Row = (String, Vec<String>, u64, Vec<Option<String>>);
 
 /// Iterates over the rows of a `pg_dump` or `mysqldump` plain-SQL file
 /// (COPY blocks and INSERTs), decoded by phisafe's dump parser, in
-/// bounded memory. Values are text (bytea stays in its `\x...` form; bytes
-/// that are not UTF-8 become U+FFFD).
+/// bounded memory; gzip and zstd files are decompressed on the fly.
+/// Values are text (bytea stays in its `\x...` form; bytes that are not
+/// UTF-8 become U+FFFD).
 #[pyclass(frozen, module = "phisafe", name = "DumpReader")]
 pub struct PyDumpReader {
-    rows: Mutex<DumpScan<'static, BufReader<File>>>,
+    rows: Mutex<DumpScan<'static, BufReader<Box<dyn Read + Send>>>>,
 }
 
 impl std::fmt::Debug for PyDumpReader {
@@ -57,8 +58,11 @@ impl PyDumpReader {
         let file = File::open(&path).map_err(|e| {
             InputError::new_err(format!("cannot open {}: {e}", path.display()))
         })?;
+        let input = phisafe::compress::decompressed(file).map_err(|e| {
+            InputError::new_err(format!("cannot read {}: {e}", path.display()))
+        })?;
         let rows = scanner()
-            .scan_dump(BufReader::with_capacity(256 << 10, file), dialect);
+            .scan_dump(BufReader::with_capacity(256 << 10, input), dialect);
         Ok(PyDumpReader { rows: Mutex::new(rows) })
     }
 

@@ -198,3 +198,16 @@ def test_scan_many_columns_is_scan_many_as_a_table():
     ]
     assert rows == want and len(rows) >= 4
     assert s.scan_many_columns([]) == ([], [], [], [], [], [])
+
+
+def test_dump_reader_reads_compressed_dumps(tmp_path):
+    import gzip
+    import pathlib
+
+    from phisafe import DumpReader
+
+    sample = pathlib.Path(__file__).resolve().parents[2] / "samples" / "clinic-pg_dump.sql"
+    plain = list(DumpReader(sample))
+    packed = tmp_path / "clinic.sql.gz"
+    packed.write_bytes(gzip.compress(sample.read_bytes()))
+    assert list(DumpReader(packed)) == plain

@@ -434,7 +434,7 @@ def read_dump(
     """Each table of a plain-SQL dump as a DataFrame of string columns.
 
     The dump (``pg_dump`` COPY blocks and INSERTs, or ``mysqldump``
-    INSERTs) is parsed once, on the driver, by phisafe's own dump parser
+    INSERTs; plain, gzip or zstd) is parsed once, on the driver, by phisafe's own dump parser
     (:class:`phisafe.DumpReader`), in bounded memory: rows go to Parquet
     files under `staging`, `chunk_rows` at a time, one directory per
     table, which Spark then reads. `staging` defaults to a new temporary
