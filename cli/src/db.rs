@@ -260,29 +260,16 @@ pub(crate) fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
                     .await?,
                 )
             })?;
-            let mut out = std::io::stdout().lock();
-            writeln!(
-                out,
-                "{:<40} {:>7} {:>7}  CLASSIFICATION",
-                "COLUMN", "ROWS", "PHI %"
+            // The same per-column table `phisafe scan` prints.
+            let summaries = classifier.summaries();
+            crate::report::table_columns(
+                &mut std::io::stdout().lock(),
+                &summaries,
             )?;
-            let mut phi = 0;
-            for s in classifier.summaries() {
-                let class = match s.classification() {
-                    Some(e) => {
-                        phi += 1;
-                        e.to_string()
-                    }
-                    None => "-".into(),
-                };
-                writeln!(
-                    out,
-                    "{:<40} {:>7} {:>6.1}%  {class}",
-                    s.column(),
-                    s.rows(),
-                    s.share() * 100.0
-                )?;
-            }
+            let phi = summaries
+                .iter()
+                .filter(|s| s.classification().is_some())
+                .count();
             eprintln!(
                 "{phi} column(s) hold PHI; encrypt them with `phisafe db encrypt-column`"
             );

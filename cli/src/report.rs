@@ -202,7 +202,7 @@ fn json_columns(columns: &[ColumnSummary]) -> Vec<JsonColumn<'_>> {
 
 /// Per-column summaries come first in the table: they are what a data
 /// owner reads before any single finding.
-fn table_columns(
+pub(crate) fn table_columns(
     w: &mut dyn Write,
     columns: &[ColumnSummary],
 ) -> io::Result<()> {

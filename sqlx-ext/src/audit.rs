@@ -118,18 +118,6 @@ impl AuditSink for Capture {
     }
 }
 
-/// Writes audit records in the transaction (or connection) `conn`, as
-/// one run of one chain. Use it to make the record of a write commit or
-/// roll back with the write.
-pub async fn append_in<DB: Backend>(
-    conn: &mut DB::Connection,
-    key: &AuditKey,
-    events: &[AuditEvent<'_>],
-) -> Result<(), Error> {
-    let owned: Vec<OwnedEvent> = events.iter().map(OwnedEvent::new).collect();
-    DB::append_audit(conn, key, &owned).await
-}
-
 type Pending =
     Vec<(OwnedEvent, std::sync::mpsc::SyncSender<Result<(), String>>)>;
 
@@ -169,12 +157,16 @@ impl SqlAuditSink {
     }
 }
 
-/// Checks `key` against the newest record of any chain.
+/// Checks `key` against the last record of the longest chain, found
+/// through the heads and read by primary key (no scan of the log).
 async fn check_key(pool: &AnyPool, key: &AuditKey) -> Result<(), Error> {
     let dialect = dialect_of(pool).await?;
     let sql = format!(
-        "SELECT {COLUMNS} FROM {} ORDER BY seq DESC LIMIT 1",
-        dialect.table("audit_log")
+        "SELECT {COLUMNS} FROM {log} WHERE (chain, seq) IN \
+         (SELECT chain, next_seq - 1 FROM {head} WHERE next_seq > 0 \
+          ORDER BY next_seq DESC LIMIT 1)",
+        log = dialect.table("audit_log"),
+        head = dialect.table("audit_head"),
     );
     let last =
         sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_optional(pool).await?;

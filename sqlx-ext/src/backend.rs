@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use phisafe::audit::{AuditKey, AuditRecord, Chain};
-use phisafe::crypto::{KeyPurpose, KeyRecord, KeyState, Keyring};
+use phisafe::crypto::{KeyRecord, Keyring};
 
 use crate::Error;
 use crate::audit::OwnedEvent;
@@ -153,55 +153,16 @@ mod sealed {
     pub trait Sealed {}
 }
 
-fn parse_mac(hex: &str) -> Result<[u8; 32], Error> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
-        return Err(Error::Corrupt("audit head MAC is not 64 hex digits"));
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        let s = std::str::from_utf8(pair).map_err(|_| {
-            Error::Corrupt("audit head MAC is not 64 hex digits")
-        })?;
-        out[i] = u8::from_str_radix(s, 16).map_err(|_| {
-            Error::Corrupt("audit head MAC is not 64 hex digits")
-        })?;
-    }
-    Ok(out)
-}
-
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn purpose(s: &str) -> Result<KeyPurpose, Error> {
-    match s {
-        "encrypt" => Ok(KeyPurpose::Encrypt),
-        "index" => Ok(KeyPurpose::Index),
-        "audit" => Ok(KeyPurpose::Audit),
-        _ => Err(Error::Corrupt("keyring row has an unknown purpose")),
-    }
-}
-
-fn state(s: &str) -> Result<KeyState, Error> {
-    match s {
-        "active" => Ok(KeyState::Active),
-        "decrypt_only" => Ok(KeyState::DecryptOnly),
-        "destroyed" => Ok(KeyState::Destroyed),
-        _ => Err(Error::Corrupt("keyring row has an unknown state")),
-    }
-}
-
 type KeyRow = (String, String, i64, String, String, Vec<u8>, String);
 
 fn key_record(row: KeyRow) -> Result<KeyRecord, Error> {
     let (scope, p, version, s, kek_id, wrapped, created) = row;
     Ok(KeyRecord {
         scope,
-        purpose: purpose(&p)?,
+        purpose: p.parse()?,
         version: u32::try_from(version)
             .map_err(|_| Error::Corrupt("keyring row has a bad version"))?,
-        state: state(&s)?,
+        state: s.parse()?,
         kek_id,
         wrapped,
         created,
@@ -262,11 +223,9 @@ macro_rules! backend {
                     let next_seq = u64::try_from(next_seq).map_err(|_| {
                         Error::Corrupt("audit head has a negative sequence")
                     })?;
-                    let mut writer = Chain::from_head(
-                        key.clone(),
-                        next_seq,
-                        parse_mac(&prev)?,
-                    );
+                    let mut writer =
+                        Chain::from_head(key.clone(), next_seq, &prev)
+                            .map_err(|e| Error::Audit(e.to_string()))?;
                     for e in events {
                         let r = writer.seal(&e.as_event());
                         sqlx::query(q.insert_record)
@@ -294,7 +253,7 @@ macro_rules! backend {
                     sqlx::query(q.update_head)
                         .bind(chain)
                         .bind(seq_i64(next)?)
-                        .bind(hex(&mac))
+                        .bind(mac)
                         .execute(&mut *conn)
                         .await?;
                     Ok(())

@@ -167,10 +167,7 @@ impl SqlCipher {
             return Ok(());
         }
         let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin().await?;
-        DB::append_audit(&mut tx, &self.key, events).await?;
-        tx.commit().await?;
-        Ok(())
+        self.record::<DB>(&mut conn, events).await
     }
 
     /// Seals one value for the row `ctx` names; the record goes into

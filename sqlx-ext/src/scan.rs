@@ -57,8 +57,8 @@ fn ident(name: &str) -> String {
 
 /// Scans up to `sample` rows of each table (or of `only`, as `table` or
 /// `schema.table`) and classifies each column by what it holds; column
-/// names count as context, as CSV headers and JSON keys do. Values are
-/// read as text; nothing is written.
+/// names count as context ([`Scanner::scan_field`]), as CSV headers and
+/// JSON keys do. Values are read as text; nothing is written.
 pub async fn scan_tables(
     pool: &AnyPool,
     scanner: &Scanner,
@@ -95,26 +95,14 @@ pub async fn scan_tables(
         let names: Vec<String> =
             columns.iter().map(|c| format!("{short}.{c}")).collect();
         for row in rows {
-            let mut object = serde_json::Map::new();
             for (i, c) in columns.iter().enumerate() {
-                if let Some(v) = row.try_get::<Option<String>, _>(i)? {
-                    object.insert(c.clone(), serde_json::Value::String(v));
-                }
-            }
-            let found = scanner
-                .scan_json_value(&serde_json::Value::Object(object.clone()));
-            for (i, c) in columns.iter().enumerate() {
-                if !object.contains_key(c) {
-                    continue;
-                }
-                let pointer =
-                    format!("/{}", c.replace('~', "~0").replace('/', "~1"));
+                let Some(v) = row.try_get::<Option<String>, _>(i)? else {
+                    continue; // NULL: not a value of the column
+                };
+                let found = scanner.scan_field(c, v.as_bytes());
                 classifier.observe(
                     &names[i],
-                    found
-                        .iter()
-                        .filter(|f| f.pointer() == pointer)
-                        .map(|f| (f.finding().entity(), f.finding().score())),
+                    found.iter().map(|f| (f.entity(), f.score())),
                 );
             }
         }

@@ -349,17 +349,29 @@ impl Chain {
     }
 
     /// Continues from a head kept in a trusted place (a locked database
-    /// row): the next sequence number and the MAC of the record before it.
-    /// Unlike [`Chain::resume`] nothing is checked; check the key once
-    /// with `resume` on the stored last record.
-    pub fn from_head(key: AuditKey, next_seq: u64, prev: [u8; 32]) -> Chain {
-        Chain { key, next_seq, prev }
+    /// row): the next sequence number and the hex MAC of the record before
+    /// it, as records store it (zeros for an empty chain). Unlike
+    /// [`Chain::resume`] the MAC is not checked against a record; check the
+    /// key once with `resume` on the stored last record.
+    pub fn from_head(
+        key: AuditKey,
+        next_seq: u64,
+        prev: &str,
+    ) -> Result<Chain, AuditError> {
+        let prev = crate::crypto::unhex(prev)
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| {
+                AuditError::Other(
+                    "audit chain head: MAC is not 64 hex digits".into(),
+                )
+            })?;
+        Ok(Chain { key, next_seq, prev })
     }
 
-    /// The next sequence number and the MAC of the last sealed record:
+    /// The next sequence number and the hex MAC of the last sealed record:
     /// what to store as the head after sealing.
-    pub fn head(&self) -> (u64, [u8; 32]) {
-        (self.next_seq, self.prev)
+    pub fn head(&self) -> (u64, String) {
+        (self.next_seq, as_str(&hex32(&self.prev)).to_string())
     }
 
     /// Seals `e` as the next record and hands its fields to `out`.

@@ -37,6 +37,20 @@ impl KeyPurpose {
     }
 }
 
+impl std::str::FromStr for KeyPurpose {
+    type Err = KeyError;
+
+    /// The stored name back (`encrypt`, `index`, `audit`).
+    fn from_str(s: &str) -> Result<KeyPurpose, KeyError> {
+        [KeyPurpose::Encrypt, KeyPurpose::Index, KeyPurpose::Audit]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                KeyError::Store(format!("unknown key purpose {s:?}"))
+            })
+    }
+}
+
 /// Lifecycle of a data key version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,6 +71,18 @@ impl KeyState {
             KeyState::DecryptOnly => "decrypt_only",
             KeyState::Destroyed => "destroyed",
         }
+    }
+}
+
+impl std::str::FromStr for KeyState {
+    type Err = KeyError;
+
+    /// The stored name back (`active`, `decrypt_only`, `destroyed`).
+    fn from_str(s: &str) -> Result<KeyState, KeyError> {
+        [KeyState::Active, KeyState::DecryptOnly, KeyState::Destroyed]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| KeyError::Store(format!("unknown key state {s:?}")))
     }
 }
 

@@ -280,7 +280,7 @@ def classify_columns(
         for batch in batches:
             rows: dict[tuple[str, str], list[float]] = {}
             for c, name in enumerate(names):
-                index, texts = _texts(batch.column(c).to_pylist())
+                index, texts = _column_texts(batch.column(c))
                 # "" stands for "a value", "*" for "a value with findings".
                 rows[(name, "")] = [float(len(texts)), 0.0]
                 field = name if config.column_names else None
@@ -400,15 +400,18 @@ def redact_dataframe(
         for batch in batches:
             arrays = list(batch.columns)
             for i in positions:
-                values = arrays[i].to_pylist()
-                index, texts = _texts(values)
+                index, texts = _column_texts(arrays[i])
                 field = batch.schema.field(i).name if config.column_names else None
                 redacted = scanner.redact_many(
                     texts, operators=ops, hash_key=hash_key, field=field
                 )
-                column: list[Optional[str]] = [None] * len(values)
-                for j, r in zip(index, redacted):
-                    column[j] = r
+                column: list[Optional[str]]
+                if index is None:  # no NULLs: one value per row, in order
+                    column = list(redacted)
+                else:
+                    column = [None] * len(arrays[i])
+                    for j, r in zip(index, redacted):
+                        column[j] = r
                 arrays[i] = pa.array(column, type=pa.string())
             yield pa.RecordBatch.from_arrays(
                 arrays,
