@@ -67,6 +67,7 @@ pub mod compress;
 pub mod crypto;
 mod entity;
 mod error;
+pub mod fork;
 pub mod redact;
 pub mod scan;
 #[cfg(feature = "tracing")]

@@ -203,7 +203,10 @@ impl AuditSink for SqlAuditSink {
                     let _ = reply.send(res.clone());
                 }
             })
-            .map_err(|e| AuditError::Other(e.to_string()))?;
+            .map_err(|e| match e {
+                Error::Forked => AuditError::Forked,
+                e => AuditError::Other(e.to_string()),
+            })?;
         match rx.recv() {
             Ok(Ok(())) => Ok(()),
             Ok(Err(msg)) => Err(AuditError::Other(format!(

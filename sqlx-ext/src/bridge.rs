@@ -17,6 +17,8 @@ use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 use tokio::sync::mpsc as tmpsc;
 
+use phisafe::fork::ForkCheck;
+
 use crate::Error;
 
 type Job = Box<
@@ -27,6 +29,9 @@ type Job = Box<
 pub(crate) struct Bridge {
     jobs: Option<tmpsc::UnboundedSender<Job>>,
     thread: Option<JoinHandle<()>>,
+    /// The thread and its connections stay in the process that made them;
+    /// a forked child queueing work would wait for it forever.
+    fork: ForkCheck,
 }
 
 impl Bridge {
@@ -67,7 +72,11 @@ impl Bridge {
                 });
             })
             .map_err(|e| Error::Runtime(e.to_string()))?;
-        let bridge = Bridge { jobs: Some(jobs), thread: Some(thread) };
+        let bridge = Bridge {
+            jobs: Some(jobs),
+            thread: Some(thread),
+            fork: ForkCheck::new(),
+        };
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(bridge),
             Ok(Err(e)) => Err(e),
@@ -81,6 +90,9 @@ impl Bridge {
         F: FnOnce(AnyPool) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        if self.fork.forked() {
+            return Err(Error::Forked);
+        }
         let job: Job = Box::new(move |pool| Box::pin(f(pool)));
         self.jobs.as_ref().and_then(|j| j.send(job).ok()).ok_or_else(|| {
             Error::Runtime("the database thread stopped".into())
@@ -105,6 +117,13 @@ impl Bridge {
 
 impl Drop for Bridge {
     fn drop(&mut self) {
+        if self.fork.forked() {
+            // The thread is the parent's; there is nothing to join.
+            if let Some(t) = self.thread.take() {
+                std::mem::forget(t);
+            }
+            return;
+        }
         // Closing the queue ends the thread after the queued jobs.
         self.jobs = None;
         if let Some(t) = self.thread.take()

@@ -100,6 +100,13 @@ pub enum Error {
     /// The background database thread could not start or stopped.
     #[error("database thread: {0}")]
     Runtime(String),
+    /// Made before this process forked: its database thread and
+    /// connections belong to the parent.
+    #[error(
+        "this database handle was opened before the process forked; open \
+         it (and the FieldCipher) in each worker after the fork"
+    )]
+    Forked,
 }
 
 /// Registers the compiled-in drivers with sqlx's `Any`; idempotent.

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{AuditError, AuditEvent, AuditKey, AuditRecord, AuditSink, Chain};
+use crate::fork::ForkCheck;
 
 /// When appended records reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +90,9 @@ pub struct JsonlSink {
     shared: Arc<Shared>,
     flusher: Option<JoinHandle<()>>,
     durability: Durability,
+    /// A forked child has the parent's chain state but not its writer:
+    /// appending there would fork the chain or wait forever.
+    fork: ForkCheck,
 }
 
 impl JsonlSink {
@@ -141,7 +145,7 @@ impl JsonlSink {
                 Some(spawned)
             }
         };
-        Ok(JsonlSink { shared, flusher, durability })
+        Ok(JsonlSink { shared, flusher, durability, fork: ForkCheck::new() })
     }
 
     /// The log file.
@@ -241,6 +245,11 @@ const MAX_BACKLOG_BATCHES: usize = 8;
 
 impl AuditSink for JsonlSink {
     fn append(&self, event: &AuditEvent<'_>) -> Result<(), AuditError> {
+        // Before the lock: a lock held by another thread at the fork stays
+        // held in the child.
+        if self.fork.forked() {
+            return Err(AuditError::Forked);
+        }
         let mut inner = self.shared.lock();
         if let Durability::Group { max_records, .. } = self.durability {
             while inner.pending >= max_records.max(1) * MAX_BACKLOG_BATCHES
@@ -287,6 +296,9 @@ impl AuditSink for JsonlSink {
     }
 
     fn flush(&self) -> Result<(), AuditError> {
+        if self.fork.forked() {
+            return Err(AuditError::Forked);
+        }
         let mut inner = self.shared.lock();
         if self.flusher.is_some() {
             while (inner.pending > 0 || inner.writing) && !inner.poisoned {
@@ -305,6 +317,13 @@ impl AuditSink for JsonlSink {
 
 impl Drop for JsonlSink {
     fn drop(&mut self) {
+        if self.fork.forked() {
+            // The writer thread and the records it owes are the parent's.
+            if let Some(h) = self.flusher.take() {
+                std::mem::forget(h);
+            }
+            return;
+        }
         self.shared.lock().stop = true;
         self.shared.wake.notify_one();
         if let Some(h) = self.flusher.take() {

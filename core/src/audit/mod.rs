@@ -682,6 +682,9 @@ pub enum AuditError {
     InUse(std::path::PathBuf),
     /// The audit key could not be loaded.
     Key(KeyError),
+    /// The sink was opened before this process forked; its writer
+    /// belongs to the parent.
+    Forked,
     /// The sink is not usable (implementation-specific).
     Other(String),
 }
@@ -703,6 +706,11 @@ impl fmt::Display for AuditError {
                 p.display()
             ),
             AuditError::Key(e) => write!(f, "audit key: {e}"),
+            AuditError::Forked => f.write_str(
+                "the audit sink was opened before this process forked and cannot be used in the \
+                 child; open it (and the FieldCipher) in each worker after the fork, for example \
+                 in gunicorn's post_fork hook or the app's startup (lifespan) handler",
+            ),
             AuditError::Other(m) => f.write_str(m),
         }
     }

@@ -1,0 +1,60 @@
+//! Noticing that the process forked.
+//!
+//! A forked child inherits its parent's memory but not its threads: a
+//! random generator would replay the parent's stream, and a sink whose
+//! writer thread stayed in the parent would wait for it forever. State
+//! that must not cross a fork keeps a [`ForkCheck`] and asks it.
+
+/// Made in one process; [`forked`](ForkCheck::forked) is true in any
+/// process forked from it since.
+///
+/// Forks are counted by a `pthread_atfork` child handler (the `forkguard`
+/// crate), so a check is one atomic load, cheap enough for every call.
+/// Where the handler cannot be registered, the check compares process
+/// ids, a system call each time. A child made by a raw `clone` system
+/// call, bypassing the C library's `fork`, runs no handler; every
+/// common runtime (Python's `os.fork`, gunicorn, uwsgi, `multiprocessing`)
+/// forks through it.
+///
+/// ```
+/// let check = phisafe::fork::ForkCheck::new();
+/// assert!(!check.forked());
+/// ```
+#[derive(Clone, Debug)]
+pub struct ForkCheck(How);
+
+#[derive(Clone, Debug)]
+enum How {
+    #[cfg(unix)]
+    Atfork(forkguard::atfork::Guard),
+    Pid(u32),
+}
+
+impl Default for ForkCheck {
+    fn default() -> ForkCheck {
+        ForkCheck::new()
+    }
+}
+
+impl ForkCheck {
+    /// A check made now, in this process.
+    pub fn new() -> ForkCheck {
+        #[cfg(unix)]
+        if let Ok(guard) = forkguard::atfork::Guard::try_new() {
+            return ForkCheck(How::Atfork(guard));
+        }
+        ForkCheck(How::Pid(std::process::id()))
+    }
+
+    /// Whether this process is a fork of (or a fork's descendant of) the
+    /// one that made the check. Stays true: make a new check to reset.
+    pub fn forked(&self) -> bool {
+        match &self.0 {
+            // `detected_fork` records what it saw; a clone keeps the
+            // original snapshot, so the answer does not reset.
+            #[cfg(unix)]
+            How::Atfork(guard) => guard.clone().detected_fork(),
+            How::Pid(pid) => *pid != std::process::id(),
+        }
+    }
+}
