@@ -170,7 +170,7 @@ impl PyScanner {
             Some(name) => self.scanner.scan_field(name, t),
             None => self.scanner.scan(t),
         };
-        Ok(py.detach(|| {
+        parallel(py, || {
             borrowed
                 .par_iter()
                 .map(|t| {
@@ -178,7 +178,7 @@ impl PyScanner {
                     findings(&self.scanner, t, &scan(t), None)
                 })
                 .collect()
-        }))
+        })
     }
 
     fn redactor_for(
@@ -354,7 +354,7 @@ impl PyScanner {
         let texts = borrowed(&texts)?;
         let custom = self.redactor_for(operators, hash_key)?;
         let r = custom.as_ref().unwrap_or(&self.redactor);
-        Ok(py.detach(|| {
+        parallel(py, || {
             texts
                 .par_iter()
                 .map(|t| match field {
@@ -362,7 +362,7 @@ impl PyScanner {
                     None => r.redact_str(t),
                 })
                 .collect()
-        }))
+        })
     }
 
     /// Scans JSON: text (offsets index the text) or a parsed object
@@ -440,13 +440,54 @@ impl PyScanner {
         texts: Vec<Bound<'_, PyString>>,
     ) -> PyResult<usize> {
         let texts = borrowed(&texts)?;
-        Ok(py.detach(|| {
+        parallel(py, || {
             texts
                 .par_iter()
                 .map(|t| self.scanner.scan(t.as_bytes()).len())
                 .sum()
-        }))
+        })
     }
+}
+
+/// Runs `f` with the interpreter released on this process's thread pool.
+///
+/// rayon's global pool is made once per address space: a process forked
+/// after using it (gunicorn `--preload`, `multiprocessing`) inherits the
+/// pool's bookkeeping but not its threads, and a parallel call there
+/// waits forever. So each process makes its own pool, and a child leaves
+/// its parent's untouched (dropping it would signal threads that are not
+/// there).
+fn parallel<R: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> R + Send,
+) -> PyResult<R> {
+    use std::sync::{Arc, Mutex};
+    type Pool = (phisafe::fork::ForkCheck, Arc<rayon::ThreadPool>);
+    static POOL: Mutex<Option<Pool>> = Mutex::new(None);
+    py.detach(|| {
+        let pool = {
+            let mut slot = POOL.lock().unwrap_or_else(|p| p.into_inner());
+            match &*slot {
+                Some((check, pool)) if !check.forked() => Arc::clone(pool),
+                _ => {
+                    std::mem::forget(slot.take());
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .thread_name(|i| format!("phisafe-{i}"))
+                        .build()
+                        .map(Arc::new)
+                        .map_err(|e| {
+                            pyo3::exceptions::PyRuntimeError::new_err(format!(
+                                "cannot start phisafe's worker threads: {e}"
+                            ))
+                        })?;
+                    let check = phisafe::fork::ForkCheck::new();
+                    *slot = Some((check, Arc::clone(&pool)));
+                    pool
+                }
+            }
+        };
+        Ok(pool.install(f))
+    })
 }
 
 /// Pauses Python's cyclic garbage collector while a large result made of

@@ -222,40 +222,7 @@ def test_master_key_in_an_hsm(tmp_path, monkeypatch):
         FieldCipher("pkcs11:module=x;token=y", tmp_path / "r2.json", tmp_path / "a2.jsonl")
 
 
-def _in_child(fn, timeout=30.0):
-    """Runs `fn` in a forked child and returns what it returns (JSON); a
-    child that hangs is killed and fails the test."""
-    import select
-    import signal
-
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.write(w, json.dumps(fn()).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    try:
-        ready, _, _ = select.select([r], [], [], timeout)
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung")
-        data = b""
-        while chunk := os.read(r, 65536):
-            data += chunk
-    finally:
-        os.close(r)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "the forked child failed"
-    return json.loads(data)
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_a_forked_worker_draws_its_own_nonces(keys):
+def test_a_forked_worker_draws_its_own_nonces(keys, in_child):
     # gunicorn --preload: a cipher made before the fork, a worker after.
     parent = make(keys)
     parent.encrypt_phi("warm-up", row="1", **WHO)  # seeds this thread's generator
@@ -266,7 +233,7 @@ def test_a_forked_worker_draws_its_own_nonces(keys):
         own.flush_audit()
         return sealed.hex()
 
-    from_child = bytes.fromhex(_in_child(child))
+    from_child = bytes.fromhex(in_child(child))
     mine = parent.encrypt_phi(b"x", row="1", binary=True, **WHO)
     # Binary layout (docs/FORMAT.md): the 24-byte nonce at offset 7; its
     # last 12 bytes are drawn per value. A child replaying the parent's
@@ -275,8 +242,7 @@ def test_a_forked_worker_draws_its_own_nonces(keys):
     assert parent.decrypt_phi(from_child, row="1", binary=True, **WHO) == b"x"
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_a_cipher_made_before_fork_fails_closed_in_the_child(keys):
+def test_a_cipher_made_before_fork_fails_closed_in_the_child(keys, in_child):
     ciphers = [make(keys)] + [FieldCipher(f"file:{keys / 'kek'}", url, url)
                               for url in _database_urls(keys)]
     for c in ciphers:
@@ -295,7 +261,7 @@ def test_a_cipher_made_before_fork_fails_closed_in_the_child(keys):
 
         # Neither a hang (the writer thread stayed in the parent) nor a
         # second writer on the parent's chain: a clear error.
-        errors = _in_child(child)
+        errors = in_child(child)
         assert all(e and "forked" in e and "after the fork" in e for e in errors), errors
         # The parent is unaffected and its chain still verifies.
         assert c.decrypt_phi(env, row="7", **WHO) == "219-09-9999"

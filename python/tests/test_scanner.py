@@ -211,3 +211,21 @@ def test_dump_reader_reads_compressed_dumps(tmp_path):
     packed = tmp_path / "clinic.sql.gz"
     packed.write_bytes(gzip.compress(sample.read_bytes()))
     assert list(DumpReader(packed)) == plain
+
+
+def test_batches_work_in_a_forked_worker(in_child):
+    # gunicorn --preload: the parent scanned in parallel before forking;
+    # the child's batch calls must not wait on the parent's threads.
+    s = Scanner()
+    texts = [f"ssn 219-09-99{i % 90 + 10} mail a{i}@example.org" for i in range(2000)]
+    expected = [[(f.entity, f.start, f.end) for f in found] for found in s.scan_many(texts)]
+    redacted = s.redact_many(texts)
+
+    def child():
+        found = s.scan_many(texts)
+        return [[[f.entity, f.start, f.end] for f in one] for one in found], s.redact_many(texts)
+
+    found, child_redacted = in_child(child)
+    assert [[tuple(f) for f in one] for one in found] == expected
+    assert child_redacted == redacted
+    assert sum(map(len, expected)) == 4000
