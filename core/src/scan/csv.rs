@@ -13,7 +13,6 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::engine::{Finding, Scanner};
-use super::json::Segment;
 
 /// The longest record read; a longer one is an error for that record.
 const MAX_RECORD: usize = 64 << 20;
@@ -185,6 +184,8 @@ pub struct CsvScan<'s, R> {
     rdr: R,
     opts: CsvOptions,
     headers: Option<Vec<Arc<str>>>,
+    /// The key hint of each header, looked up once.
+    hints: Vec<Option<usize>>,
     buf: Vec<u8>,
     offset: usize,
     line: u64,
@@ -226,6 +227,7 @@ impl Scanner {
             rdr,
             opts,
             headers: None,
+            hints: Vec::new(),
             buf: Vec::new(),
             offset: 0,
             line: 1,
@@ -299,6 +301,9 @@ impl<R: BufRead> CsvScan<'_, R> {
                     String::from_utf8_lossy(&f.value(body).0).trim().into()
                 })
                 .collect();
+            let names: Vec<Arc<str>> = names;
+            self.hints =
+                names.iter().map(|h| self.scanner.field_hint(h)).collect();
             self.headers = Some(names);
             return Some(Ok((true, offset, line)));
         }
@@ -346,10 +351,9 @@ impl<R: BufRead> CsvScan<'_, R> {
         }
         for (column, field) in self.fields(body).iter().enumerate() {
             let header = self.headers.as_ref().and_then(|h| h.get(column));
-            let path: Vec<Segment> =
-                header.iter().map(|h| Segment::Key(h.to_string())).collect();
+            let hint = self.hints.get(column).copied().flatten();
             let (value, map) = field.value(body);
-            let found = self.scanner.scan_scalar(&path, &value);
+            let found = self.scanner.scan_hinted(hint, &value);
             f(column, field, &value, map.as_deref(), found, header);
         }
     }
@@ -365,14 +369,15 @@ impl<R: BufRead> CsvScan<'_, R> {
                 continue;
             }
             let headers = self.headers.as_deref().unwrap_or_default();
-            let (fields, findings) = scan_record(
+            let (fields, mut findings) = scan_record(
                 self.scanner,
                 &self.buf,
                 offset,
                 self.row,
-                headers,
+                &self.hints,
                 self.opts.delimiter,
             );
+            name_columns(&mut findings, headers);
             return Some(Ok(CsvRecord {
                 row: self.row,
                 line,
@@ -387,13 +392,14 @@ impl<R: BufRead> CsvScan<'_, R> {
 }
 
 /// Scans the fields of one record (`raw`, terminator included, starting
-/// at stream offset `offset`); returns its field count and findings.
+/// at stream offset `offset`); returns its field count and findings,
+/// whose headers [`name_columns`] fills in.
 fn scan_record(
     scanner: &Scanner,
     raw: &[u8],
     offset: usize,
     row: u64,
-    headers: &[Arc<str>],
+    hints: &[Option<usize>],
     delimiter: u8,
 ) -> (usize, Vec<CsvFinding>) {
     let body = trim_terminator(raw);
@@ -401,11 +407,9 @@ fn scan_record(
         .unwrap_or_else(|| vec![Field { raw: 0..body.len(), quoted: false }]);
     let mut findings = Vec::new();
     for (column, field) in fields.iter().enumerate() {
-        let header = headers.get(column);
-        let path: Vec<Segment> =
-            header.iter().map(|h| Segment::Key(h.to_string())).collect();
+        let hint = hints.get(column).copied().flatten();
         let (value, map) = field.value(body);
-        for f in scanner.scan_scalar(&path, &value) {
+        for f in scanner.scan_hinted(hint, &value) {
             let (start, end) = match &map {
                 Some(map) => (map[f.start()], map[f.end()]),
                 None => {
@@ -420,11 +424,20 @@ fn scan_record(
                 },
                 row,
                 column,
-                header: header.cloned(),
+                header: None,
             });
         }
     }
     (fields.len(), findings)
+}
+
+/// Names the column of each finding. Done by the thread that delivers
+/// the record: cloning the shared header `Arc`s on every worker made the
+/// cores fight over their counts.
+fn name_columns(findings: &mut [CsvFinding], headers: &[Arc<str>]) {
+    for f in findings {
+        f.header = headers.get(f.column).cloned();
+    }
 }
 
 impl Scanner {
@@ -474,16 +487,17 @@ impl Scanner {
                                 raw,
                                 *offset,
                                 *row,
-                                headers,
+                                &scan.hints,
                                 opts.delimiter,
                             )
                         })
                         .collect()
                 })
                 .collect();
-            for ((span, offset, line, row), (fields, findings)) in
+            for ((span, offset, line, row), (fields, mut findings)) in
                 records.iter().zip(scanned.into_iter().flatten())
             {
+                name_columns(&mut findings, headers);
                 each(CsvRecord {
                     row: *row,
                     line: *line,

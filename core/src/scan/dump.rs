@@ -241,6 +241,8 @@ pub struct DumpScan<'s, R> {
     /// The table and columns of the current COPY block or INSERT.
     table: Arc<str>,
     columns: Vec<Arc<str>>,
+    /// The key hint of each of `columns`, looked up once per table.
+    hints: Vec<Option<usize>>,
     in_copy: bool,
     /// Tuples of the current INSERT not yet returned.
     tuples: std::vec::IntoIter<Vec<Value>>,
@@ -292,6 +294,7 @@ impl Scanner {
             rows: HashMap::new(),
             table: Arc::from(""),
             columns: Vec::new(),
+            hints: Vec::new(),
             in_copy: false,
             tuples: Vec::new().into_iter(),
             started: false,
@@ -761,7 +764,7 @@ impl<R: BufRead> DumpScan<'_, R> {
                     _ => self.schemas.get(&name).cloned().unwrap_or_default(),
                 };
             self.table = Arc::from(name);
-            self.columns = columns;
+            self.set_columns(columns);
             self.in_copy = upper.contains("FROM STDIN")
                 || text.to_ascii_uppercase().contains("FROM STDIN");
         } else if upper.starts_with("INSERT INTO") {
@@ -791,10 +794,19 @@ impl<R: BufRead> DumpScan<'_, R> {
                 ));
             };
             self.table = Arc::from(name);
-            self.columns = cols;
+            self.set_columns(cols);
             return Ok(Some(tuples));
         }
         Ok(None)
+    }
+
+    /// Sets the current columns and looks up their key hints.
+    fn set_columns(&mut self, columns: Vec<Arc<str>>) {
+        if columns != self.columns {
+            self.hints =
+                columns.iter().map(|c| self.scanner.field_hint(c)).collect();
+            self.columns = columns;
+        }
     }
 
     /// Counts a row of the current table and returns its 1-based number.
@@ -809,10 +821,10 @@ impl<R: BufRead> DumpScan<'_, R> {
         let unit = UnitRef {
             bytes: &self.buf,
             offset: self.offset,
-            table: &self.table,
-            columns: &self.columns,
+            hints: &self.hints,
         };
-        let findings = row_findings(self.scanner, &unit, row, &values);
+        let found = row_findings(self.scanner, &unit, &values);
+        let findings = named(found, &self.table, &self.columns, row);
         DumpRow {
             table: &self.table,
             columns: &self.columns,
@@ -830,41 +842,35 @@ impl<R: BufRead> DumpScan<'_, R> {
 struct UnitRef<'a> {
     bytes: &'a [u8],
     offset: usize,
-    table: &'a Arc<str>,
-    columns: &'a [Arc<str>],
+    hints: &'a [Option<usize>],
 }
 
-/// The findings of one row: the work a worker thread does.
+/// The findings of one row, with the position of their value: the work a
+/// worker thread does. Table and column names are attached by
+/// [`named`] on the delivering thread: cloning their shared `Arc`s per
+/// finding on every worker made the cores fight over the counts.
 fn row_findings(
     scanner: &Scanner,
     unit: &UnitRef<'_>,
-    row: u64,
     values: &[Value],
-) -> Vec<DumpFinding> {
+) -> Vec<(Finding, usize)> {
     let mut findings = Vec::new();
     for (i, v) in values.iter().enumerate() {
-        let column = unit.columns.get(i).cloned();
-        let path: Vec<Segment> =
-            column.iter().map(|c| Segment::Key(c.to_string())).collect();
+        let hint = unit.hints.get(i).copied().flatten();
         let Some((bytes, map)) =
             decode(&unit.bytes[v.raw.clone()], v.raw.start, v.kind)
         else {
             continue;
         };
         let mut scan = |bytes: &[u8], to_raw: &dyn Fn(usize) -> usize| {
-            for f in scanner.scan_scalar(&path, bytes) {
+            for f in scanner.scan_hinted(hint, bytes) {
                 let (s, e) = (to_raw(f.start()), to_raw(f.end()));
-                findings.push(DumpFinding {
-                    finding: Finding {
-                        start: unit.offset + s,
-                        end: unit.offset + e,
-                        ..f
-                    },
-                    table: unit.table.clone(),
-                    column: column.clone(),
-                    position: i,
-                    row,
-                });
+                let finding = Finding {
+                    start: unit.offset + s,
+                    end: unit.offset + e,
+                    ..f
+                };
+                findings.push((finding, i));
             }
         };
         match bytea_hex(&bytes) {
@@ -878,13 +884,39 @@ fn row_findings(
     findings
 }
 
+/// A row's findings with their table, column and row number.
+fn named(
+    found: Vec<(Finding, usize)>,
+    table: &Arc<str>,
+    columns: &[Arc<str>],
+    row: u64,
+) -> Vec<DumpFinding> {
+    found
+        .into_iter()
+        .map(|(finding, position)| DumpFinding {
+            finding,
+            table: Arc::clone(table),
+            column: columns.get(position).cloned(),
+            position,
+            row,
+        })
+        .collect()
+}
+
+/// A table's column names with their key hints, shared by a batch's units.
+#[derive(Default)]
+struct Columns {
+    names: Vec<Arc<str>>,
+    hints: Vec<Option<usize>>,
+}
+
 /// A unit gathered for a parallel batch: its span in the batch buffer.
 struct BatchUnit {
     span: Range<usize>,
     offset: usize,
     line: u64,
     table: Arc<str>,
-    columns: Arc<[Arc<str>]>,
+    columns: Arc<Columns>,
 }
 
 /// About a megabyte of statements and COPY lines, with their rows.
@@ -908,7 +940,7 @@ impl<R: BufRead> DumpScan<'_, R> {
     fn read_batch(
         &mut self,
         mut batch: Batch,
-        columns: &mut Arc<[Arc<str>]>,
+        columns: &mut Arc<Columns>,
     ) -> Batch {
         batch.bytes.clear();
         batch.units.clear();
@@ -933,8 +965,11 @@ impl<R: BufRead> DumpScan<'_, R> {
                 Some(Unit::CopyRow(values)) => vec![values],
                 Some(Unit::Insert(tuples)) => tuples,
             };
-            if **columns != *self.columns {
-                *columns = Arc::from(self.columns.clone());
+            if columns.names != self.columns {
+                *columns = Arc::new(Columns {
+                    names: self.columns.clone(),
+                    hints: self.hints.clone(),
+                });
             }
             let start = batch.bytes.len();
             batch.bytes.extend_from_slice(&self.buf);
@@ -963,19 +998,18 @@ impl Batch {
         UnitRef {
             bytes: &self.bytes[u.span.clone()],
             offset: u.offset,
-            table: &u.table,
-            columns: &u.columns,
+            hints: &u.columns.hints,
         }
     }
 
     /// Every row's findings, in order, on the rayon pool.
-    fn scan(&self, scanner: &Scanner) -> Vec<Vec<DumpFinding>> {
+    fn scan(&self, scanner: &Scanner) -> Vec<Vec<(Finding, usize)>> {
         use rayon::prelude::*;
         self.rows
             .par_chunks(64)
             .flat_map_iter(|chunk| {
-                chunk.iter().map(|(u, row, values)| {
-                    row_findings(scanner, &self.unit(*u), *row, values)
+                chunk.iter().map(|(u, _, values)| {
+                    row_findings(scanner, &self.unit(*u), values)
                 })
             })
             .collect()
@@ -985,14 +1019,15 @@ impl Batch {
 /// Hands a scanned batch's rows to `each`, in order.
 fn emit(
     batch: &Batch,
-    found: Vec<Vec<DumpFinding>>,
+    found: Vec<Vec<(Finding, usize)>>,
     each: &mut impl FnMut(DumpRow<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
-    for ((u, row, values), findings) in batch.rows.iter().zip(found) {
+    for ((u, row, values), found) in batch.rows.iter().zip(found) {
         let unit = &batch.units[*u];
+        let findings = named(found, &unit.table, &unit.columns.names, *row);
         each(DumpRow {
             table: &unit.table,
-            columns: &unit.columns,
+            columns: &unit.columns.names,
             row: *row,
             line: unit.line,
             offset: unit.offset,
@@ -1017,10 +1052,11 @@ impl Scanner {
         mut each: impl FnMut(DumpRow<'_>) -> io::Result<()> + Send,
     ) -> io::Result<()> {
         let mut scan = self.scan_dump(rdr, dialect);
-        let mut columns: Arc<[Arc<str>]> = Arc::from(Vec::new());
+        let mut columns = Arc::new(Columns::default());
         let mut current = scan.read_batch(Batch::default(), &mut columns);
         let mut spare = Batch::default();
-        let mut pending: Option<(Batch, Vec<Vec<DumpFinding>>)> = None;
+        #[allow(clippy::type_complexity, reason = "one local")]
+        let mut pending: Option<(Batch, Vec<Vec<(Finding, usize)>>)> = None;
         loop {
             let last = current.last;
             let ((found, next), emitted) = rayon::join(

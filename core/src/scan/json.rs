@@ -588,8 +588,23 @@ impl Scanner {
         path: &[Segment],
         value: &[u8],
     ) -> Vec<Finding> {
+        self.scan_hinted(self.key_hint(path), value)
+    }
+
+    /// The key hint a value under field `name` gets: for callers that
+    /// scan many values of one field and look it up once.
+    pub(crate) fn field_hint(&self, name: &str) -> Option<usize> {
+        self.key_hint(&[Segment::Key(name.to_string())])
+    }
+
+    /// [`Scanner::scan_scalar`] with the path's key hint already looked up.
+    pub(crate) fn scan_hinted(
+        &self,
+        hint: Option<usize>,
+        value: &[u8],
+    ) -> Vec<Finding> {
         let mut found = self.scan(value);
-        if let Some(hint) = self.key_hint(path) {
+        if let Some(hint) = hint {
             let p = self.pattern(PatternId(hint as u32));
             // The key is context for findings of its own entity.
             for f in found.iter_mut().filter(|f| f.entity() == p.entity()) {
