@@ -5,6 +5,7 @@
 //! works, so threads scan in parallel.
 
 mod cipher;
+mod classify;
 mod dump;
 
 use std::collections::HashMap;
@@ -626,6 +627,8 @@ mod _native {
         AuditError, DecryptError, KeyManagementError, PolicyDenied,
         PyFieldCipher,
     };
+    #[pymodule_export]
+    use super::classify::PyClassifier;
     #[pymodule_export]
     use super::dump::PyDumpReader;
     #[pymodule_export]

@@ -229,3 +229,49 @@ def test_batches_work_in_a_forked_worker(in_child):
     assert [[tuple(f) for f in one] for one in found] == expected
     assert child_redacted == redacted
     assert sum(map(len, expected)) == 4000
+
+
+def test_classifier_summarizes_columns_like_the_cli(tmp_path):
+    import json
+    import os
+    import pathlib
+    import subprocess
+
+    rows = [(f"219-09-{1000 + i}" if i % 10 else "n/a", f"p{i}@example.org" if i % 3 else "")
+            for i in range(60)]
+    s = Scanner()
+    c = phisafe.Classifier()
+    c.observe_many("t.ssn", s.scan_many([r[0] for r in rows], field="ssn"))
+    for r in rows:  # one row at a time gives the same counts
+        c.observe("t.email", s.scan(r[1]))
+    got = {x["column"]: x for x in c.summaries()}
+    assert got["t.ssn"]["classification"] == "SSN" and got["t.ssn"]["rows"] == 60
+    assert got["t.email"]["rows_with_findings"] == 40
+    assert got["t.email"]["entities"][0]["entity"] == "EMAIL"
+
+    # Counts shipped elsewhere and added back summarize the same.
+    total = phisafe.Classifier()
+    for column, n, hits, entities in c.counts():
+        total.add(column, n, hits, entities)
+    assert total.summaries() == c.summaries()
+    total.merge(total)
+    assert total.summaries()[0]["rows"] == 120
+
+    # The CLI's per-column summary of the same values as a CSV.
+    path = tmp_path / "t.csv"
+    path.write_text("ssn,email\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    cli = os.environ.get("PHISAFE_BIN") or str(repo / "target" / "debug" / "phisafe")
+    out = subprocess.run([cli, "scan", str(path), "--format", "json"], capture_output=True, text=True)
+    assert out.returncode in (0, 1), out.stderr
+    for col in json.loads(out.stdout)["columns"]:
+        mine = got[col["column"]]
+        assert (mine["rows"], mine["rows_with_findings"], mine["classification"]) == (
+            col["rows"], col["rows_with_findings"], col["classification"])
+        assert [(e["entity"], e["rows"]) for e in mine["entities"]] == [
+            (e["entity"], e["rows"]) for e in col["entities"]]
+
+    with pytest.raises(PatternError):
+        phisafe.Classifier(threshold=1.5)
+    with pytest.raises(PatternError):
+        total.add("x", 1, 1, [("NOT_AN_ENTITY", 1, 0.9)])

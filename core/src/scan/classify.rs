@@ -85,17 +85,57 @@ impl Classifier {
         }
     }
 
+    /// Adds counts gathered elsewhere, as [`Classifier::counts`] gives
+    /// them (a distributed job sums them per column and entity): `rows`
+    /// values, `rows_with_findings` of them with findings, and per entity
+    /// the rows holding it and the sum of its best score per row.
+    ///
+    /// ```
+    /// use phisafe::Entity;
+    /// use phisafe::scan::Classifier;
+    ///
+    /// let mut c = Classifier::new();
+    /// c.add("patients.ssn", 10, 9, [(Entity::Ssn, 9, 8.1)]);
+    /// let s = &c.summaries()[0];
+    /// assert_eq!(s.classification(), Some(Entity::Ssn));
+    /// assert!((s.entities()[0].mean_score - 0.9).abs() < 1e-9);
+    /// ```
+    pub fn add<I>(
+        &mut self,
+        column: &str,
+        rows: u64,
+        rows_with_findings: u64,
+        entities: I,
+    ) where
+        I: IntoIterator<Item = (Entity, u64, f64)>,
+    {
+        let col = self.columns.entry(column.to_string()).or_default();
+        col.rows += rows;
+        col.rows_with_findings += rows_with_findings;
+        for (e, n, sum) in entities {
+            let slot = col.entities.entry(e).or_default();
+            slot.0 += n;
+            slot.1 += sum;
+        }
+    }
+
+    /// The raw counts per column, in column-name order, in the form
+    /// [`Classifier::add`] takes: column, rows, rows with findings, and per
+    /// entity its rows and score sum.
+    pub fn counts(
+        &self,
+    ) -> impl Iterator<Item = (&str, u64, u64, Vec<(Entity, u64, f64)>)> {
+        self.columns.iter().map(|(name, c)| {
+            let entities =
+                c.entities.iter().map(|(&e, &(n, s))| (e, n, s)).collect();
+            (name.as_str(), c.rows, c.rows_with_findings, entities)
+        })
+    }
+
     /// Adds another classifier's counts (from another file or thread).
     pub fn merge(&mut self, other: Classifier) {
-        for (name, o) in other.columns {
-            let col = self.columns.entry(name).or_default();
-            col.rows += o.rows;
-            col.rows_with_findings += o.rows_with_findings;
-            for (e, (n, s)) in o.entities {
-                let slot = col.entities.entry(e).or_default();
-                slot.0 += n;
-                slot.1 += s;
-            }
+        for (name, rows, hits, entities) in other.counts() {
+            self.add(name, rows, hits, entities);
         }
     }
 
@@ -223,5 +263,37 @@ mod tests {
         other.observe("contacts.phone", []);
         c.merge(other);
         assert_eq!(c.summaries()[1].classification(), None);
+    }
+
+    #[test]
+    fn counts_added_elsewhere_summarize_as_observed() {
+        let mut observed = Classifier::new();
+        let mut a = Classifier::new();
+        let mut b = Classifier::new();
+        for i in 0..30u32 {
+            let found = match i % 3 {
+                0 => vec![(Entity::Email, 0.9), (Entity::Person, 0.6)],
+                1 => vec![(Entity::Email, 0.7)],
+                _ => vec![],
+            };
+            observed.observe("t.c", found.clone());
+            if i < 11 { &mut a } else { &mut b }.observe("t.c", found);
+        }
+        // Counts shipped as numbers (a Spark aggregation) and added up.
+        let mut total = Classifier::new();
+        for part in [&a, &b] {
+            for (name, rows, hits, entities) in part.counts() {
+                total.add(name, rows, hits, entities);
+            }
+        }
+        let (want, got) = (observed.summaries(), total.summaries());
+        assert_eq!(want.len(), 1);
+        assert_eq!(got[0].rows(), 30);
+        assert_eq!(got[0].rows_with_findings(), 20);
+        assert_eq!(got[0].classification(), Some(Entity::Email));
+        for (w, g) in want[0].entities().iter().zip(got[0].entities()) {
+            assert_eq!((w.entity, w.rows), (g.entity, g.rows));
+            assert!((w.mean_score - g.mean_score).abs() < 1e-9);
+        }
     }
 }

@@ -19,6 +19,7 @@ from typing import Optional
 
 from phisafe._native import (
     AuditError,
+    Classifier,
     DecryptError,
     DumpReader,
     FieldCipher,
@@ -33,6 +34,7 @@ from phisafe._native import (
 
 __all__ = [
     "AuditError",
+    "Classifier",
     "DecryptError",
     "DumpReader",
     "FieldCipher",

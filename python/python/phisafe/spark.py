@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
-from phisafe._native import Scanner
+from phisafe._native import Classifier, Scanner
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pyarrow as pa  # type: ignore[import-untyped]
@@ -278,32 +278,22 @@ def classify_columns(
 
         scanner = _on_executor(config)
         for batch in batches:
-            rows: dict[tuple[str, str], list[float]] = {}
+            counts = Classifier(threshold)
             for c, name in enumerate(names):
-                index, texts = _column_texts(batch.column(c))
-                # "" stands for "a value", "*" for "a value with findings".
-                rows[(name, "")] = [float(len(texts)), 0.0]
+                _, texts = _column_texts(batch.column(c))
                 field = name if config.column_names else None
-                any_hit = 0
-                for found in scanner.scan_many(texts, field=field):
-                    if not found:
-                        continue
-                    any_hit += 1
-                    best: dict[str, float] = {}
-                    for f in found:
-                        best[f.entity] = max(best.get(f.entity, 0.0), f.score)
-                    for entity, score in best.items():
-                        slot = rows.setdefault((name, entity), [0.0, 0.0])
-                        slot[0] += 1
-                        slot[1] += score
-                rows[(name, "*")] = [float(any_hit), 0.0]
+                counts.observe_many(name, scanner.scan_many(texts, field=field))
+            # One row per (column, entity); "" carries a column's rows and
+            # "*" its rows with findings, so Spark can sum them all alike.
+            out: dict[str, list[Any]] = {"column": [], "entity": [], "rows": [], "score": []}
+            for column, rows, hits, entities in counts.counts():
+                for entity, n, score in [("", rows, 0.0), ("*", hits, 0.0), *entities]:
+                    out["column"].append(column)
+                    out["entity"].append(entity)
+                    out["rows"].append(n)
+                    out["score"].append(score)
             yield pa.RecordBatch.from_pydict(
-                {
-                    "column": [k[0] for k in rows],
-                    "entity": [k[1] for k in rows],
-                    "rows": [int(v[0]) for v in rows.values()],
-                    "score": [v[1] for v in rows.values()],
-                },
+                out,
                 schema=pa.schema(
                     [
                         ("column", pa.string()),
@@ -321,40 +311,14 @@ def classify_columns(
         .agg(F.sum("rows").alias("rows"), F.sum("score").alias("score"))
         .collect()
     )
-    return _summaries(names, [(r["column"], r["entity"], r["rows"], r["score"]) for r in totals], threshold)
-
-
-def _summaries(
-    names: Sequence[str],
-    totals: Sequence[tuple[str, str, int, float]],
-    threshold: float,
-) -> list[dict[str, Any]]:
-    """Per-column summaries from counts, by the core Classifier's rule."""
     by_column: dict[str, dict[str, tuple[int, float]]] = {n: {} for n in names}
-    for column, entity, rows, score in totals:
-        by_column[column][entity] = (int(rows), float(score))
-    out = []
-    for name in sorted(names):
-        counts = by_column[name]
-        rows = counts.get("", (0, 0.0))[0]
-        hits = counts.get("*", (0, 0.0))[0]
-        ranked = sorted(
-            ((e, n, s / n) for e, (n, s) in counts.items() if e not in ("", "*") and n > 0),
-            key=lambda t: (-t[1], t[0]),
-        )
-        found = [{"entity": e, "rows": n, "mean_score": m} for e, n, m in ranked]
-        classification = ranked[0][0] if ranked and ranked[0][1] >= threshold * rows else None
-        out.append(
-            {
-                "column": name,
-                "rows": rows,
-                "rows_with_findings": hits,
-                "share": hits / rows if rows else 0.0,
-                "classification": classification,
-                "entities": found,
-            }
-        )
-    return out
+    for r in totals:
+        by_column[r["column"]][r["entity"]] = (int(r["rows"]), float(r["score"]))
+    summary = Classifier(threshold)
+    for name, counts in by_column.items():
+        found = [(e, n, s) for e, (n, s) in counts.items() if e not in ("", "*")]
+        summary.add(name, counts.get("", (0, 0.0))[0], counts.get("*", (0, 0.0))[0], found)
+    return summary.summaries()
 
 
 def redact_dataframe(
