@@ -140,9 +140,30 @@ pub(crate) fn scan_all(
         .collect()
 }
 
-/// 1-based line of byte `at` in `text`.
-fn line_of(text: &[u8], at: usize) -> u64 {
-    memchr::memchr_iter(b'\n', &text[..at]).count() as u64 + 1
+/// Lines of one text, counted forward from the last position asked for:
+/// findings come in order, and counting from the start for each made a
+/// large JSON element quadratic.
+struct Lines<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a [u8]) -> Lines<'a> {
+        Lines { text, at: 0, line: 1 }
+    }
+
+    /// 1-based line of byte `at`.
+    fn line_of(&mut self, at: usize) -> u64 {
+        if at < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        let newlines = memchr::memchr_iter(b'\n', &self.text[self.at..at]);
+        self.line += newlines.count() as u64;
+        self.at = at;
+        self.line
+    }
 }
 
 /// Counts one JSON row (a line, or an element of a document) for the
@@ -153,18 +174,23 @@ fn observe_json(
     paths: &[String],
     found: &[phisafe::scan::JsonFinding],
 ) {
+    let mut hits: std::collections::HashMap<&str, Vec<_>> =
+        std::collections::HashMap::new();
+    for f in found {
+        hits.entry(f.folded_pointer())
+            .or_default()
+            .push((f.finding().entity(), f.finding().score()));
+    }
     for path in paths {
-        let hits = found
-            .iter()
-            .filter(|f| f.folded_pointer() == path)
-            .map(|f| (f.finding().entity(), f.finding().score()));
-        classifier.observe(&format!("{table}{path}"), hits);
+        let here = hits.remove(path.as_str()).unwrap_or_default();
+        classifier.observe(&format!("{table}{path}"), here);
     }
 }
 
 /// A JSON document is streamed element by element, in bounded memory; the
-/// items of a top-level array (records) are the rows of its per-column
-/// summary. Errors are located in the whole document.
+/// items of its arrays of records (at the top, or under objects at any
+/// depth) are the rows of its per-column summary. Errors are located in
+/// the whole document.
 fn scan_json(
     scanner: &Scanner,
     rdr: impl Read,
@@ -175,12 +201,13 @@ fn scan_json(
     let mut classifier = Classifier::new();
     let result = scanner.scan_json_stream(rdr, |e| {
         observe_json(&mut classifier, &table, &e.paths, &e.findings);
+        let mut lines = Lines::new(e.bytes);
         for jf in e.findings {
             let f = *jf.finding();
             let rel = f.start() - e.offset..f.end() - e.offset;
             let located = Located {
                 finding: f,
-                line: e.line + line_of(e.bytes, rel.start) - 1,
+                line: e.line + lines.line_of(rel.start) - 1,
                 preview: crate::report::preview(&e.bytes[rel], show_values),
                 pointer: Some(jf.pointer().to_string()),
                 cell: None,

@@ -54,7 +54,8 @@ impl Redactor {
         rdr: R,
         mut wtr: W,
     ) -> io::Result<u64> {
-        let mut split = Splitter::new(rdr);
+        let mut split =
+            Splitter::new(rdr, self.scanner().inner.json_max_depth);
         let mut changed = 0u64;
         while let Some(piece) = split.next()? {
             wtr.write_all(piece.gap)?;
@@ -78,8 +79,7 @@ impl Redactor {
     ) -> Result<(Vec<u8>, usize), JsonError> {
         let scanner = self.scanner();
         let mut edits: Vec<(std::ops::Range<usize>, Vec<u8>)> = Vec::new();
-        let max_depth =
-            scanner.inner.json_max_depth.saturating_sub(prefix.len());
+        let max_depth = scanner.inner.json_max_depth;
         walk_in(text, prefix, max_depth, |path, scalar| {
             let (bytes, raw, number) = match &scalar {
                 Scalar::Str { raw, decoded: Some((bytes, _)) } => {

@@ -338,7 +338,8 @@ pub(crate) fn decode_key(src: &[u8]) -> Result<String, JsonError> {
 
 /// Walks one JSON document, calling `visit` for every string and number;
 /// for a value that sits at `prefix` inside a larger document (streaming),
-/// paths start with `prefix`.
+/// paths start with `prefix`, and its containers count toward `max_depth`
+/// (the limit of the whole document).
 pub(crate) fn walk_in(
     src: &[u8],
     prefix: &[Segment],
@@ -358,7 +359,7 @@ pub(crate) fn walk_in(
                 );
             }
             Some(b @ (b'{' | b'[')) => {
-                if open.len() >= max_depth {
+                if open.len() + prefix.len() >= max_depth {
                     return Err(
                         c.error(c.pos, JsonErrorKind::TooDeep(max_depth))
                     );
@@ -680,7 +681,7 @@ impl Scanner {
         mut paths: Option<&mut Vec<String>>,
     ) -> Result<Vec<JsonFinding>, JsonError> {
         let mut out = Vec::new();
-        let depth = self.inner.json_max_depth.saturating_sub(prefix.len());
+        let depth = self.inner.json_max_depth;
         walk_in(text, prefix, depth, |path, scalar| {
             let (bytes, map, raw) = match &scalar {
                 Scalar::Str { raw, decoded: Some((bytes, map)) } => {

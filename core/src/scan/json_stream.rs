@@ -1,9 +1,12 @@
 //! One JSON document of any size in bounded memory: it is cut into its
-//! elements (the items of a top-level array, the members of a top-level
-//! object, the items of an array that is a member of a top-level object),
-//! and each element is walked on its own with its place in the document as
-//! the start of its paths. Memory is bounded by the largest element, and
-//! findings, pointers and errors are those of reading the whole document.
+//! elements, and each element is walked on its own with its place in the
+//! document as the start of its paths. Objects are opened down to any
+//! depth (their scalar members are elements), and so are arrays that are
+//! object members or the document itself: their items are the elements,
+//! the "rows" of a per-column summary, so `{"export": {"patients": [...]}}`
+//! is read one patient at a time. Memory is bounded by the largest element,
+//! and findings, pointers and errors are those of reading the whole
+//! document.
 
 use std::io::{self, Read};
 
@@ -46,19 +49,27 @@ pub(crate) struct Element<'a> {
     pub(crate) bytes: &'a [u8],
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    Start,
-    /// In an array: at the top (`None`) or under a top-level key.
+/// An open container the splitter is inside.
+#[derive(Clone, Copy)]
+enum Frame {
+    /// An array whose items are elements; `next` is the next item's index.
     Array {
-        under_key: bool,
         first: bool,
+        next: usize,
     },
     Object {
         first: bool,
     },
-    End,
-    Done,
+}
+
+impl Frame {
+    fn open(bracket: u8) -> Frame {
+        if bracket == b'[' {
+            Frame::Array { first: true, next: 0 }
+        } else {
+            Frame::Object { first: true }
+        }
+    }
 }
 
 /// Cuts a JSON document into elements, reading as it goes.
@@ -75,15 +86,23 @@ pub(crate) struct Splitter<R> {
     /// Line of `buf[pos]`, and the stream offset where that line starts.
     line: u64,
     line_start: usize,
-    state: State,
-    key: Option<String>,
-    index: usize,
+    /// The document's nesting limit: containers are opened only while
+    /// the walk of an element could still report the limit where reading
+    /// the whole document would.
+    max_depth: usize,
+    started: bool,
+    done: bool,
+    /// The containers the splitter is in, outermost first.
+    frames: Vec<Frame>,
+    /// The path to the innermost frame (one segment per frame but the
+    /// root).
+    path: Vec<Segment>,
 }
 
 const READ: usize = 64 << 10;
 
 impl<R: Read> Splitter<R> {
-    pub(crate) fn new(rdr: R) -> Splitter<R> {
+    pub(crate) fn new(rdr: R, max_depth: usize) -> Splitter<R> {
         Splitter {
             rdr,
             buf: Vec::new(),
@@ -93,9 +112,11 @@ impl<R: Read> Splitter<R> {
             eof: false,
             line: 1,
             line_start: 0,
-            state: State::Start,
-            key: None,
-            index: 0,
+            max_depth,
+            started: false,
+            done: false,
+            frames: Vec::new(),
+            path: Vec::new(),
         }
     }
 
@@ -274,89 +295,95 @@ impl<R: Read> Splitter<R> {
             self.keep = 0;
         }
         loop {
-            match self.state {
-                State::Done => return Ok(None),
-                State::Start => {
-                    self.skip_ws()?;
-                    match self.peek()? {
-                        Some(b'[') => {
-                            self.bump();
-                            self.state =
-                                State::Array { under_key: false, first: true };
-                        }
-                        Some(b'{') => {
-                            self.bump();
-                            self.state = State::Object { first: true };
-                        }
-                        _ => {
-                            self.state = State::End;
-                            return self.emit(Vec::new());
-                        }
+            if self.done {
+                return Ok(None);
+            }
+            if !self.started {
+                self.started = true;
+                self.skip_ws()?;
+                match self.peek()? {
+                    Some(b @ (b'[' | b'{')) if self.max_depth > 0 => {
+                        self.bump();
+                        self.frames.push(Frame::open(b));
+                        continue;
                     }
+                    _ => return self.emit(Vec::new()),
                 }
-                State::Array { under_key, first } => {
-                    self.skip_ws()?;
+            }
+            let Some(&frame) = self.frames.last() else {
+                // After the document: only whitespace.
+                self.skip_ws()?;
+                if self.peek()?.is_some() {
+                    return Err(
+                        self.error("unexpected data after the document")
+                    );
+                }
+                self.done = true;
+                let from = self.keep;
+                self.keep = self.pos;
+                return Ok(Some(Piece {
+                    gap: &self.buf[from..self.pos],
+                    element: None,
+                }));
+            };
+            self.skip_ws()?;
+            match frame {
+                Frame::Array { first, next } => {
                     if self.peek()? == Some(b']') {
                         self.bump();
-                        self.state = if under_key {
-                            State::Object { first: false }
-                        } else {
-                            State::End
-                        };
+                        self.close();
                         continue;
                     }
                     if !first {
                         self.expect(b',', "expected ',' or ']'")?;
                     }
-                    self.state = State::Array { under_key, first: false };
-                    let mut prefix = Vec::with_capacity(2);
-                    if under_key {
-                        let key = self.key.clone().unwrap_or_default();
-                        prefix.push(Segment::Key(key));
-                    }
-                    prefix.push(Segment::Index(self.index));
-                    self.index += 1;
+                    self.set_top(Frame::Array {
+                        first: false,
+                        next: next + 1,
+                    });
+                    let mut prefix = self.path.clone();
+                    prefix.push(Segment::Index(next));
                     return self.emit(prefix);
                 }
-                State::Object { first } => {
-                    self.skip_ws()?;
+                Frame::Object { first } => {
                     if self.peek()? == Some(b'}') {
                         self.bump();
-                        self.state = State::End;
+                        self.close();
                         continue;
                     }
                     if !first {
                         self.expect(b',', "expected ',' or '}'")?;
                     }
+                    self.set_top(Frame::Object { first: false });
                     let key = self.key()?;
                     self.skip_ws()?;
-                    if self.peek()? == Some(b'[') {
+                    if let Some(b @ (b'[' | b'{')) = self.peek()?
+                        && self.frames.len() < self.max_depth
+                    {
                         self.bump();
-                        self.key = Some(key);
-                        self.index = 0;
-                        self.state =
-                            State::Array { under_key: true, first: true };
+                        self.path.push(Segment::Key(key));
+                        self.frames.push(Frame::open(b));
                         continue;
                     }
-                    self.state = State::Object { first: false };
-                    return self.emit(vec![Segment::Key(key)]);
-                }
-                State::End => {
-                    self.skip_ws()?;
-                    if self.peek()?.is_some() {
-                        return Err(
-                            self.error("unexpected data after the document")
-                        );
-                    }
-                    self.state = State::Done;
-                    let from = self.keep;
-                    self.keep = self.pos;
-                    return Ok(Some(Piece {
-                        gap: &self.buf[from..self.pos],
-                        element: None,
-                    }));
+                    let mut prefix = self.path.clone();
+                    prefix.push(Segment::Key(key));
+                    return self.emit(prefix);
                 }
             }
+        }
+    }
+
+    fn set_top(&mut self, frame: Frame) {
+        if let Some(top) = self.frames.last_mut() {
+            *top = frame;
+        }
+    }
+
+    /// Leaves the innermost container.
+    fn close(&mut self) {
+        self.frames.pop();
+        if !self.frames.is_empty() {
+            self.path.pop();
         }
     }
 
@@ -393,11 +420,11 @@ pub(crate) fn relocate(e: JsonError, element: &Element<'_>) -> io::Error {
 }
 
 impl Scanner {
-    /// Scans one JSON document of any size in bounded memory: the items of
-    /// a top-level array (or of arrays that are members of a top-level
-    /// object), and the other members of a top-level object, are read and
-    /// walked one at a time, and `each` gets every element in order with
-    /// its findings. Findings, pointers and error positions are those of
+    /// Scans one JSON document of any size in bounded memory: objects are
+    /// opened at any depth and the items of arrays reached through them
+    /// (or of a top-level array) are read and walked one at a time, as are
+    /// scalar members; `each` gets every element in order with its
+    /// findings. Findings, pointers and error positions are those of
     /// [`Scanner::scan_json`] on the whole text; memory is bounded by the
     /// largest element. A syntax error ends the scan with an error of
     /// kind `InvalidData` holding a [`JsonError`](super::JsonError), after
@@ -422,7 +449,7 @@ impl Scanner {
         rdr: R,
         mut each: impl FnMut(JsonElement<'_>) -> io::Result<()>,
     ) -> io::Result<()> {
-        let mut split = Splitter::new(rdr);
+        let mut split = Splitter::new(rdr, self.inner.json_max_depth);
         while let Some(piece) = split.next()? {
             let Some(element) = piece.element else { break };
             let mut paths = Vec::new();
@@ -536,6 +563,8 @@ mod tests {
         "{}",
         "{\"a\": [], \"b\": [1, [2, {\"ssn\": \"536-22-1837\"}]]}\n",
         "[\n  {\"note\": \"line\\nSSN 219-09-9999\\u00e9\"},\n  {\"k\\\"ey\": \"a\\\\b\"}\n]\n",
+        r#"{"export": {"by": {"name": "Dr. Maria Lopez"}, "empty": {}, "patients": [{"ssn": "219-09-9999"}, {"x": [{"email": "a@b.example"}]}]}, "n": 1}"#,
+        r#"{"a": {"b": {"c": {"d": [[1, "415-555-2671"], {"e": {}}]}}}, "f": []}"#,
     ];
 
     #[test]
@@ -568,6 +597,56 @@ mod tests {
             assert!(w.is_err(), "{bad}");
             assert_eq!(streamed(bad.as_bytes(), 2), w, "{bad}");
         }
+    }
+
+    #[test]
+    fn nesting_limits_are_reported_where_the_whole_document_would() {
+        let limit = super::super::json::DEFAULT_MAX_DEPTH;
+        for depth in [limit - 1, limit, limit + 1, 3 * limit] {
+            for (open, close) in [("{\"k\": ", "}"), ("[", "]")] {
+                for inner in ["\"219-09-9999\"", "[1]", "{\"ssn\": 1}"] {
+                    let doc = format!(
+                        "{}{inner}{}",
+                        open.repeat(depth),
+                        close.repeat(depth)
+                    );
+                    assert_eq!(
+                        streamed(doc.as_bytes(), 5),
+                        whole(doc.as_bytes()),
+                        "{depth} {open} {inner}"
+                    );
+                }
+            }
+        }
+        let deep = "{\"k\": ".repeat(3 * limit) + "1" + &"}".repeat(3 * limit);
+        assert!(
+            whole(deep.as_bytes()).unwrap_err().contains("json_max_depth")
+        );
+    }
+
+    #[test]
+    fn arrays_below_nested_objects_are_read_item_by_item() {
+        // {"meta": {...}, "data": {"patients": [200,000 records]}}
+        let mut doc =
+            String::from(r#"{"meta": {"v": 1}, "data": {"patients": ["#);
+        for i in 0..200_000 {
+            if i > 0 {
+                doc.push(',');
+            }
+            doc.push_str(&format!(r#"{{"id": {i}, "ssn": "219-09-9999"}}"#));
+        }
+        doc.push_str("]}}");
+        let mut split = Splitter::new(doc.as_bytes(), 128);
+        let (mut count, mut largest) = (0, 0);
+        while let Some(p) = split.next().unwrap() {
+            if let Some(e) = p.element {
+                count += 1;
+                largest = largest.max(e.bytes.len());
+            }
+            largest = largest.max(split.buf.capacity());
+        }
+        assert_eq!(count, 200_001); // meta.v and the records
+        assert!(largest <= 4 * READ, "buffer grew to {largest}");
     }
 
     #[test]
@@ -606,7 +685,7 @@ mod tests {
         }
         let mut count = 0;
         let mut split =
-            Splitter::new(Records { next: 0, pending: Vec::new() });
+            Splitter::new(Records { next: 0, pending: Vec::new() }, 128);
         let mut largest = 0;
         while let Some(p) = split.next().unwrap() {
             if p.element.is_some() {
