@@ -177,13 +177,16 @@ struct Inner {
 struct Cache {
     loaded: SystemTime,
     ring: Keyring,
-    scopes: HashMap<String, ScopeKeys>,
+    /// foldhash rather than SipHash: scope names come from the
+    /// application, and the lookup is on every call (5% of sealing a
+    /// short value with SipHash).
+    scopes: HashMap<String, ScopeKeys, foldhash::fast::RandomState>,
 }
 
 #[derive(Default)]
 struct ScopeKeys {
     active: Option<u32>,
-    enc: HashMap<u32, Arc<Xaes>>,
+    enc: HashMap<u32, Arc<Xaes>, foldhash::fast::RandomState>,
     index: Option<Arc<Hmac<Sha256>>>,
 }
 
@@ -192,7 +195,7 @@ impl Cache {
         let mut c = Cache {
             loaded: SystemTime::now(),
             ring: Keyring::default(),
-            scopes: HashMap::new(),
+            scopes: HashMap::default(),
         };
         c.replace(ring);
         c
