@@ -11,10 +11,14 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
 
 
 def mbps(group, bench):
+    """MB/s, or None for a benchmark not measured in bytes (the crypto
+    bench counts operations)."""
     base = ROOT / group / bench / "new"
     est = json.loads((base / "estimates.json").read_text())
     bench_json = json.loads((base / "benchmark.json").read_text())
-    nbytes = bench_json["throughput"]["Bytes"]
+    nbytes = (bench_json.get("throughput") or {}).get("Bytes")
+    if nbytes is None:
+        return None
     secs = est["median"]["point_estimate"] / 1e9
     return nbytes / secs / 1e6
 
@@ -24,7 +28,9 @@ def main():
     for group in sorted(p.name for p in ROOT.iterdir() if p.is_dir() and p.name != "report"):
         for bench in sorted((ROOT / group).rglob("benchmark.json")):
             name = str(bench.parent.parent.relative_to(ROOT / group))
-            rows[(group, name)] = mbps(group, name)
+            speed = mbps(group, name)
+            if speed is not None:
+                rows[(group, name)] = speed
     for (group, name), v in rows.items():
         print(f"{group:16} {name:28} {v:10.1f} MB/s")
     r = lambda a, b: rows[a] / rows[b]
