@@ -53,6 +53,13 @@
 //! - **Patterns are data.** The default pack lives in `patterns/*.toml`,
 //!   embedded at build time; the format is in `patterns/README.md`.
 //! - **Errors say what to do** and never contain scanned data.
+//! - **Forks.** A forked child never reuses its parent's nonces, and audit
+//!   sinks opened before a fork refuse work in the child
+//!   ([`audit::AuditError::Forked`]) rather than lose records: open them
+//!   in each worker. [`Scanner::scan_many`] and [`Scanner::scan_parallel`]
+//!   run on rayon's global pool, whose threads do not survive a fork; in a
+//!   child of a process that used it, run them inside a pool of the
+//!   child's own (`rayon::ThreadPool::install`), as the Python bindings do.
 //!
 //! # Crate features
 //!
