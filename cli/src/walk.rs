@@ -447,3 +447,20 @@ fn scan_text<R: Read>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Lines;
+
+    #[test]
+    fn lines_count_forward_and_start_over_when_asked_for_an_earlier_byte() {
+        let text = b"a\nbb\n\nccc\nd";
+        let naive = |at: usize| {
+            text[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+        };
+        let mut lines = Lines::new(text);
+        for at in [0, 1, 2, 5, 6, 6, 10, 3, 0, 11, 7] {
+            assert_eq!(lines.line_of(at), naive(at), "byte {at}");
+        }
+    }
+}
