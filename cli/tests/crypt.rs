@@ -11,6 +11,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+mod support;
+use support::ok;
+
 fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_phisafe"))
         .args(args)
@@ -27,16 +30,6 @@ fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
     // write may then fail, and the exit status is what the test checks.
     let _ = child.stdin.take().unwrap().write_all(stdin);
     child.wait_with_output().unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
 }
 
 fn err(o: &Output) -> String {

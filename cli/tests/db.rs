@@ -7,36 +7,17 @@
     reason = "test helpers: a panic is a failed test"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-/// The cluster: `PHISAFE_TEST_PG_URL` from the test script, else one
-/// started for this process (stopped when it exits).
-fn pg_base() -> &'static str {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("PHISAFE_TEST_PG_URL") {
-            return url;
-        }
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let out = Command::new("bash")
-            .arg(root.join("scripts/pg_test_cluster.sh"))
-            .arg(std::process::id().to_string())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    })
-}
+mod support;
+use support::ok;
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
+/// The databases of the sqlx extension's tests: one throwaway cluster
+/// per test process, a fresh database per test.
+#[path = "../../sqlx-ext/tests/common/mod.rs"]
+mod common;
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -44,19 +25,7 @@ fn rt() -> tokio::runtime::Runtime {
 
 /// A fresh PostgreSQL database.
 fn pg_url() -> String {
-    let name = format!(
-        "cli{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    rt().block_on(async {
-        let admin = phisafe_sqlx::connect(pg_base()).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .unwrap();
-    });
-    pg_base().replacen("/postgres?", &format!("/{name}?"), 1)
+    rt().block_on(common::pg_database())
 }
 
 fn sqlite_url(dir: &Path) -> String {
@@ -101,16 +70,6 @@ fn phisafe(dir: &Path) -> Command {
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     phisafe(dir).args(args).output().unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
 }
 
 fn setup(dir: &Path, url: &str, rows: u32) {
