@@ -277,32 +277,32 @@ def classify_columns(
         import pyarrow as pa
 
         scanner = _on_executor(config)
+        counts = Classifier(threshold)  # the whole partition's
         for batch in batches:
-            counts = Classifier(threshold)
             for c, name in enumerate(names):
                 _, texts = _column_texts(batch.column(c))
                 field = name if config.column_names else None
                 counts.observe_many(name, scanner.scan_many(texts, field=field))
-            # One row per (column, entity); "" carries a column's rows and
-            # "*" its rows with findings, so Spark can sum them all alike.
-            out: dict[str, list[Any]] = {"column": [], "entity": [], "rows": [], "score": []}
-            for column, rows, hits, entities in counts.counts():
-                for entity, n, score in [("", rows, 0.0), ("*", hits, 0.0), *entities]:
-                    out["column"].append(column)
-                    out["entity"].append(entity)
-                    out["rows"].append(n)
-                    out["score"].append(score)
-            yield pa.RecordBatch.from_pydict(
-                out,
-                schema=pa.schema(
-                    [
-                        ("column", pa.string()),
-                        ("entity", pa.string()),
-                        ("rows", pa.int64()),
-                        ("score", pa.float64()),
-                    ]
-                ),
-            )
+        # One row per (column, entity); "" carries a column's rows and "*"
+        # its rows with findings, so Spark can sum them all alike.
+        out: dict[str, list[Any]] = {"column": [], "entity": [], "rows": [], "score": []}
+        for column, rows, hits, entities in counts.counts():
+            for entity, n, score in [("", rows, 0.0), ("*", hits, 0.0), *entities]:
+                out["column"].append(column)
+                out["entity"].append(entity)
+                out["rows"].append(n)
+                out["score"].append(score)
+        yield pa.RecordBatch.from_pydict(
+            out,
+            schema=pa.schema(
+                [
+                    ("column", pa.string()),
+                    ("entity", pa.string()),
+                    ("rows", pa.int64()),
+                    ("score", pa.float64()),
+                ]
+            ),
+        )
 
     totals = (
         df.select(*names)
