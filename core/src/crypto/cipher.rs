@@ -9,7 +9,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::format::{self, Envelope, HEADER_LEN, MAX_PLAINTEXT, OVERHEAD};
+use super::format::{
+    self, Aad, Envelope, HEADER_LEN, MAX_PLAINTEXT, OVERHEAD,
+};
 use super::store::{
     KeyPurpose, KeyRecord, KeyState, KeyStore, Keyring, wrap_aad,
 };
@@ -588,7 +590,7 @@ impl FieldCipher {
         scope: &Scope,
         row: &str,
         plaintext: &[u8],
-        aad: &mut Vec<u8>,
+        aad: &mut Aad,
     ) -> Result<Vec<u8>, CryptoError> {
         Ok(rng::with(|draw| {
             let mut rest = [0u8; 12];
@@ -622,7 +624,7 @@ impl FieldCipher {
             None,
         )?;
         let (version, xaes) = self.enc_key(ctx, now)?;
-        let mut aad = Vec::with_capacity(64);
+        let mut aad = Aad::new();
         let out = Self::seal_one(
             &xaes, version, ctx.scope, ctx.row, plaintext, &mut aad,
         )?;
@@ -697,7 +699,7 @@ impl FieldCipher {
             rows,
             version,
         )?;
-        let mut aad = Vec::with_capacity(64);
+        let mut aad = Aad::new();
         match self.open_one(&env, ctx.scope, ctx.row, &mut aad, now) {
             Ok(plain) => {
                 self.audit(&self.event(
@@ -727,7 +729,7 @@ impl FieldCipher {
         env: &Envelope<'_>,
         scope: &Scope,
         row: &str,
-        aad: &mut Vec<u8>,
+        aad: &mut Aad,
         now: SystemTime,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let xaes = self.dec_key(scope.as_str(), env.key_version(), now)?;
@@ -761,7 +763,7 @@ impl FieldCipher {
             None,
         )?;
         let (version, xaes) = self.enc_key(ctx, now)?;
-        let mut aad = Vec::with_capacity(64);
+        let mut aad = Aad::new();
         // One derived key per batch: random nonce prefix once, random
         // last 12 bytes per value (docs/FORMAT.md).
         let out = rng::with(|draw| {
@@ -813,7 +815,7 @@ impl FieldCipher {
             rows,
             None,
         )?;
-        let mut aad = Vec::with_capacity(64);
+        let mut aad = Aad::new();
         let mut version = None;
         // Values sealed in one batch share a nonce prefix: derive its key
         // once.
@@ -901,7 +903,7 @@ impl FieldCipher {
         if env.key_version() == active {
             return Ok(None);
         }
-        let mut aad = Vec::with_capacity(64);
+        let mut aad = Aad::new();
         let plain =
             match self.open_one(&env, ctx.scope, ctx.row, &mut aad, now) {
                 Ok(p) => p,
@@ -972,7 +974,7 @@ impl FieldCipher {
             self.allow(op, action, rows, None)?;
         }
         let (active, xaes) = self.enc_key(ctx, now)?;
-        let mut aad = Vec::with_capacity(64);
+        let mut aad = Aad::new();
         let out: Vec<_> = items
             .iter()
             .map(|(row, bytes)| {
@@ -1227,10 +1229,10 @@ pub(crate) fn seal_with_nonce(
     row: &str,
     plaintext: &[u8],
     rest: &[u8; 12],
-    aad: &mut Vec<u8>,
+    aad: &mut Aad,
 ) -> Vec<u8> {
     let header = format::header(version);
-    format::aad(aad, &header, scope, row);
+    aad.set(&header, scope, row);
     let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
     out.extend_from_slice(&header);
     out.extend_from_slice(key.prefix());
@@ -1238,7 +1240,8 @@ pub(crate) fn seal_with_nonce(
     out.extend_from_slice(plaintext);
     let body = HEADER_LEN + NONCE_LEN;
     // Plaintext is bounded by MAX_PLAINTEXT, far below GCM's 64 GiB limit.
-    let tag = key.seal(rest, aad, &mut out[body..]).unwrap_or([0; 16]);
+    let tag =
+        key.seal(rest, aad.as_slice(), &mut out[body..]).unwrap_or([0; 16]);
     out.extend_from_slice(&tag);
     out
 }
@@ -1248,11 +1251,11 @@ fn open_with(
     env: &Envelope<'_>,
     scope: &Scope,
     row: &str,
-    aad: &mut Vec<u8>,
+    aad: &mut Aad,
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-    format::aad(aad, env.header(), scope, row);
+    aad.set(env.header(), scope, row);
     let mut buf = Zeroizing::new(env.ciphertext().to_vec());
-    key.open(split_nonce(env.nonce()).1, aad, &mut buf, env.tag())
+    key.open(split_nonce(env.nonce()).1, aad.as_slice(), &mut buf, env.tag())
         .map_err(|_| CryptoError::Decrypt)?;
     Ok(buf)
 }

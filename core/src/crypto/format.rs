@@ -135,13 +135,52 @@ pub(crate) fn header(key_version: u32) -> [u8; HEADER_LEN] {
 }
 
 /// Associated data: the header, then the scope name, tenant and row
-/// reference, each with a 4-byte big-endian length.
-pub(crate) fn aad(out: &mut Vec<u8>, header: &[u8], scope: &Scope, row: &str) {
-    out.clear();
-    out.extend_from_slice(header);
-    for part in [scope.name(), scope.tenant().unwrap_or(""), row] {
-        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        out.extend_from_slice(part.as_bytes());
+/// reference, each with a 4-byte big-endian length. Built on the stack
+/// unless the row reference is long: a heap allocation is a tenth of
+/// sealing a short value.
+pub(crate) struct Aad {
+    inline: [u8; AAD_INLINE],
+    len: usize,
+    heap: Vec<u8>,
+}
+
+/// Room for a 64-byte scope and tenant with a 40-byte row reference.
+const AAD_INLINE: usize = 192;
+
+impl Aad {
+    pub(crate) fn new() -> Aad {
+        Aad { inline: [0; AAD_INLINE], len: 0, heap: Vec::new() }
+    }
+
+    /// Replaces the contents with the associated data of one value.
+    pub(crate) fn set(&mut self, header: &[u8], scope: &Scope, row: &str) {
+        let parts = [scope.name(), scope.tenant().unwrap_or(""), row];
+        let len =
+            header.len() + parts.iter().map(|p| 4 + p.len()).sum::<usize>();
+        self.len = len;
+        let out = if len <= AAD_INLINE {
+            &mut self.inline[..len]
+        } else {
+            self.heap.resize(len, 0);
+            &mut self.heap[..]
+        };
+        let (head, mut rest) = out.split_at_mut(header.len());
+        head.copy_from_slice(header);
+        for part in parts {
+            let (n, tail) = rest.split_at_mut(4);
+            n.copy_from_slice(&(part.len() as u32).to_be_bytes());
+            let (bytes, tail) = tail.split_at_mut(part.len());
+            bytes.copy_from_slice(part.as_bytes());
+            rest = tail;
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        if self.len <= AAD_INLINE {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
     }
 }
 

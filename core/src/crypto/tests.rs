@@ -657,7 +657,7 @@ fn golden_vectors() {
         let scope = Scope::parse(&e.scope).unwrap();
         let nonce: [u8; 24] = unhex(&e.nonce).unwrap().try_into().unwrap();
         let plain = unhex(&e.plaintext).unwrap();
-        let mut aad = Vec::new();
+        let mut aad = format::Aad::new();
         let (prefix, rest) = split_nonce(&nonce);
         let got = seal_with_nonce(
             &xaes.prefix_key(prefix),
@@ -760,7 +760,7 @@ fn golden_vector_print() {
     for (i, (scope, row, version, plain)) in cases.iter().enumerate() {
         let dek = [0x10 + i as u8; 32];
         let nonce: [u8; 24] = std::array::from_fn(|j| (i * 24 + j) as u8);
-        let mut aad = Vec::new();
+        let mut aad = format::Aad::new();
         let (prefix, rest) = split_nonce(&nonce);
         let got = seal_with_nonce(
             &Xaes::new(&dek).prefix_key(prefix),
@@ -773,7 +773,7 @@ fn golden_vector_print() {
         );
         env.push(serde_json::json!({
             "dek": hex(&dek), "scope": scope, "row": row, "key_version": version,
-            "nonce": hex(&nonce), "plaintext": hex(plain), "aad": hex(&aad),
+            "nonce": hex(&nonce), "plaintext": hex(plain), "aad": hex(aad.as_slice()),
             "envelope": hex(&got), "text": to_text(&got),
         }));
     }
@@ -911,4 +911,23 @@ fn public_types_are_send_and_sync() {
     check::<Policy>();
     check::<crate::audit::JsonlSink>();
     check::<crate::audit::MemorySink>();
+}
+
+#[test]
+fn associated_data_is_the_same_on_stack_and_heap() {
+    let header = format::header(7);
+    let scope = Scope::parse("acme/patients.name").unwrap();
+    let mut aad = format::Aad::new();
+    // Short rows fit the inline buffer, long ones spill to the heap; a
+    // reused buffer must not keep bytes of a longer earlier value.
+    for len in [0, 10, 150, 1024, 3] {
+        let row = "r".repeat(len);
+        aad.set(&header, &scope, &row);
+        let mut want = header.to_vec();
+        for part in ["patients.name", "acme", row.as_str()] {
+            want.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            want.extend_from_slice(part.as_bytes());
+        }
+        assert_eq!(aad.as_slice(), want, "row of {len} bytes");
+    }
 }
