@@ -138,7 +138,7 @@ impl FieldCipherBuilder {
                 provider: self.provider,
                 store: self.store,
                 policy: self.policy,
-                refresh: self.refresh,
+                refresh: self.refresh.into(),
                 cache: RwLock::new(Cache::new(ring)),
             }),
             audit,
@@ -172,12 +172,17 @@ struct Inner {
     provider: Arc<dyn KeyProvider>,
     store: Arc<dyn KeyStore>,
     policy: Policy,
-    refresh: Duration,
+    /// The refresh interval on the coarse clock.
+    refresh: coarsetime::Duration,
     cache: RwLock<Cache>,
 }
 
 struct Cache {
-    loaded: SystemTime,
+    /// When the keyring was read, on the kernel's coarse monotonic clock:
+    /// freshness is checked on every call, and a precise clock read is a
+    /// tenth of sealing a short value. A tick (1 to 4 ms) is nothing
+    /// against a refresh interval.
+    loaded: coarsetime::Instant,
     ring: Keyring,
     /// foldhash rather than SipHash: scope names come from the
     /// application, and the lookup is on every call (5% of sealing a
@@ -195,7 +200,7 @@ struct ScopeKeys {
 impl Cache {
     fn new(ring: Keyring) -> Cache {
         let mut c = Cache {
-            loaded: SystemTime::now(),
+            loaded: coarse_now(),
             ring: Keyring::default(),
             scopes: HashMap::default(),
         };
@@ -223,8 +228,14 @@ impl Cache {
             }
         }
         self.ring = ring;
-        self.loaded = SystemTime::now();
+        self.loaded = coarse_now();
     }
+}
+
+/// The coarse monotonic clock, without `coarsetime`'s process-wide cache
+/// update (a shared write on every call).
+fn coarse_now() -> coarsetime::Instant {
+    coarsetime::Instant::now_without_cache_update()
 }
 
 fn now_rfc3339() -> String {
@@ -374,10 +385,9 @@ impl FieldCipher {
         }
     }
 
-    /// Whether a keyring view loaded at `loaded` may still be used. A
-    /// clock that went backwards counts as stale.
-    fn fresh(&self, loaded: SystemTime, now: SystemTime) -> bool {
-        now.duration_since(loaded).is_ok_and(|d| d < self.inner.refresh)
+    /// Whether a keyring view loaded at `loaded` may still be used.
+    fn fresh(&self, loaded: coarsetime::Instant) -> bool {
+        coarse_now().duration_since(loaded) < self.inner.refresh
     }
 
     fn audit(&self, event: &AuditEvent<'_>) -> Result<(), CryptoError> {
@@ -453,7 +463,7 @@ impl FieldCipher {
         {
             let cache =
                 self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
-            if self.fresh(cache.loaded, now)
+            if self.fresh(cache.loaded)
                 && let Some(keys) = cache.scopes.get(scope)
                 && let Some(v) = keys.active
                 && let Some(k) = keys.enc.get(&v)
@@ -492,12 +502,11 @@ impl FieldCipher {
         &self,
         scope: &str,
         version: u32,
-        now: SystemTime,
     ) -> Result<Arc<Xaes>, CryptoError> {
         {
             let cache =
                 self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
-            if self.fresh(cache.loaded, now)
+            if self.fresh(cache.loaded)
                 && let Some(k) =
                     cache.scopes.get(scope).and_then(|s| s.enc.get(&version))
             {
@@ -507,7 +516,7 @@ impl FieldCipher {
         let mut cache =
             self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
         // Re-read when stale, or when the version may be newer than our view.
-        if !self.fresh(cache.loaded, now)
+        if !self.fresh(cache.loaded)
             || cache.ring.get(scope, KeyPurpose::Encrypt, version).is_none()
         {
             let ring = self.inner.store.load()?;
@@ -700,7 +709,7 @@ impl FieldCipher {
             version,
         )?;
         let mut aad = Aad::new();
-        match self.open_one(&env, ctx.scope, ctx.row, &mut aad, now) {
+        match self.open_one(&env, ctx.scope, ctx.row, &mut aad) {
             Ok(plain) => {
                 self.audit(&self.event(
                     Op { now, ctx, action: AuditAction::Decrypt },
@@ -730,9 +739,8 @@ impl FieldCipher {
         scope: &Scope,
         row: &str,
         aad: &mut Aad,
-        now: SystemTime,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let xaes = self.dec_key(scope.as_str(), env.key_version(), now)?;
+        let xaes = self.dec_key(scope.as_str(), env.key_version())?;
         let prefix = split_nonce(env.nonce()).0;
         xaes.with_open_prefix(prefix, |key| {
             open_with(key, env, scope, row, aad)
@@ -843,7 +851,7 @@ impl FieldCipher {
                 match &last {
                     Some((lv, key)) if *lv == v && key.prefix() == prefix => {}
                     _ => {
-                        let xaes = self.dec_key(ctx.scope.as_str(), v, now)?;
+                        let xaes = self.dec_key(ctx.scope.as_str(), v)?;
                         last = Some((v, xaes.prefix_key(prefix)));
                     }
                 }
@@ -904,20 +912,19 @@ impl FieldCipher {
             return Ok(None);
         }
         let mut aad = Aad::new();
-        let plain =
-            match self.open_one(&env, ctx.scope, ctx.row, &mut aad, now) {
-                Ok(p) => p,
-                Err(e) => {
-                    let code = failure_code(&e);
-                    return self.fail(
-                        Op { now, ctx, action: AuditAction::Reencrypt },
-                        rows(),
-                        Some(env.key_version()),
-                        Failure::Code(code),
-                        e,
-                    );
-                }
-            };
+        let plain = match self.open_one(&env, ctx.scope, ctx.row, &mut aad) {
+            Ok(p) => p,
+            Err(e) => {
+                let code = failure_code(&e);
+                return self.fail(
+                    Op { now, ctx, action: AuditAction::Reencrypt },
+                    rows(),
+                    Some(env.key_version()),
+                    Failure::Code(code),
+                    e,
+                );
+            }
+        };
         let out = Self::seal_one(
             &xaes, active, ctx.scope, ctx.row, &plain, &mut aad,
         )?;
@@ -982,8 +989,7 @@ impl FieldCipher {
                 if env.key_version() == active {
                     return Ok(None);
                 }
-                let plain =
-                    self.open_one(&env, ctx.scope, row, &mut aad, now)?;
+                let plain = self.open_one(&env, ctx.scope, row, &mut aad)?;
                 Self::seal_one(&xaes, active, ctx.scope, row, &plain, &mut aad)
                     .map(Some)
             })

@@ -931,3 +931,46 @@ fn associated_data_is_the_same_on_stack_and_heap() {
         assert_eq!(aad.as_slice(), want, "row of {len} bytes");
     }
 }
+
+#[test]
+fn other_processes_changes_are_seen_after_the_refresh_interval() {
+    let store = Arc::new(MemoryKeyStore::new());
+    let open = |every: std::time::Duration| {
+        FieldCipher::builder(
+            Arc::new(LocalKek::from_bytes([7; 32])),
+            store.clone(),
+        )
+        .policy(Policy::allow_all())
+        .audit(Arc::new(MemorySink::new()))
+        .refresh_interval(every)
+        .build()
+        .unwrap()
+    };
+    let admin = open(std::time::Duration::from_secs(60));
+    let patient = scope();
+    let ctx = Context::new(&patient, "r");
+    let v1 = admin.encrypt_phi(&ctx, b"old").unwrap();
+    let slow = open(std::time::Duration::from_secs(3600));
+    let quick = open(std::time::Duration::from_millis(20));
+    for c in [&slow, &quick] {
+        assert_eq!(&c.decrypt_phi(&ctx, &v1).unwrap()[..], b"old");
+        assert_eq!(key_version(&c.encrypt_phi(&ctx, b"x").unwrap()), 1);
+    }
+    // Another "process" rotates and shreds version 1.
+    admin.rotate(&ctx).unwrap();
+    admin.destroy(&ctx, 1, "destroy patients.ssn v1").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Within its interval a cipher keeps its cached view...
+    assert_eq!(&slow.decrypt_phi(&ctx, &v1).unwrap()[..], b"old");
+    assert_eq!(key_version(&slow.encrypt_phi(&ctx, b"x").unwrap()), 1);
+    // ...and after it, it reads the keyring again.
+    assert!(matches!(
+        quick.decrypt_phi(&ctx, &v1),
+        Err(CryptoError::KeyDestroyed { version: 1, .. })
+    ));
+    assert_eq!(key_version(&quick.encrypt_phi(&ctx, b"x").unwrap()), 2);
+}
+
+fn key_version(envelope: &[u8]) -> u32 {
+    Envelope::parse(envelope).unwrap().key_version()
+}
