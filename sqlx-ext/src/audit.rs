@@ -30,7 +30,8 @@ use crate::bridge::Bridge;
 use crate::{Error, dialect_of};
 
 /// An [`AuditEvent`] that owns its strings, so it can wait for a database
-/// write.
+/// write, and the time it happened (stamped when it is copied: the
+/// database write comes later).
 #[derive(Debug, Clone)]
 pub struct OwnedEvent {
     time: SystemTime,
@@ -48,7 +49,7 @@ pub struct OwnedEvent {
 }
 
 impl OwnedEvent {
-    /// Copies an event.
+    /// Copies an event that happens now.
     pub fn new(e: &AuditEvent<'_>) -> OwnedEvent {
         let (row, batch) = match e.rows {
             Rows::None => (None, None),
@@ -56,7 +57,7 @@ impl OwnedEvent {
             Rows::Batch { count, digest } => (None, Some((count, digest))),
         };
         OwnedEvent {
-            time: e.time,
+            time: SystemTime::now(),
             actor: e.actor.to_string(),
             role: e.role.to_string(),
             purpose: e.purpose.to_string(),
@@ -71,6 +72,11 @@ impl OwnedEvent {
         }
     }
 
+    /// When it happened.
+    pub fn time(&self) -> SystemTime {
+        self.time
+    }
+
     /// Borrows it back as an event.
     pub fn as_event(&self) -> AuditEvent<'_> {
         let rows = match (&self.row, self.batch) {
@@ -79,7 +85,6 @@ impl OwnedEvent {
             (None, None) => Rows::None,
         };
         AuditEvent {
-            time: self.time,
             actor: &self.actor,
             role: &self.role,
             purpose: &self.purpose,

@@ -227,7 +227,7 @@ macro_rules! backend {
                         Chain::from_head(key.clone(), next_seq, &prev)
                             .map_err(|e| Error::Audit(e.to_string()))?;
                     for e in events {
-                        let r = writer.seal(&e.as_event());
+                        let r = writer.seal(&e.as_event(), e.time());
                         sqlx::query(q.insert_record)
                             .bind(chain)
                             .bind(seq_i64(r.seq)?)

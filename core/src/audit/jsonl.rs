@@ -5,7 +5,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{AuditError, AuditEvent, AuditKey, AuditRecord, AuditSink, Chain};
 use crate::fork::ForkCheck;
@@ -267,7 +267,7 @@ impl AuditSink for JsonlSink {
             return Err(AuditError::Poisoned);
         }
         let Inner { chain, buf, .. } = &mut *inner;
-        if let Err(e) = chain.seal_json(event, buf) {
+        if let Err(e) = chain.seal_json(event, SystemTime::now(), buf) {
             // The chain advanced past a record that is not written.
             inner.poisoned = true;
             return Err(e);

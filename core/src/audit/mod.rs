@@ -124,11 +124,10 @@ impl Rows<'_> {
 }
 
 /// One event to record, borrowed from the caller: building one costs no
-/// allocation. The sink adds the sequence number and the MACs.
+/// allocation. The sink adds the time, the sequence number and the MACs:
+/// stamped as it is chained, times follow the chain's order.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditEvent<'a> {
-    /// When.
-    pub time: SystemTime,
     /// Who (service or user id).
     pub actor: &'a str,
     /// In which role (what the policy checked).
@@ -374,13 +373,15 @@ impl Chain {
         (self.next_seq, as_str(&hex32(&self.prev)).to_string())
     }
 
-    /// Seals `e` as the next record and hands its fields to `out`.
+    /// Seals `e`, which happened at `time`, as the next record and hands
+    /// its fields to `out`.
     fn seal_with<T>(
         &mut self,
         e: &AuditEvent<'_>,
+        time: SystemTime,
         out: impl FnOnce(&Fields<'_>) -> T,
     ) -> T {
-        let ts = humantime::format_rfc3339_micros(e.time).to_string();
+        let ts = humantime::format_rfc3339_micros(time).to_string();
         let (row, rows, digest) = match e.rows {
             Rows::None => (None, None, None),
             Rows::One(r) => (Some(r), None, None),
@@ -415,9 +416,14 @@ impl Chain {
         out(&fields)
     }
 
-    /// Turns an event into the next record of the chain.
-    pub fn seal(&mut self, e: &AuditEvent<'_>) -> AuditRecord {
-        self.seal_with(e, |f| AuditRecord {
+    /// Turns an event that happened at `time` into the next record of the
+    /// chain.
+    pub fn seal(
+        &mut self,
+        e: &AuditEvent<'_>,
+        time: SystemTime,
+    ) -> AuditRecord {
+        self.seal_with(e, time, |f| AuditRecord {
             seq: f.seq,
             ts: f.ts.to_string(),
             actor: f.actor.to_string(),
@@ -437,14 +443,15 @@ impl Chain {
         })
     }
 
-    /// Appends the next record to `buf` as one JSON line, without building
-    /// an [`AuditRecord`].
+    /// Appends the next record, for an event at `time`, to `buf` as one
+    /// JSON line, without building an [`AuditRecord`].
     pub fn seal_json(
         &mut self,
         e: &AuditEvent<'_>,
+        time: SystemTime,
         buf: &mut Vec<u8>,
     ) -> Result<(), AuditError> {
-        self.seal_with(e, |f| write_json(buf, f)).map_err(|e| {
+        self.seal_with(e, time, |f| write_json(buf, f)).map_err(|e| {
             AuditError::Other(format!("cannot encode an audit record: {e}"))
         })?;
         buf.push(b'\n');
@@ -516,9 +523,10 @@ fn decode_macs(r: &AuditRecord) -> Option<([u8; 32], [u8; 32])> {
 }
 
 /// Where audit records go. Implementations keep one chain and append
-/// atomically with respect to it; `append` returns only once the record
-/// is as durable as the sink promises, and an error means the caller must
-/// not go on (fail closed).
+/// atomically with respect to it, stamping each record with the time it
+/// is chained; `append` returns only once the record is as durable as the
+/// sink promises, and an error means the caller must not go on (fail
+/// closed).
 pub trait AuditSink: Send + Sync {
     /// Records one event.
     fn append(&self, event: &AuditEvent<'_>) -> Result<(), AuditError>;
@@ -563,7 +571,7 @@ impl Default for MemorySink {
 impl AuditSink for MemorySink {
     fn append(&self, event: &AuditEvent<'_>) -> Result<(), AuditError> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let r = s.0.seal(event);
+        let r = s.0.seal(event, SystemTime::now());
         s.1.push(r);
         Ok(())
     }

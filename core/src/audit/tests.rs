@@ -17,7 +17,6 @@ const ACTORS: [&str; 12] = [
 
 fn event(i: usize) -> AuditEvent<'static> {
     AuditEvent {
-        time: SystemTime::now(),
         actor: ACTORS[i % ACTORS.len()],
         role: "app",
         purpose: "treatment",
@@ -34,7 +33,10 @@ fn event(i: usize) -> AuditEvent<'static> {
 fn chain_lines(n: usize) -> Vec<String> {
     let mut chain = Chain::new(key(1));
     (0..n)
-        .map(|i| serde_json::to_string(&chain.seal(&event(i))).unwrap())
+        .map(|i| {
+            serde_json::to_string(&chain.seal(&event(i), SystemTime::now()))
+                .unwrap()
+        })
         .collect()
 }
 
@@ -71,7 +73,12 @@ fn every_kind_of_tampering_is_found_at_the_right_line() {
     // An inserted record forged with the wrong key, renumbering the rest.
     let mut forged_chain = Chain::new(key(2));
     let mut forged: Vec<String> = (0..11)
-        .map(|i| serde_json::to_string(&forged_chain.seal(&event(i))).unwrap())
+        .map(|i| {
+            serde_json::to_string(
+                &forged_chain.seal(&event(i), SystemTime::now()),
+            )
+            .unwrap()
+        })
         .collect();
     forged.splice(0..5, lines[..5].iter().cloned());
     assert_eq!(check(&forged).first_bad.unwrap().line, 6);
@@ -183,10 +190,11 @@ fn sealed_json_and_records_agree() {
         request_id: Some("q\"1"),
         ..event(3)
     };
-    a.seal_json(&e, &mut buf).unwrap();
+    let t = SystemTime::now();
+    a.seal_json(&e, t, &mut buf).unwrap();
     let parsed: AuditRecord =
         serde_json::from_slice(buf.strip_suffix(b"\n").unwrap()).unwrap();
-    let record = b.seal(&e);
+    let record = b.seal(&e, t);
     assert_eq!(parsed, record);
     // Byte for byte what serde writes for the record.
     let line = serde_json::to_string(&record).unwrap() + "\n";
@@ -219,4 +227,33 @@ fn many_appends_from_threads_keep_one_valid_chain() {
     sink.flush().unwrap();
     let r = verify(&key(1), std::fs::read(&path).unwrap().as_slice()).unwrap();
     assert_eq!((r.valid, r.first_bad), (2000, None));
+}
+
+#[test]
+fn times_follow_the_chain_order_across_threads() {
+    // The sink stamps each record as it chains it, so a caller that
+    // started first but appended second cannot put an earlier time after
+    // a later one.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let sink = JsonlSink::open(&path, key(1), Durability::default()).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let sink = &sink;
+            s.spawn(move || {
+                for i in 0..2000 {
+                    sink.append(&event(t * 2000 + i)).unwrap();
+                }
+            });
+        }
+    });
+    sink.flush().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let times: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<AuditRecord>(l).unwrap().ts)
+        .collect();
+    assert_eq!(times.len(), 8000);
+    // RFC 3339 UTC with a fixed number of digits sorts as text.
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
 }

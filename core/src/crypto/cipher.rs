@@ -326,10 +326,9 @@ pub fn audit_key(
     Ok(AuditKey::new(&key))
 }
 
-/// One call being audited: when, by whom, doing what.
+/// One call being audited: by whom, doing what. The sink adds when.
 #[derive(Clone, Copy)]
 struct Op<'a, 'c> {
-    now: SystemTime,
     ctx: &'c Context<'a>,
     action: AuditAction,
 }
@@ -369,9 +368,8 @@ impl FieldCipher {
         outcome: Outcome,
         error: Option<&'static str>,
     ) -> AuditEvent<'a> {
-        let Op { now, ctx, action } = op;
+        let Op { ctx, action } = op;
         AuditEvent {
-            time: now,
             actor: ctx.actor,
             role: ctx.role,
             purpose: ctx.purpose,
@@ -457,7 +455,6 @@ impl FieldCipher {
     fn enc_key(
         &self,
         ctx: &Context<'_>,
-        now: SystemTime,
     ) -> Result<(u32, Arc<Xaes>), CryptoError> {
         let scope = ctx.scope.as_str();
         {
@@ -487,7 +484,7 @@ impl FieldCipher {
         drop(cache);
         if created {
             self.audit(&self.event(
-                Op { now, ctx, action: AuditAction::KeyCreate },
+                Op { ctx, action: AuditAction::KeyCreate },
                 Rows::None,
                 Some(record.version),
                 Outcome::Ok,
@@ -554,7 +551,6 @@ impl FieldCipher {
     fn index_key(
         &self,
         ctx: &Context<'_>,
-        now: SystemTime,
     ) -> Result<Arc<Hmac<Sha256>>, CryptoError> {
         let scope = ctx.scope.as_str();
         {
@@ -583,7 +579,7 @@ impl FieldCipher {
         drop(cache);
         if created {
             self.audit(&self.event(
-                Op { now, ctx, action: AuditAction::KeyCreate },
+                Op { ctx, action: AuditAction::KeyCreate },
                 Rows::None,
                 Some(record.version),
                 Outcome::Ok,
@@ -620,25 +616,24 @@ impl FieldCipher {
         ctx: &Context<'_>,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        let now = SystemTime::now();
         Self::check_row(ctx.row)?;
         if plaintext.len() > MAX_PLAINTEXT {
             return Err(CryptoError::TooLarge { len: plaintext.len() });
         }
         let rows = || Rows::One(ctx.row);
         self.allow(
-            Op { now, ctx, action: AuditAction::Encrypt },
+            Op { ctx, action: AuditAction::Encrypt },
             Action::Encrypt,
             rows,
             None,
         )?;
-        let (version, xaes) = self.enc_key(ctx, now)?;
+        let (version, xaes) = self.enc_key(ctx)?;
         let mut aad = Aad::new();
         let out = Self::seal_one(
             &xaes, version, ctx.scope, ctx.row, plaintext, &mut aad,
         )?;
         self.audit(&self.event(
-            Op { now, ctx, action: AuditAction::Encrypt },
+            Op { ctx, action: AuditAction::Encrypt },
             rows(),
             Some(version),
             Outcome::Ok,
@@ -663,7 +658,6 @@ impl FieldCipher {
         ctx: &Context<'_>,
         envelope: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let now = SystemTime::now();
         Self::check_row(ctx.row)?;
         let rows = || Rows::One(ctx.row);
         let text;
@@ -678,7 +672,7 @@ impl FieldCipher {
                 }
                 Err(e) => {
                     return self.fail(
-                        Op { now, ctx, action: AuditAction::Decrypt },
+                        Op { ctx, action: AuditAction::Decrypt },
                         rows(),
                         None,
                         Failure::Code("malformed"),
@@ -693,7 +687,7 @@ impl FieldCipher {
             Ok(env) => env,
             Err(e) => {
                 return self.fail(
-                    Op { now, ctx, action: AuditAction::Decrypt },
+                    Op { ctx, action: AuditAction::Decrypt },
                     rows(),
                     None,
                     Failure::Code("malformed"),
@@ -703,7 +697,7 @@ impl FieldCipher {
         };
         let version = Some(env.key_version());
         self.allow(
-            Op { now, ctx, action: AuditAction::Decrypt },
+            Op { ctx, action: AuditAction::Decrypt },
             Action::Decrypt,
             rows,
             version,
@@ -712,7 +706,7 @@ impl FieldCipher {
         match self.open_one(&env, ctx.scope, ctx.row, &mut aad) {
             Ok(plain) => {
                 self.audit(&self.event(
-                    Op { now, ctx, action: AuditAction::Decrypt },
+                    Op { ctx, action: AuditAction::Decrypt },
                     rows(),
                     version,
                     Outcome::Ok,
@@ -723,7 +717,7 @@ impl FieldCipher {
             Err(e) => {
                 let code = failure_code(&e);
                 self.fail(
-                    Op { now, ctx, action: AuditAction::Decrypt },
+                    Op { ctx, action: AuditAction::Decrypt },
                     rows(),
                     version,
                     Failure::Code(code),
@@ -756,7 +750,6 @@ impl FieldCipher {
         ctx: &Context<'_>,
         items: &[(&str, &[u8])],
     ) -> Result<Vec<Vec<u8>>, CryptoError> {
-        let now = SystemTime::now();
         for (row, plain) in items {
             Self::check_row(row)?;
             if plain.len() > MAX_PLAINTEXT {
@@ -765,12 +758,12 @@ impl FieldCipher {
         }
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
         self.allow(
-            Op { now, ctx, action: AuditAction::Encrypt },
+            Op { ctx, action: AuditAction::Encrypt },
             Action::Encrypt,
             rows,
             None,
         )?;
-        let (version, xaes) = self.enc_key(ctx, now)?;
+        let (version, xaes) = self.enc_key(ctx)?;
         let mut aad = Aad::new();
         // One derived key per batch: random nonce prefix once, random
         // last 12 bytes per value (docs/FORMAT.md).
@@ -790,7 +783,7 @@ impl FieldCipher {
                 .collect::<Vec<_>>()
         })?;
         self.audit(&self.event(
-            Op { now, ctx, action: AuditAction::Encrypt },
+            Op { ctx, action: AuditAction::Encrypt },
             rows(),
             Some(version),
             Outcome::Ok,
@@ -812,13 +805,12 @@ impl FieldCipher {
         items: &[(&str, &[u8])],
     ) -> Result<Vec<Result<Zeroizing<Vec<u8>>, CryptoError>>, CryptoError>
     {
-        let now = SystemTime::now();
         for (row, _) in items {
             Self::check_row(row)?;
         }
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
         self.allow(
-            Op { now, ctx, action: AuditAction::Decrypt },
+            Op { ctx, action: AuditAction::Decrypt },
             Action::Decrypt,
             rows,
             None,
@@ -868,7 +860,7 @@ impl FieldCipher {
             (Outcome::Ok, None)
         };
         self.audit(&self.event(
-            Op { now, ctx, action: AuditAction::Decrypt },
+            Op { ctx, action: AuditAction::Decrypt },
             rows(),
             version,
             outcome,
@@ -884,14 +876,13 @@ impl FieldCipher {
         ctx: &Context<'_>,
         envelope: &[u8],
     ) -> Result<Option<Vec<u8>>, CryptoError> {
-        let now = SystemTime::now();
         Self::check_row(ctx.row)?;
         let rows = || Rows::One(ctx.row);
         let env = match Envelope::parse(envelope) {
             Ok(env) => env,
             Err(e) => {
                 return self.fail(
-                    Op { now, ctx, action: AuditAction::Reencrypt },
+                    Op { ctx, action: AuditAction::Reencrypt },
                     rows(),
                     None,
                     Failure::Code("malformed"),
@@ -901,13 +892,13 @@ impl FieldCipher {
         };
         for action in [Action::Decrypt, Action::Encrypt] {
             self.allow(
-                Op { now, ctx, action: AuditAction::Reencrypt },
+                Op { ctx, action: AuditAction::Reencrypt },
                 action,
                 rows,
                 None,
             )?;
         }
-        let (active, xaes) = self.enc_key(ctx, now)?;
+        let (active, xaes) = self.enc_key(ctx)?;
         if env.key_version() == active {
             return Ok(None);
         }
@@ -917,7 +908,7 @@ impl FieldCipher {
             Err(e) => {
                 let code = failure_code(&e);
                 return self.fail(
-                    Op { now, ctx, action: AuditAction::Reencrypt },
+                    Op { ctx, action: AuditAction::Reencrypt },
                     rows(),
                     Some(env.key_version()),
                     Failure::Code(code),
@@ -929,7 +920,7 @@ impl FieldCipher {
             &xaes, active, ctx.scope, ctx.row, &plain, &mut aad,
         )?;
         self.audit(&self.event(
-            Op { now, ctx, action: AuditAction::Reencrypt },
+            Op { ctx, action: AuditAction::Reencrypt },
             rows(),
             Some(active),
             Outcome::Ok,
@@ -948,12 +939,11 @@ impl FieldCipher {
         ctx: &Context<'_>,
         index: bool,
     ) -> Result<(), CryptoError> {
-        let now = SystemTime::now();
-        let op = Op { now, ctx, action: AuditAction::KeyCreate };
+        let op = Op { ctx, action: AuditAction::KeyCreate };
         self.allow(op, Action::Encrypt, || Rows::None, None)?;
-        self.enc_key(ctx, now)?;
+        self.enc_key(ctx)?;
         if index {
-            self.index_key(ctx, now)?;
+            self.index_key(ctx)?;
         }
         Ok(())
     }
@@ -971,16 +961,15 @@ impl FieldCipher {
         ctx: &Context<'_>,
         items: &[(&str, &[u8])],
     ) -> Result<Vec<Result<Option<Vec<u8>>, CryptoError>>, CryptoError> {
-        let now = SystemTime::now();
         for (row, _) in items {
             Self::check_row(row)?;
         }
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
-        let op = Op { now, ctx, action: AuditAction::Reencrypt };
+        let op = Op { ctx, action: AuditAction::Reencrypt };
         for action in [Action::Decrypt, Action::Encrypt] {
             self.allow(op, action, rows, None)?;
         }
-        let (active, xaes) = self.enc_key(ctx, now)?;
+        let (active, xaes) = self.enc_key(ctx)?;
         let mut aad = Aad::new();
         let out: Vec<_> = items
             .iter()
@@ -1012,14 +1001,13 @@ impl FieldCipher {
         spec: &IndexSpec,
         items: &[(&str, &str)],
     ) -> Result<Vec<BlindIndex>, CryptoError> {
-        let now = SystemTime::now();
         for (row, _) in items {
             Self::check_row(row)?;
         }
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
-        let op = Op { now, ctx, action: AuditAction::Search };
+        let op = Op { ctx, action: AuditAction::Search };
         self.allow(op, Action::Search, rows, None)?;
-        let key = self.index_key(ctx, now)?;
+        let key = self.index_key(ctx)?;
         let out = items.iter().map(|(_, v)| spec.compute(&key, v)).collect();
         self.audit(&self.event(op, rows(), None, Outcome::Ok, None))?;
         Ok(out)
@@ -1034,19 +1022,18 @@ impl FieldCipher {
         spec: &IndexSpec,
         value: &str,
     ) -> Result<BlindIndex, CryptoError> {
-        let now = SystemTime::now();
         let rows = || Rows::One(ctx.row);
         Self::check_row(ctx.row)?;
         self.allow(
-            Op { now, ctx, action: AuditAction::Search },
+            Op { ctx, action: AuditAction::Search },
             Action::Search,
             rows,
             None,
         )?;
-        let key = self.index_key(ctx, now)?;
+        let key = self.index_key(ctx)?;
         let index = spec.compute(&key, value);
         self.audit(&self.event(
-            Op { now, ctx, action: AuditAction::Search },
+            Op { ctx, action: AuditAction::Search },
             rows(),
             None,
             Outcome::Ok,
@@ -1086,8 +1073,7 @@ impl FieldCipher {
     /// Makes a new encryption key version active for `ctx`'s scope; the
     /// old one stays for decryption. Returns the new version.
     pub fn rotate(&self, ctx: &Context<'_>) -> Result<u32, CryptoError> {
-        let op =
-            Op { now: SystemTime::now(), ctx, action: AuditAction::KeyRotate };
+        let op = Op { ctx, action: AuditAction::KeyRotate };
         let scope = ctx.scope.as_str();
         let provider = &*self.inner.provider;
         let mut new_version = 0;
@@ -1128,11 +1114,7 @@ impl FieldCipher {
         version: u32,
         confirm: &str,
     ) -> Result<(), CryptoError> {
-        let op = Op {
-            now: SystemTime::now(),
-            ctx,
-            action: AuditAction::KeyDestroy,
-        };
+        let op = Op { ctx, action: AuditAction::KeyDestroy };
         let scope = ctx.scope.as_str();
         let expected = format!("destroy {scope} v{version}");
         if confirm != expected {
@@ -1167,8 +1149,7 @@ impl FieldCipher {
         ctx: &Context<'_>,
         new: &dyn KeyProvider,
     ) -> Result<usize, CryptoError> {
-        let op =
-            Op { now: SystemTime::now(), ctx, action: AuditAction::KeyRewrap };
+        let op = Op { ctx, action: AuditAction::KeyRewrap };
         let old = &*self.inner.provider;
         let mut count = 0;
         self.admin(op, None, &mut |ring| {

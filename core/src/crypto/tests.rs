@@ -821,19 +821,21 @@ fn golden_vector_print() {
             Some("policy"),
         ),
     ] {
-        let r = chain.seal(&AuditEvent {
-            time: t,
-            actor: "svc",
-            role: "app",
-            purpose: "treatment",
-            action,
-            scope: "patients.ssn",
-            rows,
-            key_version: Some(1),
-            outcome,
-            error,
-            request_id: Some("req-1"),
-        });
+        let r = chain.seal(
+            &AuditEvent {
+                actor: "svc",
+                role: "app",
+                purpose: "treatment",
+                action,
+                scope: "patients.ssn",
+                rows,
+                key_version: Some(1),
+                outcome,
+                error,
+                request_id: Some("req-1"),
+            },
+            t,
+        );
         records.push(serde_json::to_string(&r).unwrap());
     }
     let audit =
