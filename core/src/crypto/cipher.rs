@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
@@ -12,6 +13,7 @@ use zeroize::Zeroizing;
 use super::format::{
     self, Aad, Envelope, HEADER_LEN, MAX_PLAINTEXT, OVERHEAD,
 };
+use super::hot::{self, Stamp, Want};
 use super::store::{
     KeyPurpose, KeyRecord, KeyState, KeyStore, Keyring, wrap_aad,
 };
@@ -133,13 +135,16 @@ impl FieldCipherBuilder {
             ))
         })?;
         let ring = self.store.load()?;
+        let cache = Cache::new(ring);
         Ok(FieldCipher {
             inner: Arc::new(Inner {
                 provider: self.provider,
                 store: self.store,
                 policy: self.policy,
                 refresh: self.refresh.into(),
-                cache: RwLock::new(Cache::new(ring)),
+                generation: AtomicU64::new(cache.generation),
+                id: hot::unique(),
+                cache: RwLock::new(cache),
             }),
             audit,
         })
@@ -175,6 +180,28 @@ struct Inner {
     /// The refresh interval on the coarse clock.
     refresh: coarsetime::Duration,
     cache: RwLock<Cache>,
+    /// The cache's generation, readable without its lock: threads' own
+    /// key caches (`hot`) compare against it.
+    generation: AtomicU64,
+    /// Tells this cache's keys from other ciphers' in threads' caches.
+    id: u64,
+}
+
+impl Inner {
+    fn read(&self) -> RwLockReadGuard<'_, Cache> {
+        self.cache.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Cache> {
+        self.cache.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Installs a newer keyring view in the locked `cache` and retires
+    /// every thread's keys from before it.
+    fn install(&self, cache: &mut Cache, ring: Keyring) {
+        cache.replace(ring);
+        self.generation.store(cache.generation, Ordering::Release);
+    }
 }
 
 struct Cache {
@@ -183,6 +210,8 @@ struct Cache {
     /// tenth of sealing a short value. A tick (1 to 4 ms) is nothing
     /// against a refresh interval.
     loaded: coarsetime::Instant,
+    /// Changes with every new keyring view (`hot::next_generation`).
+    generation: u64,
     ring: Keyring,
     /// foldhash rather than SipHash: scope names come from the
     /// application, and the lookup is on every call (5% of sealing a
@@ -201,6 +230,7 @@ impl Cache {
     fn new(ring: Keyring) -> Cache {
         let mut c = Cache {
             loaded: coarse_now(),
+            generation: 0,
             ring: Keyring::default(),
             scopes: HashMap::default(),
         };
@@ -229,6 +259,11 @@ impl Cache {
         }
         self.ring = ring;
         self.loaded = coarse_now();
+        self.generation = hot::unique();
+    }
+
+    fn stamp(&self) -> Stamp {
+        Stamp { generation: self.generation, loaded: self.loaded }
     }
 }
 
@@ -455,32 +490,31 @@ impl FieldCipher {
     fn enc_key(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<(u32, Arc<Xaes>), CryptoError> {
+    ) -> Result<(Stamp, u32, Arc<Xaes>), CryptoError> {
         let scope = ctx.scope.as_str();
         {
-            let cache =
-                self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
+            let cache = self.inner.read();
             if self.fresh(cache.loaded)
                 && let Some(keys) = cache.scopes.get(scope)
                 && let Some(v) = keys.active
                 && let Some(k) = keys.enc.get(&v)
             {
-                return Ok((v, Arc::clone(k)));
+                return Ok((cache.stamp(), v, Arc::clone(k)));
             }
         }
-        let mut cache =
-            self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.inner.write();
         let (ring, record, key, created) = get_or_create(
             &*self.inner.provider,
             &*self.inner.store,
             scope,
             KeyPurpose::Encrypt,
         )?;
-        cache.replace(ring);
+        self.inner.install(&mut cache, ring);
         let xaes = Arc::new(Xaes::new(key.expose_secret()));
         let keys = cache.scopes.entry(scope.to_string()).or_default();
         keys.enc.insert(record.version, Arc::clone(&xaes));
         keys.active = Some(record.version);
+        let stamp = cache.stamp();
         drop(cache);
         if created {
             self.audit(&self.event(
@@ -491,7 +525,7 @@ impl FieldCipher {
                 None,
             ))?;
         }
-        Ok((record.version, xaes))
+        Ok((stamp, record.version, xaes))
     }
 
     /// A key version for decryption, strictly by the version in the header.
@@ -499,25 +533,23 @@ impl FieldCipher {
         &self,
         scope: &str,
         version: u32,
-    ) -> Result<Arc<Xaes>, CryptoError> {
+    ) -> Result<(Stamp, Arc<Xaes>), CryptoError> {
         {
-            let cache =
-                self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
+            let cache = self.inner.read();
             if self.fresh(cache.loaded)
                 && let Some(k) =
                     cache.scopes.get(scope).and_then(|s| s.enc.get(&version))
             {
-                return Ok(Arc::clone(k));
+                return Ok((cache.stamp(), Arc::clone(k)));
             }
         }
-        let mut cache =
-            self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.inner.write();
         // Re-read when stale, or when the version may be newer than our view.
         if !self.fresh(cache.loaded)
             || cache.ring.get(scope, KeyPurpose::Encrypt, version).is_none()
         {
             let ring = self.inner.store.load()?;
-            cache.replace(ring);
+            self.inner.install(&mut cache, ring);
         }
         let record = cache
             .ring
@@ -535,7 +567,7 @@ impl FieldCipher {
         if let Some(k) =
             cache.scopes.get(scope).and_then(|s| s.enc.get(&version))
         {
-            return Ok(Arc::clone(k));
+            return Ok((cache.stamp(), Arc::clone(k)));
         }
         let key = unwrap_record(&*self.inner.provider, record)?;
         let xaes = Arc::new(Xaes::new(key.expose_secret()));
@@ -545,7 +577,7 @@ impl FieldCipher {
             .or_default()
             .enc
             .insert(version, Arc::clone(&xaes));
-        Ok(xaes)
+        Ok((cache.stamp(), xaes))
     }
 
     fn index_key(
@@ -554,23 +586,21 @@ impl FieldCipher {
     ) -> Result<Arc<Hmac<Sha256>>, CryptoError> {
         let scope = ctx.scope.as_str();
         {
-            let cache =
-                self.inner.cache.read().unwrap_or_else(|p| p.into_inner());
+            let cache = self.inner.read();
             if let Some(k) =
                 cache.scopes.get(scope).and_then(|s| s.index.as_ref())
             {
                 return Ok(Arc::clone(k));
             }
         }
-        let mut cache =
-            self.inner.cache.write().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.inner.write();
         let (ring, record, key, created) = get_or_create(
             &*self.inner.provider,
             &*self.inner.store,
             scope,
             KeyPurpose::Index,
         )?;
-        cache.replace(ring);
+        self.inner.install(&mut cache, ring);
         let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret())
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         let mac = Arc::new(mac);
@@ -589,23 +619,41 @@ impl FieldCipher {
         Ok(mac)
     }
 
-    fn seal_one(
-        xaes: &Xaes,
-        version: u32,
-        scope: &Scope,
+    /// Whether a thread's key read under `stamp` may still be used.
+    fn current(&self, stamp: &Stamp) -> bool {
+        stamp.generation == self.inner.generation.load(Ordering::Acquire)
+            && self.fresh(stamp.loaded)
+    }
+
+    /// Seals one value for `row` under the scope's active key, found
+    /// through this thread's key cache. Returns the key version too.
+    fn seal_hot(
+        &self,
+        ctx: &Context<'_>,
         row: &str,
         plaintext: &[u8],
         aad: &mut Aad,
-    ) -> Result<Vec<u8>, CryptoError> {
-        Ok(rng::with(|draw| {
-            let mut rest = [0u8; 12];
-            draw.fill(&mut rest);
-            xaes.with_seal_prefix(draw, |key| {
-                seal_with_nonce(
-                    key, version, scope, row, plaintext, &rest, aad,
-                )
-            })
-        })?)
+    ) -> Result<(u32, Vec<u8>), CryptoError> {
+        let sealed = hot::with_key(
+            self.inner.id,
+            ctx.scope.as_str(),
+            Want::Active,
+            |s| self.current(s),
+            || self.enc_key(ctx),
+            |entry| {
+                let version = entry.version();
+                rng::with(|draw| {
+                    let mut rest = [0u8; 12];
+                    draw.fill(&mut rest);
+                    let key = entry.seal_key(draw);
+                    let out = seal_with_nonce(
+                        key, version, ctx.scope, row, plaintext, &rest, aad,
+                    );
+                    (version, out)
+                })
+            },
+        )?;
+        Ok(sealed?)
     }
 
     /// Seals one value for `ctx`'s scope and row. Returns the binary
@@ -627,11 +675,9 @@ impl FieldCipher {
             rows,
             None,
         )?;
-        let (version, xaes) = self.enc_key(ctx)?;
         let mut aad = Aad::new();
-        let out = Self::seal_one(
-            &xaes, version, ctx.scope, ctx.row, plaintext, &mut aad,
-        )?;
+        let (version, out) =
+            self.seal_hot(ctx, ctx.row, plaintext, &mut aad)?;
         self.audit(&self.event(
             Op { ctx, action: AuditAction::Encrypt },
             rows(),
@@ -703,7 +749,7 @@ impl FieldCipher {
             version,
         )?;
         let mut aad = Aad::new();
-        match self.open_one(&env, ctx.scope, ctx.row, &mut aad) {
+        match self.open_hot(&env, ctx.scope, ctx.row, &mut aad) {
             Ok(plain) => {
                 self.audit(&self.event(
                     Op { ctx, action: AuditAction::Decrypt },
@@ -727,18 +773,30 @@ impl FieldCipher {
         }
     }
 
-    fn open_one(
+    /// Opens one value through this thread's key cache.
+    fn open_hot(
         &self,
         env: &Envelope<'_>,
         scope: &Scope,
         row: &str,
         aad: &mut Aad,
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        let xaes = self.dec_key(scope.as_str(), env.key_version())?;
-        let prefix = split_nonce(env.nonce()).0;
-        xaes.with_open_prefix(prefix, |key| {
-            open_with(key, env, scope, row, aad)
-        })
+        let version = env.key_version();
+        let load = || {
+            let (stamp, xaes) = self.dec_key(scope.as_str(), version)?;
+            Ok::<_, CryptoError>((stamp, version, xaes))
+        };
+        hot::with_key(
+            self.inner.id,
+            scope.as_str(),
+            Want::Version(version),
+            |s| self.current(s),
+            load,
+            |entry| {
+                let key = entry.open_key(split_nonce(env.nonce()).0);
+                open_with(key, env, scope, row, aad)
+            },
+        )?
     }
 
     /// Seals many values of one scope for one caller: one policy check,
@@ -763,7 +821,7 @@ impl FieldCipher {
             rows,
             None,
         )?;
-        let (version, xaes) = self.enc_key(ctx)?;
+        let (_, version, xaes) = self.enc_key(ctx)?;
         let mut aad = Aad::new();
         // One derived key per batch: random nonce prefix once, random
         // last 12 bytes per value (docs/FORMAT.md).
@@ -843,7 +901,7 @@ impl FieldCipher {
                 match &last {
                     Some((lv, key)) if *lv == v && key.prefix() == prefix => {}
                     _ => {
-                        let xaes = self.dec_key(ctx.scope.as_str(), v)?;
+                        let (_, xaes) = self.dec_key(ctx.scope.as_str(), v)?;
                         last = Some((v, xaes.prefix_key(prefix)));
                     }
                 }
@@ -898,12 +956,12 @@ impl FieldCipher {
                 None,
             )?;
         }
-        let (active, xaes) = self.enc_key(ctx)?;
+        let (_, active, _) = self.enc_key(ctx)?;
         if env.key_version() == active {
             return Ok(None);
         }
         let mut aad = Aad::new();
-        let plain = match self.open_one(&env, ctx.scope, ctx.row, &mut aad) {
+        let plain = match self.open_hot(&env, ctx.scope, ctx.row, &mut aad) {
             Ok(p) => p,
             Err(e) => {
                 let code = failure_code(&e);
@@ -916,9 +974,7 @@ impl FieldCipher {
                 );
             }
         };
-        let out = Self::seal_one(
-            &xaes, active, ctx.scope, ctx.row, &plain, &mut aad,
-        )?;
+        let (active, out) = self.seal_hot(ctx, ctx.row, &plain, &mut aad)?;
         self.audit(&self.event(
             Op { ctx, action: AuditAction::Reencrypt },
             rows(),
@@ -969,7 +1025,13 @@ impl FieldCipher {
         for action in [Action::Decrypt, Action::Encrypt] {
             self.allow(op, action, rows, None)?;
         }
-        let (active, xaes) = self.enc_key(ctx)?;
+        let (_, active, xaes) = self.enc_key(ctx)?;
+        // One derived key for the batch, as in `encrypt_many`.
+        let key = rng::with(|draw| {
+            let mut prefix = [0u8; 12];
+            draw.fill(&mut prefix);
+            xaes.prefix_key(&prefix)
+        })?;
         let mut aad = Aad::new();
         let out: Vec<_> = items
             .iter()
@@ -978,9 +1040,13 @@ impl FieldCipher {
                 if env.key_version() == active {
                     return Ok(None);
                 }
-                let plain = self.open_one(&env, ctx.scope, row, &mut aad)?;
-                Self::seal_one(&xaes, active, ctx.scope, row, &plain, &mut aad)
-                    .map(Some)
+                let plain = self.open_hot(&env, ctx.scope, row, &mut aad)?;
+                let mut rest = [0u8; 12];
+                rng::fill(&mut rest)?;
+                let out = seal_with_nonce(
+                    &key, active, ctx.scope, row, &plain, &rest, &mut aad,
+                );
+                Ok(Some(out))
             })
             .collect();
         let (outcome, code) = if out.iter().any(Result::is_err) {
@@ -1053,11 +1119,7 @@ impl FieldCipher {
     ) -> Result<(), CryptoError> {
         match self.inner.store.update(change) {
             Ok(ring) => {
-                self.inner
-                    .cache
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .replace(ring);
+                self.inner.install(&mut self.inner.write(), ring);
                 Ok(())
             }
             Err(e) => self.fail(
@@ -1177,11 +1239,7 @@ impl FieldCipher {
     /// Re-reads the keyring now instead of waiting for the refresh interval.
     pub fn refresh(&self) -> Result<(), CryptoError> {
         let ring = self.inner.store.load()?;
-        self.inner
-            .cache
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .replace(ring);
+        self.inner.install(&mut self.inner.write(), ring);
         Ok(())
     }
 

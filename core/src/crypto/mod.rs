@@ -41,6 +41,7 @@
 mod blind;
 mod cipher;
 mod format;
+mod hot;
 mod keys;
 #[cfg(feature = "pkcs11")]
 mod pkcs11;

@@ -72,21 +72,76 @@ fn round_trip_binary_and_text() {
     );
 }
 
+fn nonce_of(envelope: &[u8]) -> Vec<u8> {
+    envelope[HEADER_LEN..HEADER_LEN + 24].to_vec()
+}
+
 #[test]
 fn a_thread_reuses_its_nonce_prefix_until_the_key_changes() {
     let f = fixture();
     let s = scope();
     let ctx = Context::new(&s, "r");
-    let nonce = |c: &[u8]| c[HEADER_LEN..HEADER_LEN + 24].to_vec();
-    let a = nonce(&f.cipher.encrypt_phi(&ctx, b"x").unwrap());
-    let b = nonce(&f.cipher.encrypt_phi(&ctx, b"x").unwrap());
+    let a = nonce_of(&f.cipher.encrypt_phi(&ctx, b"x").unwrap());
+    let b = nonce_of(&f.cipher.encrypt_phi(&ctx, b"x").unwrap());
     assert_eq!(a[..12], b[..12]);
     assert_ne!(a[12..], b[12..]);
+    // Another thread draws its own prefix.
+    let cipher = f.cipher.clone();
+    let theirs = std::thread::spawn(move || {
+        let s = scope();
+        nonce_of(&cipher.encrypt_phi(&Context::new(&s, "r"), b"x").unwrap())
+    })
+    .join()
+    .unwrap();
+    assert_ne!(a[..12], theirs[..12]);
     f.cipher.rotate(&ctx).unwrap();
-    let c = nonce(&f.cipher.encrypt_phi(&ctx, b"x").unwrap());
+    let c = nonce_of(&f.cipher.encrypt_phi(&ctx, b"x").unwrap());
     assert_ne!(a[..12], c[..12], "a new key version draws a new prefix");
-    let other = std::thread::spawn(move || a).join().unwrap();
-    assert_eq!(other.len(), 24);
+}
+
+#[test]
+fn columns_and_ciphers_used_in_turn_keep_their_prefixes() {
+    // A row's columns are encrypted one after another: each scope keeps
+    // its derived key instead of deriving again at every switch.
+    let f = fixture();
+    let other = fixture();
+    let names: Vec<Scope> = ["p.ssn", "p.name", "p.dob"]
+        .iter()
+        .map(|n| Scope::new(n).unwrap())
+        .collect();
+    let prefixes = |rounds: usize| -> Vec<Vec<Vec<u8>>> {
+        let mut seen = vec![Vec::new(); names.len() + 1];
+        for _ in 0..rounds {
+            for (i, s) in names.iter().enumerate() {
+                let ctx = Context::new(s, "r");
+                let env = f.cipher.encrypt_phi(&ctx, b"v").unwrap();
+                assert_eq!(
+                    &f.cipher.decrypt_phi(&ctx, &env).unwrap()[..],
+                    b"v"
+                );
+                seen[i].push(nonce_of(&env)[..12].to_vec());
+            }
+            let ctx = Context::new(&names[0], "r");
+            let env = other.cipher.encrypt_phi(&ctx, b"v").unwrap();
+            seen[names.len()].push(nonce_of(&env)[..12].to_vec());
+        }
+        seen
+    };
+    // Creating the keys changes the keyring (a new generation): warm up.
+    prefixes(1);
+    for per_key in prefixes(5) {
+        assert!(per_key.windows(2).all(|w| w[0] == w[1]), "prefix changed");
+    }
+    // More keys than a thread keeps: still correct, prefixes are redrawn.
+    let many: Vec<Scope> =
+        (0..9).map(|i| Scope::new(&format!("t.c{i}")).unwrap()).collect();
+    for _ in 0..3 {
+        for s in &many {
+            let ctx = Context::new(s, "r");
+            let env = f.cipher.encrypt_phi(&ctx, b"w").unwrap();
+            assert_eq!(&f.cipher.decrypt_phi(&ctx, &env).unwrap()[..], b"w");
+        }
+    }
 }
 
 #[test]

@@ -11,16 +11,11 @@ use aes::Aes256Enc;
 use aes::cipher::consts::U12;
 use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
 use aes_gcm::{AeadInPlace, AesGcm, Nonce, Tag};
+use zeroize::{Zeroize, Zeroizing};
 
 /// AES-256-GCM over the encryption-only key schedule: GCM never runs AES
 /// backwards, and the per-message key makes the schedule a per-call cost.
 type Aes256Gcm = AesGcm<Aes256Enc, U12>;
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use zeroize::{Zeroize, Zeroizing};
-
-use super::rng::Draw;
 
 /// Nonce length in bytes.
 pub(crate) const NONCE_LEN: usize = 24;
@@ -29,29 +24,8 @@ pub(crate) const TAG_LEN: usize = 16;
 
 /// One XAES-256-GCM key with its CMAC subkey precomputed.
 pub(crate) struct Xaes {
-    /// Unique per instance, for the per-thread derived-key caches (an
-    /// address could be reused by another key).
-    id: u64,
     aes: Aes256Enc,
     k1: [u8; 16],
-}
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// Messages sealed under one cached nonce prefix before a new one is
-/// drawn. The last 12 nonce bytes stay random, so this bounds one derived
-/// AES-GCM key to 2^20 random 96-bit nonces (collision chance 2^-57).
-const PREFIX_USES: u32 = 1 << 20;
-
-struct Cached {
-    owner: u64,
-    uses: u32,
-    key: PrefixKey,
-}
-
-thread_local! {
-    static SEAL_PREFIX: RefCell<Option<Cached>> = const { RefCell::new(None) };
-    static OPEN_PREFIX: RefCell<Option<Cached>> = const { RefCell::new(None) };
 }
 
 /// Authentication failed; deliberately carries nothing.
@@ -71,7 +45,7 @@ impl Xaes {
         }
         k1[15] ^= 0x87 * msb;
         l.as_mut_slice().zeroize();
-        Xaes { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), aes, k1 }
+        Xaes { aes, k1 }
     }
 
     /// The AES-256-GCM key for every nonce that starts with `prefix`.
@@ -99,59 +73,6 @@ impl Xaes {
             prefix: *prefix,
             gcm: Aes256Gcm::new(GenericArray::from_slice(&key[..])),
         }
-    }
-
-    /// Runs `f` with this thread's cached derived key for sealing under
-    /// this key, drawing a fresh prefix from `draw` when there is none or
-    /// it has been used [`PREFIX_USES`] times. The caller draws the last
-    /// 12 nonce bytes fresh for every message.
-    pub(crate) fn with_seal_prefix<R>(
-        &self,
-        draw: &mut Draw<'_>,
-        f: impl FnOnce(&PrefixKey) -> R,
-    ) -> R {
-        SEAL_PREFIX.with(|cell| {
-            let Ok(mut slot) = cell.try_borrow_mut() else {
-                let mut prefix = [0u8; 12];
-                draw.fill(&mut prefix);
-                return f(&self.prefix_key(&prefix));
-            };
-            let stale = !matches!(&*slot, Some(c) if c.owner == self.id && c.uses < PREFIX_USES);
-            if stale {
-                let mut prefix = [0u8; 12];
-                draw.fill(&mut prefix);
-                *slot = Some(Cached { owner: self.id, uses: 0, key: self.prefix_key(&prefix) });
-            }
-            match slot.as_mut() {
-                Some(c) => {
-                    c.uses += 1;
-                    f(&c.key)
-                }
-                None => unreachable!("just filled"),
-            }
-        })
-    }
-
-    /// Runs `f` with the derived key for `prefix`, reusing this thread's
-    /// last one when it matches: values sealed by one writer share it.
-    pub(crate) fn with_open_prefix<R>(
-        &self,
-        prefix: &[u8; 12],
-        f: impl FnOnce(&PrefixKey) -> R,
-    ) -> R {
-        OPEN_PREFIX.with(|cell| {
-            let Ok(mut slot) = cell.try_borrow_mut() else {
-                return f(&self.prefix_key(prefix));
-            };
-            let hit = matches!(&*slot, Some(c) if c.owner == self.id && c.key.prefix == *prefix);
-            if !hit {
-                *slot = Some(Cached { owner: self.id, uses: 0, key: self.prefix_key(prefix) });
-            }
-            match slot.as_ref() {
-                Some(c) => f(&c.key),
-                None => unreachable!("just filled"),
-            }
-        })
     }
 
     /// Encrypts `buf` in place and returns the tag; `None` only past GCM's

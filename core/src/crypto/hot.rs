@@ -1,0 +1,215 @@
+//! Each thread's recently used data keys, for single-value calls.
+//!
+//! Reaching a key through the cipher's shared cache takes a read lock and
+//! a reference count: four atomic writes to cache lines every thread
+//! shares, which cost as much as the rest of the lookup for a short
+//! value. So each thread keeps the last few keys it used, each with its
+//! derived XAES-256-GCM keys for sealing and opening (docs/FORMAT.md),
+//! and checks them against the shared cache's *generation*: one atomic
+//! read of a word that only changes with the cache. Every change to the
+//! shared cache (a rotation, a destruction, a keyring refresh) takes a
+//! new generation, so entries from before stop matching at once.
+//!
+//! Holding a few keys also lets a thread that encrypts several columns of
+//! a row keep one derived key per column instead of deriving again each
+//! time it switches.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::rng::Draw;
+use super::xaes::{PrefixKey, Xaes};
+
+/// Keys a thread keeps: a few tables' worth of encrypted columns.
+const SLOTS: usize = 8;
+
+/// Messages sealed under one cached nonce prefix before a new one is
+/// drawn. The last 12 nonce bytes stay random, so this bounds one derived
+/// AES-GCM key to 2^20 random 96-bit nonces (collision chance 2^-57).
+pub(crate) const PREFIX_USES: u32 = 1 << 20;
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+/// A number no other cipher or cache state in this process has or will
+/// have: the id of a cipher's cache, or a generation of it.
+pub(crate) fn unique() -> u64 {
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The state of the shared cache a key was read in.
+#[derive(Clone, Copy)]
+pub(crate) struct Stamp {
+    /// The cache's generation.
+    pub(crate) generation: u64,
+    /// When the keyring was read.
+    pub(crate) loaded: coarsetime::Instant,
+}
+
+/// Which key a call wants.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// The scope's active key, to seal.
+    Active,
+    /// One version, to open.
+    Version(u32),
+}
+
+/// One data key of one scope, with its derived keys.
+pub(crate) struct Entry {
+    /// The id of the cipher cache it came from.
+    owner: u64,
+    stamp: Stamp,
+    scope: Box<str>,
+    /// Whether it was the scope's active key (then it also seals).
+    active: bool,
+    version: u32,
+    xaes: Arc<Xaes>,
+    seal: Option<(u32, PrefixKey)>,
+    open: Option<PrefixKey>,
+}
+
+impl Entry {
+    fn new(
+        owner: u64,
+        scope: &str,
+        want: Want,
+        (stamp, version, xaes): (Stamp, u32, Arc<Xaes>),
+    ) -> Entry {
+        Entry {
+            owner,
+            stamp,
+            scope: scope.into(),
+            active: want == Want::Active,
+            version,
+            xaes,
+            seal: None,
+            open: None,
+        }
+    }
+
+    fn is(&self, owner: u64, scope: &str, want: Want) -> bool {
+        self.owner == owner
+            && match want {
+                Want::Active => self.active,
+                Want::Version(v) => self.version == v,
+            }
+            && *self.scope == *scope
+    }
+
+    /// The key version.
+    pub(crate) fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The derived key to seal with, drawing a new nonce prefix from
+    /// `draw` when there is none yet or it has been used
+    /// [`PREFIX_USES`] times. The caller draws the last 12 nonce bytes
+    /// fresh for every message.
+    pub(crate) fn seal_key(&mut self, draw: &mut Draw<'_>) -> &PrefixKey {
+        if !matches!(&self.seal, Some((uses, _)) if *uses < PREFIX_USES) {
+            let mut prefix = [0u8; 12];
+            draw.fill(&mut prefix);
+            self.seal = Some((0, self.xaes.prefix_key(&prefix)));
+        }
+        match &mut self.seal {
+            Some((uses, key)) => {
+                *uses += 1;
+                key
+            }
+            None => unreachable!("just filled"),
+        }
+    }
+
+    /// The derived key for opening values sealed under `prefix`: values
+    /// sealed by one writer share it.
+    pub(crate) fn open_key(&mut self, prefix: &[u8; 12]) -> &PrefixKey {
+        if !matches!(&self.open, Some(k) if k.prefix() == prefix) {
+            self.open = Some(self.xaes.prefix_key(prefix));
+        }
+        match &self.open {
+            Some(key) => key,
+            None => unreachable!("just filled"),
+        }
+    }
+}
+
+struct Hot {
+    entries: [Option<Entry>; SLOTS],
+    /// The slot the next new entry replaces (round robin).
+    next: usize,
+}
+
+thread_local! {
+    static HOT: RefCell<Hot> = const {
+        RefCell::new(Hot { entries: [const { None }; SLOTS], next: 0 })
+    };
+}
+
+/// Runs `f` with this thread's entry for `want` of `scope` in the cipher
+/// cache `owner`, if `current` accepts its stamp; otherwise with a new
+/// entry from `load`, which returns the stamp it read under, the version and the key. `load` runs
+/// with this thread's entries released, so it may call back into the
+/// cipher (an audit sink recording a key's creation could).
+pub(crate) fn with_key<R, E>(
+    owner: u64,
+    scope: &str,
+    want: Want,
+    current: impl Fn(&Stamp) -> bool,
+    load: impl FnOnce() -> Result<(Stamp, u32, Arc<Xaes>), E>,
+    f: impl FnOnce(&mut Entry) -> R,
+) -> Result<R, E> {
+    let mut f = Some(f);
+    let hit = HOT
+        .try_with(|cell| {
+            let mut hot = cell.try_borrow_mut().ok()?;
+            let entry = hot
+                .entries
+                .iter_mut()
+                .flatten()
+                .find(|e| e.is(owner, scope, want) && current(&e.stamp))?;
+            f.take().map(|f| f(entry))
+        })
+        .ok()
+        .flatten();
+    if let Some(r) = hit {
+        return Ok(r);
+    }
+    let mut entry = Some(Entry::new(owner, scope, want, load()?));
+    let kept = HOT
+        .try_with(|cell| {
+            let mut hot = cell.try_borrow_mut().ok()?;
+            let hot = &mut *hot;
+            // Drop this cipher's keys of retired generations now (they are
+            // zeroized), rather than when their slot comes round again.
+            for slot in &mut hot.entries {
+                let retired =
+                    |e: &Entry| e.owner == owner && !current(&e.stamp);
+                if slot.as_ref().is_some_and(retired) {
+                    *slot = None;
+                }
+            }
+            // Replace the same key's entry (a key opened first, then
+            // sealed with), else a free slot, else the next in turn.
+            let version = entry.as_ref().map_or(0, |e| e.version);
+            let same = hot.entries.iter().position(|e| {
+                e.as_ref().is_some_and(|e| {
+                    e.is(owner, scope, Want::Version(version))
+                })
+            });
+            let free = || hot.entries.iter().position(Option::is_none);
+            let i = same.or_else(free).unwrap_or(hot.next);
+            hot.next = (i + 1) % SLOTS;
+            let (f, entry) = (f.take()?, entry.take()?);
+            Some(f(hot.entries[i].insert(entry)))
+        })
+        .ok()
+        .flatten();
+    Ok(match (kept, f, entry) {
+        (Some(r), _, _) => r,
+        // Called back from inside `f`, or while the thread exits: use the
+        // entry once.
+        (None, Some(f), Some(mut entry)) => f(&mut entry),
+        (None, _, _) => unreachable!("f runs at most once"),
+    })
+}
