@@ -1169,7 +1169,11 @@ impl FieldCipher {
     /// unrecoverable. `confirm` must be exactly `destroy <scope> v<version>`.
     ///
     /// Copies of the keyring (backups) still hold the wrapped key; erase
-    /// them too for the erasure to be complete.
+    /// them too for the erasure to be complete. In this process the key
+    /// is unusable at once; a thread that had used it keeps its unwrapped
+    /// copy in memory, unused, until its next call to this cipher or its
+    /// exit, and other processes stop using it within their refresh
+    /// interval.
     pub fn destroy(
         &self,
         ctx: &Context<'_>,

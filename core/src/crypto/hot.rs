@@ -13,6 +13,9 @@
 //! Holding a few keys also lets a thread that encrypts several columns of
 //! a row keep one derived key per column instead of deriving again each
 //! time it switches.
+//!
+//! A retired copy stays in the thread (zeroized when dropped) until the
+//! thread's next miss on that cipher, or until the thread exits.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -21,13 +24,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::rng::Draw;
 use super::xaes::{PrefixKey, Xaes};
 
-/// Keys a thread keeps: a few tables' worth of encrypted columns.
+/// Keys a thread keeps: the encrypted columns of a table or two.
 const SLOTS: usize = 8;
 
 /// Messages sealed under one cached nonce prefix before a new one is
 /// drawn. The last 12 nonce bytes stay random, so this bounds one derived
 /// AES-GCM key to 2^20 random 96-bit nonces (collision chance 2^-57).
-pub(crate) const PREFIX_USES: u32 = 1 << 20;
+const PREFIX_USES: u32 = 1 << 20;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
@@ -148,9 +151,10 @@ thread_local! {
 
 /// Runs `f` with this thread's entry for `want` of `scope` in the cipher
 /// cache `owner`, if `current` accepts its stamp; otherwise with a new
-/// entry from `load`, which returns the stamp it read under, the version and the key. `load` runs
-/// with this thread's entries released, so it may call back into the
-/// cipher (an audit sink recording a key's creation could).
+/// entry from `load`, which returns the stamp it read under, the version
+/// and the key. `load` runs with this thread's entries released, so it may
+/// call back into the cipher (an audit sink recording a key's creation
+/// could).
 pub(crate) fn with_key<R, E>(
     owner: u64,
     scope: &str,
@@ -163,12 +167,25 @@ pub(crate) fn with_key<R, E>(
     let hit = HOT
         .try_with(|cell| {
             let mut hot = cell.try_borrow_mut().ok()?;
-            let entry = hot
+            if let Some(entry) = hot
                 .entries
                 .iter_mut()
                 .flatten()
-                .find(|e| e.is(owner, scope, want) && current(&e.stamp))?;
-            f.take().map(|f| f(entry))
+                .find(|e| e.is(owner, scope, want) && current(&e.stamp))
+            {
+                return f.take().map(|f| f(entry));
+            }
+            // A miss: drop this cipher's keys of retired generations now
+            // (they are zeroized), even if `load` fails, rather than when
+            // their slot comes round again.
+            for slot in &mut hot.entries {
+                let retired =
+                    |e: &Entry| e.owner == owner && !current(&e.stamp);
+                if slot.as_ref().is_some_and(retired) {
+                    *slot = None;
+                }
+            }
+            None
         })
         .ok()
         .flatten();
@@ -180,15 +197,6 @@ pub(crate) fn with_key<R, E>(
         .try_with(|cell| {
             let mut hot = cell.try_borrow_mut().ok()?;
             let hot = &mut *hot;
-            // Drop this cipher's keys of retired generations now (they are
-            // zeroized), rather than when their slot comes round again.
-            for slot in &mut hot.entries {
-                let retired =
-                    |e: &Entry| e.owner == owner && !current(&e.stamp);
-                if slot.as_ref().is_some_and(retired) {
-                    *slot = None;
-                }
-            }
             // Replace the same key's entry (a key opened first, then
             // sealed with), else a free slot, else the next in turn.
             let version = entry.as_ref().map_or(0, |e| e.version);
