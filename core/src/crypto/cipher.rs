@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::format::{
     self, Aad, Envelope, HEADER_LEN, MAX_PLAINTEXT, OVERHEAD,
 };
-use super::hot::{self, Stamp, Want};
+use super::hot::{self, Sealer, Stamp, Want};
 use super::store::{
     KeyPurpose, KeyRecord, KeyState, KeyStore, Keyring, wrap_aad,
 };
@@ -823,19 +823,18 @@ impl FieldCipher {
         )?;
         let (_, version, xaes) = self.enc_key(ctx)?;
         let mut aad = Aad::new();
-        // One derived key per batch: random nonce prefix once, random
-        // last 12 bytes per value (docs/FORMAT.md).
+        // One derived key per batch (a new one every 2^20 values), random
+        // last 12 nonce bytes per value (docs/FORMAT.md).
+        let mut sealer = Sealer::new();
         let out = rng::with(|draw| {
-            let mut prefix = [0u8; 12];
-            draw.fill(&mut prefix);
-            let key = xaes.prefix_key(&prefix);
             items
                 .iter()
                 .map(|(row, plain)| {
                     let mut rest = [0u8; 12];
                     draw.fill(&mut rest);
+                    let key = sealer.drawn_key(&xaes, draw);
                     seal_with_nonce(
-                        &key, version, ctx.scope, row, plain, &rest, &mut aad,
+                        key, version, ctx.scope, row, plain, &rest, &mut aad,
                     )
                 })
                 .collect::<Vec<_>>()
@@ -1026,12 +1025,8 @@ impl FieldCipher {
             self.allow(op, action, rows, None)?;
         }
         let (_, active, xaes) = self.enc_key(ctx)?;
-        // One derived key for the batch, as in `encrypt_many`.
-        let key = rng::with(|draw| {
-            let mut prefix = [0u8; 12];
-            draw.fill(&mut prefix);
-            xaes.prefix_key(&prefix)
-        })?;
+        // One derived key per batch, as in `encrypt_many`.
+        let mut sealer = Sealer::new();
         let mut aad = Aad::new();
         let out: Vec<_> = items
             .iter()
@@ -1043,8 +1038,12 @@ impl FieldCipher {
                 let plain = self.open_hot(&env, ctx.scope, row, &mut aad)?;
                 let mut rest = [0u8; 12];
                 rng::fill(&mut rest)?;
+                let key = sealer.key(&xaes, || {
+                    let mut prefix = [0u8; 12];
+                    rng::fill(&mut prefix).map(|()| prefix)
+                })?;
                 let out = seal_with_nonce(
-                    &key, active, ctx.scope, row, &plain, &rest, &mut aad,
+                    key, active, ctx.scope, row, &plain, &rest, &mut aad,
                 );
                 Ok(Some(out))
             })

@@ -68,7 +68,7 @@ pub(crate) struct Entry {
     active: bool,
     version: u32,
     xaes: Arc<Xaes>,
-    seal: Option<(u32, PrefixKey)>,
+    seal: Sealer,
     open: Option<PrefixKey>,
 }
 
@@ -86,7 +86,7 @@ impl Entry {
             active: want == Want::Active,
             version,
             xaes,
-            seal: None,
+            seal: Sealer::new(),
             open: None,
         }
     }
@@ -105,23 +105,9 @@ impl Entry {
         self.version
     }
 
-    /// The derived key to seal with, drawing a new nonce prefix from
-    /// `draw` when there is none yet or it has been used
-    /// [`PREFIX_USES`] times. The caller draws the last 12 nonce bytes
-    /// fresh for every message.
+    /// The derived key to seal with; see [`Sealer::key`].
     pub(crate) fn seal_key(&mut self, draw: &mut Draw<'_>) -> &PrefixKey {
-        if !matches!(&self.seal, Some((uses, _)) if *uses < PREFIX_USES) {
-            let mut prefix = [0u8; 12];
-            draw.fill(&mut prefix);
-            self.seal = Some((0, self.xaes.prefix_key(&prefix)));
-        }
-        match &mut self.seal {
-            Some((uses, key)) => {
-                *uses += 1;
-                key
-            }
-            None => unreachable!("just filled"),
-        }
+        self.seal.drawn_key(&self.xaes, draw)
     }
 
     /// The derived key for opening values sealed under `prefix`: values
@@ -134,6 +120,51 @@ impl Entry {
             Some(key) => key,
             None => unreachable!("just filled"),
         }
+    }
+}
+
+/// The derived key for sealing a run of values under one data key, with
+/// its use count.
+pub(crate) struct Sealer(Option<(u32, PrefixKey)>);
+
+impl Sealer {
+    pub(crate) fn new() -> Sealer {
+        Sealer(None)
+    }
+
+    /// The derived key for the next value, under a nonce prefix from
+    /// `prefix` when there is none yet or it has been used
+    /// [`PREFIX_USES`] times. The caller draws the last 12 nonce bytes
+    /// fresh for every value.
+    pub(crate) fn key<E>(
+        &mut self,
+        xaes: &Xaes,
+        prefix: impl FnOnce() -> Result<[u8; 12], E>,
+    ) -> Result<&PrefixKey, E> {
+        if !matches!(&self.0, Some((uses, _)) if *uses < PREFIX_USES) {
+            self.0 = Some((0, xaes.prefix_key(&prefix()?)));
+        }
+        match &mut self.0 {
+            Some((uses, key)) => {
+                *uses += 1;
+                Ok(key)
+            }
+            None => unreachable!("just filled"),
+        }
+    }
+
+    /// [`key`](Self::key), with a prefix from `draw`.
+    pub(crate) fn drawn_key(
+        &mut self,
+        xaes: &Xaes,
+        draw: &mut Draw<'_>,
+    ) -> &PrefixKey {
+        let prefix = || {
+            let mut prefix = [0u8; 12];
+            draw.fill(&mut prefix);
+            Ok::<_, std::convert::Infallible>(prefix)
+        };
+        self.key(xaes, prefix).unwrap_or_else(|never| match never {})
     }
 }
 
@@ -220,4 +251,35 @@ pub(crate) fn with_key<R, E>(
         (None, Some(f), Some(mut entry)) => f(&mut entry),
         (None, _, _) => unreachable!("f runs at most once"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealer_draws_a_new_prefix_after_its_quota() {
+        let xaes = Xaes::new(&[1; 32]);
+        let mut sealer = Sealer::new();
+        let mut draws = 0u8;
+        let mut next = || {
+            draws += 1;
+            Ok::<_, ()>([draws; 12])
+        };
+        let mut prefixes = Vec::new();
+        for _ in 0..PREFIX_USES + 1 {
+            let key = sealer.key(&xaes, &mut next).unwrap();
+            if prefixes.last() != Some(key.prefix()) {
+                prefixes.push(*key.prefix());
+            }
+        }
+        assert_eq!(prefixes, [[1; 12], [2; 12]]);
+        // A failed draw is passed on, and the next call draws again.
+        let mut fresh = Sealer::new();
+        assert!(fresh.key(&xaes, || Err("no entropy")).is_err());
+        assert_eq!(
+            fresh.key(&xaes, || Ok::<_, ()>([9; 12])).unwrap().prefix(),
+            &[9; 12]
+        );
+    }
 }
