@@ -34,17 +34,20 @@ def main():
         for name, v in rows.items():
             print(f"  {name:34} {v / 1e3:10.1f} k ops/s  {1e9 / v:9.1f} ns/op")
         seal, opn = rows["raw-aes-gcm-seal"], rows["raw-aes-gcm-open"]
+        # The issue sets its targets for the encrypt path; single-value
+        # decrypts are held to the same bars, reported as such.
         checks = [
-            ("encrypt, no audit / raw seal", rows["encrypt-no-audit"] / seal, 0.5),
-            ("decrypt, no audit / raw open", rows["decrypt-no-audit"] / opn, 0.5),
-            ("encrypt, JSONL audit / raw seal", rows["encrypt-jsonl-audit"] / seal, 0.1),
-            ("decrypt, JSONL audit / raw open", rows["decrypt-jsonl-audit"] / opn, 0.1),
-            ("encrypt_many(1000), JSONL audit / raw seal", rows["encrypt-many-1000-jsonl-audit"] / seal, 0.5),
-            ("decrypt_many(1000), JSONL audit / raw open", rows["decrypt-many-1000-jsonl-audit"] / opn, 0.5),
+            ("encrypt, no audit / raw seal", rows["encrypt-no-audit"] / seal, 0.5, True),
+            ("decrypt, no audit / raw open", rows["decrypt-no-audit"] / opn, 0.5, False),
+            ("encrypt, JSONL audit / raw seal", rows["encrypt-jsonl-audit"] / seal, 0.1, True),
+            ("decrypt, JSONL audit / raw open", rows["decrypt-jsonl-audit"] / opn, 0.1, False),
+            ("encrypt_many(1000), JSONL audit / raw seal", rows["encrypt-many-1000-jsonl-audit"] / seal, 0.5, True),
+            ("decrypt_many(1000), JSONL audit / raw open", rows["decrypt-many-1000-jsonl-audit"] / opn, 0.5, True),
         ]
-        for label, ratio, target in checks:
+        for label, ratio, target, issue in checks:
             mark = "met" if ratio >= target else "NOT met"
-            print(f"  {label:44} {100 * ratio:6.1f}%  (target >= {100 * target:.0f}%: {mark})")
+            kind = "target" if issue else "encrypt's bar"
+            print(f"  {label:44} {100 * ratio:6.1f}%  ({kind} >= {100 * target:.0f}%: {mark})")
         for op, ours in (("encrypt", "encrypt-no-audit"), ("decrypt", "decrypt-no-audit")):
             if f"{op}-{size}" in pg:
                 pg_ops = pg[f"{op}-{size}"]
