@@ -58,6 +58,57 @@ fn structured(c: &mut Criterion) {
     }
 }
 
+/// A reader that hands out at most `step` bytes per call, as a socket
+/// or a pipe does.
+struct Chunks<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Chunks<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+/// One JSON document streamed element by element, from memory and from a
+/// reader that returns 1,500 bytes per call (a network packet).
+fn json_stream(c: &mut Criterion) {
+    let scanner = Scanner::new();
+    let lines = patients_jsonl(SIZE);
+    let mut doc = b"{\"export\": {\"patients\": [".to_vec();
+    for (i, line) in
+        lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()).enumerate()
+    {
+        if i > 0 {
+            doc.push(b',');
+        }
+        doc.extend_from_slice(line);
+    }
+    doc.extend_from_slice(b"]}}");
+    let mut g = c.benchmark_group("json-stream");
+    g.throughput(Throughput::Bytes(doc.len() as u64));
+    g.sample_size(10);
+    let count = |rdr: &mut dyn std::io::Read| {
+        let mut n = 0;
+        scanner
+            .scan_json_stream(rdr, |e| {
+                n += e.findings.len();
+                Ok(())
+            })
+            .expect("valid JSON");
+        n
+    };
+    g.bench_function("whole", |b| b.iter(|| count(&mut black_box(&doc[..]))));
+    g.bench_function("1500-byte-reads", |b| {
+        b.iter(|| count(&mut Chunks { data: black_box(&doc[..]), step: 1500 }))
+    });
+    g.finish();
+}
+
 /// JSON lines, CSV and a pg_dump scanned within one stream on 1 and 2
 /// threads.
 fn threads(c: &mut Criterion) {
@@ -136,5 +187,5 @@ fn threads(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, structured, threads);
+criterion_group!(benches, structured, json_stream, threads);
 criterion_main!(benches);
