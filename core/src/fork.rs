@@ -5,6 +5,8 @@
 //! writer thread stayed in the parent would wait for it forever. State
 //! that must not cross a fork keeps a [`ForkCheck`] and asks it.
 
+use std::thread::JoinHandle;
+
 /// Made in one process; [`forked`](ForkCheck::forked) is true in any
 /// process forked from it since.
 ///
@@ -56,5 +58,31 @@ impl ForkCheck {
             How::Atfork(guard) => guard.clone().detected_fork(),
             How::Pid(pid) => *pid != std::process::id(),
         }
+    }
+
+    /// In a forked child, forgets `thread` and returns true: the thread
+    /// runs in the parent only, so joining it would wait forever and even
+    /// detaching it would name a thread this process does not have.
+    pub fn disown<T>(&self, thread: &mut Option<JoinHandle<T>>) -> bool {
+        if !self.forked() {
+            return false;
+        }
+        if let Some(h) = thread.take() {
+            std::mem::forget(h);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_a_fork_a_thread_is_not_disowned() {
+        let check = ForkCheck::new();
+        let mut thread = Some(std::thread::spawn(|| 7));
+        assert!(!check.disown(&mut thread));
+        assert_eq!(thread.take().map(|t| t.join().ok()), Some(Some(7)));
     }
 }

@@ -117,11 +117,7 @@ impl Bridge {
 
 impl Drop for Bridge {
     fn drop(&mut self) {
-        if self.fork.forked() {
-            // The thread is the parent's; there is nothing to join.
-            if let Some(t) = self.thread.take() {
-                std::mem::forget(t);
-            }
+        if self.fork.disown(&mut self.thread) {
             return;
         }
         // Closing the queue ends the thread after the queued jobs.

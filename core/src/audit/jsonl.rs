@@ -317,11 +317,8 @@ impl AuditSink for JsonlSink {
 
 impl Drop for JsonlSink {
     fn drop(&mut self) {
-        if self.fork.forked() {
-            // The writer thread and the records it owes are the parent's.
-            if let Some(h) = self.flusher.take() {
-                std::mem::forget(h);
-            }
+        // In a fork, the writer and the records it owes are the parent's.
+        if self.fork.disown(&mut self.flusher) {
             return;
         }
         self.shared.lock().stop = true;
