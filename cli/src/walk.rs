@@ -166,24 +166,59 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// Counts one JSON row (a line, or an element of a document) for the
-/// per-column summary: each of its paths, with the findings there.
-fn observe_json(
-    classifier: &mut Classifier,
-    table: &str,
-    paths: &[String],
-    found: &[phisafe::scan::JsonFinding],
-) {
-    let mut hits: std::collections::HashMap<&str, Vec<_>> =
-        std::collections::HashMap::new();
-    for f in found {
-        hits.entry(f.folded_pointer())
-            .or_default()
-            .push((f.finding().entity(), f.finding().score()));
+/// A file's per-column summary, with one buffer for the column names it
+/// is keyed by: a name is built for every value of every row.
+#[derive(Default)]
+struct Columns {
+    classifier: Classifier,
+    name: String,
+}
+
+impl Columns {
+    /// Counts one JSON row (a line, or an element of a document): each of
+    /// its paths, with the findings there.
+    fn observe_json(
+        &mut self,
+        table: &str,
+        paths: &[String],
+        found: &[phisafe::scan::JsonFinding],
+    ) {
+        for path in paths {
+            let here = found
+                .iter()
+                .filter(|f| f.folded_pointer() == path)
+                .map(|f| (f.finding().entity(), f.finding().score()));
+            self.name.clear();
+            self.name.push_str(table);
+            self.name.push_str(path);
+            self.classifier.observe(&self.name, here);
+        }
     }
-    for path in paths {
-        let here = hits.remove(path.as_str()).unwrap_or_default();
-        classifier.observe(&format!("{table}{path}"), here);
+
+    /// Counts one row of a table: each of its `values` columns, named
+    /// `table.name` (or `table.N`, 1-based, where the input names no
+    /// column), with the findings at that position.
+    fn observe_row(
+        &mut self,
+        table: &str,
+        names: &[std::sync::Arc<str>],
+        values: usize,
+        found: &[(usize, phisafe::Entity, f32)],
+    ) {
+        use std::fmt::Write as _;
+        for i in 0..values {
+            self.name.clear();
+            self.name.push_str(table);
+            self.name.push('.');
+            match names.get(i) {
+                Some(n) if !n.is_empty() => self.name.push_str(n),
+                _ => {
+                    let _ = write!(self.name, "{}", i + 1);
+                }
+            }
+            let hits = found.iter().filter(|f| f.0 == i).map(|f| (f.1, f.2));
+            self.classifier.observe(&self.name, hits);
+        }
     }
 }
 
@@ -198,9 +233,9 @@ fn scan_json(
     report: &mut FileReport,
 ) -> io::Result<()> {
     let table = table_name(&report.path);
-    let mut classifier = Classifier::new();
+    let mut columns = Columns::default();
     let result = scanner.scan_json_stream(rdr, |e| {
-        observe_json(&mut classifier, &table, &e.paths, &e.findings);
+        columns.observe_json(&table, &e.paths, &e.findings);
         let mut lines = Lines::new(e.bytes);
         for jf in e.findings {
             let f = *jf.finding();
@@ -216,7 +251,7 @@ fn scan_json(
         }
         Ok(())
     });
-    report.columns = Some(classifier);
+    report.columns = Some(columns.classifier);
     result
 }
 
@@ -228,12 +263,12 @@ fn scan_jsonl(
     report: &mut FileReport,
 ) -> io::Result<()> {
     let table = table_name(&report.path);
-    let mut classifier = Classifier::new();
+    let mut columns = Columns::default();
     // Lines are scanned on the rayon pool and handed back in order.
     scanner.scan_jsonl_parallel(rdr, |line| {
         match line.result {
             Ok(found) => {
-                observe_json(&mut classifier, &table, &line.paths, &found);
+                columns.observe_json(&table, &line.paths, &found);
                 for jf in found {
                     let f = *jf.finding();
                     let rel = f.start() - line.offset..f.end() - line.offset;
@@ -254,7 +289,7 @@ fn scan_jsonl(
         }
         Ok(())
     })?;
-    report.columns = Some(classifier);
+    report.columns = Some(columns.classifier);
     Ok(())
 }
 
@@ -269,26 +304,6 @@ fn table_name(path: &Path) -> String {
     name.split('.').next().unwrap_or_default().to_string()
 }
 
-/// Counts one row of a table for the per-column summary: each of its
-/// `values` columns, named `table.name` (or `table.N`, 1-based, where the
-/// input names no column), with the findings at that position.
-fn observe_row(
-    classifier: &mut Classifier,
-    table: &str,
-    names: &[std::sync::Arc<str>],
-    values: usize,
-    found: &[(usize, phisafe::Entity, f32)],
-) {
-    for i in 0..values {
-        let name = match names.get(i) {
-            Some(n) if !n.is_empty() => format!("{table}.{n}"),
-            _ => format!("{table}.{}", i + 1),
-        };
-        let hits = found.iter().filter(|f| f.0 == i).map(|f| (f.1, f.2));
-        classifier.observe(&name, hits);
-    }
-}
-
 /// Delimited text: findings carry row and column, and each column is
 /// classified.
 fn scan_csv(
@@ -300,7 +315,7 @@ fn scan_csv(
 ) -> io::Result<()> {
     let opts = crate::csv_options(format);
     let table = table_name(&report.path);
-    let mut classifier = Classifier::new();
+    let mut columns = Columns::default();
     // Records are scanned on the rayon pool and handed back in order.
     let rdr = io::BufReader::new(rdr);
     scanner.scan_csv_parallel(rdr, opts, |rec| {
@@ -309,7 +324,7 @@ fn scan_csv(
             .iter()
             .map(|f| (f.column(), f.finding().entity(), f.finding().score()))
             .collect();
-        observe_row(&mut classifier, &table, rec.headers, rec.fields, &found);
+        columns.observe_row(&table, rec.headers, rec.fields, &found);
         for cf in rec.findings {
             let f = *cf.finding();
             let rel = f.start() - rec.offset..f.end() - rec.offset;
@@ -336,7 +351,7 @@ fn scan_csv(
         }
         Ok(())
     })?;
-    report.columns = Some(classifier);
+    report.columns = Some(columns.classifier);
     Ok(())
 }
 
@@ -373,20 +388,14 @@ fn scan_dump(
         || memchr::memmem::find(head, b"MariaDB dump").is_some();
     let dialect =
         if mysql { DumpDialect::Mysql } else { DumpDialect::Postgres };
-    let mut classifier = Classifier::new();
+    let mut columns = Columns::default();
     scanner.scan_dump_parallel(rdr, dialect, |row| {
         let found: Vec<_> = row
             .findings
             .iter()
             .map(|f| (f.position(), f.finding().entity(), f.finding().score()))
             .collect();
-        observe_row(
-            &mut classifier,
-            row.table,
-            row.columns,
-            row.values,
-            &found,
-        );
+        columns.observe_row(row.table, row.columns, row.values, &found);
         for df in &row.findings {
             let f = *df.finding();
             let rel = f.start() - row.offset..f.end() - row.offset;
@@ -413,7 +422,7 @@ fn scan_dump(
         }
         Ok(())
     })?;
-    report.columns = Some(classifier);
+    report.columns = Some(columns.classifier);
     Ok(())
 }
 
