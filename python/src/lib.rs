@@ -166,6 +166,33 @@ impl PyScanner {
         texts: &[Bound<'_, PyString>],
         field: Option<&str>,
     ) -> PyResult<Vec<Vec<PyFinding>>> {
+        self.scan_each(py, texts, field, |t, found| {
+            findings(&self.scanner, t, found, None)
+        })
+    }
+
+    /// Each text's `(entity, score)` pairs: what classifying a column
+    /// needs, without building `Finding` objects.
+    pub(crate) fn scan_pairs(
+        &self,
+        py: Python<'_>,
+        texts: &[Bound<'_, PyString>],
+        field: Option<&str>,
+    ) -> PyResult<Vec<Vec<(phisafe::Entity, f32)>>> {
+        self.scan_each(py, texts, field, |_, found| {
+            found.iter().map(|f| (f.entity(), f.score())).collect()
+        })
+    }
+
+    /// Scans `texts` in parallel with the interpreter released (as values
+    /// of `field` when given) and maps each text and its findings by `f`.
+    fn scan_each<T: Send>(
+        &self,
+        py: Python<'_>,
+        texts: &[Bound<'_, PyString>],
+        field: Option<&str>,
+        f: impl Fn(&[u8], &[phisafe::Finding]) -> T + Sync,
+    ) -> PyResult<Vec<T>> {
         let borrowed = borrowed(texts)?;
         let scan = |t: &[u8]| match field {
             Some(name) => self.scanner.scan_field(name, t),
@@ -176,7 +203,7 @@ impl PyScanner {
                 .par_iter()
                 .map(|t| {
                     let t = t.as_bytes();
-                    findings(&self.scanner, t, &scan(t), None)
+                    f(t, &scan(t))
                 })
                 .collect()
         })

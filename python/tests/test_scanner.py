@@ -249,6 +249,12 @@ def test_classifier_summarizes_columns_like_the_cli(tmp_path):
     assert got["t.email"]["rows_with_findings"] == 40
     assert got["t.email"]["entities"][0]["entity"] == "EMAIL"
 
+    # Scanning inside the classifier counts the same as observing findings.
+    direct = phisafe.Classifier()
+    direct.observe_texts("t.ssn", s, [r[0] for r in rows], field="ssn")
+    direct.observe_texts("t.email", s, [r[1] for r in rows])
+    assert direct.counts() == c.counts()
+
     # Counts shipped elsewhere and added back summarize the same.
     total = phisafe.Classifier()
     for column, n, hits, entities in c.counts():

@@ -214,6 +214,13 @@ class Classifier:
     def threshold(self) -> float: ...
     def observe(self, column: str, findings: Sequence[Finding]) -> None: ...
     def observe_many(self, column: str, rows: list[list[Finding]]) -> None: ...
+    def observe_texts(
+        self,
+        column: str,
+        scanner: Scanner,
+        texts: Sequence[str],
+        field: Optional[str] = None,
+    ) -> None: ...
     def add(
         self,
         column: str,

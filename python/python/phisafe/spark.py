@@ -282,7 +282,7 @@ def classify_columns(
             for c, name in enumerate(names):
                 _, texts = _column_texts(batch.column(c))
                 field = name if config.column_names else None
-                counts.observe_many(name, scanner.scan_many(texts, field=field))
+                counts.observe_texts(name, scanner, texts, field=field)
         # One row per (column, entity); "" carries a column's rows and "*"
         # its rows with findings, so Spark can sum them all alike.
         out: dict[str, list[Any]] = {"column": [], "entity": [], "rows": [], "score": []}
