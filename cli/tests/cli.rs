@@ -78,6 +78,43 @@ fn jsonl_schema_and_offsets() {
 }
 
 #[test]
+fn json_lines_json_and_table_reports_list_the_same_findings() {
+    // Several inputs, with pointers and cells: the JSON report's findings
+    // are the JSON lines report's rows, in order, and so are the table's.
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("a.txt");
+    std::fs::write(&note, "SSN 219-09-9999\njo@clinic.example\n").unwrap();
+    let csv = dir.path().join("b.csv");
+    std::fs::write(&csv, "name,ssn\nJo \"Q\",219-09-9999\n").unwrap();
+    let json = dir.path().join("c.json");
+    std::fs::write(&json, r#"[{"ssn": "219-09-9999", "note": "tab\there"}]"#)
+        .unwrap();
+    let paths = [&note, &csv, &json].map(|p| p.to_str().unwrap());
+    let report = |format: &str| {
+        let mut args = vec!["scan", "--format", format];
+        args.extend(paths);
+        phisafe(&args, None)
+    };
+    let lines = jsonl_rows(&report("jsonl"));
+    assert!(lines.len() >= 4, "{lines:?}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout(&report("json"))).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap(), &lines);
+    let table = stdout(&report("table"));
+    let listed: Vec<&str> = table
+        .lines()
+        .filter(|l| {
+            l.contains(".txt:") || l.contains(".csv:") || l.contains(".json:")
+        })
+        .collect();
+    assert_eq!(listed.len(), lines.len(), "{table}");
+    for (line, row) in listed.iter().zip(&lines) {
+        assert!(line.starts_with(row["path"].as_str().unwrap()), "{line}");
+        assert!(line.contains(row["entity"].as_str().unwrap()), "{line}");
+    }
+}
+
+#[test]
 fn exit_codes() {
     let clean = phisafe(&["scan", "--fail-on", "-"], Some(b"nothing here"));
     assert_eq!(clean.status.code(), Some(0));
