@@ -153,6 +153,38 @@ impl<R: Read> Splitter<R> {
         self.pos += 1;
     }
 
+    /// Moves to `buf[to]`, counting the lines passed over.
+    fn advance_to(&mut self, to: usize) {
+        let passed = &self.buf[self.pos..to];
+        if let Some(last) = memchr::memrchr(b'\n', passed) {
+            self.line += memchr::memchr_iter(b'\n', passed).count() as u64;
+            self.line_start = self.base + self.pos + last + 1;
+        }
+        self.pos = to;
+    }
+
+    /// Moves to the next byte `stop` accepts, reading as needed; `false`
+    /// at the end of the input. Skipping values a buffer at a time, not a
+    /// byte at a time, is most of the splitter's speed.
+    fn advance_until(
+        &mut self,
+        stop: impl Fn(u8) -> bool,
+    ) -> io::Result<bool> {
+        loop {
+            if !self.fill(1)? {
+                return Ok(false);
+            }
+            let rest = &self.buf[self.pos..];
+            match rest.iter().position(|&b| stop(b)) {
+                Some(i) => {
+                    self.advance_to(self.pos + i);
+                    return Ok(true);
+                }
+                None => self.advance_to(self.buf.len()),
+            }
+        }
+    }
+
     fn skip_ws(&mut self) -> io::Result<()> {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek()? {
             self.bump();
@@ -197,11 +229,13 @@ impl<R: Read> Splitter<R> {
             }
             b'{' | b'[' => {
                 let mut depth = 0usize;
+                let bracket_or_quote =
+                    |b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']');
                 loop {
-                    let Some(b) = self.peek()? else {
+                    if !self.advance_until(bracket_or_quote)? {
                         return Ok(()); // the walk reports the missing end
-                    };
-                    match b {
+                    }
+                    match self.buf[self.pos] {
                         b'"' => {
                             self.bump();
                             self.skip_string_rest()?;
@@ -239,19 +273,26 @@ impl<R: Read> Splitter<R> {
     /// After an opening quote: up to and past the closing one.
     fn skip_string_rest(&mut self) -> io::Result<()> {
         loop {
-            match self.peek()? {
-                None => return Ok(()), // the walk reports it
-                Some(b'"') => {
-                    self.bump();
-                    return Ok(());
+            loop {
+                if !self.fill(1)? {
+                    return Ok(()); // the walk reports it
                 }
-                Some(b'\\') => {
-                    self.bump();
-                    if self.peek()?.is_some() {
-                        self.bump();
+                let rest = &self.buf[self.pos..];
+                match memchr::memchr2(b'"', b'\\', rest) {
+                    Some(i) => {
+                        self.advance_to(self.pos + i);
+                        break;
                     }
+                    None => self.advance_to(self.buf.len()),
                 }
-                Some(_) => self.bump(),
+            }
+            let quote = self.buf[self.pos] == b'"';
+            self.bump();
+            if quote {
+                return Ok(());
+            }
+            if self.peek()?.is_some() {
+                self.bump();
             }
         }
     }
@@ -592,6 +633,10 @@ mod tests {
             "[\"unterminated",
             "",
             "{\"records\": [\n{\"x\": tru}]}",
+            // Lines counted inside skipped elements and strings.
+            "[{\"a\":\n 1,\n \"s\": \"x\\\"y\"},\n {\"b\": }]",
+            "[\"a\\\\\",\n[1,\n2],\n{\"k\": [\"}\", \"]\"],\n\"v\": tru}]",
+            "{\"p\": [{\"n\": \"line\nbreak\"}, 1 2]}",
         ] {
             let w = whole(bad.as_bytes());
             assert!(w.is_err(), "{bad}");
