@@ -192,7 +192,9 @@ def test_an_unreachable_database_is_a_clear_error(keys):
 SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
 
 
-def test_master_key_in_an_hsm(tmp_path, monkeypatch):
+@pytest.fixture
+def hsm_key(tmp_path, monkeypatch):
+    """A SoftHSM2 token with a KEK made by `phisafe keys init`; its spec."""
     assert os.path.exists(SOFTHSM), "apt-get install softhsm2 (scripts/test.sh does)"
     (tmp_path / "tokens").mkdir()
     conf = tmp_path / "softhsm2.conf"
@@ -205,7 +207,11 @@ def test_master_key_in_an_hsm(tmp_path, monkeypatch):
     made = subprocess.run([cli(), "keys", "init", *hsm], capture_output=True, text=True, env=env,
                           cwd=tmp_path)
     assert made.returncode == 0, made.stderr
-    spec = f"pkcs11:module={SOFTHSM};token=py-test;key=kek-1"
+    return f"pkcs11:module={SOFTHSM};token=py-test;key=kek-1"
+
+
+def test_master_key_in_an_hsm(tmp_path, monkeypatch, hsm_key):
+    spec = hsm_key
     with pytest.raises(KeyManagementError, match="PHISAFE_PKCS11_PIN"):
         FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit.jsonl")
     # A wrong PIN, tried before any login (PKCS#11 login state is shared by
@@ -220,6 +226,31 @@ def test_master_key_in_an_hsm(tmp_path, monkeypatch):
     assert "pkcs11:py-test/kek-1" in (tmp_path / "ring.json").read_text()
     with pytest.raises(KeyManagementError, match="key"):
         FieldCipher("pkcs11:module=x;token=y", tmp_path / "r2.json", tmp_path / "a2.jsonl")
+
+
+def test_an_hsm_key_after_a_fork(tmp_path, monkeypatch, hsm_key, in_child):
+    # A worker forked after the parent used the HSM (gunicorn --preload)
+    # opens a cipher of its own; the parent's fails closed there.
+    spec = hsm_key
+    monkeypatch.setenv("PHISAFE_PKCS11_PIN", "1234")
+    parent = FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit-p.jsonl")
+    sealed = parent.encrypt_phi("219-09-9999", row="1", **WHO)
+
+    def child():
+        mine = FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit-c.jsonl")
+        plain = mine.decrypt_phi(sealed, row="1", **WHO)
+        fresh = mine.encrypt_phi("536-22-1837", row="2", **WHO)
+        try:
+            parent.decrypt_phi(sealed, row="1", **WHO)
+            inherited = "worked"
+        except Exception as e:  # the parent's cipher must fail closed
+            inherited = type(e).__name__
+        return [plain, fresh, inherited]
+
+    plain, fresh, inherited = in_child(child)
+    assert plain == "219-09-9999"
+    assert parent.decrypt_phi(fresh, row="2", **WHO) == "536-22-1837"
+    assert inherited != "worked"
 
 
 def test_a_forked_worker_draws_its_own_nonces(keys, in_child):
