@@ -32,5 +32,8 @@ SELECT json_build_object(
     'decrypt-256', per_second('SELECT count(pgp_sym_decrypt(c, ''passphrase'')) FROM e256'));
 SQL
 echo "pgcrypto: $(cat target/criterion/pgcrypto.json)"
+# Stopped before the criterion run: its checkpoints would share the disk
+# with the audit log's fsyncs.
+pg_stop
 cargo bench -p phisafe-benches --bench crypto "$@"
 python3 scripts/crypto_ratios.py

@@ -53,7 +53,6 @@ fn value(len: usize) -> Vec<u8> {
 }
 
 fn bench_size(c: &mut Criterion, len: usize) {
-    let dir = tempfile::tempdir().expect("tempdir");
     let mut g = c.benchmark_group(format!("crypto-{len}"));
     g.throughput(Throughput::Elements(1));
     let plain = value(len);
@@ -88,11 +87,16 @@ fn bench_size(c: &mut Criterion, len: usize) {
         .actor("bench")
         .role("app")
         .purpose("treatment");
-    let log = dir.path().join(format!("audit-{len}.jsonl"));
-    for (name, cipher) in
-        [("no-audit", cipher(None)), ("jsonl-audit", cipher(Some(&log)))]
-    {
-        let env = cipher.encrypt_phi(&ctx, &plain).expect("encrypt");
+    // A fresh cipher and audit log for every bench: a log grown by gigabytes
+    // in an earlier bench would make the kernel's page-cache work part of
+    // a later one (decrypting after encrypting measured 40% slower).
+    let fresh = |audit: bool| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = audit.then(|| dir.path().join("audit.jsonl"));
+        (cipher(log.as_deref()), dir)
+    };
+    for (name, audit) in [("no-audit", false), ("jsonl-audit", true)] {
+        let (cipher, dir) = fresh(audit);
         g.bench_function(format!("encrypt-{name}"), |b| {
             b.iter(|| {
                 black_box(
@@ -102,6 +106,9 @@ fn bench_size(c: &mut Criterion, len: usize) {
                 )
             })
         });
+        drop((cipher, dir));
+        let (cipher, dir) = fresh(audit);
+        let env = cipher.encrypt_phi(&ctx, &plain).expect("encrypt");
         g.bench_function(format!("decrypt-{name}"), |b| {
             b.iter(|| {
                 black_box(
@@ -111,29 +118,33 @@ fn bench_size(c: &mut Criterion, len: usize) {
                 )
             })
         });
+        drop((cipher, dir));
     }
 
     // Batches of 1,000 with the audit sink: one record per call.
-    let cipher = cipher(Some(&dir.path().join(format!("batch-{len}.jsonl"))));
     let rows: Vec<String> =
         (0..1000).map(|i| format!("patient-{i:06}")).collect();
     let items: Vec<(&str, &[u8])> =
         rows.iter().map(|r| (r.as_str(), plain.as_slice())).collect();
+    g.throughput(Throughput::Elements(1000));
+    let (cipher, dir) = fresh(true);
+    g.bench_function("encrypt-many-1000-jsonl-audit", |b| {
+        b.iter(|| black_box(cipher.encrypt_many(&ctx, &items).expect("batch")))
+    });
+    drop((cipher, dir));
+    let (cipher, dir) = fresh(true);
     let sealed = cipher.encrypt_many(&ctx, &items).expect("encrypt_many");
     let sealed_items: Vec<(&str, &[u8])> = rows
         .iter()
         .zip(&sealed)
         .map(|(r, s)| (r.as_str(), s.as_slice()))
         .collect();
-    g.throughput(Throughput::Elements(1000));
-    g.bench_function("encrypt-many-1000-jsonl-audit", |b| {
-        b.iter(|| black_box(cipher.encrypt_many(&ctx, &items).expect("batch")))
-    });
     g.bench_function("decrypt-many-1000-jsonl-audit", |b| {
         b.iter(|| {
             black_box(cipher.decrypt_many(&ctx, &sealed_items).expect("batch"))
         })
     });
+    drop((cipher, dir));
     g.finish();
 }
 
