@@ -277,11 +277,18 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 );
                 bar
             });
+    let format = match args.format {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Sarif => Format::Sarif,
+    };
     let reports = walk::scan_all(
         &scanner,
         &inputs.files,
         args.scanner.input_format,
         args.show_values,
+        format,
         progress.as_ref(),
     );
     if let Some(bar) = progress {
@@ -304,12 +311,6 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     for (path, err) in &failed {
         eprintln!("phisafe: {}: {err}", path.display());
     }
-    let format = match args.format {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
-        FormatArg::Jsonl => Format::Jsonl,
-        FormatArg::Sarif => Format::Sarif,
-    };
     let mut classifier = phisafe::scan::Classifier::new();
     for f in &mut files {
         if let Some(c) = f.columns.take() {
@@ -317,7 +318,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let columns = classifier.summaries();
-    let write = |w: &mut dyn Write| {
+    let mut write = |w: &mut dyn Write| {
         report::write(w, format, &scanner, &mut files, &failed, &columns)
     };
     match &args.output {

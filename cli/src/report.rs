@@ -12,6 +12,7 @@ use phisafe::scan::ColumnSummary;
 use phisafe::{Entity, Finding, Scanner};
 use serde::Serialize;
 
+#[derive(Clone, Copy)]
 pub(crate) enum Format {
     Table,
     Json,
@@ -31,20 +32,28 @@ pub(crate) struct Located {
     pub(crate) cell: Option<(u64, String)>,
 }
 
-/// The findings of one input, spooled as JSON lines (the stable schema) to
-/// an anonymous temporary file, so memory does not grow with the number of
-/// findings: a dense multi-gigabyte dump has millions.
+/// The findings of one input, spooled to an anonymous temporary file so
+/// memory does not grow with the number of findings (a dense
+/// multi-gigabyte dump has millions), one line each, already rendered as
+/// the report shows them: writing the report copies the lines, rather
+/// than reading findings back to render them then (which held a dense
+/// dump's scan to half its speed).
 pub(crate) struct Spool {
     out: io::BufWriter<std::fs::File>,
+    format: Format,
     path: String,
     count: u64,
     max_score: f32,
 }
 
 impl Spool {
-    pub(crate) fn new(path: &std::path::Path) -> io::Result<Spool> {
+    pub(crate) fn new(
+        path: &std::path::Path,
+        format: Format,
+    ) -> io::Result<Spool> {
         Ok(Spool {
             out: io::BufWriter::new(tempfile::tempfile()?),
+            format,
             path: path.display().to_string(),
             count: 0,
             max_score: 0.0,
@@ -69,8 +78,17 @@ impl Spool {
             row: l.cell.as_ref().map(|c| c.0),
             column: l.cell.map(|c| c.1),
         };
-        serde_json::to_writer(&mut self.out, &row)?;
-        self.out.write_all(b"\n")?;
+        let w = &mut self.out;
+        match self.format {
+            Format::Json | Format::Jsonl => {
+                serde_json::to_writer(&mut *w, &row)?
+            }
+            Format::Table => table_row(w, &row)?,
+            Format::Sarif => {
+                serde_json::to_writer(&mut *w, &sarif_result(&row))?
+            }
+        }
+        w.write_all(b"\n")?;
         self.count += 1;
         self.max_score = self.max_score.max(l.finding.score());
         Ok(())
@@ -86,21 +104,7 @@ impl Spool {
         self.max_score
     }
 
-    /// Reads the spooled rows back, in order.
-    fn rows(
-        &mut self,
-    ) -> io::Result<impl Iterator<Item = io::Result<Row<'static>>>> {
-        use std::io::BufRead;
-        Ok(self.reader()?.lines().map(|line| {
-            let line = line?;
-            serde_json::from_str(&line).map_err(io::Error::from)
-        }))
-    }
-
-    /// Calls `f` with each spooled row as its JSON line, without the
-    /// newline: the JSON and JSON lines reports copy them as they are
-    /// instead of parsing and writing them again (a third of a dense
-    /// dump's scan went there).
+    /// Calls `f` with each spooled row, without its newline.
     fn each_line(
         &mut self,
         mut f: impl FnMut(&[u8]) -> io::Result<()>,
@@ -157,10 +161,9 @@ pub(crate) fn preview(value: &[u8], show: bool) -> String {
         .collect()
 }
 
-/// One finding as reported: the JSON lines schema.
-#[derive(Serialize, serde::Deserialize)]
-/// Borrowed when written (a spool writes millions: no copies of the path,
-/// entity and pattern per finding), owned when read back.
+/// One finding as reported: the JSON lines schema. Borrowed: a spool
+/// writes millions, with the same path, entity and pattern.
+#[derive(Serialize)]
 struct Row<'a> {
     path: Cow<'a, str>,
     line: u64,
@@ -170,16 +173,15 @@ struct Row<'a> {
     score: f32,
     pattern: Cow<'a, str>,
     preview: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pointer: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     row: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     column: Option<String>,
 }
 
-/// Calls `f` with every spooled row of every input, in input order, as
-/// its JSON line.
+/// Calls `f` with every spooled row of every input, in input order.
 fn each_line(
     files: &mut [FileReport],
     mut f: impl FnMut(&[u8]) -> io::Result<()>,
@@ -190,17 +192,41 @@ fn each_line(
     Ok(())
 }
 
-/// Calls `f` with every spooled row of every input, in input order.
-fn each_row(
+/// One finding as a line of the table report.
+fn table_row(w: &mut dyn Write, f: &Row<'_>) -> io::Result<()> {
+    let place = match (&f.pointer, f.row, &f.column) {
+        (Some(p), _, _) => format!(" {p}"),
+        (None, Some(r), Some(c)) => format!(" row {r} [{c}]"),
+        _ => String::new(),
+    };
+    write!(
+        w,
+        "{}:{}{place}  {}..{}  {:<15} {:.2}  {:<26} {}",
+        f.path,
+        f.line,
+        f.start,
+        f.end,
+        f.entity,
+        f.score,
+        f.pattern,
+        f.preview
+    )
+}
+
+/// Writes the spooled lines of every input, separated by `sep`.
+fn join_lines(
+    w: &mut dyn Write,
     files: &mut [FileReport],
-    mut f: impl FnMut(Row<'static>) -> io::Result<()>,
+    sep: &[u8],
 ) -> io::Result<()> {
-    for file in files {
-        for row in file.findings.rows()? {
-            f(row?)?;
+    let mut first = true;
+    each_line(files, |line| {
+        if !first {
+            w.write_all(sep)?;
         }
-    }
-    Ok(())
+        first = false;
+        w.write_all(line)
+    })
 }
 
 #[derive(Serialize)]
@@ -282,24 +308,9 @@ pub(crate) fn write(
     match format {
         Format::Table => {
             table_columns(w, columns)?;
-            each_row(files, |f| {
-                let place = match (&f.pointer, f.row, &f.column) {
-                    (Some(p), _, _) => format!(" {p}"),
-                    (None, Some(r), Some(c)) => format!(" row {r} [{c}]"),
-                    _ => String::new(),
-                };
-                writeln!(
-                    w,
-                    "{}:{}{place}  {}..{}  {:<15} {:.2}  {:<26} {}",
-                    f.path,
-                    f.line,
-                    f.start,
-                    f.end,
-                    f.entity,
-                    f.score,
-                    f.pattern,
-                    f.preview
-                )
+            each_line(files, |line| {
+                w.write_all(line)?;
+                w.write_all(b"\n")
             })?;
             let n: u64 = files.iter().map(|f| f.findings.len()).sum();
             writeln!(
@@ -324,14 +335,7 @@ pub(crate) fn write(
             write!(w, "{{\"inputs_scanned\":{},\"columns\":", files.len())?;
             serde_json::to_writer(&mut *w, &json_columns(columns))?;
             w.write_all(b",\"findings\":[")?;
-            let mut first = true;
-            each_line(files, |line| {
-                if !first {
-                    w.write_all(b",")?;
-                }
-                first = false;
-                w.write_all(line)
-            })?;
+            join_lines(w, files, b",")?;
             w.write_all(b"],\"errors\":")?;
             serde_json::to_writer(&mut *w, &errors)?;
             w.write_all(b"}\n")
@@ -374,40 +378,37 @@ fn sarif(
     )?;
     serde_json::to_writer(&mut *w, &tool)?;
     w.write_all(b",\"results\":[")?;
-    let mut first = true;
-    each_row(files, |f| {
-        let mut location = serde_json::json!({
-            "physicalLocation": {
-                "artifactLocation": {"uri": f.path},
-                "region": {
-                    "startLine": f.line,
-                    "byteOffset": f.start,
-                    "byteLength": f.end - f.start,
-                }
-            }
-        });
-        // Where the value lives in the data: table.column, a CSV header,
-        // or a JSON Pointer.
-        if let Some(name) = f.column.as_ref().or(f.pointer.as_ref()) {
-            location["logicalLocations"] = serde_json::json!([{
-                "fullyQualifiedName": name,
-                "kind": "member",
-            }]);
-        }
-        let result = serde_json::json!({
-            "ruleId": f.entity,
-            "level": if f.score >= 0.8 { "error" } else { "warning" },
-            "message": {"text": format!("{} (score {:.2})", f.entity, f.score)},
-            "locations": [location],
-            "properties": {"pattern": f.pattern, "score": f.score},
-        });
-        if !first {
-            w.write_all(b",")?;
-        }
-        first = false;
-        serde_json::to_writer(&mut *w, &result).map_err(io::Error::from)
-    })?;
+    join_lines(w, files, b",")?;
     w.write_all(b"]}]}\n")
+}
+
+/// One finding as a SARIF result.
+fn sarif_result(f: &Row<'_>) -> serde_json::Value {
+    let mut location = serde_json::json!({
+        "physicalLocation": {
+            "artifactLocation": {"uri": f.path},
+            "region": {
+                "startLine": f.line,
+                "byteOffset": f.start,
+                "byteLength": f.end - f.start,
+            }
+        }
+    });
+    // Where the value lives in the data: table.column, a CSV header, or a
+    // JSON Pointer.
+    if let Some(name) = f.column.as_ref().or(f.pointer.as_ref()) {
+        location["logicalLocations"] = serde_json::json!([{
+            "fullyQualifiedName": name,
+            "kind": "member",
+        }]);
+    }
+    serde_json::json!({
+        "ruleId": f.entity,
+        "level": if f.score >= 0.8 { "error" } else { "warning" },
+        "message": {"text": format!("{} (score {:.2})", f.entity, f.score)},
+        "locations": [location],
+        "properties": {"pattern": f.pattern, "score": f.score},
+    })
 }
 
 #[cfg(test)]

@@ -83,6 +83,7 @@ pub(crate) fn scan_all(
     files: &[Input],
     format: InputFormat,
     show_values: bool,
+    report: crate::report::Format,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Vec<Result<FileReport, (PathBuf, String)>> {
     files
@@ -106,7 +107,7 @@ pub(crate) fn scan_all(
                     };
                     Ok((Box::new(rdr), format))
                 };
-            let spool = match Spool::new(&input.path) {
+            let spool = match Spool::new(&input.path, report) {
                 Ok(s) => s,
                 Err(e) => return Err((input.path.clone(), e.to_string())),
             };

@@ -78,7 +78,7 @@ fn jsonl_schema_and_offsets() {
 }
 
 #[test]
-fn json_lines_json_and_table_reports_list_the_same_findings() {
+fn every_report_format_lists_the_same_findings() {
     // Several inputs, with pointers and cells: the JSON report's findings
     // are the JSON lines report's rows, in order, and so are the table's.
     let dir = tempfile::tempdir().unwrap();
@@ -111,6 +111,16 @@ fn json_lines_json_and_table_reports_list_the_same_findings() {
     for (line, row) in listed.iter().zip(&lines) {
         assert!(line.starts_with(row["path"].as_str().unwrap()), "{line}");
         assert!(line.contains(row["entity"].as_str().unwrap()), "{line}");
+    }
+    let sarif: serde_json::Value =
+        serde_json::from_str(&stdout(&report("sarif"))).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), lines.len());
+    for (result, row) in results.iter().zip(&lines) {
+        assert_eq!(result["ruleId"], row["entity"]);
+        let place = &result["locations"][0]["physicalLocation"];
+        assert_eq!(place["artifactLocation"]["uri"], row["path"]);
+        assert_eq!(place["region"]["byteOffset"], row["start"]);
     }
 }
 
