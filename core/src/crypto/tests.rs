@@ -1031,3 +1031,100 @@ fn other_processes_changes_are_seen_after_the_refresh_interval() {
 fn key_version(envelope: &[u8]) -> u32 {
     Envelope::parse(envelope).unwrap().key_version()
 }
+
+#[derive(Debug, Clone)]
+enum KeyOp {
+    /// Seal a value of scope `.0`, through the second cipher when `.1`.
+    Encrypt(usize, bool),
+    /// Open the sealed value `.0` (an index into those so far).
+    Decrypt(proptest::sample::Index, bool),
+    Rotate(usize),
+    /// Destroy an old version of scope `.0`.
+    Destroy(usize, proptest::sample::Index),
+}
+
+fn key_op() -> impl Strategy<Value = KeyOp> {
+    prop_oneof![
+        4 => (0..3usize, any::<bool>()).prop_map(|(s, b)| KeyOp::Encrypt(s, b)),
+        4 => (any::<proptest::sample::Index>(), any::<bool>())
+            .prop_map(|(i, b)| KeyOp::Decrypt(i, b)),
+        1 => (0..3usize).prop_map(KeyOp::Rotate),
+        1 => (0..3usize, any::<proptest::sample::Index>())
+            .prop_map(|(s, i)| KeyOp::Destroy(s, i)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// The thread's key cache never serves a key the keyring has moved
+    /// past: against a model of active and destroyed versions, a cipher
+    /// that makes the changes (and caches) and one that re-reads the
+    /// keyring on every call agree.
+    #[test]
+    fn key_changes_are_seen_at_once_by_the_cipher_that_makes_them(
+        ops in proptest::collection::vec(key_op(), 1..40),
+    ) {
+        let f = fixture();
+        let reader = FieldCipher::builder(
+            Arc::new(LocalKek::from_bytes([7; 32])),
+            f.store.clone(),
+        )
+        .policy(Policy::allow_all())
+        .audit(Arc::new(MemorySink::new()))
+        .refresh_interval(std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+        let scopes: Vec<Scope> = ["p.a", "p.b", "q.c"]
+            .iter()
+            .map(|n| Scope::new(n).unwrap())
+            .collect();
+        // Per scope: the active version (0 before the first key) and the
+        // destroyed ones; per sealed value: scope, version, plaintext.
+        let mut active = [0u32; 3];
+        let mut destroyed: Vec<Vec<u32>> = vec![Vec::new(); 3];
+        let mut sealed: Vec<(usize, u32, Vec<u8>, Vec<u8>)> = Vec::new();
+        for (n, op) in ops.into_iter().enumerate() {
+            match op {
+                KeyOp::Encrypt(s, second) => {
+                    let c = if second { &reader } else { &f.cipher };
+                    let ctx = Context::new(&scopes[s], "r");
+                    let plain = format!("value {n}").into_bytes();
+                    let env = c.encrypt_phi(&ctx, &plain).unwrap();
+                    active[s] = active[s].max(1);
+                    prop_assert_eq!(key_version(&env), active[s]);
+                    sealed.push((s, active[s], plain, env));
+                }
+                KeyOp::Decrypt(i, second) if !sealed.is_empty() => {
+                    let c = if second { &reader } else { &f.cipher };
+                    let (s, v, plain, env) = &sealed[i.index(sealed.len())];
+                    let got = c.decrypt_phi(&Context::new(&scopes[*s], "r"), env);
+                    if destroyed[*s].contains(v) {
+                        let shredded = matches!(got, Err(CryptoError::KeyDestroyed { .. }));
+                        prop_assert!(shredded, "{:?}", got);
+                    } else {
+                        prop_assert_eq!(&got.unwrap()[..], &plain[..]);
+                    }
+                }
+                KeyOp::Rotate(s) if active[s] > 0 => {
+                    let ctx = Context::new(&scopes[s], "r");
+                    active[s] = f.cipher.rotate(&ctx).unwrap();
+                }
+                KeyOp::Destroy(s, i) => {
+                    let old: Vec<u32> = (1..active[s])
+                        .filter(|v| !destroyed[s].contains(v))
+                        .collect();
+                    if old.is_empty() {
+                        continue;
+                    }
+                    let v = old[i.index(old.len())];
+                    let confirm = format!("destroy {} v{v}", scopes[s].as_str());
+                    f.cipher
+                        .destroy(&Context::new(&scopes[s], "r"), v, &confirm)
+                        .unwrap();
+                    destroyed[s].push(v);
+                }
+                _ => {}
+            }
+        }
+    }
+}
