@@ -1128,3 +1128,46 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn other_threads_seal_with_the_new_version_once_rotate_returns() {
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "r");
+    f.cipher.encrypt_phi(&ctx, b"first").unwrap();
+    let rounds = 20;
+    let barrier = std::sync::Barrier::new(4);
+    let expected = AtomicU32::new(1);
+    // Versions are recorded, not asserted, in the workers: a panic there
+    // would leave the others waiting at the barrier.
+    let seen = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|t| {
+        for _ in 0..3 {
+            t.spawn(|| {
+                let s = scope();
+                let ctx = Context::new(&s, "r");
+                for _ in 0..rounds {
+                    // Warm this thread's cache, wait for the rotation.
+                    let _ = f.cipher.encrypt_phi(&ctx, b"x");
+                    barrier.wait();
+                    barrier.wait();
+                    let want = expected.load(SeqCst);
+                    let got = f.cipher.encrypt_phi(&ctx, b"x");
+                    let got = got.ok().map(|e| key_version(&e));
+                    seen.lock().unwrap().push((want, got));
+                }
+            });
+        }
+        for _ in 0..rounds {
+            barrier.wait();
+            expected.store(f.cipher.rotate(&ctx).unwrap_or(0), SeqCst);
+            barrier.wait();
+        }
+    });
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.len(), 3 * rounds);
+    for (want, got) in seen {
+        assert_eq!(got, Some(want));
+    }
+}
