@@ -417,7 +417,7 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
             InputFormat::PgDump | InputFormat::MysqlDump => {
                 let mut rdr = io::BufReader::with_capacity(256 << 10, input);
                 let dialect = walk::dump_dialect(&mut rdr, format)?;
-                redactor.redact_dump(rdr, w, dialect).map(drop)
+                redactor.redact_dump_parallel(rdr, w, dialect).map(drop)
             }
             InputFormat::Csv | InputFormat::Tsv => {
                 let opts = csv_options(format);

@@ -18,7 +18,8 @@
 //!   (`pg_dump` and `mysqldump`: table, column, row), with field names as
 //!   hints (`patterns/keys.toml`), shape-keeping redaction
 //!   ([`Redactor::redact_json`], [`Redactor::redact_csv`],
-//!   [`Redactor::redact_dump`]) and per-column classification
+//!   [`Redactor::redact_dump`], or [`Redactor::redact_dump_parallel`] on
+//!   the rayon pool) and per-column classification
 //!   ([`scan::Classifier`]).
 //!
 //! # Example
@@ -56,8 +57,8 @@
 //! - **Forks.** A forked child never reuses its parent's nonces, and audit
 //!   sinks opened before a fork refuse work in the child
 //!   ([`audit::AuditError::Forked`]) rather than lose records: open them
-//!   in each worker. [`Scanner::scan_many`] and [`Scanner::scan_parallel`]
-//!   run on rayon's global pool, whose threads do not survive a fork; in a
+//!   in each worker. [`Scanner::scan_many`], [`Scanner::scan_parallel`]
+//!   and the other `_parallel` methods run on rayon's global pool, whose threads do not survive a fork; in a
 //!   child of a process that used it, run them inside a pool of the
 //!   child's own (`rayon::ThreadPool::install`), as the Python bindings do.
 //!

@@ -223,31 +223,7 @@ fn full(row: phisafe::scan::DumpRow<'_>) -> FullRow {
 fn parallel_dump_scan_gives_exactly_the_sequential_rows() {
     let scanner = Scanner::new();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-    let mut inputs: Vec<(Vec<u8>, DumpDialect)> =
-        ["copy.sql", "inserts.sql", "column-inserts.sql"]
-            .iter()
-            .map(|f| {
-                (
-                    std::fs::read(fixtures().join(f)).unwrap(),
-                    DumpDialect::Postgres,
-                )
-            })
-            .collect();
-    // A big multi-row INSERT dump crosses many batch boundaries.
-    let mut mysql = b"-- MySQL dump\nCREATE TABLE `p` (`id` int, `ssn` varchar(11), `note` text);\n".to_vec();
-    for i in 0..6000 {
-        mysql.extend_from_slice(
-            format!(
-                "INSERT INTO `p` VALUES ({i},'219-09-{:04}','call 415-555-{:04} re jo{i}@clinic.example'),({i},NULL,'{}');\n",
-                i % 10_000,
-                i % 10_000,
-                "x".repeat(i % 700)
-            )
-            .as_bytes(),
-        );
-    }
-    inputs.push((mysql, DumpDialect::Mysql));
-    for (text, dialect) in &inputs {
+    for (text, dialect) in &parallel_inputs() {
         let mut seq = Vec::new();
         let mut rows = scanner.scan_dump(&text[..], *dialect);
         while let Some(row) = rows.next_row() {
@@ -293,6 +269,104 @@ fn parallel_dump_scan_gives_exactly_the_sequential_rows() {
         assert_eq!(seq_err, par_err);
         assert!(seq == par, "rows before a read error differ");
     }
+}
+
+#[test]
+fn parallel_dump_redaction_writes_exactly_the_sequential_dump() {
+    let redactor = phisafe::Redactor::new(Scanner::new());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    for (text, dialect) in &parallel_inputs() {
+        let mut seq = Vec::new();
+        let n = redactor.redact_dump(&text[..], &mut seq, *dialect).unwrap();
+        let mut par = Vec::new();
+        let m = pool
+            .install(|| {
+                redactor.redact_dump_parallel(&text[..], &mut par, *dialect)
+            })
+            .unwrap();
+        assert!(n > 0);
+        assert_eq!(n, m);
+        assert!(seq == par, "parallel redaction differs from sequential");
+
+        // A read error partway: the same output first, then the error.
+        let cut = text.len() * 2 / 3;
+        let failing = || {
+            std::io::BufReader::new(FailAfter { data: &text[..], left: cut })
+        };
+        let mut seq = Vec::new();
+        let seq_err = redactor
+            .redact_dump(failing(), &mut seq, *dialect)
+            .unwrap_err()
+            .to_string();
+        let mut par = Vec::new();
+        let par_err = pool
+            .install(|| {
+                redactor.redact_dump_parallel(failing(), &mut par, *dialect)
+            })
+            .unwrap_err()
+            .to_string();
+        assert_eq!(seq_err, par_err);
+        assert!(seq == par, "output before a read error differs");
+    }
+}
+
+/// The fixtures, and big dumps that cross many batch boundaries.
+fn parallel_inputs() -> Vec<(Vec<u8>, DumpDialect)> {
+    let mut inputs: Vec<(Vec<u8>, DumpDialect)> =
+        ["copy.sql", "inserts.sql", "column-inserts.sql"]
+            .iter()
+            .map(|f| {
+                (
+                    std::fs::read(fixtures().join(f)).unwrap(),
+                    DumpDialect::Postgres,
+                )
+            })
+            .collect();
+    // A big multi-row INSERT dump crosses many batch boundaries.
+    let mut mysql = b"-- MySQL dump\nCREATE TABLE `p` (`id` int, `ssn` varchar(11), `note` text);\n".to_vec();
+    for i in 0..6000 {
+        mysql.extend_from_slice(
+            format!(
+                "INSERT INTO `p` VALUES ({i},'219-09-{:04}','call 415-555-{:04} re jo{i}@clinic.example'),({i},NULL,'{}');\n",
+                i % 10_000,
+                i % 10_000,
+                "x".repeat(i % 700)
+            )
+            .as_bytes(),
+        );
+    }
+    inputs.push((mysql, DumpDialect::Mysql));
+    // COPY blocks of two tables in turn, one with a typed NOT NULL date:
+    // schemas change between and within batches, and whole values are
+    // numbered across them.
+    let mut pg =
+        b"CREATE TABLE public.a (id integer, name text, dob date NOT NULL);\n\
+                   CREATE TABLE public.b (ssn text, email text);\n"
+            .to_vec();
+    for block in 0..100 {
+        pg.extend_from_slice(b"COPY public.a (id, name, dob) FROM stdin;\n");
+        for i in 0..300 {
+            pg.extend_from_slice(
+                format!(
+                    "{i}\tMaria Lopez {block}\t1957-03-{:02}\n",
+                    1 + i % 28
+                )
+                .as_bytes(),
+            );
+        }
+        pg.extend_from_slice(
+            b"\\.\n\nCOPY public.b (ssn, email) FROM stdin;\n",
+        );
+        for i in 0..300 {
+            pg.extend_from_slice(
+                format!("219-09-{:04}\tjo{block}.{i}@clinic.example\n", i)
+                    .as_bytes(),
+            );
+        }
+        pg.extend_from_slice(b"\\.\n-- a comment\n");
+    }
+    inputs.push((pg, DumpDialect::Postgres));
+    inputs
 }
 
 /// Reads `data` but fails once `left` bytes are used up.

@@ -14,8 +14,10 @@
 use std::io::{self, BufRead, Write};
 use std::ops::Range;
 
-use crate::scan::DumpDialect;
-use crate::scan::dump::{ColumnType, Unit};
+use std::sync::Arc;
+
+use crate::scan::dump::{ColumnType, OwnedUnit, Schema};
+use crate::scan::{DumpDialect, DumpScan};
 use crate::{Operator, Redactor};
 
 /// How a value is written back.
@@ -102,89 +104,230 @@ impl Redactor {
         dialect: DumpDialect,
     ) -> io::Result<u64> {
         let mut scan = self.scanner().scan_dump(rdr, dialect);
-        let mut count = 0;
-        let mut out = Vec::new();
-        let mut edits: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
-        let mut plain = Vec::new();
-        let mut serial = 0u64;
-        while let Some(unit) = scan.read_unit()? {
-            let (values, syntax): (Vec<_>, Syntax) = match unit {
-                Unit::Other => {
-                    wtr.write_all(scan.unit_bytes())?;
-                    continue;
-                }
-                Unit::CopyRow(values) => (vec![values], Syntax::Copy),
-                Unit::Insert(tuples) => {
-                    let s = if scan.is_mysql() {
-                        Syntax::Mysql
-                    } else {
-                        Syntax::Postgres
-                    };
-                    (tuples, s)
-                }
-            };
-            edits.clear();
-            for tuple in &values {
-                for (i, v) in tuple.iter().enumerate() {
-                    let Some((bytes, found, bytea)) =
-                        scan.value_findings(i, v)
-                    else {
-                        continue;
-                    };
-                    if found.is_empty() {
-                        continue;
-                    }
-                    count += found.len() as u64;
-                    let ty = scan.column_type(i);
-                    // Without a CREATE TABLE, a quoted value is taken as text.
-                    let textual = ty.map_or(
-                        syntax == Syntax::Copy
-                            || scan.unit_bytes()[v.raw.start] == b'\'',
-                        |t| t.textual,
-                    );
-                    let mut rep = Vec::new();
-                    if textual && !bytea {
-                        plain.clear();
-                        self.apply(&bytes, 0, &found, &mut plain);
-                        // A whole value replaced by a constant would break
-                        // UNIQUE and PRIMARY KEY constraints on restore
-                        // (pg_dump adds them after the data): number it.
-                        let whole = found.len() == 1
-                            && found[0].start() == 0
-                            && found[0].end() == bytes.len();
-                        let constant = matches!(
-                            self.operator_for(found[0].entity()),
-                            Operator::Tag | Operator::Mask | Operator::Remove
-                        );
-                        if whole && constant {
-                            serial += 1;
-                            plain.extend_from_slice(
-                                format!("#{serial}").as_bytes(),
-                            );
-                        }
-                        encode(&plain, syntax, &mut rep);
-                    } else {
-                        blank(ty, syntax, &mut rep);
-                    }
-                    edits.push((v.raw.clone(), rep));
-                }
-            }
-            if edits.is_empty() {
-                wtr.write_all(scan.unit_bytes())?;
-                continue;
-            }
-            let raw = scan.unit_bytes();
-            out.clear();
-            let mut at = 0;
-            for (range, rep) in &edits {
-                out.extend_from_slice(&raw[at..range.start]);
-                out.extend_from_slice(rep);
-                at = range.end;
-            }
-            out.extend_from_slice(&raw[at..]);
-            wtr.write_all(&out)?;
+        let mysql = scan.is_mysql();
+        let mut schema = Arc::default();
+        let mut out = Out::default();
+        while let Some(unit) = scan.read_owned(&mut schema)? {
+            let found = self.unit_findings(&unit);
+            self.write_unit(&unit, found, mysql, &mut out, &mut wtr)?;
         }
         wtr.flush()?;
-        Ok(count)
+        Ok(out.count)
     }
+
+    /// [`redact_dump`](Self::redact_dump) on the rayon pool, as a
+    /// pipeline of batches of about a megabyte: while one batch's values
+    /// are scanned in parallel, the next is read, and the previous one is
+    /// written on the calling thread. The output is exactly the sequential
+    /// one, numbering included.
+    pub fn redact_dump_parallel<R: BufRead + Send, W: Write>(
+        &self,
+        rdr: R,
+        mut wtr: W,
+        dialect: DumpDialect,
+    ) -> io::Result<u64> {
+        let mut scan = self.scanner().scan_dump(rdr, dialect);
+        let mysql = scan.is_mysql();
+        let mut schema = Arc::default();
+        let mut out = Out::default();
+        let mut next = read_batch(&mut scan, &mut schema);
+        let mut pending: Option<(Vec<OwnedUnit>, Vec<UnitFindings>)> = None;
+        loop {
+            let (units, end) = next;
+            let mut found = Vec::new();
+            let mut read = None;
+            let mut written = Ok(());
+            // In place: the writer stays on this thread (it need not be
+            // Send); the scan and the read run on the pool meanwhile.
+            rayon::in_place_scope(|s| {
+                s.spawn(|_| {
+                    (found, read) = rayon::join(
+                        || {
+                            use rayon::prelude::*;
+                            units
+                                .par_iter()
+                                .map(|u| self.unit_findings(u))
+                                .collect()
+                        },
+                        || match &end {
+                            End::More => {
+                                Some(read_batch(&mut scan, &mut schema))
+                            }
+                            _ => None,
+                        },
+                    );
+                });
+                if let Some((units, found)) = pending.take() {
+                    written = self
+                        .write_units(&units, found, mysql, &mut out, &mut wtr);
+                }
+            });
+            written?;
+            match (end, read) {
+                (End::More, Some(batch)) => {
+                    pending = Some((units, found));
+                    next = batch;
+                }
+                (end, _) => {
+                    self.write_units(
+                        &units, found, mysql, &mut out, &mut wtr,
+                    )?;
+                    if let End::Failed(e) = end {
+                        return Err(e);
+                    }
+                    wtr.flush()?;
+                    return Ok(out.count);
+                }
+            }
+        }
+    }
+
+    fn write_units(
+        &self,
+        units: &[OwnedUnit],
+        found: Vec<UnitFindings>,
+        mysql: bool,
+        out: &mut Out,
+        wtr: &mut impl Write,
+    ) -> io::Result<()> {
+        for (unit, found) in units.iter().zip(found) {
+            self.write_unit(unit, found, mysql, out, wtr)?;
+        }
+        Ok(())
+    }
+
+    /// The findings of every value of every row of `unit`.
+    fn unit_findings(&self, unit: &OwnedUnit) -> UnitFindings {
+        unit.tuples
+            .iter()
+            .map(|tuple| {
+                tuple
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| unit.value_findings(self.scanner(), i, v))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Writes `unit` with the values that have findings redacted.
+    fn write_unit(
+        &self,
+        unit: &OwnedUnit,
+        found: UnitFindings,
+        mysql: bool,
+        out: &mut Out,
+        wtr: &mut impl Write,
+    ) -> io::Result<()> {
+        if unit.tuples.is_empty() {
+            return wtr.write_all(&unit.bytes);
+        }
+        let syntax = match (unit.copy, mysql) {
+            (true, _) => Syntax::Copy,
+            (false, true) => Syntax::Mysql,
+            (false, false) => Syntax::Postgres,
+        };
+        out.edits.clear();
+        for (tuple, found) in unit.tuples.iter().zip(found) {
+            for (i, (v, value)) in tuple.iter().zip(found).enumerate() {
+                let Some((bytes, found, bytea)) = value else {
+                    continue;
+                };
+                if found.is_empty() {
+                    continue;
+                }
+                out.count += found.len() as u64;
+                let ty = unit.schema.types.get(i).copied().flatten();
+                // Without a CREATE TABLE, a quoted value is taken as text.
+                let textual = ty.map_or(
+                    syntax == Syntax::Copy || unit.bytes[v.raw.start] == b'\'',
+                    |t| t.textual,
+                );
+                let mut rep = Vec::new();
+                if textual && !bytea {
+                    out.plain.clear();
+                    self.apply(&bytes, 0, &found, &mut out.plain);
+                    // A whole value replaced by a constant would break
+                    // UNIQUE and PRIMARY KEY constraints on restore
+                    // (pg_dump adds them after the data): number it.
+                    let whole = found.len() == 1
+                        && found[0].start() == 0
+                        && found[0].end() == bytes.len();
+                    let constant = matches!(
+                        self.operator_for(found[0].entity()),
+                        Operator::Tag | Operator::Mask | Operator::Remove
+                    );
+                    if whole && constant {
+                        out.serial += 1;
+                        out.plain.extend_from_slice(
+                            format!("#{}", out.serial).as_bytes(),
+                        );
+                    }
+                    encode(&out.plain, syntax, &mut rep);
+                } else {
+                    blank(ty, syntax, &mut rep);
+                }
+                out.edits.push((v.raw.clone(), rep));
+            }
+        }
+        if out.edits.is_empty() {
+            return wtr.write_all(&unit.bytes);
+        }
+        out.line.clear();
+        let mut at = 0;
+        for (range, rep) in &out.edits {
+            out.line.extend_from_slice(&unit.bytes[at..range.start]);
+            out.line.extend_from_slice(rep);
+            at = range.end;
+        }
+        out.line.extend_from_slice(&unit.bytes[at..]);
+        wtr.write_all(&out.line)
+    }
+}
+
+/// A value's decoded bytes, findings and whether it was bytea; `None` for
+/// NULL.
+type ValueFindings = Option<(Vec<u8>, Vec<crate::Finding>, bool)>;
+
+/// Per row, per value.
+type UnitFindings = Vec<Vec<ValueFindings>>;
+
+/// What redacting a dump carries from unit to unit.
+#[derive(Default)]
+struct Out {
+    count: u64,
+    /// Numbers whole values replaced by a constant, across the dump.
+    serial: u64,
+    edits: Vec<(Range<usize>, Vec<u8>)>,
+    plain: Vec<u8>,
+    line: Vec<u8>,
+}
+
+/// How a batch of units ended.
+enum End {
+    More,
+    Done,
+    /// Reading failed after the batch: reported once it is written, as
+    /// the sequential redactor would.
+    Failed(io::Error),
+}
+
+/// About a megabyte of units.
+fn read_batch<R: BufRead>(
+    scan: &mut DumpScan<'_, R>,
+    schema: &mut Arc<Schema>,
+) -> (Vec<OwnedUnit>, End) {
+    let mut units = Vec::new();
+    let mut bytes = 0;
+    while bytes < 1 << 20 {
+        match scan.read_owned(schema) {
+            Ok(Some(unit)) => {
+                bytes += unit.bytes.len();
+                units.push(unit);
+            }
+            Ok(None) => return (units, End::Done),
+            Err(e) => return (units, End::Failed(e)),
+        }
+    }
+    (units, End::More)
 }

@@ -203,6 +203,51 @@ pub(crate) enum Unit {
     Insert(Vec<Vec<Value>>),
 }
 
+/// The columns of the rows being read, and their types where CREATE
+/// TABLE gave them.
+#[derive(Default)]
+pub(crate) struct Schema {
+    table: Arc<str>,
+    columns: Vec<Arc<str>>,
+    /// Per column.
+    pub(crate) types: Vec<Option<ColumnType>>,
+}
+
+/// A unit read for redaction ([`DumpScan::read_owned`]).
+pub(crate) struct OwnedUnit {
+    pub(crate) bytes: Vec<u8>,
+    /// Its rows' values; none for a unit without rows.
+    pub(crate) tuples: Vec<Vec<Value>>,
+    /// A COPY data line (else an INSERT, or no rows).
+    pub(crate) copy: bool,
+    pub(crate) schema: Arc<Schema>,
+}
+
+impl OwnedUnit {
+    /// The findings of value `v`, the `i`th of its row, with offsets into
+    /// its decoded bytes, which are returned too, and whether it was
+    /// bytea; `None` for NULL.
+    #[allow(clippy::type_complexity, reason = "crate-private plumbing")]
+    pub(crate) fn value_findings(
+        &self,
+        scanner: &Scanner,
+        i: usize,
+        v: &Value,
+    ) -> Option<(Vec<u8>, Vec<Finding>, bool)> {
+        let column = self.schema.columns.get(i);
+        let path: Vec<Segment> =
+            column.iter().map(|c| Segment::Key(c.to_string())).collect();
+        let (bytes, _) =
+            decode(&self.bytes[v.raw.clone()], v.raw.start, v.kind)?;
+        if let Some((inner, _)) = bytea_hex(&bytes) {
+            let found = scanner.scan_scalar(&path, &inner);
+            return Some((bytes, found, true));
+        }
+        let found = scanner.scan_scalar(&path, &bytes);
+        Some((bytes, found, false))
+    }
+}
+
 /// One value's raw span in the statement or line, and how to decode it.
 #[derive(Clone, Debug)]
 pub(crate) struct Value {
@@ -670,41 +715,45 @@ impl<R: BufRead> DumpScan<'_, R> {
         }))
     }
 
-    /// The bytes `read_unit` read last.
-    pub(crate) fn unit_bytes(&self) -> &[u8] {
-        &self.buf
-    }
-
     /// Whether the dump is MySQL's.
     pub(crate) fn is_mysql(&self) -> bool {
         self.dialect == DumpDialect::Mysql
     }
 
-    /// The type of column `i` of the current table, if CREATE TABLE said.
-    pub(crate) fn column_type(&self, i: usize) -> Option<ColumnType> {
-        let col = self.columns.get(i)?;
-        self.types.get(&*self.table)?.get(&**col).copied()
-    }
-
-    /// The findings of value `i` of the current unit, with offsets into
-    /// its decoded bytes, which are returned too; `None` for NULL.
-    #[allow(clippy::type_complexity, reason = "crate-private plumbing")]
-    pub(crate) fn value_findings(
-        &self,
-        i: usize,
-        v: &Value,
-    ) -> Option<(Vec<u8>, Vec<Finding>, bool)> {
-        let column = self.columns.get(i);
-        let path: Vec<Segment> =
-            column.iter().map(|c| Segment::Key(c.to_string())).collect();
-        let (bytes, _) =
-            decode(&self.buf[v.raw.clone()], v.raw.start, v.kind)?;
-        if let Some((inner, _)) = bytea_hex(&bytes) {
-            let found = self.scanner.scan_scalar(&path, &inner);
-            return Some((bytes, found, true));
+    /// Reads the next unit with its own copy of its bytes and what
+    /// redacting its values needs, so they can be scanned away from the
+    /// reader. `schema` is the previous unit's, reused while the table and
+    /// columns stay the same.
+    pub(crate) fn read_owned(
+        &mut self,
+        schema: &mut Arc<Schema>,
+    ) -> io::Result<Option<OwnedUnit>> {
+        let Some(unit) = self.read_unit()? else { return Ok(None) };
+        let (tuples, copy) = match unit {
+            Unit::Other => (Vec::new(), false),
+            Unit::CopyRow(values) => (vec![values], true),
+            Unit::Insert(tuples) => (tuples, false),
+        };
+        if !tuples.is_empty()
+            && (schema.table != self.table || schema.columns != self.columns)
+        {
+            let types = self.types.get(&*self.table);
+            *schema = Arc::new(Schema {
+                table: self.table.clone(),
+                columns: self.columns.clone(),
+                types: self
+                    .columns
+                    .iter()
+                    .map(|c| types.and_then(|t| t.get(&**c)).copied())
+                    .collect(),
+            });
         }
-        let found = self.scanner.scan_scalar(&path, &bytes);
-        Some((bytes, found, false))
+        Ok(Some(OwnedUnit {
+            bytes: self.buf.clone(),
+            tuples,
+            copy,
+            schema: schema.clone(),
+        }))
     }
 
     /// Interprets a complete statement in `buf`; an INSERT's tuples.
