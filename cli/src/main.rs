@@ -422,7 +422,7 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
             InputFormat::Csv | InputFormat::Tsv => {
                 let opts = csv_options(format);
                 let rdr = io::BufReader::new(input);
-                redactor.redact_csv(rdr, w, opts).map(drop)
+                redactor.redact_csv_parallel(rdr, w, opts).map(drop)
             }
             // Streams block by block, so a piped log flows through.
             InputFormat::Auto | InputFormat::Text => {

@@ -18,8 +18,9 @@
 //!   (`pg_dump` and `mysqldump`: table, column, row), with field names as
 //!   hints (`patterns/keys.toml`), shape-keeping redaction
 //!   ([`Redactor::redact_json`], [`Redactor::redact_csv`],
-//!   [`Redactor::redact_dump`], or [`Redactor::redact_dump_parallel`] on
-//!   the rayon pool) and per-column classification
+//!   [`Redactor::redact_dump`]; [`Redactor::redact_csv_parallel`] and
+//!   [`Redactor::redact_dump_parallel`] on the rayon pool) and per-column
+//!   classification
 //!   ([`scan::Classifier`]).
 //!
 //! # Example

@@ -370,9 +370,9 @@ fn parallel_inputs() -> Vec<(Vec<u8>, DumpDialect)> {
 }
 
 /// Reads `data` but fails once `left` bytes are used up.
-struct FailAfter<'a> {
-    data: &'a [u8],
-    left: usize,
+pub(crate) struct FailAfter<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) left: usize,
 }
 
 impl std::io::Read for FailAfter<'_> {

@@ -74,7 +74,13 @@ proptest! {
             for f in s.scan_csv(&data[..], opts).flatten() {
                 prop_assert!(f.finding().end() <= data.len());
             }
-            let _ = r.redact_csv(&data[..], Vec::new(), opts);
+            // The parallel redactor writes exactly what the sequential one
+            // does, error included.
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let seq = r.redact_csv(&data[..], &mut a, opts).map_err(|e| e.to_string());
+            let par = r.redact_csv_parallel(&data[..], &mut b, opts).map_err(|e| e.to_string());
+            prop_assert_eq!(seq, par);
+            prop_assert_eq!(a, b);
         }
         for dialect in [DumpDialect::Postgres, DumpDialect::Mysql] {
             let mut rows = s.scan_dump(&data[..], dialect);
@@ -83,7 +89,11 @@ proptest! {
                     prop_assert!(f.finding().end() <= data.len());
                 }
             }
-            let _ = r.redact_dump(&data[..], Vec::new(), dialect);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let seq = r.redact_dump(&data[..], &mut a, dialect).map_err(|e| e.to_string());
+            let par = r.redact_dump_parallel(&data[..], &mut b, dialect).map_err(|e| e.to_string());
+            prop_assert_eq!(seq, par);
+            prop_assert_eq!(a, b);
         }
     }
 }
@@ -160,8 +170,9 @@ fn parallel_jsonl_equals_sequential() {
     }
 }
 
-#[test]
-fn parallel_csv_equals_sequential() {
+/// About 1.6 MB of CSV (more than one parallel batch) with blank records,
+/// short records and quoted multi-line fields.
+fn big_csv() -> String {
     let mut data = String::from("id,last_name,ssn,note\n");
     for i in 0..40_000 {
         match i % 53 {
@@ -176,6 +187,48 @@ fn parallel_csv_equals_sequential() {
             )),
         }
     }
+    data
+}
+
+#[test]
+fn parallel_csv_redaction_equals_sequential() {
+    let r = Redactor::new(shared().clone());
+    let data = big_csv();
+    let mut seq = Vec::new();
+    let n =
+        r.redact_csv(data.as_bytes(), &mut seq, CsvOptions::new()).unwrap();
+    let mut par = Vec::new();
+    let m = r
+        .redact_csv_parallel(data.as_bytes(), &mut par, CsvOptions::new())
+        .unwrap();
+    assert!(n > 39_000);
+    assert_eq!(n, m);
+    assert!(seq == par, "parallel CSV redaction differs");
+
+    // A read error partway: the same output first, then the error.
+    let failing = || {
+        std::io::BufReader::new(crate::dump::FailAfter {
+            data: data.as_bytes(),
+            left: data.len() * 2 / 3,
+        })
+    };
+    let mut seq = Vec::new();
+    let seq_err = r
+        .redact_csv(failing(), &mut seq, CsvOptions::new())
+        .unwrap_err()
+        .to_string();
+    let mut par = Vec::new();
+    let par_err = r
+        .redact_csv_parallel(failing(), &mut par, CsvOptions::new())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(seq_err, par_err);
+    assert!(seq == par, "output before a read error differs");
+}
+
+#[test]
+fn parallel_csv_equals_sequential() {
+    let data = big_csv();
     type Rec = (u64, u64, usize, Vec<u8>, usize, Vec<(usize, usize, usize)>);
     let flatten = |r: phisafe::scan::CsvRecord<'_>| -> Rec {
         let found = r

@@ -5,7 +5,8 @@
 use std::io::{self, BufRead, Write};
 
 use crate::Redactor;
-use crate::scan::CsvOptions;
+use crate::scan::csv::{Field, split, trim_terminator};
+use crate::scan::{CsvOptions, CsvScan};
 
 impl Redactor {
     /// Redacts a delimited stream record by record, in bounded memory, and
@@ -40,38 +41,190 @@ impl Redactor {
                 continue;
             }
             out.clear();
-            let mut at = 0;
-            let mut plain = Vec::new();
-            records.for_each_field(|_, field, value, _, found, _| {
-                if found.is_empty() {
-                    return;
-                }
-                count += found.len() as u64;
-                plain.clear();
-                self.apply(value, 0, &found, &mut plain);
-                out.extend_from_slice(&raw[at..field.raw.start]);
-                let quote = field.quoted
-                    || plain.iter().any(|&b| {
-                        b == delim || b == b'"' || b == b'\n' || b == b'\r'
-                    });
-                if quote {
-                    out.push(b'"');
-                    for &b in &plain {
-                        if b == b'"' {
-                            out.push(b'"');
-                        }
-                        out.push(b);
-                    }
-                    out.push(b'"');
-                } else {
-                    out.extend_from_slice(&plain);
-                }
-                at = field.raw.end;
-            });
-            out.extend_from_slice(&raw[at..]);
+            count += self.redact_record(raw, records.hints(), delim, &mut out);
             wtr.write_all(&out)?;
         }
         wtr.flush()?;
         Ok(count)
     }
+
+    /// [`redact_csv`](Self::redact_csv) on the rayon pool, as a pipeline
+    /// of batches of about a megabyte: while one batch's records are
+    /// redacted in parallel, the next is read, and the previous one is
+    /// written on the calling thread. The output is exactly the
+    /// sequential one.
+    pub fn redact_csv_parallel<R: BufRead + Send, W: Write>(
+        &self,
+        rdr: R,
+        mut wtr: W,
+        opts: CsvOptions,
+    ) -> io::Result<u64> {
+        use rayon::prelude::*;
+        let delim = opts.delimiter_byte();
+        let mut records = self.scanner().scan_csv(rdr, opts);
+        let mut count = 0;
+        let mut next = read_batch(&mut records);
+        let mut pending: Option<Vec<(Vec<u8>, u64)>> = None;
+        loop {
+            let batch = next;
+            let mut done = Vec::new();
+            let mut read = None;
+            let mut written = Ok(());
+            // In place: the writer stays on this thread (it need not be
+            // Send); redaction and reading run on the pool meanwhile.
+            rayon::in_place_scope(|s| {
+                s.spawn(|_| {
+                    (done, read) = rayon::join(
+                        || {
+                            batch
+                                .records
+                                .par_iter()
+                                .map(|(raw, header)| {
+                                    if *header {
+                                        return (raw.clone(), 0);
+                                    }
+                                    let mut out = Vec::new();
+                                    let n = self.redact_record(
+                                        raw,
+                                        &batch.hints,
+                                        delim,
+                                        &mut out,
+                                    );
+                                    (out, n)
+                                })
+                                .collect()
+                        },
+                        || {
+                            matches!(batch.end, End::More)
+                                .then(|| read_batch(&mut records))
+                        },
+                    );
+                });
+                if let Some(outs) = pending.take() {
+                    written = write_all(&mut wtr, &outs, &mut count);
+                }
+            });
+            written?;
+            match (batch.end, read) {
+                (End::More, Some(b)) => {
+                    pending = Some(done);
+                    next = b;
+                }
+                (end, _) => {
+                    write_all(&mut wtr, &done, &mut count)?;
+                    if let End::Failed(e) = end {
+                        return Err(e);
+                    }
+                    wtr.flush()?;
+                    return Ok(count);
+                }
+            }
+        }
+    }
+
+    /// Writes one data record (`raw`, its terminator included) to `out`
+    /// with the fields that have findings redacted; returns how many.
+    fn redact_record(
+        &self,
+        raw: &[u8],
+        hints: &[Option<usize>],
+        delim: u8,
+        out: &mut Vec<u8>,
+    ) -> u64 {
+        let body = trim_terminator(raw);
+        let fields = split(body, delim).unwrap_or_else(|| {
+            vec![Field { raw: 0..body.len(), quoted: false }]
+        });
+        let mut count = 0;
+        let mut at = 0;
+        let mut plain = Vec::new();
+        for (column, field) in fields.iter().enumerate() {
+            if body.is_empty() {
+                break;
+            }
+            let hint = hints.get(column).copied().flatten();
+            let (value, _) = field.value(body);
+            let found = self.scanner().scan_hinted(hint, &value);
+            if found.is_empty() {
+                continue;
+            }
+            count += found.len() as u64;
+            plain.clear();
+            self.apply(&value, 0, &found, &mut plain);
+            out.extend_from_slice(&raw[at..field.raw.start]);
+            let quote = field.quoted
+                || plain.iter().any(|&b| {
+                    b == delim || b == b'"' || b == b'\n' || b == b'\r'
+                });
+            if quote {
+                out.push(b'"');
+                for &b in &plain {
+                    if b == b'"' {
+                        out.push(b'"');
+                    }
+                    out.push(b);
+                }
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(&plain);
+            }
+            at = field.raw.end;
+        }
+        out.extend_from_slice(&raw[at..]);
+        count
+    }
+}
+
+/// About a megabyte of raw records (and whether each is the header), with
+/// the column hints they are scanned with.
+struct Batch {
+    records: Vec<(Vec<u8>, bool)>,
+    hints: Vec<Option<usize>>,
+    end: End,
+}
+
+/// How a batch ended.
+enum End {
+    More,
+    Done,
+    /// Reading failed after the batch: reported once it is written, as
+    /// the sequential redactor would.
+    Failed(io::Error),
+}
+
+fn read_batch<R: BufRead>(records: &mut CsvScan<'_, R>) -> Batch {
+    let mut batch =
+        Batch { records: Vec::new(), hints: Vec::new(), end: End::More };
+    let mut bytes = 0;
+    while bytes < 1 << 20 {
+        match records.next_raw() {
+            Some(Ok((header, _, _))) => {
+                bytes += records.raw().len();
+                batch.records.push((records.raw().to_vec(), header));
+            }
+            None => {
+                batch.end = End::Done;
+                break;
+            }
+            Some(Err(e)) => {
+                batch.end = End::Failed(e);
+                break;
+            }
+        }
+    }
+    // A header row comes first, so its hints hold for the whole batch.
+    batch.hints = records.hints().to_vec();
+    batch
+}
+
+fn write_all(
+    wtr: &mut impl Write,
+    outs: &[(Vec<u8>, u64)],
+    count: &mut u64,
+) -> io::Result<()> {
+    for (out, n) in outs {
+        wtr.write_all(out)?;
+        *count += n;
+    }
+    Ok(())
 }

@@ -11,7 +11,7 @@
 
 mod classify;
 mod context;
-mod csv;
+pub(crate) mod csv;
 pub(crate) mod dump;
 mod engine;
 pub(crate) mod json;
