@@ -8,6 +8,8 @@ use crate::Redactor;
 use crate::scan::csv::{Field, split, trim_terminator};
 use crate::scan::{CsvOptions, CsvScan};
 
+use super::pipeline::{self, End};
+
 impl Redactor {
     /// Redacts a delimited stream record by record, in bounded memory, and
     /// returns the number of findings redacted. Fields without findings are
@@ -63,63 +65,37 @@ impl Redactor {
         let delim = opts.delimiter_byte();
         let mut records = self.scanner().scan_csv(rdr, opts);
         let mut count = 0;
-        let mut next = read_batch(&mut records);
-        let mut pending: Option<Vec<(Vec<u8>, u64)>> = None;
-        loop {
-            let batch = next;
-            let mut done = Vec::new();
-            let mut read = None;
-            let mut written = Ok(());
-            // In place: the writer stays on this thread (it need not be
-            // Send); redaction and reading run on the pool meanwhile.
-            rayon::in_place_scope(|s| {
-                s.spawn(|_| {
-                    (done, read) = rayon::join(
-                        || {
-                            batch
-                                .records
-                                .par_iter()
-                                .map(|(raw, header)| {
-                                    if *header {
-                                        return (raw.clone(), 0);
-                                    }
-                                    let mut out = Vec::new();
-                                    let n = self.redact_record(
-                                        raw,
-                                        &batch.hints,
-                                        delim,
-                                        &mut out,
-                                    );
-                                    (out, n)
-                                })
-                                .collect()
-                        },
-                        || {
-                            matches!(batch.end, End::More)
-                                .then(|| read_batch(&mut records))
-                        },
-                    );
-                });
-                if let Some(outs) = pending.take() {
-                    written = write_all(&mut wtr, &outs, &mut count);
+        pipeline::run(
+            || read_batch(&mut records),
+            |batch: &Batch| {
+                batch
+                    .records
+                    .par_iter()
+                    .map(|(raw, header)| {
+                        if *header {
+                            return (raw.clone(), 0);
+                        }
+                        let mut out = Vec::new();
+                        let n = self.redact_record(
+                            raw,
+                            &batch.hints,
+                            delim,
+                            &mut out,
+                        );
+                        (out, n)
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |_, outs| {
+                for (out, n) in outs {
+                    wtr.write_all(&out)?;
+                    count += n;
                 }
-            });
-            written?;
-            match (batch.end, read) {
-                (End::More, Some(b)) => {
-                    pending = Some(done);
-                    next = b;
-                }
-                (end, _) => {
-                    write_all(&mut wtr, &done, &mut count)?;
-                    if let End::Failed(e) = end {
-                        return Err(e);
-                    }
-                    wtr.flush()?;
-                    return Ok(count);
-                }
-            }
-        }
+                Ok(())
+            },
+        )?;
+        wtr.flush()?;
+        Ok(count)
     }
 
     /// Writes one data record (`raw`, its terminator included) to `out`
@@ -180,22 +156,12 @@ impl Redactor {
 struct Batch {
     records: Vec<(Vec<u8>, bool)>,
     hints: Vec<Option<usize>>,
-    end: End,
 }
 
-/// How a batch ended.
-enum End {
-    More,
-    Done,
-    /// Reading failed after the batch: reported once it is written, as
-    /// the sequential redactor would.
-    Failed(io::Error),
-}
-
-fn read_batch<R: BufRead>(records: &mut CsvScan<'_, R>) -> Batch {
-    let mut batch =
-        Batch { records: Vec::new(), hints: Vec::new(), end: End::More };
+fn read_batch<R: BufRead>(records: &mut CsvScan<'_, R>) -> (Batch, End) {
+    let mut batch = Batch { records: Vec::new(), hints: Vec::new() };
     let mut bytes = 0;
+    let mut end = End::More;
     while bytes < 1 << 20 {
         match records.next_raw() {
             Some(Ok((header, _, _))) => {
@@ -203,28 +169,16 @@ fn read_batch<R: BufRead>(records: &mut CsvScan<'_, R>) -> Batch {
                 batch.records.push((records.raw().to_vec(), header));
             }
             None => {
-                batch.end = End::Done;
+                end = End::Done;
                 break;
             }
             Some(Err(e)) => {
-                batch.end = End::Failed(e);
+                end = End::Failed(e);
                 break;
             }
         }
     }
     // A header row comes first, so its hints hold for the whole batch.
     batch.hints = records.hints().to_vec();
-    batch
-}
-
-fn write_all(
-    wtr: &mut impl Write,
-    outs: &[(Vec<u8>, u64)],
-    count: &mut u64,
-) -> io::Result<()> {
-    for (out, n) in outs {
-        wtr.write_all(out)?;
-        *count += n;
-    }
-    Ok(())
+    (batch, end)
 }

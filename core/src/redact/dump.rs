@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 use crate::scan::dump::{ColumnType, OwnedUnit, Schema};
 use crate::scan::{DumpDialect, DumpScan};
+
+use super::pipeline::{self, End};
 use crate::{Operator, Redactor};
 
 /// How a value is written back.
@@ -126,60 +128,25 @@ impl Redactor {
         mut wtr: W,
         dialect: DumpDialect,
     ) -> io::Result<u64> {
+        use rayon::prelude::*;
         let mut scan = self.scanner().scan_dump(rdr, dialect);
         let mysql = scan.is_mysql();
         let mut schema = Arc::default();
         let mut out = Out::default();
-        let mut next = read_batch(&mut scan, &mut schema);
-        let mut pending: Option<(Vec<OwnedUnit>, Vec<UnitFindings>)> = None;
-        loop {
-            let (units, end) = next;
-            let mut found = Vec::new();
-            let mut read = None;
-            let mut written = Ok(());
-            // In place: the writer stays on this thread (it need not be
-            // Send); the scan and the read run on the pool meanwhile.
-            rayon::in_place_scope(|s| {
-                s.spawn(|_| {
-                    (found, read) = rayon::join(
-                        || {
-                            use rayon::prelude::*;
-                            units
-                                .par_iter()
-                                .map(|u| self.unit_findings(u))
-                                .collect()
-                        },
-                        || match &end {
-                            End::More => {
-                                Some(read_batch(&mut scan, &mut schema))
-                            }
-                            _ => None,
-                        },
-                    );
-                });
-                if let Some((units, found)) = pending.take() {
-                    written = self
-                        .write_units(&units, found, mysql, &mut out, &mut wtr);
-                }
-            });
-            written?;
-            match (end, read) {
-                (End::More, Some(batch)) => {
-                    pending = Some((units, found));
-                    next = batch;
-                }
-                (end, _) => {
-                    self.write_units(
-                        &units, found, mysql, &mut out, &mut wtr,
-                    )?;
-                    if let End::Failed(e) = end {
-                        return Err(e);
-                    }
-                    wtr.flush()?;
-                    return Ok(out.count);
-                }
-            }
-        }
+        pipeline::run(
+            || read_batch(&mut scan, &mut schema),
+            |units: &Vec<OwnedUnit>| {
+                units
+                    .par_iter()
+                    .map(|u| self.unit_findings(u))
+                    .collect::<Vec<_>>()
+            },
+            |units, found| {
+                self.write_units(&units, found, mysql, &mut out, &mut wtr)
+            },
+        )?;
+        wtr.flush()?;
+        Ok(out.count)
     }
 
     fn write_units(
@@ -301,15 +268,6 @@ struct Out {
     edits: Vec<(Range<usize>, Vec<u8>)>,
     plain: Vec<u8>,
     line: Vec<u8>,
-}
-
-/// How a batch of units ended.
-enum End {
-    More,
-    Done,
-    /// Reading failed after the batch: reported once it is written, as
-    /// the sequential redactor would.
-    Failed(io::Error),
 }
 
 /// About a megabyte of units.

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 mod csv;
 mod dump;
 mod json;
+mod pipeline;
 
 use crate::scan::{Blocks, DEFAULT_CHUNK};
 use crate::{Entity, Finding, Scanner};
