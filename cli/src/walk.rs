@@ -141,29 +141,26 @@ pub(crate) fn scan_all(
         .collect()
 }
 
-/// Lines of one text, counted forward from the last position asked for:
-/// findings come in order, and counting from the start for each made a
-/// large JSON element quadratic.
-struct Lines<'a> {
-    text: &'a [u8],
+/// Newlines in one text, counted forward from the last position asked
+/// for: findings come in order, and counting from the text's start for
+/// each was quadratic in a large JSON element or a multi-row INSERT.
+#[derive(Default)]
+struct Lines {
     at: usize,
-    line: u64,
+    newlines: u64,
 }
 
-impl<'a> Lines<'a> {
-    fn new(text: &'a [u8]) -> Lines<'a> {
-        Lines { text, at: 0, line: 1 }
-    }
-
-    /// 1-based line of byte `at`.
-    fn line_of(&mut self, at: usize) -> u64 {
+impl Lines {
+    /// How many newlines `text` has before byte `at`; `text` is the same
+    /// text as at the last call, or the count starts over.
+    fn before(&mut self, text: &[u8], at: usize) -> u64 {
         if at < self.at {
-            (self.at, self.line) = (0, 1);
+            *self = Lines::default();
         }
-        let newlines = memchr::memchr_iter(b'\n', &self.text[self.at..at]);
-        self.line += newlines.count() as u64;
+        let passed = memchr::memchr_iter(b'\n', &text[self.at..at]);
+        self.newlines += passed.count() as u64;
         self.at = at;
-        self.line
+        self.newlines
     }
 }
 
@@ -237,13 +234,13 @@ fn scan_json(
     let mut columns = Columns::default();
     let result = scanner.scan_json_stream(rdr, |e| {
         columns.observe_json(&table, &e.paths, &e.findings);
-        let mut lines = Lines::new(e.bytes);
+        let mut lines = Lines::default();
         for jf in e.findings {
             let f = *jf.finding();
             let rel = f.start() - e.offset..f.end() - e.offset;
             let located = Located {
                 finding: f,
-                line: e.line + lines.line_of(rel.start) - 1,
+                line: e.line + lines.before(e.bytes, rel.start),
                 preview: crate::report::preview(&e.bytes[rel], show_values),
                 pointer: Some(jf.pointer().to_string()),
                 cell: None,
@@ -326,12 +323,11 @@ fn scan_csv(
             .map(|f| (f.column(), f.finding().entity(), f.finding().score()))
             .collect();
         columns.observe_row(&table, rec.headers, rec.fields, &found);
+        let mut lines = Lines::default();
         for cf in rec.findings {
             let f = *cf.finding();
             let rel = f.start() - rec.offset..f.end() - rec.offset;
-            let line = rec.line
-                + memchr::memchr_iter(b'\n', &rec.bytes[..rel.start]).count()
-                    as u64;
+            let line = rec.line + lines.before(rec.bytes, rel.start);
             let column = match cf.header() {
                 Some(h) if !h.is_empty() => h.to_string(),
                 _ => (cf.column() + 1).to_string(),
@@ -390,7 +386,12 @@ fn scan_dump(
     let dialect =
         if mysql { DumpDialect::Mysql } else { DumpDialect::Postgres };
     let mut columns = Columns::default();
+    // The rows of one INSERT share its bytes: count on from row to row.
+    let (mut lines, mut unit) = (Lines::default(), None);
     scanner.scan_dump_parallel(rdr, dialect, |row| {
+        if unit != Some(row.offset) {
+            (lines, unit) = (Lines::default(), Some(row.offset));
+        }
         let found: Vec<_> = row
             .findings
             .iter()
@@ -400,9 +401,7 @@ fn scan_dump(
         for df in &row.findings {
             let f = *df.finding();
             let rel = f.start() - row.offset..f.end() - row.offset;
-            let line = row.line
-                + memchr::memchr_iter(b'\n', &row.bytes[..rel.start]).count()
-                    as u64;
+            let line = row.line + lines.before(row.bytes, rel.start);
             let located = Located {
                 finding: f,
                 line,
@@ -437,23 +436,20 @@ fn scan_text<R: Read>(
     // Line of the first byte of the current block, 1-based.
     let mut line = 1u64;
     while let Some(b) = blocks.next_block()? {
-        let mut at = 0;
+        let mut lines = Lines::default();
         for f in b.findings {
             let rel = f.start() - b.offset;
-            line +=
-                memchr::memchr_iter(b'\n', &b.bytes[at..rel]).count() as u64;
-            at = rel;
             let value = &b.bytes[rel..f.end() - b.offset];
             let located = Located {
                 finding: *f,
-                line,
+                line: line + lines.before(b.bytes, rel),
                 preview: crate::report::preview(value, show_values),
                 pointer: None,
                 cell: None,
             };
             report.findings.push(scanner, located)?;
         }
-        line += memchr::memchr_iter(b'\n', &b.bytes[at..]).count() as u64;
+        line += lines.before(b.bytes, b.bytes.len());
     }
     Ok(())
 }
@@ -465,12 +461,11 @@ mod tests {
     #[test]
     fn lines_count_forward_and_start_over_when_asked_for_an_earlier_byte() {
         let text = b"a\nbb\n\nccc\nd";
-        let naive = |at: usize| {
-            text[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1
-        };
-        let mut lines = Lines::new(text);
+        let naive =
+            |at: usize| text[..at].iter().filter(|&&b| b == b'\n').count();
+        let mut lines = Lines::default();
         for at in [0, 1, 2, 5, 6, 6, 10, 3, 0, 11, 7] {
-            assert_eq!(lines.line_of(at), naive(at), "byte {at}");
+            assert_eq!(lines.before(text, at), naive(at) as u64, "byte {at}");
         }
     }
 }

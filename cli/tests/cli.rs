@@ -429,6 +429,44 @@ fn compressed_inputs_are_read_transparently() {
 }
 
 #[test]
+fn findings_carry_their_line_in_every_input_kind() {
+    // Multi-row INSERTs and a JSON document spread over lines, a CSV
+    // field with a line break, and a log: each finding's line is the one
+    // its value is on.
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = [
+        (
+            "d.sql",
+            "-- MySQL dump\nINSERT INTO `p` VALUES (1,'219-09-9999'),\n\
+             (2,'x'),(3,'536-22-1837'),\n(4,'jo@clinic.example');\n\
+             INSERT INTO `p` VALUES (5,'078-05-1121');\n\
+             INSERT INTO `p` VALUES\n(6,'x'),\n(7,'x'),\n(8,'219-09-9999');\n",
+        ),
+        (
+            "d.json",
+            "{\"a\": [\n {\"ssn\": \"219-09-9999\"},\n {\"e\": \"x\",\n  \
+             \"m\": \"jo@clinic.example\"}\n]}\n",
+        ),
+        ("d.csv", "n,note\n1,\"a\nb 219-09-9999\"\n2,jo@clinic.example\n"),
+        ("d.log", "ok\nssn 219-09-9999\n\nmail jo@clinic.example\n"),
+    ];
+    for (name, text) in inputs {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let rows = jsonl_rows(&phisafe(
+            &["scan", "--format", "jsonl", path.to_str().unwrap()],
+            None,
+        ));
+        assert!(rows.len() >= 2, "{name}: {rows:?}");
+        for row in rows {
+            let start = row["start"].as_u64().unwrap() as usize;
+            let line = text[..start].matches('\n').count() as u64 + 1;
+            assert_eq!(row["line"], line, "{name}: {row}");
+        }
+    }
+}
+
+#[test]
 fn dumps_are_read_by_table_and_column() {
     // Real pg_dump output (scripts/pg_fixture.sh), shipped as a sample.
     let sample =
