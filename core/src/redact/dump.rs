@@ -13,13 +13,11 @@
 
 use std::io::{self, BufRead, Write};
 use std::ops::Range;
-
 use std::sync::Arc;
 
-use crate::scan::dump::{ColumnType, OwnedUnit, Schema};
-use crate::scan::{DumpDialect, DumpScan};
-
 use super::pipeline::{self, End};
+use crate::scan::dump::{ColumnType, Columns, OwnedUnit};
+use crate::scan::{DumpDialect, DumpScan};
 use crate::{Operator, Redactor};
 
 /// How a value is written back.
@@ -107,9 +105,9 @@ impl Redactor {
     ) -> io::Result<u64> {
         let mut scan = self.scanner().scan_dump(rdr, dialect);
         let mysql = scan.is_mysql();
-        let mut schema = Arc::default();
+        let mut columns = Arc::default();
         let mut out = Out::default();
-        while let Some(unit) = scan.read_owned(&mut schema)? {
+        while let Some(unit) = scan.read_owned(&mut columns)? {
             let found = self.unit_findings(&unit);
             self.write_unit(&unit, found, mysql, &mut out, &mut wtr)?;
         }
@@ -131,10 +129,10 @@ impl Redactor {
         use rayon::prelude::*;
         let mut scan = self.scanner().scan_dump(rdr, dialect);
         let mysql = scan.is_mysql();
-        let mut schema = Arc::default();
+        let mut columns = Arc::default();
         let mut out = Out::default();
         pipeline::run(
-            || read_batch(&mut scan, &mut schema),
+            || read_batch(&mut scan, &mut columns),
             |units: &Vec<OwnedUnit>| {
                 units
                     .par_iter()
@@ -204,7 +202,7 @@ impl Redactor {
                     continue;
                 }
                 out.count += found.len() as u64;
-                let ty = unit.schema.types.get(i).copied().flatten();
+                let ty = unit.columns.types.get(i).copied().flatten();
                 // Without a CREATE TABLE, a quoted value is taken as text.
                 let textual = ty.map_or(
                     syntax == Syntax::Copy || unit.bytes[v.raw.start] == b'\'',
@@ -273,12 +271,12 @@ struct Out {
 /// About a megabyte of units.
 fn read_batch<R: BufRead>(
     scan: &mut DumpScan<'_, R>,
-    schema: &mut Arc<Schema>,
+    columns: &mut Arc<Columns>,
 ) -> (Vec<OwnedUnit>, End) {
     let mut units = Vec::new();
     let mut bytes = 0;
     while bytes < 1 << 20 {
-        match scan.read_owned(schema) {
+        match scan.read_owned(columns) {
             Ok(Some(unit)) => {
                 bytes += unit.bytes.len();
                 units.push(unit);

@@ -13,7 +13,6 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::engine::{Finding, Scanner};
-use super::json::Segment;
 
 /// The longest statement or COPY line read.
 const MAX_STATEMENT: usize = 256 << 20;
@@ -203,16 +202,6 @@ pub(crate) enum Unit {
     Insert(Vec<Vec<Value>>),
 }
 
-/// The columns of the rows being read, and their types where CREATE
-/// TABLE gave them.
-#[derive(Default)]
-pub(crate) struct Schema {
-    table: Arc<str>,
-    columns: Vec<Arc<str>>,
-    /// Per column.
-    pub(crate) types: Vec<Option<ColumnType>>,
-}
-
 /// A unit read for redaction ([`DumpScan::read_owned`]).
 pub(crate) struct OwnedUnit {
     pub(crate) bytes: Vec<u8>,
@@ -220,7 +209,7 @@ pub(crate) struct OwnedUnit {
     pub(crate) tuples: Vec<Vec<Value>>,
     /// A COPY data line (else an INSERT, or no rows).
     pub(crate) copy: bool,
-    pub(crate) schema: Arc<Schema>,
+    pub(crate) columns: Arc<Columns>,
 }
 
 impl OwnedUnit {
@@ -234,16 +223,14 @@ impl OwnedUnit {
         i: usize,
         v: &Value,
     ) -> Option<(Vec<u8>, Vec<Finding>, bool)> {
-        let column = self.schema.columns.get(i);
-        let path: Vec<Segment> =
-            column.iter().map(|c| Segment::Key(c.to_string())).collect();
+        let hint = self.columns.hints.get(i).copied().flatten();
         let (bytes, _) =
             decode(&self.bytes[v.raw.clone()], v.raw.start, v.kind)?;
         if let Some((inner, _)) = bytea_hex(&bytes) {
-            let found = scanner.scan_scalar(&path, &inner);
+            let found = scanner.scan_hinted(hint, &inner);
             return Some((bytes, found, true));
         }
-        let found = scanner.scan_scalar(&path, &bytes);
+        let found = scanner.scan_hinted(hint, &bytes);
         Some((bytes, found, false))
     }
 }
@@ -722,11 +709,11 @@ impl<R: BufRead> DumpScan<'_, R> {
 
     /// Reads the next unit with its own copy of its bytes and what
     /// redacting its values needs, so they can be scanned away from the
-    /// reader. `schema` is the previous unit's, reused while the table and
-    /// columns stay the same.
+    /// reader. `columns` is the previous unit's, reused while the table
+    /// and columns stay the same.
     pub(crate) fn read_owned(
         &mut self,
-        schema: &mut Arc<Schema>,
+        columns: &mut Arc<Columns>,
     ) -> io::Result<Option<OwnedUnit>> {
         let Some(unit) = self.read_unit()? else { return Ok(None) };
         let (tuples, copy) = match unit {
@@ -734,26 +721,34 @@ impl<R: BufRead> DumpScan<'_, R> {
             Unit::CopyRow(values) => (vec![values], true),
             Unit::Insert(tuples) => (tuples, false),
         };
-        if !tuples.is_empty()
-            && (schema.table != self.table || schema.columns != self.columns)
-        {
-            let types = self.types.get(&*self.table);
-            *schema = Arc::new(Schema {
-                table: self.table.clone(),
-                columns: self.columns.clone(),
-                types: self
-                    .columns
-                    .iter()
-                    .map(|c| types.and_then(|t| t.get(&**c)).copied())
-                    .collect(),
-            });
+        if !tuples.is_empty() {
+            self.share_columns(columns);
         }
         Ok(Some(OwnedUnit {
             bytes: self.buf.clone(),
             tuples,
             copy,
-            schema: schema.clone(),
+            columns: columns.clone(),
         }))
+    }
+
+    /// Makes `shared` describe the current table's columns, building a new
+    /// one only when they changed.
+    fn share_columns(&self, shared: &mut Arc<Columns>) {
+        if shared.table == self.table && shared.names == self.columns {
+            return;
+        }
+        let types = self.types.get(&*self.table);
+        *shared = Arc::new(Columns {
+            table: self.table.clone(),
+            names: self.columns.clone(),
+            hints: self.hints.clone(),
+            types: self
+                .columns
+                .iter()
+                .map(|c| types.and_then(|t| t.get(&**c)).copied())
+                .collect(),
+        });
     }
 
     /// Interprets a complete statement in `buf`; an INSERT's tuples.
@@ -952,11 +947,16 @@ fn named(
         .collect()
 }
 
-/// A table's column names with their key hints, shared by a batch's units.
+/// The table and columns of the rows being read, with their key hints
+/// and their types where CREATE TABLE gave them: shared by the units read
+/// while they stay the same.
 #[derive(Default)]
-struct Columns {
+pub(crate) struct Columns {
+    table: Arc<str>,
     names: Vec<Arc<str>>,
     hints: Vec<Option<usize>>,
+    /// Per column.
+    pub(crate) types: Vec<Option<ColumnType>>,
 }
 
 /// A unit gathered for a parallel batch: its span in the batch buffer.
@@ -964,7 +964,6 @@ struct BatchUnit {
     span: Range<usize>,
     offset: usize,
     line: u64,
-    table: Arc<str>,
     columns: Arc<Columns>,
 }
 
@@ -1014,19 +1013,13 @@ impl<R: BufRead> DumpScan<'_, R> {
                 Some(Unit::CopyRow(values)) => vec![values],
                 Some(Unit::Insert(tuples)) => tuples,
             };
-            if columns.names != self.columns {
-                *columns = Arc::new(Columns {
-                    names: self.columns.clone(),
-                    hints: self.hints.clone(),
-                });
-            }
+            self.share_columns(columns);
             let start = batch.bytes.len();
             batch.bytes.extend_from_slice(&self.buf);
             batch.units.push(BatchUnit {
                 span: start..batch.bytes.len(),
                 offset: self.offset,
                 line: self.line,
-                table: self.table.clone(),
                 columns: columns.clone(),
             });
             for values in tuples {
@@ -1073,9 +1066,10 @@ fn emit(
 ) -> io::Result<()> {
     for ((u, row, values), found) in batch.rows.iter().zip(found) {
         let unit = &batch.units[*u];
-        let findings = named(found, &unit.table, &unit.columns.names, *row);
+        let columns = &unit.columns;
+        let findings = named(found, &columns.table, &columns.names, *row);
         each(DumpRow {
-            table: &unit.table,
+            table: &columns.table,
             columns: &unit.columns.names,
             row: *row,
             line: unit.line,
