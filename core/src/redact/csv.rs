@@ -5,7 +5,7 @@
 use std::io::{self, BufRead, Write};
 
 use crate::Redactor;
-use crate::scan::csv::{Field, split, trim_terminator};
+use crate::scan::csv::{fields, trim_terminator};
 use crate::scan::{CsvOptions, CsvScan};
 
 use super::pipeline::{self, End};
@@ -43,8 +43,13 @@ impl Redactor {
                 continue;
             }
             out.clear();
-            count += self.redact_record(raw, records.hints(), delim, &mut out);
-            wtr.write_all(&out)?;
+            match self.redact_record(raw, records.hints(), delim, &mut out) {
+                0 => wtr.write_all(raw)?,
+                n => {
+                    count += n;
+                    wtr.write_all(&out)?;
+                }
+            }
         }
         wtr.flush()?;
         Ok(count)
@@ -72,24 +77,21 @@ impl Redactor {
                     .records
                     .par_iter()
                     .map(|(raw, header)| {
-                        if *header {
-                            return (raw.clone(), 0);
-                        }
                         let mut out = Vec::new();
-                        let n = self.redact_record(
-                            raw,
-                            &batch.hints,
-                            delim,
-                            &mut out,
-                        );
+                        let hints = &batch.hints;
+                        let n = if *header {
+                            0
+                        } else {
+                            self.redact_record(raw, hints, delim, &mut out)
+                        };
                         (out, n)
                     })
                     .collect::<Vec<_>>()
             },
-            |_, outs| {
-                for (out, n) in outs {
-                    wtr.write_all(&out)?;
+            |batch, outs| {
+                for ((raw, _), (out, n)) in batch.records.iter().zip(outs) {
                     count += n;
+                    wtr.write_all(if n == 0 { raw } else { &out })?;
                 }
                 Ok(())
             },
@@ -98,8 +100,9 @@ impl Redactor {
         Ok(count)
     }
 
-    /// Writes one data record (`raw`, its terminator included) to `out`
-    /// with the fields that have findings redacted; returns how many.
+    /// Redacts one data record (`raw`, its terminator included) into
+    /// `out` and returns how many findings it had; with none, `out` is left
+    /// as it was and the record is to be written as read.
     fn redact_record(
         &self,
         raw: &[u8],
@@ -108,16 +111,13 @@ impl Redactor {
         out: &mut Vec<u8>,
     ) -> u64 {
         let body = trim_terminator(raw);
-        let fields = split(body, delim).unwrap_or_else(|| {
-            vec![Field { raw: 0..body.len(), quoted: false }]
-        });
+        if body.is_empty() {
+            return 0;
+        }
         let mut count = 0;
         let mut at = 0;
         let mut plain = Vec::new();
-        for (column, field) in fields.iter().enumerate() {
-            if body.is_empty() {
-                break;
-            }
+        for (column, field) in fields(body, delim).iter().enumerate() {
             let hint = hints.get(column).copied().flatten();
             let (value, _) = field.value(body);
             let found = self.scanner().scan_hinted(hint, &value);
@@ -146,7 +146,9 @@ impl Redactor {
             }
             at = field.raw.end;
         }
-        out.extend_from_slice(&raw[at..]);
+        if count > 0 {
+            out.extend_from_slice(&raw[at..]);
+        }
         count
     }
 }

@@ -121,6 +121,13 @@ impl Field {
     }
 }
 
+/// The fields of a complete record (terminator removed); an unterminated
+/// quote at the end of input closes there.
+pub(crate) fn fields(body: &[u8], delim: u8) -> Vec<Field> {
+    split(body, delim)
+        .unwrap_or_else(|| vec![Field { raw: 0..body.len(), quoted: false }])
+}
+
 /// Splits a complete record (terminator removed) into fields, or `None` if
 /// a quoted field is still open (the record continues on the next line).
 pub(crate) fn split(rec: &[u8], delim: u8) -> Option<Vec<Field>> {
@@ -294,8 +301,7 @@ impl<R: BufRead> CsvScan<'_, R> {
         self.line += memchr::memchr_iter(b'\n', &self.buf).count() as u64;
         let body = trim_terminator(&self.buf);
         if self.opts.headers && self.headers.is_none() && !body.is_empty() {
-            let names = self
-                .fields(body)
+            let names = fields(body, self.opts.delimiter)
                 .iter()
                 .map(|f| {
                     String::from_utf8_lossy(&f.value(body).0).trim().into()
@@ -311,14 +317,6 @@ impl<R: BufRead> CsvScan<'_, R> {
             self.row += 1;
         }
         Some(Ok((false, offset, line)))
-    }
-
-    /// The fields of a complete record; an unterminated quote at the end of
-    /// input closes there.
-    fn fields(&self, body: &[u8]) -> Vec<Field> {
-        split(body, self.opts.delimiter).unwrap_or_else(|| {
-            vec![Field { raw: 0..body.len(), quoted: false }]
-        })
     }
 
     /// The bytes of the record `next_raw` returned last.
@@ -381,8 +379,7 @@ fn scan_record(
     delimiter: u8,
 ) -> (usize, Vec<CsvFinding>) {
     let body = trim_terminator(raw);
-    let fields = split(body, delimiter)
-        .unwrap_or_else(|| vec![Field { raw: 0..body.len(), quoted: false }]);
+    let fields = fields(body, delimiter);
     let mut findings = Vec::new();
     for (column, field) in fields.iter().enumerate() {
         let hint = hints.get(column).copied().flatten();
@@ -617,7 +614,7 @@ mod tests {
             while let Some(r) = scan.next_raw() {
                 r.unwrap();
                 let body = trim_terminator(scan.raw());
-                widths.push(split(body, b',').map_or(1, |f| f.len()));
+                widths.push(fields(body, b',').len());
             }
             widths
         };
