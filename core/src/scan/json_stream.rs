@@ -163,19 +163,18 @@ impl<R: Read> Splitter<R> {
         self.pos = to;
     }
 
-    /// Moves to the next byte `stop` accepts, reading as needed; `false`
-    /// at the end of the input. Skipping values a buffer at a time, not a
-    /// byte at a time, is most of the splitter's speed.
+    /// Moves to the next byte `find` locates in what is buffered, reading
+    /// as needed; `false` at the end of the input. Skipping values a buffer
+    /// at a time, not a byte at a time, is most of the splitter's speed.
     fn advance_until(
         &mut self,
-        stop: impl Fn(u8) -> bool,
+        find: impl Fn(&[u8]) -> Option<usize>,
     ) -> io::Result<bool> {
         loop {
             if !self.fill(1)? {
                 return Ok(false);
             }
-            let rest = &self.buf[self.pos..];
-            match rest.iter().position(|&b| stop(b)) {
+            match find(&self.buf[self.pos..]) {
                 Some(i) => {
                     self.advance_to(self.pos + i);
                     return Ok(true);
@@ -229,8 +228,11 @@ impl<R: Read> Splitter<R> {
             }
             b'{' | b'[' => {
                 let mut depth = 0usize;
-                let bracket_or_quote =
-                    |b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']');
+                let bracket_or_quote = |rest: &[u8]| {
+                    rest.iter().position(|b| {
+                        matches!(b, b'"' | b'{' | b'[' | b'}' | b']')
+                    })
+                };
                 loop {
                     if !self.advance_until(bracket_or_quote)? {
                         return Ok(()); // the walk reports the missing end
@@ -273,18 +275,10 @@ impl<R: Read> Splitter<R> {
     /// After an opening quote: up to and past the closing one.
     fn skip_string_rest(&mut self) -> io::Result<()> {
         loop {
-            loop {
-                if !self.fill(1)? {
-                    return Ok(()); // the walk reports it
-                }
-                let rest = &self.buf[self.pos..];
-                match memchr::memchr2(b'"', b'\\', rest) {
-                    Some(i) => {
-                        self.advance_to(self.pos + i);
-                        break;
-                    }
-                    None => self.advance_to(self.buf.len()),
-                }
+            let quote_or_escape =
+                |rest: &[u8]| memchr::memchr2(b'"', b'\\', rest);
+            if !self.advance_until(quote_or_escape)? {
+                return Ok(()); // the walk reports it
             }
             let quote = self.buf[self.pos] == b'"';
             self.bump();
