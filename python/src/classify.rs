@@ -25,6 +25,19 @@ impl PyClassifier {
     fn with<T>(&self, f: impl FnOnce(&mut Classifier) -> T) -> T {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
     }
+
+    /// Records each of `rows` as one row of `column`.
+    fn observe_rows(
+        &self,
+        column: &str,
+        rows: Vec<Vec<(phisafe::Entity, f32)>>,
+    ) {
+        self.with(|c| {
+            for found in rows {
+                c.observe(column, found);
+            }
+        });
+    }
 }
 
 #[pymethods]
@@ -76,11 +89,7 @@ impl PyClassifier {
             let findings: Vec<PyRef<'_, PyFinding>> = row.extract()?;
             all.push(pairs(&findings)?);
         }
-        self.with(|c| {
-            for found in all {
-                c.observe(column, found);
-            }
-        });
+        self.observe_rows(column, all);
         Ok(())
     }
 
@@ -98,11 +107,7 @@ impl PyClassifier {
         field: Option<&str>,
     ) -> PyResult<()> {
         let rows = scanner.scan_pairs(py, &texts, field)?;
-        self.with(|c| {
-            for found in rows {
-                c.observe(column, found);
-            }
-        });
+        self.observe_rows(column, rows);
         Ok(())
     }
 

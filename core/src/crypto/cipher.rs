@@ -210,7 +210,7 @@ struct Cache {
     /// tenth of sealing a short value. A tick (1 to 4 ms) is nothing
     /// against a refresh interval.
     loaded: coarsetime::Instant,
-    /// Changes with every new keyring view (`hot::next_generation`).
+    /// Changes with every new keyring view (`hot::unique`).
     generation: u64,
     ring: Keyring,
     /// foldhash rather than SipHash: scope names come from the
