@@ -5,8 +5,8 @@
 
 //! Integration tests, one binary. Modules:
 //!
-//! - `accuracy`: per-entity precision and recall on the synthetic labeled
-//!   corpus in `data/corpus.jsonl`, with the thresholds they must meet.
+//! - `accuracy`: per-entity recall, precision and leaks on the generated
+//!   corpus (`scripts/gen_corpus.py`), with the floors they must meet.
 //! - `dump`: real pg_dump output (COPY, --inserts, --column-inserts,
 //!   custom format) from a throwaway cluster, and mysqldump syntax.
 //! - `streaming`: scanning and redacting readers gives exactly the

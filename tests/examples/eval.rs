@@ -1,0 +1,52 @@
+//! Scores the default scanner and redactor on the labelled corpus.
+//!
+//! ```sh
+//! cargo run --release -p phisafe-tests --example eval -- [DOCS] [--templates] [--notes N] [--grep WORD]
+//! ```
+//!
+//! Prints recall, precision, leak (gold values with no covered byte) and
+//! survival (gold values left in `redact` output) per entity and genre,
+//! then the first N misses and false findings (those containing WORD).
+
+#![allow(clippy::print_stdout, reason = "a report printer")]
+
+use phisafe::{Redactor, Scanner};
+use phisafe_tests::{Scores, load, redact_doc, scan_doc};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let docs = args.first().and_then(|a| a.parse().ok()).unwrap_or(3000);
+    let templates = args.iter().any(|a| a == "--templates");
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let notes: usize =
+        flag("--notes").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let grep = flag("--grep");
+    let corpus = load(docs);
+    let scanner = Scanner::new();
+    let redactor = Redactor::new(scanner.clone());
+    let mut scores = Scores::default();
+    let t = std::time::Instant::now();
+    let mut bytes = 0;
+    for doc in &corpus {
+        let found = scan_doc(&scanner, doc);
+        let out = redact_doc(&redactor, doc);
+        bytes += doc.text.len();
+        scores.add(doc, &found, Some(&out));
+    }
+    println!("{}", scores.report(templates));
+    println!("{} documents, {bytes} bytes, {:.2?}", corpus.len(), t.elapsed());
+    let mut shown = 0;
+    for n in &scores.notes {
+        if grep.as_ref().is_none_or(|g| n.contains(g.as_str()))
+            && shown < notes
+        {
+            println!("{n}");
+            shown += 1;
+        }
+    }
+}
