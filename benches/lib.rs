@@ -205,3 +205,53 @@ pub fn patients_pg_dump(bytes: usize) -> Vec<u8> {
     out.extend_from_slice(b"\\.\n");
     out
 }
+
+/// About `bytes` bytes of dense mixed text from `scripts/gen_corpus.py
+/// --dense`: clinical notes, logs in thirty formats, HL7, DICOM, JSON, CSV
+/// and SQL exports, with PHI at realistic density and hard negatives.
+///
+/// Generated once (it takes a few minutes) into `target/bench-data/` and
+/// read from there afterwards; needs `python3`.
+pub fn dense_mixed(bytes: usize) -> Vec<u8> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("benches/ has a parent")
+        .to_path_buf();
+    let dir = root.join("target/bench-data");
+    let path = dir.join(format!("dense-mixed-{bytes}.txt"));
+    if let Ok(data) = std::fs::read(&path) {
+        return data;
+    }
+    std::fs::create_dir_all(&dir).expect("target/bench-data");
+    let tmp = path.with_extension("tmp");
+    let out = std::fs::File::create(&tmp).expect("bench data file");
+    let status = std::process::Command::new("python3")
+        .arg(root.join("scripts/gen_corpus.py"))
+        .args(["--dense", &bytes.to_string()])
+        .stdout(out)
+        .status()
+        .expect("python3 runs scripts/gen_corpus.py");
+    assert!(status.success(), "scripts/gen_corpus.py failed");
+    std::fs::rename(&tmp, &path).expect("rename bench data");
+    std::fs::read(&path).expect("bench data")
+}
+
+/// `text` cut into documents of about `size` bytes at line ends, the way
+/// the Python bindings and the logging filter see it: one call per
+/// document.
+pub fn documents(text: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut docs = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let want = (at + size).min(text.len());
+        let end =
+            memchr_newline(&text[want..]).map_or(text.len(), |i| want + i + 1);
+        docs.push(&text[at..end]);
+        at = end;
+    }
+    docs
+}
+
+fn memchr_newline(hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == b'\n')
+}

@@ -21,7 +21,10 @@ impl ContextWords {
         if words.is_empty() {
             return ContextWords { ac: None };
         }
+        // A full DFA: windows are short and many, and it is the fastest
+        // kind per byte.
         let ac = AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(true)
             .build(words)

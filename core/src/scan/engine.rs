@@ -9,12 +9,13 @@ use std::sync::Arc;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::captures::Captures;
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, MatchKind, PatternID, PatternSet};
+use regex_automata::{Anchored, Input};
 
 use super::context::{self, ContextWords};
 use super::names::Names;
 use super::pattern::{self, MAX_WINDOW, Pattern, PatternId};
 use super::resolve;
+use super::search::{SearchCache, SearchStats, Searcher};
 use super::stream::ReaderScan;
 use super::validate;
 use crate::Entity;
@@ -87,10 +88,11 @@ struct Compiled {
     captures: Option<Regex>,
 }
 
-/// Search caches of one scanner, kept per thread.
+/// Search state of one scanner, kept per thread.
 pub(crate) struct Caches {
-    regex: meta::Cache,
-    all: meta::Cache,
+    search: SearchCache,
+    /// Capture slots per pattern, made on first use.
+    caps: Vec<Option<Captures>>,
 }
 
 /// Ids for scanners, so per-thread caches never mix two of them up.
@@ -102,14 +104,8 @@ pub(crate) struct Inner {
     id: u64,
     patterns: Vec<Pattern>,
     compiled: Vec<Compiled>,
-    /// Leftmost-first over the ignores, then the patterns: finds where
-    /// candidates start, and their ends.
-    regex: Regex,
-    /// How many ignores lead `regex`; pattern `i` is `regex` pattern
-    /// `n_ignores + i`.
-    n_ignores: usize,
-    /// Match-all over the patterns alone: which match at a given start.
-    all: Regex,
+    /// Where the patterns match.
+    search: Searcher,
     /// Patterns `..n_regex` have regexes; the rest are key hints.
     pub(crate) n_regex: usize,
     /// Normalized field name to the key hint's pattern index.
@@ -196,6 +192,13 @@ impl Scanner {
         let mut out = Vec::with_capacity(raw.len());
         resolve::resolve(&mut raw, usize::MAX, &mut out);
         out
+    }
+
+    /// What this thread's search state for this scanner has done so far:
+    /// lazy DFA cache clears, memory, mode. For benchmarks and tuning (a
+    /// thread that never scanned with this scanner reports a fresh state).
+    pub fn search_stats(&self) -> SearchStats {
+        self.inner.with_caches(|c| c.search.stats())
     }
 
     /// Scans a reader of any size in bounded memory.
@@ -310,8 +313,8 @@ impl Inner {
                         caches.remove(0);
                     }
                     let fresh = Caches {
-                        regex: self.regex.create_cache(),
-                        all: self.all.create_cache(),
+                        search: self.search.create_cache(),
+                        caps: Vec::new(),
                     };
                     caches.push((self.id, fresh));
                     caches.len() - 1
@@ -329,68 +332,14 @@ impl Inner {
         limit: usize,
         out: &mut Vec<Finding>,
     ) -> usize {
-        // Scratch space, made on first use: structured input scans many
-        // short values, most of which hold no candidate at all.
-        let mut set: Option<PatternSet> = None;
-        let mut caps: Vec<Option<Captures>> = Vec::new();
-        let mut at = from;
-        while at < limit {
-            let input = Input::new(hay).span(at..hay.len());
-            let Some(m) = self.regex.search_with(&mut caches.regex, &input)
-            else {
-                return limit;
-            };
-            let s = m.start();
-            if s >= limit {
-                return limit;
-            }
-            let Some(found) =
-                m.pattern().as_usize().checked_sub(self.n_ignores)
-            else {
-                // Ignored text is skipped whole.
-                at = m.end();
-                continue;
-            };
-            // Anchored searches get a span no longer than the longest
-            // match: engines such as the bounded backtracker size their
-            // work by the span, and look-around still sees the haystack.
-            let near = hay.len().min(s + self.max_match_len + 1);
-            // Leftmost-first reports one pattern per start; ask which
-            // others match here too, so a rejected candidate never hides
-            // another reading of the same text.
-            let set = set.get_or_insert_with(|| PatternSet::new(self.n_regex));
-            set.clear();
-            let anchored =
-                Input::new(hay).span(s..near).anchored(Anchored::Yes);
-            self.all.which_overlapping_matches_with(
-                &mut caches.all,
-                &anchored,
-                set,
-            );
-            if set.len() <= 1 {
-                self.evaluate(hay, found, s, m.end(), &mut caps, out);
-            } else {
-                for pid in set.iter() {
-                    let pid = pid.as_usize();
-                    let end = if pid == found {
-                        m.end()
-                    } else {
-                        let union_pid = PatternID::must(pid + self.n_ignores);
-                        let input = Input::new(hay)
-                            .span(s..near)
-                            .anchored(Anchored::Pattern(union_pid));
-                        match self.regex.search_with(&mut caches.regex, &input)
-                        {
-                            Some(m) => m.end(),
-                            None => continue,
-                        }
-                    };
-                    self.evaluate(hay, pid, s, end, &mut caps, out);
-                }
-            }
-            at = s + 1;
-        }
-        at
+        let Caches { search, caps } = caches;
+        let first = out.len();
+        let resume =
+            self.search.candidates(search, hay, from, limit, |pid, s, e| {
+                self.evaluate(hay, pid, s, e, caps, out)
+            });
+        out[first..].sort_by_key(|f| f.start);
+        resume
     }
 
     fn evaluate(
@@ -700,37 +649,13 @@ fn compile(
             hirs.push(hir);
         }
     }
-    let n_ignores = ignore_hirs.len();
-    // Ignores come first: at a shared start, leftmost-first prefers them.
-    let union: Vec<_> = ignore_hirs.iter().chain(&hirs).collect();
-    let build = |kind: MatchKind, hirs: &[&regex_syntax::hir::Hir]| {
-        meta::Builder::new()
-            .configure(
-                meta::Config::new()
-                    .match_kind(kind)
-                    .utf8_empty(false)
-                    .nfa_size_limit(Some(64 << 20))
-                    .hybrid_cache_capacity(8 << 20),
-            )
-            .build_many_from_hir(hirs)
-            .map_err(|e| {
-                let id = e.pattern().map_or("?", |pid| {
-                    let i = pid.as_usize();
-                    if hirs.len() > n_regex && i < n_ignores {
-                        ignores[i].id.as_str()
-                    } else {
-                        let i = i - (hirs.len() - n_regex);
-                        patterns[i].id.as_str()
-                    }
-                });
-                BuildError::new(BuildErrorKind::Regex {
-                    id: id.to_string(),
-                    message: e.to_string(),
-                })
-            })
-    };
-    let regex = build(MatchKind::LeftmostFirst, &union)?;
-    let all = build(MatchKind::All, &hirs.iter().collect::<Vec<_>>())?;
+    let search = Searcher::new(&hirs, &ignore_hirs).map_err(|e| {
+        let id = e.pattern.map_or("?", |i| patterns[i].id.as_str());
+        BuildError::new(BuildErrorKind::Regex {
+            id: id.to_string(),
+            message: e.message,
+        })
+    })?;
 
     let mut words: Vec<String> = Vec::new();
     let mut word_id = |w: &String| -> u32 {
@@ -781,13 +706,11 @@ fn compile(
     Ok(Scanner {
         inner: Arc::new(Inner {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            n_ignores,
             n_regex,
             keys,
             json_max_depth: b.json_max_depth,
             compiled,
-            regex,
-            all,
+            search,
             context: ContextWords::new(&words),
             names: Names::default_pack(),
             min_score: b.min_score,

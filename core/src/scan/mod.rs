@@ -1,13 +1,12 @@
-//! Detection: the pattern pack, the one-pass engine, validators, context
+//! Detection: the pattern pack, the search engine, validators, context
 //! scoring, overlap resolution and streaming.
 //!
-//! Every enabled pattern is compiled into one leftmost-first multi-pattern
-//! regex (ASCII mode, over bytes). The scan visits every offset where some
-//! pattern matches; a match-all automaton, asked anchored at that offset,
-//! says which other patterns match there too, so a validator rejecting one
-//! reading never hides another. Each candidate then passes its validator,
-//! context words around it set its score, and overlapping findings are
-//! resolved (see `resolve.rs`).
+//! Every enabled pattern is compiled from its regex (ASCII mode, over
+//! bytes). The search (see `search.rs`) finds, at every offset where some
+//! pattern matches, each matching pattern's longest match there, so a
+//! validator rejecting one reading never hides another. Each candidate then
+//! passes its validator, context words around it set its score, and
+//! overlapping findings are resolved (see `resolve.rs`).
 
 mod classify;
 mod context;
@@ -19,6 +18,7 @@ pub(crate) mod json_stream;
 pub(crate) mod names;
 pub(crate) mod pattern;
 mod resolve;
+mod search;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -37,4 +37,5 @@ pub use json::{
 };
 pub use json_stream::JsonElement;
 pub use pattern::{Pattern, PatternId};
+pub use search::SearchStats;
 pub use stream::{Block, Blocks, DEFAULT_CHUNK, ReaderScan};

@@ -2,12 +2,12 @@
 //!
 //! Regexes find name-shaped text (capitalized tokens, titles, labels); these
 //! dictionaries decide whether the tokens are names. Lookups are exact-token
-//! and ASCII case-insensitive through anchored `aho-corasick` automata, with
-//! Latin-1 accents folded first so "José" finds "Jose".
+//! and ASCII case-insensitive (hash sets of lower-case words), with Latin-1
+//! accents folded first so "José" finds "Jose".
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind};
+use std::collections::HashSet;
 
 const FIRST: &str = include_str!("../../../patterns/names/first.txt");
 const LAST: &str = include_str!("../../../patterns/names/last.txt");
@@ -15,27 +15,28 @@ const COMMON: &str = include_str!("../../../patterns/names/common-words.txt");
 
 /// A set of words with exact, case-insensitive membership.
 #[derive(Debug)]
-struct WordSet(AhoCorasick);
+struct WordSet(HashSet<Box<[u8]>, foldhash::fast::FixedState>);
 
 impl WordSet {
     fn new(list: &str) -> WordSet {
         let words = list
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'));
-        let ac = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .match_kind(MatchKind::LeftmostLongest)
-            .ascii_case_insensitive(true)
-            .start_kind(aho_corasick::StartKind::Anchored)
-            .build(words)
-            .expect("the vendored word lists are valid");
-        WordSet(ac)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|w| w.as_bytes().to_ascii_lowercase().into_boxed_slice());
+        let mut set =
+            HashSet::with_hasher(foldhash::fast::FixedState::default());
+        set.extend(words);
+        WordSet(set)
     }
 
+    /// Whether `word` (ASCII, as `fold` leaves it) is in the set.
     fn contains(&self, word: &[u8]) -> bool {
-        let input = Input::new(word).anchored(Anchored::Yes);
-        self.0.find(input).is_some_and(|m| m.end() == word.len())
+        let mut buf = [0u8; 32];
+        let Some(lower) = buf.get_mut(..word.len()) else { return false };
+        lower.copy_from_slice(word);
+        lower.make_ascii_lowercase();
+        self.0.contains(&*lower)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::DEFAULT_MIN_SCORE as MIN;
 use super::pattern::{default_pack, default_patterns, parse_file};
-use crate::{Entity, Scanner};
+use crate::{Entity, Finding, Scanner};
 
 /// Splits `a «b» c` into the text without markers and the marked span.
 fn marked(example: &str) -> (String, std::ops::Range<usize>) {
@@ -331,4 +331,87 @@ fn bad_pattern_files_are_errors() {
         assert!(err.to_string().contains(want), "{toml:?}: {err}");
     }
     assert!(parse_file("empty.toml", "").unwrap().patterns.is_empty());
+}
+
+/// Pieces of text that exercise every tier of the search: digits, names,
+/// keywords, ignores, inner literals, prefixed secrets.
+const PIECES: &[&str] = &[
+    "SSN 219-09-9999 ",
+    "Dr. Alice Moreno ",
+    "call (415) 555-2671",
+    "DOB: 03/14/1957\n",
+    "2024-03-14T10:22:01Z INFO ",
+    "03/14/2024 10:22:01 AM started\n",
+    "Mar  4 10:22:31 host sshd[12]: x\n",
+    "https://portal.example.org/p?ssn=219-09-9999 ",
+    "postgres://app:s3cr3tPass@db:5432/x ",
+    "NPI 1234567893 ",
+    "order 1234567893 ",
+    "jo.smith@example.net",
+    "4111 1111 1111 1111 ",
+    "ip 10.0.4.17 fe80::1:2:3:4 ",
+    "José García ",
+    "routing 021000021",
+    "token=ghp_abcdefghijklmnopqrstuvwxyz0123456789 ",
+    "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl ",
+    "(01)00884838046648(21)SN1234 ",
+    "MRN 00482913",
+    "\u{1F4DE}",
+    "\n",
+    "   ",
+];
+
+fn forced(scanner: &Scanner, hay: &[u8], dense: Option<bool>) -> Vec<Finding> {
+    super::search::FORCE_DENSE.set(dense);
+    let found = scanner.scan(hay);
+    super::search::FORCE_DENSE.set(None);
+    found
+}
+
+proptest::proptest! {
+    #[test]
+    fn dense_and_sparse_search_agree(
+        picks in proptest::collection::vec(
+            (0..PIECES.len(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3)),
+            0..60,
+        )
+    ) {
+        let mut hay = Vec::new();
+        for (i, noise) in picks {
+            hay.extend_from_slice(PIECES[i].as_bytes());
+            hay.extend_from_slice(&noise);
+        }
+        let scanner = Scanner::new();
+        let sparse = forced(&scanner, &hay, Some(false));
+        let dense = forced(&scanner, &hay, Some(true));
+        proptest::prop_assert_eq!(&sparse, &dense);
+    }
+}
+
+#[test]
+fn mode_switches_do_not_change_findings() {
+    // Long stretches of sparse log and dense PHI, so the search changes
+    // mode several times within one scan.
+    let mut hay = Vec::new();
+    for round in 0..6 {
+        for i in 0..400 {
+            hay.extend_from_slice(
+                format!(
+                    "2024-03-14T10:22:{:02}Z INFO health ok {round}\n",
+                    i % 60
+                )
+                .as_bytes(),
+            );
+        }
+        for i in 0..400 {
+            hay.extend_from_slice(
+                PIECES[(i * 7 + round) % PIECES.len()].as_bytes(),
+            );
+        }
+    }
+    let scanner = Scanner::new();
+    let adaptive = forced(&scanner, &hay, None);
+    assert_eq!(adaptive, forced(&scanner, &hay, Some(false)));
+    assert_eq!(adaptive, forced(&scanner, &hay, Some(true)));
+    assert!(adaptive.len() > 1000, "{} findings", adaptive.len());
 }
