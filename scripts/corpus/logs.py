@@ -103,6 +103,8 @@ def phi_field(kind, r):
     if kind == "device":
         return R.choice(KEYS[kind]), P("DEVICE_ID", r.device)
     if kind == "account":
+        if R.random() < 0.25:
+            return ["iban"], P("IBAN", r.iban.replace(" ", ""))
         return R.choice(KEYS[kind]), P("ACCOUNT_NUMBER", r.account)
     if kind == "routing":
         return R.choice(KEYS[kind]), P("ACCOUNT_NUMBER", r.routing)
@@ -210,9 +212,19 @@ def render_fields(fields, style):
         out.append(" }")
     elif style == "query":
         out.append(R.choice(["/api/v1/patients/search", "/portal/lookup", "/fhir/Patient", "/members/verify", "/ehr/chart"]) + "?")
+        encode = R.random() < 0.5
         for i, (k, val) in enumerate(pairs):
-            out += ["&" if i else "", k, "=", val]
+            out += ["&" if i else "", k, "=", url_encoded(val) if encode else val]
     return out
+
+
+def url_encoded(val):
+    """A query-string value as browsers send it: spaces, @ and + escaped."""
+    def enc(t):
+        return t.replace("%", "%25").replace("+", "%2B").replace("@", "%40").replace(" ", "%20")
+    if isinstance(val, P):
+        return P(val.ent, enc(val.text()))
+    return enc(str(val))
 
 
 def event_message(r, style):
@@ -470,8 +482,13 @@ def free_text_line(d, r, t):
         d.add(ts, "dob = datetime.date(", [P("DATE", f"{r.dob.year}, {r.dob.month}, {r.dob.day}")], ")\n")
     elif s < 0.86:
         d.add(ts, "MRN ", "." * R.randint(5, 20), " ", P("MRN", r.mrn), "\n")
-    elif s < 0.93:
+    elif s < 0.9:
         d.add(ts, "password reset link sent to ", P("EMAIL", r.email), ": ", P("URL", f"https://portal.example.org/reset?token=", P("SECRET", v.session_token())), "\n")
+    elif s < 0.93:
+        host = R.choice(["https://portal.example.org", "https://ehr.stmarys-health.org", "http://10.12.4.7:8080", "https://api.example.com/v2"])
+        d.add(ts, R.choice(["GET ", "fetching ", "redirect to ", "callback "]),
+              P("URL", host, R.choice(["/patients/", "/chart/", "/Patient/"]), P("MRN", r.mrn),
+                R.choice(["?dob=", "/summary?birthdate="]), v.dob_piece("iso"), "&email=", url_encoded(P("EMAIL", r.email))), "\n")
     else:
         d.add(ts, "patient ", P("PERSON", r.pt.full()), ", ", r.age_piece(), ", admitted ", v.date_piece(r.admit), "\n")
 

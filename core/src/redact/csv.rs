@@ -2,6 +2,7 @@
 //! is quoted in the output when it was quoted in the input or when its
 //! redaction needs it.
 
+use crate::scan::hints::FieldHint;
 use std::io::{self, BufRead, Write};
 
 use crate::Redactor;
@@ -106,7 +107,7 @@ impl Redactor {
     fn redact_record(
         &self,
         raw: &[u8],
-        hints: &[Option<usize>],
+        hints: &[FieldHint],
         delim: u8,
         out: &mut Vec<u8>,
     ) -> u64 {
@@ -118,7 +119,8 @@ impl Redactor {
         let mut at = 0;
         let mut plain = Vec::new();
         for (column, field) in fields(body, delim).iter().enumerate() {
-            let hint = hints.get(column).copied().flatten();
+            let hint =
+                hints.get(column).copied().unwrap_or(FieldHint::Unknown);
             let (value, _) = field.value(body);
             let found = self.scanner().scan_hinted(hint, &value);
             if found.is_empty() {
@@ -157,7 +159,7 @@ impl Redactor {
 /// the column hints they are scanned with.
 struct Batch {
     records: Vec<(Vec<u8>, bool)>,
-    hints: Vec<Option<usize>>,
+    hints: Vec<FieldHint>,
 }
 
 fn read_batch<R: BufRead>(records: &mut CsvScan<'_, R>) -> (Batch, End) {

@@ -8,6 +8,7 @@
 //! fields. Findings carry their row and column and byte offsets into the
 //! raw stream.
 
+use crate::scan::hints::FieldHint;
 use std::io::{self, BufRead};
 use std::ops::Range;
 use std::sync::Arc;
@@ -192,7 +193,7 @@ pub struct CsvScan<'s, R> {
     opts: CsvOptions,
     headers: Option<Vec<Arc<str>>>,
     /// The key hint of each header, looked up once.
-    hints: Vec<Option<usize>>,
+    hints: Vec<FieldHint>,
     buf: Vec<u8>,
     offset: usize,
     line: u64,
@@ -330,7 +331,7 @@ impl<R: BufRead> CsvScan<'_, R> {
     }
 
     /// The key hint of each column, once the header row has been read.
-    pub(crate) fn hints(&self) -> &[Option<usize>] {
+    pub(crate) fn hints(&self) -> &[FieldHint] {
         &self.hints
     }
 
@@ -375,14 +376,14 @@ fn scan_record(
     raw: &[u8],
     offset: usize,
     row: u64,
-    hints: &[Option<usize>],
+    hints: &[FieldHint],
     delimiter: u8,
 ) -> (usize, Vec<CsvFinding>) {
     let body = trim_terminator(raw);
     let fields = fields(body, delimiter);
     let mut findings = Vec::new();
     for (column, field) in fields.iter().enumerate() {
-        let hint = hints.get(column).copied().flatten();
+        let hint = hints.get(column).copied().unwrap_or(FieldHint::Unknown);
         let (value, map) = field.value(body);
         for f in scanner.scan_hinted(hint, &value) {
             let (start, end) = match &map {

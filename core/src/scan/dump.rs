@@ -7,6 +7,7 @@
 //! bytea values in hex form are decoded and scanned; findings in them point
 //! at their hex digits.
 
+use crate::scan::hints::FieldHint;
 use std::collections::HashMap;
 use std::io::{self, BufRead};
 use std::ops::Range;
@@ -223,7 +224,8 @@ impl OwnedUnit {
         i: usize,
         v: &Value,
     ) -> Option<(Vec<u8>, Vec<Finding>, bool)> {
-        let hint = self.columns.hints.get(i).copied().flatten();
+        let hint =
+            self.columns.hints.get(i).copied().unwrap_or(FieldHint::Unknown);
         let (bytes, _) =
             decode(&self.bytes[v.raw.clone()], v.raw.start, v.kind)?;
         if let Some((inner, _)) = bytea_hex(&bytes) {
@@ -274,7 +276,7 @@ pub struct DumpScan<'s, R> {
     table: Arc<str>,
     columns: Vec<Arc<str>>,
     /// The key hint of each of `columns`, looked up once per table.
-    hints: Vec<Option<usize>>,
+    hints: Vec<FieldHint>,
     in_copy: bool,
     /// Tuples of the current INSERT not yet returned.
     tuples: std::vec::IntoIter<Vec<Value>>,
@@ -886,7 +888,7 @@ impl<R: BufRead> DumpScan<'_, R> {
 struct UnitRef<'a> {
     bytes: &'a [u8],
     offset: usize,
-    hints: &'a [Option<usize>],
+    hints: &'a [FieldHint],
 }
 
 /// The findings of one row, with the position of their value: the work a
@@ -900,7 +902,7 @@ fn row_findings(
 ) -> Vec<(Finding, usize)> {
     let mut findings = Vec::new();
     for (i, v) in values.iter().enumerate() {
-        let hint = unit.hints.get(i).copied().flatten();
+        let hint = unit.hints.get(i).copied().unwrap_or(FieldHint::Unknown);
         let Some((bytes, map)) =
             decode(&unit.bytes[v.raw.clone()], v.raw.start, v.kind)
         else {
@@ -954,7 +956,7 @@ fn named(
 pub(crate) struct Columns {
     table: Arc<str>,
     names: Vec<Arc<str>>,
-    hints: Vec<Option<usize>>,
+    hints: Vec<FieldHint>,
     /// Per column.
     pub(crate) types: Vec<Option<ColumnType>>,
 }

@@ -12,6 +12,7 @@ use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
 use super::context::{self, ContextWords};
+use super::hints::Fields;
 use super::names::Names;
 use super::pattern::{self, MAX_WINDOW, Pattern, PatternId};
 use super::resolve;
@@ -108,11 +109,11 @@ pub(crate) struct Inner {
     search: Searcher,
     /// Patterns `..n_regex` have regexes; the rest are key hints.
     pub(crate) n_regex: usize,
-    /// Normalized field name to the key hint's pattern index.
-    pub(crate) keys: std::collections::HashMap<String, usize>,
+    /// What field names say about their values.
+    pub(crate) fields: Fields,
     pub(crate) json_max_depth: usize,
     context: ContextWords,
-    names: &'static Names,
+    pub(crate) names: &'static Names,
     min_score: f32,
     allow: HashSet<Box<[u8]>>,
     /// Longest possible match of any pattern, in bytes.
@@ -545,6 +546,8 @@ impl ScannerBuilder {
             pack.patterns.extend(file.patterns);
             pack.ignores.extend(file.ignores);
             pack.keys.extend(file.keys);
+            pack.none.extend(file.none);
+            pack.about.extend(file.about);
         }
         for (i, (entity, term)) in self.deny.iter().enumerate() {
             pack.patterns.push(deny_pattern(i, *entity, term));
@@ -579,7 +582,10 @@ impl ScannerBuilder {
         if patterns.iter().all(|p| !p.keys.is_empty()) {
             return Err(BuildError::new(BuildErrorKind::NoPatterns));
         }
-        compile(patterns, ignores, self)
+        let mut fields = Fields::default();
+        fields.add_none(&pack.none);
+        fields.add_about(&pack.about);
+        compile(patterns, ignores, fields, self)
     }
 }
 
@@ -608,6 +614,7 @@ fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
 fn compile(
     patterns: Vec<Pattern>,
     ignores: Vec<pattern::Ignore>,
+    mut fields: Fields,
     b: &ScannerBuilder,
 ) -> Result<Scanner, BuildError> {
     // ASCII mode over bytes: Unicode-aware \b, \d and \w cost about 12x in
@@ -695,11 +702,8 @@ fn compile(
     // Context windows are in characters: up to 4 bytes each, plus the byte
     // just outside for the whole-word check and a few for validators.
     let window = patterns.iter().map(|p| p.context_window).max().unwrap_or(0);
-    let mut keys = std::collections::HashMap::new();
     for (i, p) in patterns.iter().enumerate().skip(n_regex) {
-        for k in &p.keys {
-            keys.entry(k.clone()).or_insert(i);
-        }
+        fields.add_class(i, &p.keys);
     }
     debug_assert!(window <= MAX_WINDOW);
     let margin = (4 * window + 8).max(validate::REACH_BEHIND + 8);
@@ -707,7 +711,7 @@ fn compile(
         inner: Arc::new(Inner {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             n_regex,
-            keys,
+            fields,
             json_max_depth: b.json_max_depth,
             compiled,
             search,

@@ -12,7 +12,14 @@ use std::io::{self, BufRead, Read};
 use std::ops::Range;
 
 use super::engine::{Finding, Scanner};
+use super::hints::FieldHint;
 use super::pattern::PatternId;
+use crate::Entity;
+
+/// Under a field that holds no PHI (`[fields] none`), findings below this
+/// score are not reported: a bare-number reading of an order id is not
+/// evidence enough against its name.
+const NOT_PHI_KEEPS: f32 = 0.9;
 
 /// The default limit on JSON nesting depth.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
@@ -478,19 +485,6 @@ fn write_pointer(path: &[Segment], fold: bool) -> String {
     out
 }
 
-/// Normalizes `key` (see `normalize_key`) onto the end of `buf`; false if
-/// it does not fit.
-fn push_normalized(buf: &mut [u8; 128], len: &mut usize, key: &str) -> bool {
-    for b in key.bytes().filter(u8::is_ascii_alphanumeric) {
-        if *len == buf.len() {
-            return false;
-        }
-        buf[*len] = b.to_ascii_lowercase();
-        *len += 1;
-    }
-    true
-}
-
 /// Values that say nothing is there, including phisafe's own redactions
 /// (`[SSN]`, `[SSN:9f86d081884c7d65]`), so redacted output scans clean.
 fn placeholder(v: &[u8]) -> bool {
@@ -528,41 +522,16 @@ fn placeholder(v: &[u8]) -> bool {
 }
 
 impl Scanner {
-    /// The key hint for a value at `path`: the nearest key, or the parent
-    /// key joined with it.
-    fn key_hint(&self, path: &[Segment]) -> Option<usize> {
-        let inner = &self.inner;
-        if inner.keys.is_empty() {
-            return None;
-        }
+    /// What the keys of `path` say about its value: the nearest key, or
+    /// the parent key read with it.
+    fn key_hint(&self, path: &[Segment]) -> FieldHint {
         let mut keys = path.iter().rev().filter_map(|s| match s {
             Segment::Key(k) => Some(k),
             Segment::Index(_) => None,
         });
-        // Normalized in a stack buffer: this runs for every value.
-        let lookup = |buf: &[u8]| {
-            std::str::from_utf8(buf)
-                .ok()
-                .and_then(|k| inner.keys.get(k).copied())
-        };
-        let near = keys.next()?;
-        let mut buf = [0u8; 128];
-        let mut len = 0;
-        if !push_normalized(&mut buf, &mut len, near) {
-            return None;
-        }
-        if let Some(i) = lookup(&buf[..len]) {
-            return Some(i);
-        }
-        let parent = keys.next()?;
-        let mut joined = [0u8; 128];
-        let mut jlen = 0;
-        if !push_normalized(&mut joined, &mut jlen, parent)
-            || !push_normalized(&mut joined, &mut jlen, near)
-        {
-            return None;
-        }
-        lookup(&joined[..jlen])
+        let Some(near) = keys.next() else { return FieldHint::Unknown };
+        let parent = keys.next().map(|p| p.as_bytes());
+        self.inner.fields.hint_path(parent, near.as_bytes())
     }
 
     /// Scans one field value whose name is `field` (a table column, a CSV
@@ -594,18 +563,25 @@ impl Scanner {
 
     /// The key hint a value under field `name` gets: for callers that
     /// scan many values of one field and look it up once.
-    pub(crate) fn field_hint(&self, name: &str) -> Option<usize> {
-        self.key_hint(&[Segment::Key(name.to_string())])
+    pub(crate) fn field_hint(&self, name: &str) -> FieldHint {
+        self.inner.fields.hint(name.as_bytes())
     }
 
     /// [`Scanner::scan_scalar`] with the path's key hint already looked up.
     pub(crate) fn scan_hinted(
         &self,
-        hint: Option<usize>,
+        hint: FieldHint,
         value: &[u8],
     ) -> Vec<Finding> {
         let mut found = self.scan(value);
-        if let Some(hint) = hint {
+        if hint == FieldHint::NotPhi {
+            // An event time or an id of a thing: a date in it is not a
+            // patient's, and a bare number reading is not evidence enough.
+            found.retain(|f| {
+                f.entity() != Entity::Date && f.score() >= NOT_PHI_KEEPS
+            });
+        }
+        if let FieldHint::Entity(hint) = hint {
             let p = self.pattern(PatternId(hint as u32));
             // The key is context for findings of its own entity.
             for f in found.iter_mut().filter(|f| f.entity() == p.entity()) {
@@ -616,7 +592,11 @@ impl Scanner {
                 .iter()
                 .filter(|b| b.is_ascii_alphanumeric() || **b >= 0x80)
                 .count();
+            let valid = p.validator.is_none_or(|v| {
+                v.check(value, 0..value.len(), self.inner.names)
+            });
             if !covered
+                && valid
                 && !placeholder(value)
                 && alnum >= p.min_length
                 && p.score() >= self.min_score()

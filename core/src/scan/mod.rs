@@ -13,6 +13,7 @@ mod context;
 pub(crate) mod csv;
 pub(crate) mod dump;
 mod engine;
+pub(crate) mod hints;
 pub(crate) mod json;
 pub(crate) mod json_stream;
 pub(crate) mod names;

@@ -47,20 +47,12 @@ pub struct Pattern {
     pub(crate) log_timestamp: bool,
     pub(crate) examples: Vec<String>,
     pub(crate) negatives: Vec<String>,
-    /// For key hints: the normalized field names; empty for regex patterns.
+    /// For key classes: the phrases of field names whose values are this
+    /// entity (any spelling, see `hints.rs`); empty for regex patterns.
     pub(crate) keys: Vec<String>,
     /// For key hints: letters and digits a value needs to be reported (a
     /// `patient_id` of 7 is a row key, not a medical record number).
     pub(crate) min_length: usize,
-}
-
-/// Lower-cased letters and digits only: `patientName`, `patient_name` and
-/// `PATIENT-NAME` all become `patientname`.
-pub(crate) fn normalize_key(key: &str) -> String {
-    key.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 impl Pattern {
@@ -110,8 +102,8 @@ impl Pattern {
         self.context_required
     }
 
-    /// For a key hint (a `[[key]]` table), the field names it matches,
-    /// normalized (lower-case letters and digits); empty for a regex
+    /// For a key class (a `[[key]]` table), the phrases of the field names
+    /// it matches, as written in the pattern file; empty for a regex
     /// pattern.
     pub fn keys(&self) -> &[String] {
         &self.keys
@@ -145,8 +137,12 @@ pub(crate) struct Ignore {
 pub(crate) struct PackFile {
     pub(crate) patterns: Vec<Pattern>,
     pub(crate) ignores: Vec<Ignore>,
-    /// Key hints, as patterns with `keys` and no regex.
+    /// Key classes, as patterns with `keys` and no regex.
     pub(crate) keys: Vec<Pattern>,
+    /// Field names whose values hold no PHI (`[fields] none`).
+    pub(crate) none: Vec<String>,
+    /// Words that make a field about its value (`[fields] about`).
+    pub(crate) about: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -158,6 +154,17 @@ struct RawFile {
     ignore: Vec<RawIgnore>,
     #[serde(default)]
     key: Vec<RawKey>,
+    #[serde(default)]
+    fields: RawFields,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFields {
+    #[serde(default)]
+    none: Vec<String>,
+    #[serde(default)]
+    about: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -168,6 +175,7 @@ struct RawKey {
     description: String,
     names: Vec<String>,
     score: f32,
+    validator: Option<String>,
     #[serde(default = "one")]
     min_length: usize,
     #[serde(default)]
@@ -258,7 +266,8 @@ pub(crate) fn parse_file(
         .into_iter()
         .map(|k| convert_key(origin, k))
         .collect::<Result<_, _>>()?;
-    Ok(PackFile { patterns, ignores, keys })
+    let RawFields { none, about } = raw.fields;
+    Ok(PackFile { patterns, ignores, keys, none, about })
 }
 
 fn one() -> usize {
@@ -278,19 +287,31 @@ fn convert_key(origin: &str, k: RawKey) -> Result<Pattern, BuildError> {
     if !(0.0..=1.0).contains(&k.score) {
         return Err(invalid("scores must be between 0 and 1".into()));
     }
-    let keys: Vec<String> = k.names.iter().map(|n| normalize_key(n)).collect();
-    if keys.is_empty() || keys.iter().any(String::is_empty) {
+    let mut buf = String::new();
+    if k.names.is_empty()
+        || k.names
+            .iter()
+            .any(|n| super::hints::words(n.as_bytes(), &mut buf).is_empty())
+    {
         return Err(invalid(
             "names must be non-empty and contain letters or digits".into(),
         ));
     }
+    let validator = match &k.validator {
+        None => None,
+        Some(name) => {
+            Some(Validator::from_name(name).ok_or_else(|| {
+                invalid(format!("unknown validator {name:?}"))
+            })?)
+        }
+    };
     Ok(Pattern {
         id: k.id,
         entity,
         description: k.description,
         regex: String::new(),
         group: 0,
-        validator: None,
+        validator,
         score: k.score,
         context_score: k.score,
         context: Vec::new(),
@@ -300,7 +321,7 @@ fn convert_key(origin: &str, k: RawKey) -> Result<Pattern, BuildError> {
         log_timestamp: false,
         examples: k.examples,
         negatives: Vec::new(),
-        keys,
+        keys: k.names,
         min_length: k.min_length,
     })
 }
@@ -406,6 +427,8 @@ pub(crate) fn default_pack() -> PackFile {
         pack.patterns.extend(file.patterns);
         pack.ignores.extend(file.ignores);
         pack.keys.extend(file.keys);
+        pack.none.extend(file.none);
+        pack.about.extend(file.about);
     }
     pack
 }

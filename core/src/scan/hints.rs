@@ -1,0 +1,379 @@
+//! What a field's name says about its values.
+//!
+//! JSON keys, CSV headers, SQL columns and the keys of `key=value` text are
+//! read the same way. A name is split into lower-case words (camelCase,
+//! PascalCase, snake_case, kebab-case, spaces, dots, letters and digits:
+//! `attendingNpi`, `PRESCRIBER_NPI` and `Provider NPI` all hold the word
+//! `npi`), and the words are matched against the phrases of the pattern
+//! pack: each `[[key]]` class lists the phrases of its entity (`npi`,
+//! `date of birth`, `secret access key`), and `[fields] none` lists fields
+//! that hold no PHI (`timestamp`, `created at`, `order id`).
+//!
+//! The phrase that ends last decides, the longest of those ending there:
+//! the head of an English compound comes last (`patient_language` is a
+//! language, `product_name` a product's name, `secret_access_key` a
+//! secret). Words before the phrase say whose value it is (`patient`,
+//! `provider`, `owner`) and change nothing; an `[fields] about` word after
+//! it says the field is about the value, not the value (`ssn_verified`,
+//! `email_status`, `phone_type`).
+//!
+//! Databases fold unquoted names to lower case (`MedicaidId` becomes
+//! `medicaidid`), so a name whose words match no phrase is read once more
+//! as one run of letters: the longest phrase it ends with decides
+//! (`certifiernpi`, `servicedate`), after dropping a trailing `id`, `no`,
+//! `num` or `number` if need be (`mrnno`). Short phrases that end ordinary
+//! words (`tel` in `hotel`, `ip` in `ship`) do not count there.
+
+use std::collections::{HashMap, HashSet};
+
+/// What a field name says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldHint {
+    /// Values are this key class's entity: the pattern index of the class.
+    Entity(usize),
+    /// Values are not PHI (event times, ids of things, amounts, codes).
+    NotPhi,
+    /// The name says nothing.
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Meaning {
+    Entity(usize),
+    NotPhi,
+}
+
+/// The phrase dictionary of one scanner.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    /// Phrases, words joined by single spaces.
+    phrases: HashMap<Box<str>, Meaning>,
+    /// The most words in one phrase.
+    longest: usize,
+    about: HashSet<Box<str>>,
+    /// Phrases with the spaces removed, for names in one run of letters.
+    runs: HashMap<Box<str>, Meaning>,
+}
+
+/// Three-letter phrases distinctive enough to be read at the end of a run
+/// of letters (`certifiernpi`); shorter phrases and other three-letter ones
+/// end ordinary words too often (`hotel`, `ship`, `page`).
+const RUN_SHORT: &[&str] =
+    &["mrn", "npi", "ssn", "dob", "dea", "vin", "udi", "mbi", "dod"];
+
+/// Endings that add nothing to what a run of letters names (`mrnno`).
+const RUN_TAILS: &[&str] = &["number", "num", "nbr", "no", "id"];
+
+/// Splits `name` into lower-case words, joined by single spaces in `out`;
+/// returns where each word starts and ends in `out`.
+pub(crate) fn words(name: &[u8], out: &mut String) -> Vec<(usize, usize)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum C {
+        Lower,
+        Upper,
+        Digit,
+        Other,
+    }
+    let class = |b: u8| match b {
+        b'a'..=b'z' | 0x80..=0xFF => C::Lower,
+        b'A'..=b'Z' => C::Upper,
+        b'0'..=b'9' => C::Digit,
+        _ => C::Other,
+    };
+    out.clear();
+    let mut spans = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut close = |out: &mut String, start: &mut Option<usize>| {
+        if let Some(s) = start.take() {
+            spans.push((s, out.len()));
+        }
+    };
+    for (i, &b) in name.iter().enumerate() {
+        let c = class(b);
+        if c == C::Other {
+            close(out, &mut start);
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|p| class(name[p]));
+        let next = name.get(i + 1).map(|&n| class(n));
+        let boundary = match (prev, c) {
+            (None | Some(C::Other), _) => true,
+            (Some(C::Lower), C::Upper) => true,
+            (Some(C::Digit), C::Lower | C::Upper)
+            | (Some(C::Lower | C::Upper), C::Digit) => true,
+            // The last capital of a run opens the next word: HTTPRequest.
+            (Some(C::Upper), C::Upper) => next == Some(C::Lower),
+            _ => false,
+        };
+        if boundary {
+            close(out, &mut start);
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            start = Some(out.len());
+        }
+        // Non-ASCII bytes are kept whole; only ASCII letters fold.
+        let lower = b.to_ascii_lowercase();
+        if lower.is_ascii() {
+            out.push(char::from(lower));
+        } else {
+            // A byte of a multi-byte character: keep the word, not the
+            // byte (phrases are ASCII, so such words never match).
+            out.push('\u{FFFD}');
+        }
+    }
+    close(out, &mut start);
+    spans
+}
+
+impl Fields {
+    /// Adds the phrases of key class `pattern` (names in any spelling).
+    pub(crate) fn add_class(&mut self, pattern: usize, names: &[String]) {
+        for n in names {
+            self.add(n, Meaning::Entity(pattern));
+        }
+    }
+
+    /// Adds names of fields that hold no PHI.
+    pub(crate) fn add_none(&mut self, names: &[String]) {
+        for n in names {
+            self.add(n, Meaning::NotPhi);
+        }
+    }
+
+    /// Adds words that make a field about its value.
+    pub(crate) fn add_about(&mut self, words: &[String]) {
+        let mut buf = String::new();
+        for w in words {
+            words_of(w, &mut buf);
+            self.about.insert(buf.as_str().into());
+        }
+    }
+
+    fn add(&mut self, name: &str, meaning: Meaning) {
+        let mut buf = String::new();
+        let n = words_of(name, &mut buf);
+        if n == 0 {
+            return;
+        }
+        self.longest = self.longest.max(n);
+        // The first class to claim a phrase keeps it.
+        self.phrases.entry(buf.as_str().into()).or_insert(meaning);
+        let run: String = buf.chars().filter(|c| *c != ' ').collect();
+        if run.len() >= 4 || RUN_SHORT.contains(&run.as_str()) {
+            self.runs.entry(run.into()).or_insert(meaning);
+        }
+    }
+
+    /// What the field called `name` holds.
+    pub(crate) fn hint(&self, name: &[u8]) -> FieldHint {
+        if self.phrases.is_empty() {
+            return FieldHint::Unknown;
+        }
+        let mut buf = String::new();
+        let spans = words(name, &mut buf);
+        match self.head(&buf, &spans) {
+            None => self.run_hint(&buf),
+            Some((start, len, m)) => {
+                self.verdict(&buf, &spans[start + len..], m)
+            }
+        }
+    }
+
+    /// What a name holds read as one run of letters: the longest phrase it
+    /// ends with, a trailing `id`/`no`/`number` dropped if need be.
+    fn run_hint(&self, words: &str) -> FieldHint {
+        let run: String = words.chars().filter(|c| *c != ' ').collect();
+        let ends_with = |run: &str| {
+            (0..run.len())
+                .filter(|&i| run.is_char_boundary(i))
+                .find_map(|i| self.runs.get(&run[i..]).copied())
+        };
+        let found = ends_with(&run).or_else(|| {
+            RUN_TAILS.iter().find_map(|tail| {
+                run.strip_suffix(tail)
+                    .filter(|r| !r.is_empty())
+                    .and_then(ends_with)
+            })
+        });
+        match found {
+            None => FieldHint::Unknown,
+            Some(Meaning::NotPhi) => FieldHint::NotPhi,
+            Some(Meaning::Entity(p)) => FieldHint::Entity(p),
+        }
+    }
+
+    /// The deciding phrase of the words `spans` of `text`: the one that
+    /// ends last, the longest of those (start word, word count, meaning).
+    fn head(
+        &self,
+        text: &str,
+        spans: &[(usize, usize)],
+    ) -> Option<(usize, usize, Meaning)> {
+        for end in (1..=spans.len()).rev() {
+            for len in (1..=self.longest.min(end)).rev() {
+                let start = end - len;
+                let phrase = &text[spans[start].0..spans[end - 1].1];
+                if let Some(&m) = self.phrases.get(phrase) {
+                    return Some((start, len, m));
+                }
+            }
+        }
+        None
+    }
+
+    /// The hint of a deciding phrase, with the words after it.
+    fn verdict(
+        &self,
+        text: &str,
+        after: &[(usize, usize)],
+        m: Meaning,
+    ) -> FieldHint {
+        match m {
+            Meaning::NotPhi => FieldHint::NotPhi,
+            Meaning::Entity(p) => {
+                if after.iter().any(|&(s, e)| self.about.contains(&text[s..e]))
+                {
+                    FieldHint::Unknown
+                } else {
+                    FieldHint::Entity(p)
+                }
+            }
+        }
+    }
+
+    /// What a field holds, read with its parent's name:
+    /// `{"patient": {"name": ...}}` reads as `patient name`, and
+    /// `{"product": {"name": ...}}` as `product name`. A phrase of the
+    /// parent alone decides only for a generic child (`value`, `text`):
+    /// `{"ssn": {"value": ...}}`.
+    pub(crate) fn hint_path(
+        &self,
+        parent: Option<&[u8]>,
+        name: &[u8],
+    ) -> FieldHint {
+        let Some(parent) = parent else { return self.hint(name) };
+        if self.phrases.is_empty() {
+            return FieldHint::Unknown;
+        }
+        let mut joined = Vec::with_capacity(parent.len() + name.len() + 1);
+        joined.extend_from_slice(parent);
+        joined.push(b' ');
+        let split_at = joined.len();
+        joined.extend_from_slice(name);
+        let mut text = String::new();
+        let spans = words(&joined, &mut text);
+        let mut near_text = String::new();
+        let near = words(&joined[split_at..], &mut near_text);
+        let first_near = spans.len() - near.len();
+        match self.head(&text, &spans) {
+            None => self.run_hint(&near_text),
+            Some((start, len, m)) if start + len > first_near => {
+                self.verdict(&text, &spans[start + len..], m)
+            }
+            Some((start, len, m)) => {
+                let generic = matches!(
+                    near_text.as_str(),
+                    "value" | "text" | "val" | "display" | "string" | "v"
+                );
+                if generic {
+                    self.verdict(&text, &spans[start + len..first_near], m)
+                } else {
+                    FieldHint::Unknown
+                }
+            }
+        }
+    }
+}
+
+/// `words` of `name` into `buf`; returns how many.
+fn words_of(name: &str, buf: &mut String) -> usize {
+    words(name.as_bytes(), buf).len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(name: &str) -> String {
+        let mut buf = String::new();
+        words(name.as_bytes(), &mut buf);
+        buf
+    }
+
+    #[test]
+    fn names_split_into_words() {
+        assert_eq!(split("attendingNpi"), "attending npi");
+        assert_eq!(split("PRESCRIBER_NPI"), "prescriber npi");
+        assert_eq!(split("Provider NPI"), "provider npi");
+        assert_eq!(split("secretAccessKey"), "secret access key");
+        assert_eq!(split("patient-mrn"), "patient mrn");
+        assert_eq!(split("HTTPRequestId"), "http request id");
+        assert_eq!(split("address_line1"), "address line 1");
+        assert_eq!(split("icd10Code"), "icd 10 code");
+        assert_eq!(split("x.forwarded.for"), "x forwarded for");
+        assert_eq!(split("__"), "");
+    }
+
+    fn dict() -> Fields {
+        let mut f = Fields::default();
+        f.add_class(0, &["npi".into(), "national provider id".into()]);
+        f.add_class(1, &["dob".into(), "date of birth".into()]);
+        f.add_class(2, &["name".into(), "first name".into()]);
+        f.add_none(&[
+            "timestamp".into(),
+            "created at".into(),
+            "file name".into(),
+        ]);
+        f.add_about(&["status".into(), "verified".into()]);
+        f
+    }
+
+    #[test]
+    fn phrases_decide() {
+        let f = dict();
+        assert_eq!(f.hint(b"provider_npi"), FieldHint::Entity(0));
+        assert_eq!(f.hint(b"certifierNpi"), FieldHint::Entity(0));
+        assert_eq!(f.hint(b"DateOfBirth"), FieldHint::Entity(1));
+        assert_eq!(f.hint(b"created_at"), FieldHint::NotPhi);
+        assert_eq!(f.hint(b"file_name"), FieldHint::NotPhi);
+        assert_eq!(f.hint(b"npi_status"), FieldHint::Unknown);
+        assert_eq!(f.hint(b"amount"), FieldHint::Unknown);
+        // The phrase that ends last decides, the longest of those.
+        assert_eq!(f.hint(b"dob_timestamp"), FieldHint::NotPhi);
+        assert_eq!(f.hint(b"timestamp_dob"), FieldHint::Entity(1));
+        assert_eq!(f.hint(b"patient_first_name"), FieldHint::Entity(2));
+    }
+
+    #[test]
+    fn names_folded_to_lower_case_are_read_as_runs() {
+        let f = dict();
+        assert_eq!(f.hint(b"certifiernpi"), FieldHint::Entity(0));
+        assert_eq!(f.hint(b"dateofbirth"), FieldHint::Entity(1));
+        assert_eq!(f.hint(b"npino"), FieldHint::Entity(0));
+        assert_eq!(f.hint(b"createdat"), FieldHint::NotPhi);
+        assert_eq!(f.hint(b"patientfirstname"), FieldHint::Entity(2));
+        assert_eq!(f.hint(b"hotel"), FieldHint::Unknown);
+    }
+
+    #[test]
+    fn parents_help_only_when_the_name_is_silent() {
+        let f = dict();
+        assert_eq!(
+            f.hint_path(Some(b"provider"), b"npi"),
+            FieldHint::Entity(0)
+        );
+        assert_eq!(
+            f.hint_path(Some(b"date of"), b"birth"),
+            FieldHint::Entity(1)
+        );
+        assert_eq!(f.hint_path(Some(b"file"), b"name"), FieldHint::NotPhi);
+        assert_eq!(f.hint_path(Some(b"npi"), b"value"), FieldHint::Entity(0));
+        assert_eq!(f.hint_path(Some(b"npi"), b"notes"), FieldHint::Unknown);
+        assert_eq!(
+            f.hint_path(Some(b"timestamp"), b"value"),
+            FieldHint::NotPhi
+        );
+        assert_eq!(f.hint_path(None, b"value"), FieldHint::Unknown);
+    }
+}
