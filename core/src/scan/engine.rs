@@ -12,7 +12,8 @@ use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
 use super::context::{self, ContextWords};
-use super::hints::Fields;
+use super::hints::{FieldHint, Fields, NOT_PHI_KEEPS};
+use super::kv;
 use super::names::Names;
 use super::pattern::{self, MAX_WINDOW, Pattern, PatternId};
 use super::resolve;
@@ -339,8 +340,71 @@ impl Inner {
             self.search.candidates(search, hay, from, limit, |pid, s, e| {
                 self.evaluate(hay, pid, s, e, caps, out)
             });
+        self.key_values(hay, from, limit, out);
         out[first..].sort_by_key(|f| f.start);
+        // A value under a key that holds no PHI: dates there are event
+        // times, and weak readings are not evidence against the key.
+        let mut kept = first;
+        for i in first..out.len() {
+            let f = out[i];
+            let weak = f.entity == Entity::Date || f.score < NOT_PHI_KEEPS;
+            if !weak || !kv::not_phi_at(&self.fields, hay, f.range()) {
+                out[kept] = f;
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
         resume
+    }
+
+    /// Findings from keys in text (`patient_mrn=61038852`): a value whose
+    /// key names an entity is that entity, for values starting in
+    /// `from..limit`.
+    fn key_values(
+        &self,
+        hay: &[u8],
+        from: usize,
+        limit: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        let back = from.saturating_sub(kv::REACH_BEHIND);
+        kv::pairs(&self.fields, hay, back, limit, |pair| {
+            if let FieldHint::Entity(p) = pair.hint
+                && (from..limit).contains(&pair.value.start)
+            {
+                out.extend(self.key_finding(hay, p, pair.value));
+            }
+        });
+    }
+
+    /// The finding key class `p` makes of `hay[value]`, if the value is
+    /// one: not a placeholder, long enough, valid.
+    pub(crate) fn key_finding(
+        &self,
+        hay: &[u8],
+        p: usize,
+        value: std::ops::Range<usize>,
+    ) -> Option<Finding> {
+        let pat = &self.patterns[p];
+        let v = &hay[value.clone()];
+        let alnum = v
+            .iter()
+            .filter(|b| b.is_ascii_alphanumeric() || **b >= 0x80)
+            .count();
+        let valid = pat
+            .validator
+            .is_none_or(|val| val.check(hay, value.clone(), self.names));
+        let ok = valid
+            && alnum >= pat.min_length.max(1)
+            && !super::json::placeholder(v)
+            && pat.score >= self.min_score;
+        ok.then_some(Finding {
+            entity: pat.entity,
+            start: value.start,
+            end: value.end,
+            score: pat.score,
+            pattern: PatternId(p as u32),
+        })
     }
 
     fn evaluate(
@@ -707,6 +771,11 @@ fn compile(
     }
     debug_assert!(window <= MAX_WINDOW);
     let margin = (4 * window + 8).max(validate::REACH_BEHIND + 8);
+    // A key's value starts at most `kv::REACH_BEHIND` after the key, is at
+    // most `kv::MAX_VALUE` long, and a value holding no PHI affects the
+    // findings inside it.
+    let max_match_len = max_match_len.max(kv::MAX_VALUE + 16);
+    let behind = margin.max(kv::REACH_BEHIND + kv::MAX_VALUE + 16);
     Ok(Scanner {
         inner: Arc::new(Inner {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -720,7 +789,7 @@ fn compile(
             min_score: b.min_score,
             allow: b.allow.clone(),
             max_match_len,
-            lookbehind: margin,
+            lookbehind: behind,
             lookahead: margin,
             patterns,
         }),

@@ -26,6 +26,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+type Set<K> = HashSet<K, foldhash::fast::FixedState>;
+
+/// Under a field that holds no PHI (`[fields] none`), findings below this
+/// score are not reported: a bare-number reading of an order id is not
+/// evidence enough against its name.
+pub(crate) const NOT_PHI_KEEPS: f32 = 0.9;
+
 /// What a field name says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FieldHint {
@@ -47,12 +55,62 @@ enum Meaning {
 #[derive(Debug, Default)]
 pub(crate) struct Fields {
     /// Phrases, words joined by single spaces.
-    phrases: HashMap<Box<str>, Meaning>,
+    phrases: Map<Box<str>, Meaning>,
     /// The most words in one phrase.
     longest: usize,
-    about: HashSet<Box<str>>,
+    about: Set<Box<str>>,
     /// Phrases with the spaces removed, for names in one run of letters.
-    runs: HashMap<Box<str>, Meaning>,
+    runs: Map<Box<str>, Meaning>,
+    /// The last three letters of every run: a quick no.
+    run_ends: Set<[u8; 3]>,
+    /// Bloom bits of `heads` and the tails, of `none_heads`, and of the
+    /// last three letters of runs: most keys in text are turned away by a
+    /// hash and a bit.
+    quick_heads: Bloom,
+    quick_none: Bloom,
+    quick_runs: Bloom,
+    /// The last word of every entity phrase: what a key in text naming an
+    /// entity ends with (or a tail after it).
+    heads: Set<Box<str>>,
+    /// The last word of every phrase of `[fields] none`.
+    none_heads: Set<Box<str>>,
+}
+
+/// A 4096-bit Bloom filter with one hash: a cheap "certainly not".
+#[derive(Debug)]
+struct Bloom([u64; 64]);
+
+impl Default for Bloom {
+    fn default() -> Bloom {
+        Bloom([0; 64])
+    }
+}
+
+impl Bloom {
+    fn hash(word: &[u8]) -> usize {
+        let mut h: u32 = 2166136261;
+        for &b in word {
+            h = (h ^ u32::from(b)).wrapping_mul(16777619);
+        }
+        (h >> 20) as usize
+    }
+
+    fn insert(&mut self, word: &[u8]) {
+        let h = Bloom::hash(word);
+        self.0[h / 64] |= 1 << (h % 64);
+    }
+
+    fn may_hold(&self, word: &[u8]) -> bool {
+        let h = Bloom::hash(word);
+        self.0[h / 64] & (1 << (h % 64)) != 0
+    }
+}
+
+/// Reusable buffers for reading names.
+#[derive(Debug, Default)]
+pub(crate) struct WordBuf {
+    text: String,
+    spans: Vec<(usize, usize)>,
 }
 
 /// Three-letter phrases distinctive enough to be read at the end of a run
@@ -67,6 +125,17 @@ const RUN_TAILS: &[&str] = &["number", "num", "nbr", "no", "id"];
 /// Splits `name` into lower-case words, joined by single spaces in `out`;
 /// returns where each word starts and ends in `out`.
 pub(crate) fn words(name: &[u8], out: &mut String) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    words_into(name, out, &mut spans);
+    spans
+}
+
+/// [`words`] into buffers the caller reuses.
+pub(crate) fn words_into(
+    name: &[u8],
+    out: &mut String,
+    spans: &mut Vec<(usize, usize)>,
+) {
     #[derive(Clone, Copy, PartialEq)]
     enum C {
         Lower,
@@ -81,7 +150,7 @@ pub(crate) fn words(name: &[u8], out: &mut String) -> Vec<(usize, usize)> {
         _ => C::Other,
     };
     out.clear();
-    let mut spans = Vec::new();
+    spans.clear();
     let mut start: Option<usize> = None;
     let mut close = |out: &mut String, start: &mut Option<usize>| {
         if let Some(s) = start.take() {
@@ -123,7 +192,6 @@ pub(crate) fn words(name: &[u8], out: &mut String) -> Vec<(usize, usize)> {
         }
     }
     close(out, &mut start);
-    spans
 }
 
 impl Fields {
@@ -161,7 +229,26 @@ impl Fields {
         self.phrases.entry(buf.as_str().into()).or_insert(meaning);
         let run: String = buf.chars().filter(|c| *c != ' ').collect();
         if run.len() >= 4 || RUN_SHORT.contains(&run.as_str()) {
+            let b = run.as_bytes();
+            self.run_ends.insert([
+                b[b.len() - 3],
+                b[b.len() - 2],
+                b[b.len() - 1],
+            ]);
+            self.quick_runs.insert(&b[b.len() - 3..]);
             self.runs.entry(run.into()).or_insert(meaning);
+        }
+        if let Some(last) = buf.rsplit(' ').next() {
+            match meaning {
+                Meaning::Entity(_) => {
+                    self.quick_heads.insert(last.as_bytes());
+                    self.heads.insert(last.into())
+                }
+                Meaning::NotPhi => {
+                    self.quick_none.insert(last.as_bytes());
+                    self.none_heads.insert(last.into())
+                }
+            };
         }
     }
 
@@ -180,21 +267,98 @@ impl Fields {
         }
     }
 
+    /// What the key of a `key=value` or `Key: value` in text holds. Prose
+    /// runs into such keys (`the patient reports the following:`), so the
+    /// deciding phrase must end the key, perhaps followed by `number`,
+    /// `no`, `id` or `#`.
+    ///
+    /// With `none` false, keys that can only hold no PHI are not read
+    /// (their answer would not be used).
+    pub(crate) fn hint_key(
+        &self,
+        name: &[u8],
+        buf: &mut WordBuf,
+        none: bool,
+    ) -> FieldHint {
+        if self.phrases.is_empty() {
+            return FieldHint::Unknown;
+        }
+        // Most keys in text name nothing: decide on the last word before
+        // splitting the whole key.
+        let mut low = [0u8; 32];
+        let Some(last) = last_word(name, &mut low) else {
+            return FieldHint::Unknown;
+        };
+        let b = last.as_bytes();
+        let maybe = self.quick_heads.may_hold(b)
+            || (none && self.quick_none.may_hold(b))
+            || (b.len() >= 5 && self.quick_runs.may_hold(&b[b.len() - 3..]))
+            || (b.len() >= 5
+                && RUN_TAILS.iter().any(|t| {
+                    b.strip_suffix(t.as_bytes()).is_some_and(|r| {
+                        r.len() >= 3
+                            && self.quick_runs.may_hold(&r[r.len() - 3..])
+                    })
+                }));
+        if !maybe && !RUN_TAILS.contains(&last) {
+            return FieldHint::Unknown;
+        }
+        let tail = RUN_TAILS.contains(&last);
+        let known = tail
+            || self.heads.contains(last)
+            || (none && self.none_heads.contains(last));
+        if !known {
+            if last.len() < 5 {
+                return FieldHint::Unknown;
+            }
+            return match self.run_hint(last) {
+                FieldHint::NotPhi if !none => FieldHint::Unknown,
+                h => h,
+            };
+        }
+        words_into(name, &mut buf.text, &mut buf.spans);
+        let (text, spans) = (&buf.text, &buf.spans);
+        let n = spans.len();
+        let ends = [Some(n), (tail && n > 1).then(|| n - 1)];
+        for end in ends.into_iter().flatten() {
+            for len in (1..=self.longest.min(end)).rev() {
+                let phrase = &text[spans[end - len].0..spans[end - 1].1];
+                if let Some(&m) = self.phrases.get(phrase) {
+                    return self.verdict(text, &[], m);
+                }
+            }
+        }
+        FieldHint::Unknown
+    }
+
     /// What a name holds read as one run of letters: the longest phrase it
     /// ends with, a trailing `id`/`no`/`number` dropped if need be.
     fn run_hint(&self, words: &str) -> FieldHint {
-        let run: String = words.chars().filter(|c| *c != ' ').collect();
+        let run: std::borrow::Cow<'_, str> = if words.contains(' ') {
+            words.chars().filter(|c| *c != ' ').collect::<String>().into()
+        } else {
+            words.into()
+        };
+        let end = |r: &str| {
+            let b = r.as_bytes();
+            b.len() >= 3
+                && self.run_ends.contains(&[
+                    b[b.len() - 3],
+                    b[b.len() - 2],
+                    b[b.len() - 1],
+                ])
+        };
+        let untailed = || RUN_TAILS.iter().filter_map(|t| run.strip_suffix(t));
+        if !end(&run) && !untailed().any(end) {
+            return FieldHint::Unknown;
+        }
         let ends_with = |run: &str| {
-            (0..run.len())
+            (0..run.len().saturating_sub(2))
                 .filter(|&i| run.is_char_boundary(i))
                 .find_map(|i| self.runs.get(&run[i..]).copied())
         };
         let found = ends_with(&run).or_else(|| {
-            RUN_TAILS.iter().find_map(|tail| {
-                run.strip_suffix(tail)
-                    .filter(|r| !r.is_empty())
-                    .and_then(ends_with)
-            })
+            untailed().filter(|r| !r.is_empty()).find_map(ends_with)
         });
         match found {
             None => FieldHint::Unknown,
@@ -284,6 +448,39 @@ impl Fields {
             }
         }
     }
+}
+
+/// The last word of `name` as [`words`] would split it, lower-cased into
+/// `buf`; `None` if there is none or it does not fit.
+fn last_word<'b>(name: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b str> {
+    let end = name.iter().rposition(u8::is_ascii_alphanumeric)? + 1;
+    let mut start = end;
+    if name[end - 1].is_ascii_digit() {
+        while start > 0 && name[start - 1].is_ascii_digit() {
+            start -= 1;
+        }
+    } else if name[end - 1].is_ascii_uppercase() {
+        // An all-capitals word (`SSN`), or the capital run before it.
+        while start > 0 && name[start - 1].is_ascii_uppercase() {
+            start -= 1;
+        }
+    } else {
+        while start > 0 && name[start - 1].is_ascii_lowercase() {
+            start -= 1;
+        }
+        // `patientMrn`: the capital opening the word belongs to it.
+        if start > 0 && name[start - 1].is_ascii_uppercase() {
+            start -= 1;
+        }
+    }
+    if start > 0 && name[start - 1] >= 0x80 {
+        return None;
+    }
+    let word = &name[start..end];
+    let out = buf.get_mut(..word.len())?;
+    out.copy_from_slice(word);
+    out.make_ascii_lowercase();
+    std::str::from_utf8(out).ok()
 }
 
 /// `words` of `name` into `buf`; returns how many.

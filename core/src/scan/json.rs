@@ -13,13 +13,9 @@ use std::ops::Range;
 
 use super::engine::{Finding, Scanner};
 use super::hints::FieldHint;
+use super::hints::NOT_PHI_KEEPS;
 use super::pattern::PatternId;
 use crate::Entity;
-
-/// Under a field that holds no PHI (`[fields] none`), findings below this
-/// score are not reported: a bare-number reading of an order id is not
-/// evidence enough against its name.
-const NOT_PHI_KEEPS: f32 = 0.9;
 
 /// The default limit on JSON nesting depth.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
@@ -487,7 +483,7 @@ fn write_pointer(path: &[Segment], fold: bool) -> String {
 
 /// Values that say nothing is there, including phisafe's own redactions
 /// (`[SSN]`, `[SSN:9f86d081884c7d65]`), so redacted output scans clean.
-fn placeholder(v: &[u8]) -> bool {
+pub(crate) fn placeholder(v: &[u8]) -> bool {
     let v = v.trim_ascii();
     if let Some(inner) =
         v.strip_prefix(b"[").and_then(|v| v.strip_suffix(b"]"))

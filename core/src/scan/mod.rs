@@ -16,6 +16,7 @@ mod engine;
 pub(crate) mod hints;
 pub(crate) mod json;
 pub(crate) mod json_stream;
+mod kv;
 pub(crate) mod names;
 pub(crate) mod pattern;
 mod resolve;

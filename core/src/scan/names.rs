@@ -128,6 +128,21 @@ impl Names {
         }
     }
 
+    /// The value of a name field: letters, and the first word not a common
+    /// word ("Stable", "Pending"); any case, since fields hold `QUIXOTE`
+    /// and `quixote` alike. The field's name is the evidence.
+    pub(crate) fn is_name_value(&self, m: &[u8]) -> bool {
+        let split = |b: &u8| {
+            b.is_ascii_whitespace() || matches!(b, b',' | b'^' | b'/')
+        };
+        let Some(first) = m.split(split).find(|t| !t.is_empty()) else {
+            return false;
+        };
+        let first = first.strip_suffix(b".").unwrap_or(first);
+        m.iter().any(|b| b.is_ascii_alphabetic() || *b >= 0x80)
+            && !self.is(&self.common, first)
+    }
+
     /// A name after a cue ("Dr.", "Patient:"): capitalized tokens, the
     /// first not a common word. One token is enough, and names outside the
     /// dictionaries count: the cue is the evidence.
@@ -168,6 +183,17 @@ mod tests {
         assert!(!n.is_full_name(b"May Smith"));
         assert!(!n.is_full_name(b"John"));
         assert!(!n.is_full_name(b"John smith"));
+    }
+
+    #[test]
+    fn name_values() {
+        let n = Names::default_pack();
+        assert!(n.is_name_value(b"QUIXOTE"));
+        assert!(n.is_name_value(b"maria lopez"));
+        assert!(n.is_name_value("Łęcki".as_bytes()));
+        assert!(!n.is_name_value(b"Stable"));
+        assert!(!n.is_name_value(b"PENDING"));
+        assert!(!n.is_name_value(b"12345"));
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub(crate) enum Validator {
     PersonName,
     /// A name after a title or label: capitalized, not a common word.
     PersonCued,
+    /// The value of a name field: letters, the first word not a common
+    /// word (`Stable`, `Pending`), in any case.
+    PersonValue,
+    /// Contains at least one digit.
+    AnyDigit,
     StreetAddress,
 }
 
@@ -77,6 +82,8 @@ impl Validator {
         ("zip", Validator::Zip),
         ("person_name", Validator::PersonName),
         ("person_cued", Validator::PersonCued),
+        ("person_value", Validator::PersonValue),
+        ("any_digit", Validator::AnyDigit),
         ("street_address", Validator::StreetAddress),
     ];
 
@@ -152,6 +159,8 @@ impl Validator {
             Validator::Zip => zip(m),
             Validator::PersonName => names.is_full_name(m),
             Validator::PersonCued => names.is_cued_name(m),
+            Validator::PersonValue => names.is_name_value(m),
+            Validator::AnyDigit => m.iter().any(u8::is_ascii_digit),
             Validator::StreetAddress => street_address(m),
         }
     }
