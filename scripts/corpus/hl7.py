@@ -40,41 +40,74 @@ def msh(kind):
     return f"MSH|^~\\&|{R.choice(['EPIC', 'CERNER', 'MEDITECH', 'ATHENA'])}|{R.choice(['SMH', 'UH', 'NORTHSIDE'])}|{R.choice(['LAB', 'RIS', 'BILLING'])}|{R.choice(['HUB', 'MIRTH'])}|{t.strftime('%Y%m%d%H%M%S')}||{kind}|{v.digits(R.randint(6, 12))}|P|2.{R.choice(['3', '4', '5.1'])}"
 
 
+def seg(name, fields):
+    """A segment with `fields` {number: pieces} at their standard positions."""
+    out = [name]
+    for n in range(1, max(fields) + 1):
+        out.append("|")
+        val = fields.get(n)
+        if val is None:
+            continue
+        out.extend(val if isinstance(val, list) else [val])
+    return out
+
+
+def xcn(p, ent_id, pid_num):
+    """A clinician: ID^FAMILY^GIVEN^MIDDLE^^^^DEGREE."""
+    return [P(ent_id, pid_num), "^", hl7_name(p), R.choice(["", "^^^^MD", "^^^MD"])]
+
+
 def segments(r):
-    """The segments of one message, as lists of pieces."""
+    """The segments of one message, as lists of pieces, fields where the
+    standard puts them."""
     kind = R.choice(["ADT^A01", "ADT^A04", "ADT^A08", "ADT^A03", "ORU^R01", "SIU^S12", "DFT^P03", "ORM^O01", "VXU^V04"])
     segs = [[msh(kind)]]
-    segs.append(["EVN|", kind[4:], "|", hl7_ts(None)])
-    pid = ["PID|1||", P("MRN", r.mrn), "^^^", R.choice(["MRN", "SMH", "EPI"]), "^MR"]
+    segs.append(seg("EVN", {1: kind[4:], 2: hl7_ts(None)}))
+    ids = [P("MRN", r.mrn), "^^^", R.choice(["MRN", "SMH", "EPI"]), "^MR"]
     if R.random() < 0.4:
-        pid += ["~", P("SSN", r.ssn.replace("-", "") if R.random() < 0.5 else r.ssn), "^^^SSA^SS"]
-    pid += ["||", hl7_name(r.pt, R.random() < 0.8), "|", P("PERSON", r.kin.last.upper()) if R.random() < 0.3 else "", "|",
-            P("DATE", f"{r.dob.year}{r.dob.month:02d}{r.dob.day:02d}"), "|", r.pt.sex, "|||", hl7_addr(r.addr), "||", hl7_phone(), "|"]
-    pid += [hl7_phone() if R.random() < 0.4 else "", "|", R.choice(["ENG", "SPA", ""]), "|", R.choice(["M", "S", "W", ""]), "||",
-            P("ACCOUNT_NUMBER", v.digits(R.randint(8, 10))), "|", P("SSN", r.ssn) if R.random() < 0.5 else "", "|",
-            P("DRIVER_LICENSE", r.dl.replace(" ", "")) if R.random() < 0.2 else ""]
-    segs.append(pid)
+        ids += ["~", P("SSN", r.ssn.replace("-", "") if R.random() < 0.5 else r.ssn), "^^^SSA^SS"]
+    pid = {1: "1", 3: ids, 5: hl7_name(r.pt, R.random() < 0.8), 7: P("DATE", f"{r.dob.year}{r.dob.month:02d}{r.dob.day:02d}"),
+           8: r.pt.sex, 11: hl7_addr(r.addr), 13: hl7_phone(), 15: R.choice(["ENG", "SPA", ""]), 16: R.choice(["M", "S", "W", ""]),
+           18: P("ACCOUNT_NUMBER", v.digits(R.randint(8, 10)))}
+    if R.random() < 0.3:
+        pid[6] = P("PERSON", r.kin.last.upper())
+    if R.random() < 0.4:
+        pid[14] = hl7_phone()
+    if R.random() < 0.5:
+        pid[19] = P("SSN", r.ssn)
+    if R.random() < 0.2:
+        pid[20] = P("DRIVER_LICENSE", r.dl.replace(" ", ""))
+    segs.append(seg("PID", pid))
     if R.random() < 0.6:
-        segs.append(["PD1|||", R.choice(["SPRINGFIELD FAMILY MED", "NORTHSIDE CLINIC"]), "|", P("NPI", r.npi2), "^", hl7_name(r.doc2)])
+        segs.append(seg("PD1", {3: R.choice(["SPRINGFIELD FAMILY MED", "NORTHSIDE CLINIC"]), 4: xcn(r.doc2, "NPI", r.npi2)}))
     if R.random() < 0.6:
-        segs.append(["NK1|1|", hl7_name(r.kin), "|", R.choice(["SPO^Spouse", "DAU^Daughter", "SON^Son", "MTH^Mother"]), "|", hl7_addr(r.addr), "|", hl7_phone()])
-    segs.append(["PV1|1|", R.choice(["I", "O", "E"]), "|", R.choice(["4W^412^B", "ED^^", "ICU^07^A"]), "|||", "|", P("NPI", r.npi), "^", hl7_name(r.doc), "^^^^MD|||", R.choice(["MED", "SUR", "CAR"]),
-                 "||||||||", P("ACCOUNT_NUMBER", r.encounter), "|||||||||||||||||||||||||", P("DATE", hl7_ts(r.admit)), "|", P("DATE", hl7_ts(r.discharge)) if kind == "ADT^A03" else ""])
+        segs.append(seg("NK1", {1: "1", 2: hl7_name(r.kin), 3: R.choice(["SPO^Spouse", "DAU^Daughter", "SON^Son", "MTH^Mother"]),
+                                4: hl7_addr(r.addr), 5: hl7_phone()}))
+    pv1 = {1: "1", 2: R.choice(["I", "O", "E"]), 3: R.choice(["4W^412^B", "ED^^", "ICU^07^A"]), 7: xcn(r.doc, "NPI", r.npi),
+           10: R.choice(["MED", "SUR", "CAR"]), 19: P("ACCOUNT_NUMBER", r.encounter), 44: P("DATE", hl7_ts(r.admit))}
+    if kind == "ADT^A03":
+        pv1[45] = P("DATE", hl7_ts(r.discharge))
+    segs.append(seg("PV1", pv1))
     if kind.startswith("ADT") and R.random() < 0.5:
-        segs.append(["GT1|1||", hl7_name(r.kin), "||", hl7_addr(r.addr), "|", hl7_phone(), "||", P("DATE", hl7_ts(v.birth_date(), False)), "||", R.choice(["SP", "PA"]), "|", P("SSN", v.ssn("plain"))])
-        segs.append(["IN1|1|", R.choice(["BCBS", "MCR", "AET"]), "^", r.insurer.upper(), "|", v.digits(5), "|", r.insurer.upper(), "||||", r.group, "||||||", hl7_name(r.pt), "|SEL|",
-                     P("DATE", hl7_ts(r.dob, False)), "|", hl7_addr(r.addr), "||||||||||||||||", P("HEALTH_PLAN_ID", r.member)])
+        segs.append(seg("GT1", {1: "1", 3: hl7_name(r.kin), 5: hl7_addr(r.addr), 6: hl7_phone(), 8: P("DATE", hl7_ts(v.birth_date(), False)),
+                                11: R.choice(["SP", "PA"]), 12: P("SSN", v.ssn("plain"))}))
+        segs.append(seg("IN1", {1: "1", 2: R.choice(["BCBS", "MCR", "AET"]) + "^" + r.insurer.upper(), 3: v.digits(5), 4: r.insurer.upper(),
+                                8: r.group, 16: hl7_name(r.pt), 17: "SEL", 18: P("DATE", hl7_ts(r.dob, False)), 19: hl7_addr(r.addr),
+                                36: P("HEALTH_PLAN_ID", r.member)}))
     if kind == "ORU^R01":
-        segs.append(["ORC|RE|", v.digits(8), "|", v.digits(8), "||CM||||", hl7_ts(), "|||", P("NPI", r.npi), "^", hl7_name(r.doc)])
-        segs.append(["OBR|1|", v.digits(8), "|", v.digits(8), "|", R.choice(["80053^CMP", "85025^CBC", "83036^HBA1C"]), "|||", P("DATE", hl7_ts(r.visit))])
+        segs.append(seg("ORC", {1: "RE", 2: v.digits(8), 3: v.digits(8), 5: "CM", 9: hl7_ts(), 12: xcn(r.doc, "NPI", r.npi)}))
+        segs.append(seg("OBR", {1: "1", 2: v.digits(8), 3: v.digits(8), 4: R.choice(["80053^CMP", "85025^CBC", "83036^HBA1C"]),
+                                7: P("DATE", hl7_ts(r.visit))}))
         for i in range(R.randint(2, 6)):
             segs.append([f"OBX|{i + 1}|NM|{R.choice(['2345-7^GLUCOSE', '2160-0^CREATININE', '718-7^HGB', '4548-4^HBA1C'])}^LN||{R.randint(1, 300)}|{R.choice(['mg/dL', 'g/dL', '%'])}|{R.randint(1, 99)}-{R.randint(100, 200)}|{R.choice(['N', 'H', 'L'])}|||F"])
     if kind == "SIU^S12":
-        segs.append(["SCH|", v.digits(8), "||||", R.choice(["ROUTINE", "FOLLOWUP"]), "|||30|MIN|^^^", P("DATE", hl7_ts(v.recent_date()))])
+        segs.append(seg("SCH", {1: v.digits(8), 6: R.choice(["ROUTINE", "FOLLOWUP"]), 9: "30", 10: "MIN",
+                                11: ["^^^", P("DATE", hl7_ts(v.recent_date()))]}))
     if kind == "VXU^V04":
-        segs.append(["RXA|0|1|", P("DATE", hl7_ts(r.visit)), "||", R.choice(["141^Influenza", "208^COVID-19", "115^Tdap"]), "|0.5|mL||00^New immunization record^NIP001|", P("NPI", r.npi), "^", hl7_name(r.doc)])
+        segs.append(seg("RXA", {1: "0", 2: "1", 3: P("DATE", hl7_ts(r.visit)), 5: R.choice(["141^Influenza", "208^COVID-19", "115^Tdap"]),
+                                6: "0.5", 7: "mL", 9: "00^New immunization record^NIP001", 10: xcn(r.doc, "NPI", r.npi)}))
     if kind == "DFT^P03":
-        segs.append(["FT1|1|||", hl7_ts(r.visit), "||CG|", R.choice(v.CPT), "|||1|||||||||", R.choice(v.ICD10)])
+        segs.append(seg("FT1", {1: "1", 4: P("DATE", hl7_ts(r.visit)), 6: "CG", 7: R.choice(v.CPT), 10: "1", 19: R.choice(v.ICD10)}))
     return segs
 
 

@@ -12,7 +12,9 @@ use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
 use super::context::{self, ContextWords};
+use super::dicom::{self, Dicom};
 use super::hints::{FieldHint, Fields, NOT_PHI_KEEPS};
+use super::hl7::{self, Hl7};
 use super::kv;
 use super::names::Names;
 use super::pattern::{self, MAX_WINDOW, Pattern, PatternId};
@@ -112,6 +114,10 @@ pub(crate) struct Inner {
     pub(crate) n_regex: usize,
     /// What field names say about their values.
     pub(crate) fields: Fields,
+    /// HL7 v2 fields by position.
+    hl7: Hl7,
+    /// DICOM elements by tag and value representation.
+    dicom: Dicom,
     pub(crate) json_max_depth: usize,
     context: ContextWords,
     pub(crate) names: &'static Names,
@@ -341,6 +347,32 @@ impl Inner {
                 self.evaluate(hay, pid, s, e, caps, out)
             });
         self.key_values(hay, from, limit, out);
+        let mut rule = |p: usize, span: std::ops::Range<usize>| {
+            let pat = &self.patterns[p];
+            if (from..limit).contains(&span.start)
+                && pat.score >= self.min_score
+            {
+                out.push(Finding {
+                    entity: pat.entity,
+                    start: span.start,
+                    end: span.end,
+                    score: pat.score,
+                    pattern: PatternId(p as u32),
+                });
+            }
+        };
+        self.hl7.findings(
+            hay,
+            from.saturating_sub(hl7::MAX_SEGMENT),
+            limit,
+            &mut rule,
+        );
+        self.dicom.findings(
+            hay,
+            from.saturating_sub(dicom::MAX_ELEMENT),
+            limit,
+            &mut rule,
+        );
         out[first..].sort_by_key(|f| f.start);
         // A value under a key that holds no PHI: dates there are event
         // times, and weak readings are not evidence against the key.
@@ -610,6 +642,7 @@ impl ScannerBuilder {
             pack.patterns.extend(file.patterns);
             pack.ignores.extend(file.ignores);
             pack.keys.extend(file.keys);
+            pack.hl7.extend(file.hl7);
             pack.none.extend(file.none);
             pack.about.extend(file.about);
         }
@@ -617,7 +650,12 @@ impl ScannerBuilder {
             pack.patterns.push(deny_pattern(i, *entity, term));
         }
         let mut seen = HashSet::new();
-        let ids = pack.patterns.iter().chain(&pack.keys).map(|p| &p.id);
+        let ids = pack
+            .patterns
+            .iter()
+            .chain(&pack.keys)
+            .chain(&pack.hl7)
+            .map(|p| &p.id);
         for id in ids.chain(pack.ignores.iter().map(|i| &i.id)) {
             if !seen.insert(id.as_str()) {
                 return Err(BuildError::new(BuildErrorKind::DuplicateId {
@@ -632,18 +670,19 @@ impl ScannerBuilder {
             .filter(|i| !(i.log_timestamp && self.log_timestamps))
             .collect();
         // Regex patterns first: their index is their regex pattern id. Key
-        // hints follow; they have no regex.
+        // classes and HL7 rules follow; they have no regex.
         let patterns: Vec<Pattern> = pack
             .patterns
             .into_iter()
             .chain(pack.keys)
+            .chain(pack.hl7)
             .filter(|p| !self.disabled.contains(&p.id))
             .filter(|p| !p.log_timestamp || self.log_timestamps)
             .filter(|p| {
                 self.entities.as_ref().is_none_or(|es| es.contains(&p.entity))
             })
             .collect();
-        if patterns.iter().all(|p| !p.keys.is_empty()) {
+        if patterns.iter().all(|p| p.regex.is_empty()) {
             return Err(BuildError::new(BuildErrorKind::NoPatterns));
         }
         let mut fields = Fields::default();
@@ -672,6 +711,8 @@ fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
         negatives: Vec::new(),
         keys: Vec::new(),
         min_length: 0,
+        hl7: None,
+        dicom: None,
     }
 }
 
@@ -687,7 +728,7 @@ fn compile(
     let mut hirs = Vec::with_capacity(patterns.len());
     let mut ignore_hirs = Vec::with_capacity(ignores.len());
     let mut max_match_len = 0;
-    let n_regex = patterns.iter().take_while(|p| p.keys.is_empty()).count();
+    let n_regex = patterns.iter().take_while(|p| !p.regex.is_empty()).count();
     let sources = ignores.iter().map(|i| (&i.id, &i.regex, 0, true)).chain(
         patterns[..n_regex].iter().map(|p| (&p.id, &p.regex, p.group, false)),
     );
@@ -766,21 +807,37 @@ fn compile(
     // Context windows are in characters: up to 4 bytes each, plus the byte
     // just outside for the whole-word check and a few for validators.
     let window = patterns.iter().map(|p| p.context_window).max().unwrap_or(0);
+    let mut hl7 = Hl7::default();
+    let mut dicom = Dicom::default();
     for (i, p) in patterns.iter().enumerate().skip(n_regex) {
         fields.add_class(i, &p.keys);
+        if let Some(spec) = &p.hl7 {
+            hl7.add(i, spec);
+        }
+        if let Some(spec) = &p.dicom {
+            dicom.add(i, spec);
+        }
     }
     debug_assert!(window <= MAX_WINDOW);
     let margin = (4 * window + 8).max(validate::REACH_BEHIND + 8);
     // A key's value starts at most `kv::REACH_BEHIND` after the key, is at
     // most `kv::MAX_VALUE` long, and a value holding no PHI affects the
     // findings inside it.
-    let max_match_len = max_match_len.max(kv::MAX_VALUE + 16);
-    let behind = margin.max(kv::REACH_BEHIND + kv::MAX_VALUE + 16);
+    // An HL7 field's finding is read from its segment's start, at most
+    // `hl7::MAX_SEGMENT` before it, and ends within the segment.
+    let max_match_len =
+        max_match_len.max(kv::MAX_VALUE + 16).max(hl7::MAX_SEGMENT + 8);
+    let behind = margin
+        .max(kv::REACH_BEHIND + kv::MAX_VALUE + 16)
+        .max(hl7::MAX_SEGMENT + 16)
+        .max(dicom::MAX_ELEMENT + 16);
     Ok(Scanner {
         inner: Arc::new(Inner {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             n_regex,
             fields,
+            hl7,
+            dicom,
             json_max_depth: b.json_max_depth,
             compiled,
             search,

@@ -11,9 +11,11 @@
 mod classify;
 mod context;
 pub(crate) mod csv;
+pub(crate) mod dicom;
 pub(crate) mod dump;
 mod engine;
 pub(crate) mod hints;
+pub(crate) mod hl7;
 pub(crate) mod json;
 pub(crate) mod json_stream;
 mod kv;

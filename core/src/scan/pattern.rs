@@ -50,9 +50,22 @@ pub struct Pattern {
     /// For key classes: the phrases of field names whose values are this
     /// entity (any spelling, see `hints.rs`); empty for regex patterns.
     pub(crate) keys: Vec<String>,
-    /// For key hints: letters and digits a value needs to be reported (a
+    /// For key classes: letters and digits a value needs to be reported (a
     /// `patient_id` of 7 is a row key, not a medical record number).
     pub(crate) min_length: usize,
+    /// For HL7 rules: the fields they read and how.
+    pub(crate) hl7: Option<Hl7Spec>,
+    /// For DICOM rules: the tags and value representations they read.
+    pub(crate) dicom: Option<super::dicom::DicomSpec>,
+}
+
+/// What an `[[hl7]]` rule reads: fields (segment name, field number), a
+/// type and, for identifiers, the type codes it claims.
+#[derive(Clone, Debug)]
+pub(crate) struct Hl7Spec {
+    pub(crate) fields: Vec<([u8; 3], u16)>,
+    pub(crate) kind: super::hl7::FieldKind,
+    pub(crate) codes: Vec<String>,
 }
 
 impl Pattern {
@@ -139,6 +152,9 @@ pub(crate) struct PackFile {
     pub(crate) ignores: Vec<Ignore>,
     /// Key classes, as patterns with `keys` and no regex.
     pub(crate) keys: Vec<Pattern>,
+    /// HL7 field and DICOM element rules, as patterns with `hl7` or
+    /// `dicom` and no regex.
+    pub(crate) hl7: Vec<Pattern>,
     /// Field names whose values hold no PHI (`[fields] none`).
     pub(crate) none: Vec<String>,
     /// Words that make a field about its value (`[fields] about`).
@@ -156,6 +172,43 @@ struct RawFile {
     key: Vec<RawKey>,
     #[serde(default)]
     fields: RawFields,
+    #[serde(default)]
+    hl7: Vec<RawHl7>,
+    #[serde(default)]
+    dicom: Vec<RawDicom>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDicom {
+    id: String,
+    entity: String,
+    description: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    vr: Vec<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    score: f32,
+    #[serde(default)]
+    examples: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHl7 {
+    id: String,
+    entity: String,
+    description: String,
+    fields: Vec<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    codes: Vec<String>,
+    score: f32,
+    #[serde(default)]
+    examples: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -267,11 +320,122 @@ pub(crate) fn parse_file(
         .map(|k| convert_key(origin, k))
         .collect::<Result<_, _>>()?;
     let RawFields { none, about } = raw.fields;
-    Ok(PackFile { patterns, ignores, keys, none, about })
+    let mut hl7: Vec<Pattern> = raw
+        .hl7
+        .into_iter()
+        .map(|h| convert_hl7(origin, h))
+        .collect::<Result<_, _>>()?;
+    for d in raw.dicom {
+        hl7.push(convert_dicom(origin, d)?);
+    }
+    Ok(PackFile { patterns, ignores, keys, hl7, none, about })
 }
 
 fn one() -> usize {
     1
+}
+
+fn convert_dicom(origin: &str, d: RawDicom) -> Result<Pattern, BuildError> {
+    let invalid = |what: String| {
+        BuildError::new(BuildErrorKind::InvalidPattern {
+            origin: origin.to_string(),
+            id: d.id.clone(),
+            what,
+        })
+    };
+    let entity =
+        d.entity.parse::<Entity>().map_err(|e| invalid(e.to_string()))?;
+    if !(0.0..=1.0).contains(&d.score) {
+        return Err(invalid("scores must be between 0 and 1".into()));
+    }
+    let spec = super::dicom::DicomSpec::parse(&d.tags, &d.vr, &d.kind)
+        .map_err(invalid)?;
+    Ok(Pattern {
+        id: d.id,
+        entity,
+        description: d.description,
+        regex: String::new(),
+        group: 0,
+        validator: None,
+        score: d.score,
+        context_score: d.score,
+        context: Vec::new(),
+        negative_context: Vec::new(),
+        context_window: 0,
+        context_required: false,
+        log_timestamp: false,
+        examples: d.examples,
+        negatives: Vec::new(),
+        keys: Vec::new(),
+        min_length: 0,
+        hl7: None,
+        dicom: Some(spec),
+    })
+}
+
+fn convert_hl7(origin: &str, h: RawHl7) -> Result<Pattern, BuildError> {
+    let invalid = |what: String| {
+        BuildError::new(BuildErrorKind::InvalidPattern {
+            origin: origin.to_string(),
+            id: h.id.clone(),
+            what,
+        })
+    };
+    let entity =
+        h.entity.parse::<Entity>().map_err(|e| invalid(e.to_string()))?;
+    if !(0.0..=1.0).contains(&h.score) {
+        return Err(invalid("scores must be between 0 and 1".into()));
+    }
+    let kind = super::hl7::FieldKind::from_name(&h.kind).ok_or_else(|| {
+        invalid(format!(
+            "unknown type {:?}; known: {}",
+            h.kind,
+            super::hl7::FieldKind::NAMES
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let mut fields = Vec::with_capacity(h.fields.len());
+    for f in &h.fields {
+        let parsed = f.split_once('-').and_then(|(seg, n)| {
+            let seg: [u8; 3] = seg.as_bytes().try_into().ok()?;
+            let ok = seg[0].is_ascii_uppercase()
+                && seg[1..]
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            let n: u16 = n.parse().ok().filter(|&n| n >= 1)?;
+            ok.then_some((seg, n))
+        });
+        fields.push(parsed.ok_or_else(|| {
+            invalid(format!("field {f:?} is not SEG-n (PID-5)"))
+        })?);
+    }
+    if fields.is_empty() {
+        return Err(invalid("fields must not be empty".into()));
+    }
+    Ok(Pattern {
+        id: h.id,
+        entity,
+        description: h.description,
+        regex: String::new(),
+        group: 0,
+        validator: None,
+        score: h.score,
+        context_score: h.score,
+        context: Vec::new(),
+        negative_context: Vec::new(),
+        context_window: 0,
+        context_required: false,
+        log_timestamp: false,
+        examples: h.examples,
+        negatives: Vec::new(),
+        keys: Vec::new(),
+        min_length: 0,
+        hl7: Some(Hl7Spec { fields, kind, codes: h.codes }),
+        dicom: None,
+    })
 }
 
 fn convert_key(origin: &str, k: RawKey) -> Result<Pattern, BuildError> {
@@ -323,6 +487,8 @@ fn convert_key(origin: &str, k: RawKey) -> Result<Pattern, BuildError> {
         negatives: Vec::new(),
         keys: k.names,
         min_length: k.min_length,
+        hl7: None,
+        dicom: None,
     })
 }
 
@@ -396,6 +562,8 @@ fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
         negatives: p.negatives,
         keys: Vec::new(),
         min_length: 0,
+        hl7: None,
+        dicom: None,
     })
 }
 
@@ -407,6 +575,7 @@ pub(crate) const DEFAULT_PACK: &[(&str, &str)] = &[
     ("financial.toml", include_str!("../../../patterns/financial.toml")),
     ("government.toml", include_str!("../../../patterns/government.toml")),
     ("health.toml", include_str!("../../../patterns/health.toml")),
+    ("hl7.toml", include_str!("../../../patterns/hl7.toml")),
     ("ignore.toml", include_str!("../../../patterns/ignore.toml")),
     ("keys.toml", include_str!("../../../patterns/keys.toml")),
     ("location.toml", include_str!("../../../patterns/location.toml")),
@@ -427,6 +596,7 @@ pub(crate) fn default_pack() -> PackFile {
         pack.patterns.extend(file.patterns);
         pack.ignores.extend(file.ignores);
         pack.keys.extend(file.keys);
+        pack.hl7.extend(file.hl7);
         pack.none.extend(file.none);
         pack.about.extend(file.about);
     }

@@ -415,3 +415,76 @@ fn mode_switches_do_not_change_findings() {
     assert_eq!(adaptive, forced(&scanner, &hay, Some(true)));
     assert!(adaptive.len() > 1000, "{} findings", adaptive.len());
 }
+
+#[test]
+fn hl7_examples_are_found() {
+    let scanner = Scanner::new();
+    let mut rules = 0;
+    for (i, p) in scanner.patterns().iter().enumerate() {
+        if p.hl7.is_none() && p.dicom.is_none() {
+            continue;
+        }
+        rules += 1;
+        assert!(!p.examples.is_empty(), "{} has no example", p.id);
+        for ex in &p.examples {
+            let (text, span) = marked(ex);
+            let found = scanner.scan(text.as_bytes());
+            // Found by the rule, or by a pattern of its entity that won
+            // the overlap (an e-mail address).
+            assert!(
+                found.iter().any(|f| {
+                    f.range() == span
+                        && (f.pattern().as_usize() == i
+                            || f.entity() == p.entity)
+                }),
+                "{}: {ex:?} gave {:?}",
+                p.id,
+                found
+                    .iter()
+                    .map(|f| (
+                        scanner.pattern(f.pattern()).id(),
+                        &text[f.range()]
+                    ))
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+    assert!(rules >= 20, "{rules} HL7 and DICOM rules");
+}
+
+#[test]
+fn hl7_segments_are_read_in_every_framing() {
+    let scanner = Scanner::new();
+    let pid = "PID|1||R4420187^^^MRN||MORALES^DIANA^K||19580913|F";
+    for text in [
+        format!("MSH|^~\\&|A|B\r{pid}\r"),
+        format!("MSH|^~\\&|A|B\n{pid}\n"),
+        format!("INFO msg=MSH|^~\\&|A|B\\r{pid}\\rPV1|1"),
+        format!("x MSH|^~\\&|A<CR>{pid}<CR>PV1|1"),
+        format!(r#"{{"raw":"MSH|^~\\&|A\r{pid}\rPV1|1"}}"#),
+        format!("MSH|^~\\&|A\\x0d{pid}\\x0dEVN|A"),
+    ] {
+        let found: Vec<_> = scanner
+            .scan(text.as_bytes())
+            .iter()
+            .map(|f| (f.entity(), text[f.range()].to_string()))
+            .collect();
+        for (e, v) in [
+            (Entity::Mrn, "R4420187"),
+            (Entity::Person, "MORALES^DIANA^K"),
+            (Entity::Date, "19580913"),
+        ] {
+            assert!(
+                found.contains(&(e, v.to_string())),
+                "{text:?}: {found:?}"
+            );
+        }
+    }
+    // A pipe-separated log line is not a segment.
+    assert!(
+        scanner
+            .scan(b"user=ABC|action=VIEW|PID|1|2")
+            .iter()
+            .all(|f| scanner.pattern(f.pattern()).hl7.is_none())
+    );
+}
