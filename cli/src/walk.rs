@@ -407,16 +407,19 @@ fn scan_dump(
                 line,
                 preview: crate::report::preview(&row.bytes[rel], show_values),
                 pointer: None,
-                // Named as the per-column summary names it.
-                cell: Some((
-                    df.row(),
-                    match df.column() {
-                        Some(c) => format!("{}.{c}", df.table()),
-                        None => {
-                            format!("{}.{}", df.table(), df.position() + 1)
-                        }
-                    },
-                )),
+                // Named as the per-column summary names it; text between
+                // rows (no table) has no cell.
+                cell: (!df.table().is_empty()).then(|| {
+                    (
+                        df.row(),
+                        match df.column() {
+                            Some(c) => format!("{}.{c}", df.table()),
+                            None => {
+                                format!("{}.{}", df.table(), df.position() + 1)
+                            }
+                        },
+                    )
+                }),
             };
             report.findings.push(scanner, located)?;
         }

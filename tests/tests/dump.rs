@@ -459,3 +459,72 @@ fn real_mysqldump_output_in_three_insert_styles() {
         assert_eq!((values[4].0.as_str(), values[4].1), ("visits", 2));
     }
 }
+
+/// `.sql` files that are not pure dumps: a psql session, hand-written
+/// statements, a mysqldump header. Everything outside values is scanned
+/// and redacted as text.
+const NOT_A_DUMP: &str = "-- MySQL dump 10.13\n-- Host: 10.44.19.201    Database: clinic\n\
+psql (15.8)\nType \"help\" for help.\n\n\
+clinic=> UPDATE patients SET mac_address = '00:1a:2b:3c:4d:5e' WHERE patient_mrn = 'K2091148';\nUPDATE 1\n\
+clinic=> SELECT last_name, dob FROM patients WHERE ssn = '219-09-9999';\n\
+ last_name |    dob\n-----------+------------\n Quixote   | 1957-03-14\n(1 row)\n\n\
+INSERT INTO patients (mrn, last_name) VALUES ('M58203916', 'Okonkwo')\n  ON CONFLICT (mrn) DO UPDATE SET phone = '(415) 555-2671';\n";
+
+#[test]
+fn text_outside_values_is_scanned_and_redacted() {
+    let scanner = Scanner::new();
+    let mut rows =
+        scanner.scan_dump(NOT_A_DUMP.as_bytes(), DumpDialect::Postgres);
+    let mut found = Vec::new();
+    while let Some(row) = rows.next_row() {
+        let row = row.unwrap();
+        for f in &row.findings {
+            found.push(NOT_A_DUMP[f.finding().range()].to_string());
+        }
+    }
+    for value in [
+        "10.44.19.201",
+        "00:1a:2b:3c:4d:5e",
+        "K2091148",
+        "219-09-9999",
+        "M58203916",
+        "Okonkwo",
+        "(415) 555-2671",
+    ] {
+        assert!(found.iter().any(|f| f == value), "{value} not in {found:?}");
+    }
+    let redactor = phisafe::Redactor::new(scanner.clone());
+    for parallel in [false, true] {
+        let mut out = Vec::new();
+        if parallel {
+            redactor
+                .redact_dump_parallel(
+                    NOT_A_DUMP.as_bytes(),
+                    &mut out,
+                    DumpDialect::Postgres,
+                )
+                .unwrap();
+        } else {
+            redactor
+                .redact_dump(
+                    NOT_A_DUMP.as_bytes(),
+                    &mut out,
+                    DumpDialect::Postgres,
+                )
+                .unwrap();
+        }
+        let out = String::from_utf8(out).unwrap();
+        for value in [
+            "10.44.19.201",
+            "00:1a:2b:3c:4d:5e",
+            "K2091148",
+            "219-09-9999",
+            "M58203916",
+            "Okonkwo",
+            "555-2671",
+        ] {
+            assert!(!out.contains(value), "{value} left in\n{out}");
+        }
+        assert!(out.contains("UPDATE 1\n"), "{out}");
+    }
+}

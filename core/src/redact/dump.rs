@@ -8,15 +8,16 @@
 //! on such columns). A
 //! column of another type cannot hold `[SSN]`: it gets NULL, or a neutral
 //! value of its type (`0`, `1900-01-01`) when the column is NOT NULL. A
-//! bytea value with a finding inside becomes NULL (or empty). Everything
-//! else (schema, comments, psql meta-commands) is copied byte for byte.
+//! bytea value with a finding inside becomes NULL (or empty). Text outside
+//! values (comments, DDL, other statements, psql output) is redacted as
+//! text, in place; the rest is copied byte for byte.
 
 use std::io::{self, BufRead, Write};
 use std::ops::Range;
 use std::sync::Arc;
 
 use super::pipeline::{self, End};
-use crate::scan::dump::{ColumnType, Columns, OwnedUnit};
+use crate::scan::dump::{ColumnType, Columns, OwnedUnit, text_findings};
 use crate::scan::{DumpDialect, DumpScan};
 use crate::{Operator, Redactor};
 
@@ -94,7 +95,7 @@ impl Redactor {
     /// let mut out = Vec::new();
     /// Redactor::new(Scanner::new()).redact_dump(dump.as_bytes(), &mut out, DumpDialect::Postgres)?;
     /// let out = String::from_utf8(out)?;
-    /// assert!(out.contains("Zed\t[SSN]#1\t1900-01-01\n"), "{out}");
+    /// assert!(out.contains("[PERSON]#1\t[SSN]#2\t1900-01-01\n"), "{out}");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn redact_dump<R: BufRead, W: Write>(
@@ -161,9 +162,11 @@ impl Redactor {
         Ok(())
     }
 
-    /// The findings of every value of every row of `unit`.
+    /// The findings of every value of every row of `unit`, and of its
+    /// text (offsets into the unit).
     fn unit_findings(&self, unit: &OwnedUnit) -> UnitFindings {
-        unit.tuples
+        let values = unit
+            .tuples
             .iter()
             .map(|tuple| {
                 tuple
@@ -172,7 +175,9 @@ impl Redactor {
                     .map(|(i, v)| unit.value_findings(self.scanner(), i, v))
                     .collect()
             })
-            .collect()
+            .collect();
+        let text = text_findings(self.scanner(), &unit.bytes, &unit.text, 0);
+        UnitFindings { values, text }
     }
 
     /// Writes `unit` with the values that have findings redacted.
@@ -184,7 +189,7 @@ impl Redactor {
         out: &mut Out,
         wtr: &mut impl Write,
     ) -> io::Result<()> {
-        if unit.tuples.is_empty() {
+        if unit.tuples.is_empty() && found.text.is_empty() {
             return wtr.write_all(&unit.bytes);
         }
         let syntax = match (unit.copy, mysql) {
@@ -193,7 +198,22 @@ impl Redactor {
             (false, false) => Syntax::Postgres,
         };
         out.edits.clear();
-        for (tuple, found) in unit.tuples.iter().zip(found) {
+        // Text outside values, in place.
+        out.count += found.text.len() as u64;
+        for r in &unit.text {
+            let inside: Vec<_> = found
+                .text
+                .iter()
+                .filter(|f| r.start <= f.start() && f.end() <= r.end)
+                .copied()
+                .collect();
+            if !inside.is_empty() {
+                let mut rep = Vec::new();
+                self.apply(&unit.bytes[r.clone()], r.start, &inside, &mut rep);
+                out.edits.push((r.clone(), rep));
+            }
+        }
+        for (tuple, found) in unit.tuples.iter().zip(found.values) {
             for (i, (v, value)) in tuple.iter().zip(found).enumerate() {
                 let Some((bytes, found, bytea)) = value else {
                     continue;
@@ -238,6 +258,7 @@ impl Redactor {
         if out.edits.is_empty() {
             return wtr.write_all(&unit.bytes);
         }
+        out.edits.sort_by_key(|(r, _)| r.start);
         out.line.clear();
         let mut at = 0;
         for (range, rep) in &out.edits {
@@ -254,8 +275,11 @@ impl Redactor {
 /// NULL.
 type ValueFindings = Option<(Vec<u8>, Vec<crate::Finding>, bool)>;
 
-/// Per row, per value.
-type UnitFindings = Vec<Vec<ValueFindings>>;
+/// Per row, per value; and the findings of the unit's text.
+struct UnitFindings {
+    values: Vec<Vec<ValueFindings>>,
+    text: Vec<crate::Finding>,
+}
 
 /// What redacting a dump carries from unit to unit.
 #[derive(Default)]

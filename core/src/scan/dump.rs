@@ -6,6 +6,12 @@
 //! psql meta-commands (`\connect`, `\restrict`, ...) are skipped, never run.
 //! bytea values in hex form are decoded and scanned; findings in them point
 //! at their hex digits.
+//!
+//! No byte goes unscanned: everything that is not a value (comments, DDL,
+//! `UPDATE`, `DELETE` and `SELECT` statements, psql prompts and output, an
+//! INSERT's `ON CONFLICT` clause) is scanned as text, and its findings come
+//! as a [`DumpRow`] of no values and no table. Files named `.sql` are often
+//! psql sessions or hand-written statements, not dumps.
 
 use crate::scan::hints::FieldHint;
 use std::collections::HashMap;
@@ -67,7 +73,13 @@ impl DumpFinding {
     }
 }
 
-/// One row of a dump; see [`DumpScan::next_row`].
+/// One row of a dump, or a piece of text between rows; see
+/// [`DumpScan::next_row`].
+///
+/// Text between rows (comments, DDL, other statements, psql output, the
+/// syntax of an INSERT around its values) comes as a row of no values, no
+/// table and row number 0, whose findings are those of scanning it as
+/// text.
 #[derive(Debug)]
 pub struct DumpRow<'a> {
     /// The table.
@@ -211,6 +223,8 @@ pub(crate) struct OwnedUnit {
     /// A COPY data line (else an INSERT, or no rows).
     pub(crate) copy: bool,
     pub(crate) columns: Arc<Columns>,
+    /// Its text: what is not a value, to scan as text.
+    pub(crate) text: Vec<Range<usize>>,
 }
 
 impl OwnedUnit {
@@ -280,7 +294,62 @@ pub struct DumpScan<'s, R> {
     in_copy: bool,
     /// Tuples of the current INSERT not yet returned.
     tuples: std::vec::IntoIter<Vec<Value>>,
+    /// Text of the current unit to scan before its rows.
+    text: Option<Vec<Range<usize>>>,
+    /// The table of text between rows: none.
+    no_table: Arc<str>,
     started: bool,
+}
+
+/// What [`DumpScan::advance`] found next.
+enum Next {
+    Row(Vec<Value>),
+    Text(Vec<Range<usize>>),
+}
+
+/// The parts of `unit` that are not values of `tuples` and hold something
+/// besides SQL punctuation: the text of a unit.
+pub(crate) fn text_ranges(
+    unit: &[u8],
+    tuples: &[Vec<Value>],
+) -> Vec<Range<usize>> {
+    let worth = |r: &Range<usize>| {
+        unit[r.clone()].iter().any(u8::is_ascii_alphanumeric)
+    };
+    let mut out = Vec::new();
+    let mut at = 0;
+    for v in tuples.iter().flatten() {
+        let gap = at..v.raw.start.max(at);
+        if worth(&gap) {
+            out.push(gap);
+        }
+        at = at.max(v.raw.end);
+    }
+    let tail = at..unit.len();
+    if worth(&tail) {
+        out.push(tail);
+    }
+    out
+}
+
+/// The findings of `unit[ranges]` scanned as text, offsets moved by
+/// `offset`.
+pub(crate) fn text_findings(
+    scanner: &Scanner,
+    unit: &[u8],
+    ranges: &[Range<usize>],
+    offset: usize,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in ranges {
+        out.extend(
+            scanner
+                .scan(&unit[r.clone()])
+                .into_iter()
+                .map(|f| f.offset_by(offset + r.start)),
+        );
+    }
+    out
 }
 
 impl Scanner {
@@ -331,6 +400,8 @@ impl Scanner {
             hints: Vec::new(),
             in_copy: false,
             tuples: Vec::new().into_iter(),
+            text: None,
+            no_table: Arc::from(""),
             started: false,
         }
     }
@@ -361,6 +432,93 @@ fn column_list(s: &str) -> Vec<Arc<str>> {
         .map(|c| Arc::from(unquote_ident(c)))
         .filter(|c: &Arc<str>| !c.is_empty())
         .collect()
+}
+
+/// Words a SQL statement starts with, upper case.
+const STATEMENT_WORDS: &[&[u8]] = &[
+    b"ABORT",
+    b"ALTER",
+    b"ANALYZE",
+    b"BEGIN",
+    b"CALL",
+    b"CHECKPOINT",
+    b"CLOSE",
+    b"CLUSTER",
+    b"COMMENT",
+    b"COMMIT",
+    b"COPY",
+    b"CREATE",
+    b"DEALLOCATE",
+    b"DECLARE",
+    b"DELETE",
+    b"DELIMITER",
+    b"DESC",
+    b"DESCRIBE",
+    b"DISCARD",
+    b"DO",
+    b"DROP",
+    b"END",
+    b"EXECUTE",
+    b"EXPLAIN",
+    b"FETCH",
+    b"FLUSH",
+    b"GRANT",
+    b"IMPORT",
+    b"INSERT",
+    b"LISTEN",
+    b"LOAD",
+    b"LOCK",
+    b"MERGE",
+    b"NOTIFY",
+    b"OPTIMIZE",
+    b"PREPARE",
+    b"REFRESH",
+    b"REINDEX",
+    b"RELEASE",
+    b"RENAME",
+    b"REPLACE",
+    b"RESET",
+    b"REVOKE",
+    b"ROLLBACK",
+    b"SAVEPOINT",
+    b"SECURITY",
+    b"SELECT",
+    b"SET",
+    b"SHOW",
+    b"START",
+    b"TABLE",
+    b"TRUNCATE",
+    b"UNLOCK",
+    b"UPDATE",
+    b"USE",
+    b"VACUUM",
+    b"VALUES",
+    b"WITH",
+];
+
+/// Where the SQL statement a line opens starts, past blanks and a psql
+/// or mysql prompt (`clinic=> `, `clinic=# `, `mysql> `); `None` when
+/// the line does not open a statement.
+fn statement_start(line: &[u8]) -> Option<usize> {
+    let mut at = line.len() - line.trim_ascii_start().len();
+    let ident = line[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    let mut p = at + ident;
+    if matches!(line.get(p), Some(b'=' | b'-' | b'(' | b'\'' | b'"')) {
+        p += 1;
+    }
+    if matches!(line.get(p), Some(b'>' | b'#'))
+        && line.get(p + 1) == Some(&b' ')
+    {
+        at = p + 2;
+        at += line[at..].len() - line[at..].trim_ascii_start().len();
+    }
+    let word =
+        line[at..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let w = &line[at..at + word];
+    STATEMENT_WORDS.iter().any(|k| k.eq_ignore_ascii_case(w)).then_some(at)
 }
 
 /// Whether a statement has ended: a `;` outside quotes at the end.
@@ -470,8 +628,8 @@ fn parse_tuples(
         skip_ws(&mut at);
         match stmt.get(at) {
             Some(b',') => at += 1,
-            Some(b';') | None => return Some(tuples),
-            _ => return None,
+            // `ON CONFLICT ...`, `RETURNING ...`: text, scanned as such.
+            _ => return Some(tuples),
         }
     }
 }
@@ -584,11 +742,42 @@ impl<R: BufRead> DumpScan<'_, R> {
     }
 
     /// The next row with its findings, or `None` at the end of the dump.
+    /// Text between rows that holds findings comes as a row of no values
+    /// (see [`DumpRow`]).
     pub fn next_row(&mut self) -> Option<io::Result<DumpRow<'_>>> {
-        match self.advance() {
-            Ok(Some(values)) => Some(Ok(self.row(values))),
-            Ok(None) => None,
-            Err(e) => Some(Err(e)),
+        loop {
+            match self.advance(true) {
+                Ok(Some(Next::Row(values))) => {
+                    return Some(Ok(self.row(values)));
+                }
+                Ok(Some(Next::Text(ranges))) => {
+                    let found = text_findings(
+                        self.scanner,
+                        &self.buf,
+                        &ranges,
+                        self.offset,
+                    );
+                    if !found.is_empty() {
+                        return Some(Ok(self.text_row(found)));
+                    }
+                }
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// The findings in the current unit's text as a row of no values.
+    fn text_row(&self, found: Vec<Finding>) -> DumpRow<'_> {
+        DumpRow {
+            table: &self.no_table,
+            columns: &[],
+            row: 0,
+            line: self.line,
+            offset: self.offset,
+            bytes: &self.buf,
+            values: 0,
+            findings: text_named(found, &self.no_table),
         }
     }
 
@@ -611,8 +800,9 @@ impl<R: BufRead> DumpScan<'_, R> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn next_values(&mut self) -> Option<io::Result<DumpValues<'_>>> {
-        let values = match self.advance() {
-            Ok(Some(values)) => values,
+        let values = match self.advance(false) {
+            Ok(Some(Next::Row(values))) => values,
+            Ok(Some(Next::Text(_))) => unreachable!("text is not asked for"),
             Ok(None) => return None,
             Err(e) => return Some(Err(e)),
         };
@@ -632,17 +822,33 @@ impl<R: BufRead> DumpScan<'_, R> {
         }))
     }
 
-    /// Reads until a row is available; returns its values.
-    fn advance(&mut self) -> io::Result<Option<Vec<Value>>> {
+    /// Reads until a row (or, with `text`, text) is available.
+    fn advance(&mut self, text: bool) -> io::Result<Option<Next>> {
         loop {
+            if let Some(ranges) = self.text.take() {
+                return Ok(Some(Next::Text(ranges)));
+            }
             if let Some(tuple) = self.tuples.next() {
-                return Ok(Some(tuple));
+                return Ok(Some(Next::Row(tuple)));
             }
             match self.read_unit()? {
                 None => return Ok(None),
-                Some(Unit::Other) => {}
-                Some(Unit::CopyRow(values)) => return Ok(Some(values)),
-                Some(Unit::Insert(tuples)) => self.tuples = tuples.into_iter(),
+                Some(Unit::Other) => {
+                    let ranges = text_ranges(&self.buf, &[]);
+                    if text && !ranges.is_empty() {
+                        return Ok(Some(Next::Text(ranges)));
+                    }
+                }
+                Some(Unit::CopyRow(values)) => {
+                    return Ok(Some(Next::Row(values)));
+                }
+                Some(Unit::Insert(tuples)) => {
+                    let ranges = text_ranges(&self.buf, &tuples);
+                    if text && !ranges.is_empty() {
+                        self.text = Some(ranges);
+                    }
+                    self.tuples = tuples.into_iter();
+                }
             }
         }
     }
@@ -692,6 +898,12 @@ impl<R: BufRead> DumpScan<'_, R> {
             // Comments, and psql meta-commands (never executed).
             return Ok(Some(Unit::Other));
         }
+        if statement_start(&self.buf).is_none() {
+            // Not SQL (a psql transcript's output, a log line): a line of
+            // text on its own, so that it cannot swallow the statement
+            // after it.
+            return Ok(Some(Unit::Other));
+        }
         let mysql = self.dialect == DumpDialect::Mysql;
         while !statement_done(&self.buf, mysql) {
             if !self.read_line()? {
@@ -723,6 +935,8 @@ impl<R: BufRead> DumpScan<'_, R> {
             Unit::CopyRow(values) => (vec![values], true),
             Unit::Insert(tuples) => (tuples, false),
         };
+        let text =
+            if copy { Vec::new() } else { text_ranges(&self.buf, &tuples) };
         if !tuples.is_empty() {
             self.share_columns(columns);
         }
@@ -731,6 +945,7 @@ impl<R: BufRead> DumpScan<'_, R> {
             tuples,
             copy,
             columns: columns.clone(),
+            text,
         }))
     }
 
@@ -759,7 +974,10 @@ impl<R: BufRead> DumpScan<'_, R> {
         mysql: bool,
     ) -> io::Result<Option<Vec<Vec<Value>>>> {
         let text = String::from_utf8_lossy(&self.buf).into_owned();
-        let t = text.trim_start();
+        let Some(start) = statement_start(text.as_bytes()) else {
+            return Ok(None);
+        };
+        let t = &text[start..];
         let upper: String =
             t.chars().take(40).collect::<String>().to_ascii_uppercase();
         if upper.starts_with("CREATE TABLE") {
@@ -949,6 +1167,20 @@ fn named(
         .collect()
 }
 
+/// Findings of text between rows: no table, no column, row 0.
+fn text_named(found: Vec<Finding>, no_table: &Arc<str>) -> Vec<DumpFinding> {
+    found
+        .into_iter()
+        .map(|finding| DumpFinding {
+            finding,
+            table: Arc::clone(no_table),
+            column: None,
+            position: 0,
+            row: 0,
+        })
+        .collect()
+}
+
 /// The table and columns of the rows being read, with their key hints
 /// and their types where CREATE TABLE gave them: shared by the units read
 /// while they stay the same.
@@ -969,18 +1201,27 @@ struct BatchUnit {
     columns: Arc<Columns>,
 }
 
+/// What a batch hands out: a row (its unit, number and values), or a
+/// unit's text.
+enum BatchRow {
+    Row(usize, u64, Vec<Value>),
+    Text(usize, Vec<Range<usize>>),
+}
+
 /// About a megabyte of statements and COPY lines, with their rows.
 #[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
     units: Vec<BatchUnit>,
-    /// Per row: its unit, row number and values.
-    rows: Vec<(usize, u64, Vec<Value>)>,
+    /// Rows and text, in order.
+    rows: Vec<BatchRow>,
     /// The input ended after this batch.
     last: bool,
     /// Reading failed after this batch's rows: the error to report once
     /// they are delivered, as the sequential reader would.
     error: Option<io::Error>,
+    /// The table of text between rows: none.
+    no_table: Arc<str>,
 }
 
 const BATCH: usize = 1 << 20;
@@ -1006,15 +1247,23 @@ impl<R: BufRead> DumpScan<'_, R> {
                     break;
                 }
             };
-            let tuples = match unit {
+            let (tuples, copy) = match unit {
                 None => {
                     batch.last = true;
                     break;
                 }
-                Some(Unit::Other) => continue,
-                Some(Unit::CopyRow(values)) => vec![values],
-                Some(Unit::Insert(tuples)) => tuples,
+                Some(Unit::Other) => (Vec::new(), false),
+                Some(Unit::CopyRow(values)) => (vec![values], true),
+                Some(Unit::Insert(tuples)) => (tuples, false),
             };
+            let text = if copy {
+                Vec::new()
+            } else {
+                text_ranges(&self.buf, &tuples)
+            };
+            if tuples.is_empty() && text.is_empty() {
+                continue;
+            }
             self.share_columns(columns);
             let start = batch.bytes.len();
             batch.bytes.extend_from_slice(&self.buf);
@@ -1024,12 +1273,12 @@ impl<R: BufRead> DumpScan<'_, R> {
                 line: self.line,
                 columns: columns.clone(),
             });
+            let u = batch.units.len() - 1;
+            if !text.is_empty() {
+                batch.rows.push(BatchRow::Text(u, text));
+            }
             for values in tuples {
-                batch.rows.push((
-                    batch.units.len() - 1,
-                    self.count_row(),
-                    values,
-                ));
+                batch.rows.push(BatchRow::Row(u, self.count_row(), values));
             }
         }
         batch
@@ -1052,8 +1301,17 @@ impl Batch {
         self.rows
             .par_chunks(64)
             .flat_map_iter(|chunk| {
-                chunk.iter().map(|(u, _, values)| {
-                    row_findings(scanner, &self.unit(*u), values)
+                chunk.iter().map(|row| match row {
+                    BatchRow::Row(u, _, values) => {
+                        row_findings(scanner, &self.unit(*u), values)
+                    }
+                    BatchRow::Text(u, ranges) => {
+                        let unit = self.unit(*u);
+                        text_findings(scanner, unit.bytes, ranges, unit.offset)
+                            .into_iter()
+                            .map(|f| (f, 0))
+                            .collect()
+                    }
                 })
             })
             .collect()
@@ -1066,18 +1324,38 @@ fn emit(
     found: Vec<Vec<(Finding, usize)>>,
     each: &mut impl FnMut(DumpRow<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
-    for ((u, row, values), found) in batch.rows.iter().zip(found) {
-        let unit = &batch.units[*u];
+    for (row, found) in batch.rows.iter().zip(found) {
+        let (u, number, values) = match row {
+            BatchRow::Row(u, number, values) => (*u, *number, values.len()),
+            // As in `next_row`: text is a row only when it holds findings.
+            BatchRow::Text(..) if found.is_empty() => continue,
+            BatchRow::Text(u, _) => (*u, 0, 0),
+        };
+        let unit = &batch.units[u];
         let columns = &unit.columns;
-        let findings = named(found, &columns.table, &columns.names, *row);
+        let (table, names, findings) = match row {
+            BatchRow::Row(..) => (
+                &columns.table,
+                &columns.names[..],
+                named(found, &columns.table, &columns.names, number),
+            ),
+            BatchRow::Text(..) => (
+                &batch.no_table,
+                &[][..],
+                text_named(
+                    found.into_iter().map(|(f, _)| f).collect(),
+                    &batch.no_table,
+                ),
+            ),
+        };
         each(DumpRow {
-            table: &columns.table,
-            columns: &unit.columns.names,
-            row: *row,
+            table,
+            columns: names,
+            row: number,
             line: unit.line,
             offset: unit.offset,
             bytes: &batch.bytes[unit.span.clone()],
-            values: values.len(),
+            values,
             findings,
         })?;
     }

@@ -404,6 +404,15 @@ impl Inner {
             if let FieldHint::Entity(p) = pair.hint
                 && (from..limit).contains(&pair.value.start)
             {
+                // A label's name in text is written capitalized: `Name:
+                // patients; Type: TABLE` is a catalog comment.
+                let lower = hay[pair.value.start].is_ascii_lowercase();
+                if pair.label
+                    && lower
+                    && self.patterns[p].entity == Entity::Person
+                {
+                    return;
+                }
                 out.extend(self.key_finding(hay, p, pair.value));
             }
         });

@@ -39,6 +39,9 @@ pub(crate) const REACH_BEHIND: usize = MAX_KEY + MAX_LEADER + 16;
 pub(crate) struct KeyValue {
     pub(crate) hint: FieldHint,
     pub(crate) value: Range<usize>,
+    /// Read as a label (`Key: value` to the end of the line) rather than
+    /// an assignment: prose is near, so values need more shape.
+    pub(crate) label: bool,
 }
 
 /// Buffers for reading keys, and whether keys holding no PHI matter here.
@@ -356,13 +359,16 @@ fn value_after(
                 Style::Label => rest
                     .windows(2)
                     .position(|w| {
-                        matches!(w[0], b'\n' | b'\r' | b'\t' | b'|')
+                        matches!(w[0], b'\n' | b'\r' | b'\t' | b'|' | b';')
                             || w == b"  "
                     })
                     .or_else(|| {
                         rest.last()
                             .is_some_and(|b| {
-                                matches!(b, b'\n' | b'\r' | b'\t' | b'|')
+                                matches!(
+                                    b,
+                                    b'\n' | b'\r' | b'\t' | b'|' | b';'
+                                )
                             })
                             .then(|| rest.len() - 1)
                     }),
@@ -382,7 +388,11 @@ fn value_after(
         Some(_) => datetime_args(hay, s, limit).unwrap_or((s, e)),
         None => (s, e),
     };
-    (e > s).then_some(KeyValue { hint, value: s..e })
+    (e > s).then_some(KeyValue {
+        hint,
+        value: s..e,
+        label: style == Style::Label,
+    })
 }
 
 /// The arguments of a Python `datetime.date(...)`/`datetime.datetime(...)`
