@@ -12,7 +12,8 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use phisafe::scan::{CsvOptions, DumpDialect};
+use phisafe::format::Format;
+use phisafe::scan::CsvOptions;
 use phisafe::{Entity, Redactor, Scanner};
 use serde::Deserialize;
 
@@ -375,24 +376,30 @@ pub fn scan_doc(scanner: &Scanner, doc: &Doc) -> Vec<Span> {
         start: f.start(),
         end: f.end(),
     };
-    match route(doc) {
-        Route::Json => scanner
-            .scan_json(text)
-            .map(|v| v.iter().map(|f| span(f.finding())).collect())
-            .unwrap_or_default(),
-        Route::Jsonl => {
+    let as_text = || scanner.scan(text).iter().map(span).collect();
+    match format(doc) {
+        // A detected document that does not parse is read as text.
+        Format::Json => match scanner.scan_json(text) {
+            Ok(v) => v.iter().map(|f| span(f.finding())).collect(),
+            Err(_) => as_text(),
+        },
+        Format::JsonLines => {
             let mut out = Vec::new();
-            for (_, found) in scanner.scan_jsonl(text).flatten() {
-                out.extend(found.iter().flatten().map(|f| span(f.finding())));
+            let mut lines = scanner.scan_jsonl(text);
+            while let Some(Ok(line)) = lines.next_line() {
+                if let Ok(found) = &line.result {
+                    out.extend(found.iter().map(|f| span(f.finding())));
+                }
+                out.extend(line.text.iter().map(span));
             }
             out
         }
-        Route::Csv(delim) => scanner
-            .scan_csv(text, CsvOptions::new().delimiter(delim))
+        f @ (Format::Csv | Format::Tsv) => scanner
+            .scan_csv(text, csv_options(scanner, f, text))
             .filter_map(Result::ok)
             .map(|f| span(f.finding()))
             .collect(),
-        Route::Dump(dialect) => {
+        Format::Dump(dialect) => {
             let mut out = Vec::new();
             let mut rows = scanner.scan_dump(text, dialect);
             while let Some(Ok(row)) = rows.next_row() {
@@ -400,17 +407,42 @@ pub fn scan_doc(scanner: &Scanner, doc: &Doc) -> Vec<Span> {
             }
             out
         }
-        Route::Text => scanner.scan(text).iter().map(span).collect(),
+        _ => as_text(),
     }
+}
+
+/// The findings of a text-mode scan of `doc` that its structured reading
+/// (the one `phisafe scan` picks) does not cover byte for byte: what
+/// structure would hide. Empty for a document read as text.
+pub fn uncovered(scanner: &Scanner, doc: &Doc) -> Vec<Span> {
+    let text = doc.text.as_bytes();
+    if matches!(format(doc), Format::Text) {
+        return Vec::new();
+    }
+    let mut covered = vec![false; text.len()];
+    for f in scan_doc(scanner, doc) {
+        covered[f.start..f.end].iter_mut().for_each(|c| *c = true);
+    }
+    scanner
+        .scan(text)
+        .iter()
+        .filter(|f| !covered[f.start()..f.end()].iter().all(|&c| c))
+        .map(|f| Span { entity: f.entity(), start: f.start(), end: f.end() })
+        .collect()
 }
 
 /// Redacts a document as `phisafe redact` does a file with its extension.
 pub fn redact_doc(redactor: &Redactor, doc: &Doc) -> Vec<u8> {
     let text = doc.text.as_bytes();
     let mut out = Vec::new();
-    let ok = match route(doc) {
-        Route::Json => redactor.redact_json_stream(text, &mut out).is_ok(),
-        Route::Jsonl => {
+    let ok = match format(doc) {
+        Format::Json => {
+            if redactor.redact_json_stream(text, &mut out).is_err() {
+                out = redactor.redact(text);
+            }
+            true
+        }
+        Format::JsonLines => {
             for line in doc.text.split_inclusive('\n') {
                 let body = line.trim_end_matches('\n');
                 match redactor.redact_json(body.as_bytes()) {
@@ -424,13 +456,14 @@ pub fn redact_doc(redactor: &Redactor, doc: &Doc) -> Vec<u8> {
             }
             true
         }
-        Route::Csv(delim) => redactor
-            .redact_csv(text, &mut out, CsvOptions::new().delimiter(delim))
-            .is_ok(),
-        Route::Dump(dialect) => {
+        f @ (Format::Csv | Format::Tsv) => {
+            let opts = csv_options(redactor.scanner(), f, text);
+            redactor.redact_csv(text, &mut out, opts).is_ok()
+        }
+        Format::Dump(dialect) => {
             redactor.redact_dump(text, &mut out, dialect).is_ok()
         }
-        Route::Text => {
+        _ => {
             out = redactor.redact(text);
             true
         }
@@ -441,45 +474,19 @@ pub fn redact_doc(redactor: &Redactor, doc: &Doc) -> Vec<u8> {
     out
 }
 
-enum Route {
-    Text,
-    Json,
-    Jsonl,
-    Csv(u8),
-    Dump(DumpDialect),
+/// The dialect the CLI sniffs from a file's first 256 KiB.
+fn csv_options(scanner: &Scanner, f: Format, text: &[u8]) -> CsvOptions {
+    let default = if f == Format::Tsv { b'\t' } else { b',' };
+    scanner.sniff_csv(&text[..text.len().min(256 << 10)], default)
 }
 
 /// The CLI's choice of reader for a file: by extension, else by content.
-fn route(doc: &Doc) -> Route {
+fn format(doc: &Doc) -> Format {
+    let name = format!("doc.{}", doc.ext);
     let head = doc.text.as_bytes();
-    let head = &head[..head.len().min(4096)];
-    let has = |n: &[u8]| memchr::memmem::find(head, n).is_some();
-    match doc.ext.as_str() {
-        "json" => return Route::Json,
-        "jsonl" | "ndjson" => return Route::Jsonl,
-        "csv" => return Route::Csv(b','),
-        "tsv" => return Route::Csv(b'\t'),
-        "sql" => {
-            let mysql = has(b"MySQL dump") || has(b"MariaDB dump");
-            return Route::Dump(if mysql {
-                DumpDialect::Mysql
-            } else {
-                DumpDialect::Postgres
-            });
-        }
-        _ => {}
-    }
-    if has(b"PostgreSQL database dump") {
-        return Route::Dump(DumpDialect::Postgres);
-    }
-    if has(b"MySQL dump") {
-        return Route::Dump(DumpDialect::Mysql);
-    }
-    let body = head.trim_ascii_start();
-    let first = body.split(|&b| b == b'\n').next().unwrap_or_default();
-    match body.first() {
-        Some(b'{') if first.trim_ascii_end().ends_with(b"}") => Route::Jsonl,
-        Some(b'{' | b'[') => Route::Json,
-        _ => Route::Text,
+    match Format::from_path(std::path::Path::new(&name)) {
+        Some(Format::Dump(_)) => Format::Dump(Format::dump_dialect(head)),
+        Some(f) => f,
+        None => Format::detect(head),
     }
 }

@@ -2,8 +2,13 @@
 //! (recognized by their magic bytes, whatever the file is called).
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::Path;
+
+use phisafe::format::Format;
+use phisafe::scan::DumpDialect;
+
+use crate::InputFormat;
 
 /// Opens `path` (`-` for stdin) for streaming reads. A progress bar, if
 /// given, counts the bytes read from the file itself, before any
@@ -39,28 +44,58 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// The format of an input whose name says nothing, from its first bytes
-/// (after decompression): dumps announce themselves in their first
-/// comment, a JSON document opens with `{` or `[`, and JSON lines close
-/// their first object on the first line.
-pub(crate) fn sniff(head: &[u8]) -> crate::InputFormat {
-    use crate::InputFormat;
-    let head = &head[..head.len().min(4096)];
-    let has = |needle: &[u8]| memchr::memmem::find(head, needle).is_some();
-    if head.starts_with(b"PGDMP") || has(b"PostgreSQL database dump") {
-        return InputFormat::PgDump;
-    }
-    if has(b"MySQL dump") || has(b"MariaDB dump") {
-        return InputFormat::MysqlDump;
-    }
-    let body = head.trim_ascii_start();
-    let first_line = body.split(|&b| b == b'\n').next().unwrap_or_default();
-    match body.first() {
-        Some(b'{') if first_line.trim_ascii_end().ends_with(b"}") => {
-            InputFormat::Jsonl
+/// The format to read an input as, and whether it was asked for
+/// (`--input-format`) rather than detected: a detected structured format
+/// that fails to parse falls back to text, an asked-for one is an error.
+#[derive(Clone, Copy)]
+pub(crate) struct Chosen {
+    pub(crate) format: Format,
+    pub(crate) told: bool,
+}
+
+/// Chooses how to read `path`: as asked, else by its name, else by its
+/// first bytes (stdin stays text unless told, so a piped log is never
+/// second-guessed). A dump's dialect is read from its head either way.
+pub(crate) fn choose(
+    requested: InputFormat,
+    path: &Path,
+    rdr: &mut impl BufRead,
+) -> io::Result<Chosen> {
+    let told = requested != InputFormat::Auto;
+    let format = match requested {
+        InputFormat::Auto if path == Path::new("-") => Format::Text,
+        InputFormat::Auto => match Format::from_path(path) {
+            Some(f) => f,
+            None => Format::detect(rdr.fill_buf()?),
+        },
+        InputFormat::Text => Format::Text,
+        InputFormat::Json => Format::Json,
+        InputFormat::Jsonl => Format::JsonLines,
+        InputFormat::Csv => Format::Csv,
+        InputFormat::Tsv => Format::Tsv,
+        InputFormat::PgDump => Format::Dump(DumpDialect::Postgres),
+        InputFormat::MysqlDump => Format::Dump(DumpDialect::Mysql),
+    };
+    let format = match format {
+        // `.sql` and `--input-format pg-dump` say "a dump"; mysqldump
+        // says who made it in its first line.
+        Format::Dump(DumpDialect::Postgres) => {
+            Format::Dump(Format::dump_dialect(rdr.fill_buf()?))
         }
-        Some(b'{' | b'[') => InputFormat::Json,
-        _ => InputFormat::Text,
+        f => f,
+    };
+    Ok(Chosen { format, told })
+}
+
+/// A format's name in notes and errors.
+pub(crate) fn name(format: Format) -> &'static str {
+    match format {
+        Format::Json => "JSON",
+        Format::JsonLines => "JSON lines",
+        Format::Csv => "CSV",
+        Format::Tsv => "TSV",
+        Format::Dump(_) => "SQL",
+        _ => "text",
     }
 }
 
@@ -70,7 +105,7 @@ fn decompress(
     phisafe::compress::decompressed(rdr)
 }
 
-/// The path without a compression extension, for format detection:
+/// The path without a compression extension, for table names:
 /// `events.jsonl.gz` reads as `events.jsonl`.
 pub(crate) fn logical(path: &Path) -> &Path {
     match path.extension().and_then(|e| e.to_str()) {

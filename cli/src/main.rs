@@ -32,7 +32,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use phisafe::{Entity, HashKey, Operator, Redactor, Scanner};
 
-use crate::report::{FileReport, Format};
+use phisafe::format::Format;
+
+use crate::report::FileReport;
 
 #[derive(Parser)]
 #[command(name = "phisafe", version, about = "Find and redact PHI/PII")]
@@ -87,9 +89,75 @@ struct ScannerArgs {
     #[arg(long)]
     log_timestamps: bool,
     /// Input format; `auto` goes by extension (.json, .jsonl, .ndjson,
-    /// .csv, .tsv), and stdin is text unless told otherwise.
+    /// .csv, .tsv, .sql), then by content (JSON that parses, dumps that
+    /// say so); anything else, and stdin unless told, is text.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     input_format: InputFormat,
+    #[command(flatten)]
+    csv: CsvArgs,
+}
+
+/// How delimited input is laid out; what is not given is sniffed from the
+/// file's first 256 KiB.
+#[derive(Args, Clone, Copy)]
+pub(crate) struct CsvArgs {
+    /// CSV field delimiter: one ASCII character, or `tab`.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    csv_delimiter: Option<u8>,
+    /// Whether the CSV's first row (after any preamble) is a header.
+    #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
+    csv_header: HeaderArg,
+    /// Preamble records before the CSV's header or first row, read as text.
+    #[arg(long, value_name = "N")]
+    csv_skip: Option<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum HeaderArg {
+    Auto,
+    Yes,
+    No,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" => {
+            Ok(s.as_bytes()[0])
+        }
+        _ => {
+            Err("one ASCII character (not a quote or newline), or `tab`"
+                .into())
+        }
+    }
+}
+
+impl CsvArgs {
+    /// The dialect to read a delimited input with: what was given, the
+    /// rest sniffed from `sample`.
+    pub(crate) fn options(
+        &self,
+        scanner: &Scanner,
+        format: Format,
+        sample: &[u8],
+    ) -> phisafe::scan::CsvOptions {
+        let default = if format == Format::Tsv { b'\t' } else { b',' };
+        let sniffed =
+            scanner.sniff_csv(sample, self.csv_delimiter.unwrap_or(default));
+        let mut opts = sniffed;
+        if let Some(d) = self.csv_delimiter {
+            opts = opts.delimiter(d);
+        }
+        match self.csv_header {
+            HeaderArg::Auto => {}
+            HeaderArg::Yes => opts = opts.headers(true),
+            HeaderArg::No => opts = opts.headers(false),
+        }
+        if let Some(n) = self.csv_skip {
+            opts = opts.skip(n);
+        }
+        opts
+    }
 }
 
 /// How an input is read.
@@ -103,24 +171,6 @@ pub(crate) enum InputFormat {
     Tsv,
     PgDump,
     MysqlDump,
-}
-
-impl InputFormat {
-    /// The format of `path`, resolving `auto` by extension.
-    pub(crate) fn resolve(self, path: &Path) -> InputFormat {
-        if self != InputFormat::Auto {
-            return self;
-        }
-        match input::logical(path).extension().and_then(|e| e.to_str()) {
-            Some("json") => InputFormat::Json,
-            Some("jsonl" | "ndjson") => InputFormat::Jsonl,
-            Some("csv") => InputFormat::Csv,
-            Some("tsv" | "tab") => InputFormat::Tsv,
-            // Which dialect is told by the dump's first lines.
-            Some("sql" | "dump") => InputFormat::PgDump,
-            _ => InputFormat::Text,
-        }
-    }
 }
 
 #[derive(Args)]
@@ -278,15 +328,16 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 bar
             });
     let format = match args.format {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
-        FormatArg::Jsonl => Format::Jsonl,
-        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Table => report::Format::Table,
+        FormatArg::Json => report::Format::Json,
+        FormatArg::Jsonl => report::Format::Jsonl,
+        FormatArg::Sarif => report::Format::Sarif,
     };
     let reports = walk::scan_all(
         &scanner,
         &inputs.files,
         args.scanner.input_format,
+        &args.scanner.csv,
         args.show_values,
         format,
         progress.as_ref(),
@@ -302,6 +353,9 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
                 for (line, err) in &r.line_errors {
                     let path = format!("{}:{line}", r.path.display());
                     failed.push((PathBuf::from(path), err.clone()));
+                }
+                for note in &r.notes {
+                    eprintln!("phisafe: note: {}: {note}", r.path.display());
                 }
                 files.push(r);
             }
@@ -392,63 +446,109 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
     if !stdin_in && !stdout_out && same_file(&args.input, &args.output) {
         bail!("input and output are the same file; write elsewhere");
     }
-    let input = input::open(&args.input, None)
-        .with_context(|| format!("cannot open {}", args.input.display()))?;
-    let mut input = io::BufReader::with_capacity(256 << 10, input);
-    let requested = args.scanner.input_format;
-    let mut format = requested.resolve(&args.input);
-    if requested == InputFormat::Auto
-        && format == InputFormat::Text
-        && !stdin_in
-    {
-        format = input::sniff(io::BufRead::fill_buf(&mut input)?);
-    }
+    let open = || -> anyhow::Result<_> {
+        let input = input::open(&args.input, None).with_context(|| {
+            format!("cannot open {}", args.input.display())
+        })?;
+        Ok(io::BufReader::with_capacity(256 << 10, input))
+    };
+    let mut input = open()?;
+    let chosen =
+        input::choose(args.scanner.input_format, &args.input, &mut input)?;
+    let csv = args.scanner.csv;
     let mut bad_lines = 0u64;
-    let run = |w: &mut dyn Write| -> io::Result<()> {
+    let mut run = |format: Format,
+                   input: io::BufReader<Box<dyn io::Read + Send>>,
+                   w: &mut dyn Write|
+     -> io::Result<()> {
         match format {
             // Element by element, in bounded memory.
-            InputFormat::Json => {
-                redactor.redact_json_stream(input, w).map(drop)
-            }
-            InputFormat::Jsonl => {
+            Format::Json => redactor.redact_json_stream(input, w).map(drop),
+            Format::JsonLines => {
                 bad_lines = redact::jsonl(&redactor, input, w)?;
                 Ok(())
             }
-            InputFormat::PgDump | InputFormat::MysqlDump => {
-                let mut rdr = io::BufReader::with_capacity(256 << 10, input);
-                let dialect = walk::dump_dialect(&mut rdr, format)?;
-                redactor.redact_dump_parallel(rdr, w, dialect).map(drop)
+            Format::Dump(dialect) => {
+                redactor.redact_dump_parallel(input, w, dialect).map(drop)
             }
-            InputFormat::Csv | InputFormat::Tsv => {
-                let opts = csv_options(format);
-                let rdr = io::BufReader::new(input);
-                redactor.redact_csv_parallel(rdr, w, opts).map(drop)
+            Format::Csv | Format::Tsv => {
+                let mut input = input;
+                let sample = io::BufRead::fill_buf(&mut input)?;
+                let opts = csv.options(redactor.scanner(), format, sample);
+                redactor.redact_csv_parallel(input, w, opts).map(drop)
             }
             // Streams block by block, so a piped log flows through.
-            InputFormat::Auto | InputFormat::Text => {
-                redactor.redact_reader(input, w).map(drop)
-            }
+            _ => redactor.redact_reader(input, w).map(drop),
         }
     };
+    // A detected format that turns out not to parse is redacted again as
+    // text, from the start: nothing half-structured is written. Only a
+    // detected JSON document can fail that way (bad JSON lines, INSERTs
+    // and CSV records are redacted as text where they stand).
+    let retry_as_text = !chosen.told && chosen.format == Format::Json;
+    let not_parsed = |e: &anyhow::Error| {
+        e.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::InvalidData)
+    };
+    let mut format = chosen.format;
     if stdout_out {
-        run(&mut io::stdout().lock())?;
+        if retry_as_text {
+            // Spooled, so that stdout gets one whole output or the other.
+            let mut spool = tempfile::tempfile()?;
+            let first =
+                run(format, input, &mut io::BufWriter::new(&mut spool));
+            match first {
+                Ok(()) => {
+                    use std::io::Seek;
+                    spool.seek(io::SeekFrom::Start(0))?;
+                    io::copy(&mut spool, &mut io::stdout().lock())?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    note_text(&args.input, format, &e);
+                    format = Format::Text;
+                    run(format, open()?, &mut io::stdout().lock())?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            run(format, input, &mut io::stdout().lock())?;
+        }
     } else {
-        write_atomically(&args.output, |w| run(w))?;
+        match write_atomically(&args.output, |w| run(format, input, w)) {
+            Err(e) if retry_as_text && not_parsed(&e) => {
+                note_text(&args.input, format, &e);
+                format = Format::Text;
+                let input = open()?;
+                write_atomically(&args.output, |w| run(format, input, w))?;
+            }
+            r => r?,
+        }
     }
     if bad_lines > 0 {
         eprintln!(
-            "phisafe: {bad_lines} line(s) were not valid JSON and were \
-             redacted as text"
+            "phisafe: note: {}: {bad_lines} line(s) were not valid JSON and \
+             were redacted as text",
+            args.input.display()
         );
-        return Ok(ExitCode::from(2));
+        if chosen.told {
+            return Ok(ExitCode::from(2));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The dialect of a delimited format.
-pub(crate) fn csv_options(format: InputFormat) -> phisafe::scan::CsvOptions {
-    let delim = if format == InputFormat::Tsv { b'\t' } else { b',' };
-    phisafe::scan::CsvOptions::new().delimiter(delim)
+/// Says on stderr that a detected format did not parse and the input is
+/// read as text instead.
+pub(crate) fn note_text(
+    path: &Path,
+    format: Format,
+    err: &dyn std::fmt::Display,
+) {
+    eprintln!(
+        "phisafe: note: {}: looked like {} but is not ({err}); read as text",
+        path.display(),
+        input::name(format),
+    );
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

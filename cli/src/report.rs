@@ -135,6 +135,9 @@ pub(crate) struct FileReport {
     pub(crate) findings: Spool,
     /// Lines that could not be read as their format (JSON lines).
     pub(crate) line_errors: Vec<(u64, String)>,
+    /// What stderr should say about how the input was read: nothing was
+    /// lost, so these are not errors.
+    pub(crate) notes: Vec<String>,
     /// Per-column counts, for structured inputs.
     pub(crate) columns: Option<phisafe::scan::Classifier>,
 }

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use crate::InputFormat;
 use crate::report::{FileReport, Located, Spool};
+use phisafe::format::Format;
 
 /// One input: a file path, or stdin.
 pub(crate) struct Input {
@@ -82,6 +83,7 @@ pub(crate) fn scan_all(
     scanner: &Scanner,
     files: &[Input],
     format: InputFormat,
+    csv: &crate::CsvArgs,
     show_values: bool,
     report: crate::report::Format,
     progress: Option<&indicatif::ProgressBar>,
@@ -89,56 +91,87 @@ pub(crate) fn scan_all(
     files
         .par_iter()
         .map(|input| {
-            let stdin = input.path == Path::new("-");
-            let resolved = format.resolve(&input.path);
-            let open =
-                || -> io::Result<(Box<dyn Read + Send>, InputFormat)> {
-                    let rdr = crate::input::open(&input.path, progress)?;
-                    let mut rdr = io::BufReader::with_capacity(256 << 10, rdr);
-                    // A name that says nothing: look at the content (stdin
-                    // stays text, so a piped log is never second-guessed).
-                    let format = if format == InputFormat::Auto
-                        && resolved == InputFormat::Text
-                        && !stdin
-                    {
-                        crate::input::sniff(rdr.fill_buf()?)
-                    } else {
-                        resolved
-                    };
-                    Ok((Box::new(rdr), format))
-                };
-            let spool = match Spool::new(&input.path, report) {
-                Ok(s) => s,
-                Err(e) => return Err((input.path.clone(), e.to_string())),
+            let open = || -> io::Result<_> {
+                let rdr = crate::input::open(&input.path, progress)?;
+                Ok(io::BufReader::with_capacity(256 << 10, rdr))
             };
-            let mut report = FileReport {
-                path: input.path.clone(),
-                findings: spool,
-                line_errors: Vec::new(),
-                columns: None,
+            let fresh = || match Spool::new(&input.path, report) {
+                Ok(spool) => Ok(FileReport {
+                    path: input.path.clone(),
+                    findings: spool,
+                    line_errors: Vec::new(),
+                    notes: Vec::new(),
+                    columns: None,
+                }),
+                Err(e) => Err((input.path.clone(), e.to_string())),
             };
-            let result = open().and_then(|(rdr, format)| match format {
-                InputFormat::Json => {
-                    scan_json(scanner, rdr, show_values, &mut report)
-                }
-                InputFormat::Jsonl => {
-                    scan_jsonl(scanner, rdr, show_values, &mut report)
-                }
-                InputFormat::Csv | InputFormat::Tsv => {
-                    scan_csv(scanner, rdr, format, show_values, &mut report)
-                }
-                InputFormat::PgDump | InputFormat::MysqlDump => {
-                    scan_dump(scanner, rdr, format, show_values, &mut report)
-                }
-                InputFormat::Auto | InputFormat::Text => {
+            let mut report = fresh()?;
+            let failed = |e: io::Error| (input.path.clone(), e.to_string());
+            let mut rdr = open().map_err(failed)?;
+            let chosen = crate::input::choose(format, &input.path, &mut rdr)
+                .map_err(failed)?;
+            match scan_as(
+                scanner,
+                rdr,
+                chosen.format,
+                csv,
+                show_values,
+                &mut report,
+            ) {
+                Ok(()) => {}
+                // Detected, not asked for, and not that after all: read
+                // the file again as text (stdin is never detected).
+                Err(e)
+                    if !chosen.told
+                        && e.kind() == io::ErrorKind::InvalidData =>
+                {
+                    let note = format!(
+                        "looked like {} but is not ({e}); read as text",
+                        crate::input::name(chosen.format)
+                    );
+                    report = fresh()?;
+                    report.notes.push(note);
+                    let rdr = open().map_err(failed)?;
                     scan_text(scanner, rdr, show_values, &mut report)
+                        .map_err(failed)?;
                 }
-            });
-            result
-                .map(|()| report)
-                .map_err(|e| (input.path.clone(), e.to_string()))
+                Err(e) => return Err(failed(e)),
+            }
+            if !chosen.told {
+                // Each bad line was scanned as text: nothing was lost.
+                for (line, e) in report.line_errors.drain(..) {
+                    report
+                        .notes
+                        .push(format!("line {line}: {e}; read as text"));
+                }
+            }
+            Ok(report)
         })
         .collect()
+}
+
+/// Scans one input as `format`.
+fn scan_as(
+    scanner: &Scanner,
+    rdr: io::BufReader<impl Read + Send>,
+    format: Format,
+    csv: &crate::CsvArgs,
+    show_values: bool,
+    report: &mut FileReport,
+) -> io::Result<()> {
+    match format {
+        Format::Json => scan_json(scanner, rdr, show_values, report),
+        Format::JsonLines => scan_jsonl(scanner, rdr, show_values, report),
+        Format::Csv | Format::Tsv => {
+            let mut rdr = rdr;
+            let opts = csv.options(scanner, format, rdr.fill_buf()?);
+            scan_csv(scanner, rdr, opts, show_values, report)
+        }
+        Format::Dump(dialect) => {
+            scan_dump(scanner, rdr, dialect, show_values, report)
+        }
+        _ => scan_text(scanner, rdr, show_values, report),
+    }
 }
 
 /// Newlines in one text, counted forward from the last position asked
@@ -283,7 +316,24 @@ fn scan_jsonl(
                     report.findings.push(scanner, located)?;
                 }
             }
-            Err(e) => report.line_errors.push((line.number, e.to_string())),
+            Err(e) => {
+                report.line_errors.push((line.number, e.to_string()));
+                // The line was scanned as text instead.
+                for f in line.text {
+                    let rel = f.start() - line.offset..f.end() - line.offset;
+                    let located = Located {
+                        finding: f,
+                        line: line.number,
+                        preview: crate::report::preview(
+                            &line.bytes[rel],
+                            show_values,
+                        ),
+                        pointer: None,
+                        cell: None,
+                    };
+                    report.findings.push(scanner, located)?;
+                }
+            }
         }
         Ok(())
     })?;
@@ -306,32 +356,39 @@ fn table_name(path: &Path) -> String {
 /// classified.
 fn scan_csv(
     scanner: &Scanner,
-    rdr: impl Read,
-    format: InputFormat,
+    rdr: impl BufRead,
+    opts: phisafe::scan::CsvOptions,
     show_values: bool,
     report: &mut FileReport,
 ) -> io::Result<()> {
-    let opts = crate::csv_options(format);
     let table = table_name(&report.path);
     let mut columns = Columns::default();
     // Records are scanned on the rayon pool and handed back in order.
-    let rdr = io::BufReader::new(rdr);
     scanner.scan_csv_parallel(rdr, opts, |rec| {
-        let found: Vec<_> = rec
-            .findings
-            .iter()
-            .map(|f| (f.column(), f.finding().entity(), f.finding().score()))
-            .collect();
-        columns.observe_row(&table, rec.headers, rec.fields, &found);
+        if rec.row > 0 {
+            let found: Vec<_> = rec
+                .findings
+                .iter()
+                .filter_map(|f| {
+                    let c = f.column()?;
+                    Some((c, f.finding().entity(), f.finding().score()))
+                })
+                .collect();
+            columns.observe_row(&table, rec.headers, rec.fields, &found);
+        }
         let mut lines = Lines::default();
         for cf in rec.findings {
             let f = *cf.finding();
             let rel = f.start() - rec.offset..f.end() - rec.offset;
             let line = rec.line + lines.before(rec.bytes, rel.start);
-            let column = match cf.header() {
-                Some(h) if !h.is_empty() => h.to_string(),
-                _ => (cf.column() + 1).to_string(),
-            };
+            // Text outside the fields (a preamble, the header) has no cell.
+            let cell = cf.column().map(|c| {
+                let column = match cf.header() {
+                    Some(h) if !h.is_empty() => h.to_string(),
+                    _ => (c + 1).to_string(),
+                };
+                (cf.row(), column)
+            });
             report.findings.push(
                 scanner,
                 Located {
@@ -342,7 +399,7 @@ fn scan_csv(
                         show_values,
                     ),
                     pointer: None,
-                    cell: Some((cf.row(), column)),
+                    cell,
                 },
             )?;
         }
@@ -352,39 +409,16 @@ fn scan_csv(
     Ok(())
 }
 
-/// The dialect of a dump: `auto` calls every .sql file a pg_dump, but
-/// mysqldump says who made it in its first line.
-pub(crate) fn dump_dialect(
-    rdr: &mut impl BufRead,
-    format: InputFormat,
-) -> io::Result<DumpDialect> {
-    let head = rdr.fill_buf()?;
-    let head = &head[..head.len().min(512)];
-    let mysql = format == InputFormat::MysqlDump
-        || memchr::memmem::find(head, b"MySQL dump").is_some()
-        || memchr::memmem::find(head, b"MariaDB dump").is_some();
-    Ok(if mysql { DumpDialect::Mysql } else { DumpDialect::Postgres })
-}
-
 /// SQL dumps: findings carry table, column and row; each column is
 /// classified.
 fn scan_dump(
     scanner: &Scanner,
     rdr: impl Read + Send,
-    format: InputFormat,
+    dialect: DumpDialect,
     show_values: bool,
     report: &mut FileReport,
 ) -> io::Result<()> {
-    let mut rdr = io::BufReader::with_capacity(256 << 10, rdr);
-    // `auto` calls every .sql file a pg_dump; mysqldump says who made it
-    // in its first line.
-    let head = rdr.fill_buf()?;
-    let head = &head[..head.len().min(512)];
-    let mysql = format == InputFormat::MysqlDump
-        || memchr::memmem::find(head, b"MySQL dump").is_some()
-        || memchr::memmem::find(head, b"MariaDB dump").is_some();
-    let dialect =
-        if mysql { DumpDialect::Mysql } else { DumpDialect::Postgres };
+    let rdr = io::BufReader::with_capacity(256 << 10, rdr);
     let mut columns = Columns::default();
     // The rows of one INSERT share its bytes: count on from row to row.
     let (mut lines, mut unit) = (Lines::default(), None);

@@ -257,27 +257,106 @@ fn jsonl_findings_carry_pointers_and_bad_lines_do_not_stop_the_scan() {
     let path = dir.path().join("events.jsonl");
     std::fs::write(
         &path,
-        "{\"patient\": {\"lastName\": \"Quixote\"}}\n{\"broken\": \n{\"ssn\": 219099999}\n",
+        "{\"patient\": {\"lastName\": \"Quixote\"}}\n{\"broken\": 518-33-0417\n{\"ssn\": 219099999}\n",
     )
     .unwrap();
+    // Detected by name: the bad line is scanned as text and noted.
     let out =
         phisafe(&["scan", "--format", "jsonl", path.to_str().unwrap()], None);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("note: "), "{stderr}");
+    assert!(stderr.contains("line 2:"), "{stderr}");
+    // Asked for: the same findings, and the bad line is an error.
+    let told = phisafe(
+        &[
+            "scan",
+            "--format",
+            "jsonl",
+            "--input-format",
+            "jsonl",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(told.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&told.stderr);
     assert!(stderr.contains("events.jsonl:2"), "{stderr}");
     assert!(stderr.contains("column"), "{stderr}");
+    assert_eq!(jsonl_rows(&told), jsonl_rows(&out));
     let rows = jsonl_rows(&out);
     let got: Vec<(&str, &str, u64)> = rows
         .iter()
         .map(|r| {
             (
-                r["pointer"].as_str().unwrap(),
+                r["pointer"].as_str().unwrap_or(""),
                 r["entity"].as_str().unwrap(),
                 r["line"].as_u64().unwrap(),
             )
         })
         .collect();
-    assert_eq!(got, [("/patient/lastName", "PERSON", 1), ("/ssn", "SSN", 3)]);
+    assert_eq!(
+        got,
+        [
+            ("/patient/lastName", "PERSON", 1),
+            ("", "SSN", 2),
+            ("/ssn", "SSN", 3)
+        ]
+    );
+}
+
+#[test]
+fn what_looks_structured_but_is_not_is_read_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let celery = b"[2024-08-30 11:02:44,918: INFO/MainProcess] Task intake[3f2c] \
+        succeeded: patient MRN 00482913 ssn 219-09-9999\n\
+        [2024-08-30 11:02:45,001: WARNING/ForkPoolWorker-2] retry for jo@clinic.example\n";
+    let bad_json = b"{\"patient\": {\"ssn\": \"219-09-9999\", \"email\": \"jo@clinic.example\"\n\
+        oops, the export stopped here; MRN 00482913\n";
+    for (name, body) in
+        [("celery.log", &celery[..]), ("export.json", &bad_json[..])]
+    {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let path = path.to_str().unwrap();
+        let out = phisafe(&["scan", "--format", "jsonl", path], None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        let entities: Vec<String> = jsonl_rows(&out)
+            .iter()
+            .map(|r| r["entity"].as_str().unwrap().to_string())
+            .collect();
+        for e in ["SSN", "EMAIL", "MRN"] {
+            assert!(
+                entities.iter().any(|x| x == e),
+                "{name}: {e} in {entities:?}"
+            );
+        }
+        // Redacted whole, to stdout and to a file alike.
+        let out = phisafe(&["redact", path], None);
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let file = dir.path().join(format!("{name}.out"));
+        let to_file =
+            phisafe(&["redact", path, "-o", file.to_str().unwrap()], None);
+        assert_eq!(to_file.status.code(), Some(0), "{name}");
+        assert_eq!(std::fs::read(&file).unwrap(), out.stdout, "{name}");
+        let text = stdout(&out);
+        for value in ["219-09-9999", "jo@clinic.example", "00482913"] {
+            assert!(!text.contains(value), "{name}: {value} in {text}");
+        }
+    }
+    // Asked for as JSON, a document that is not JSON is an error.
+    let path = dir.path().join("export.json");
+    let out = phisafe(
+        &["scan", "--input-format", "json", path.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let out = phisafe(
+        &["redact", "--input-format", "json", path.to_str().unwrap()],
+        None,
+    );
+    assert_ne!(out.status.code(), Some(0));
 }
 
 #[test]
@@ -642,13 +721,68 @@ fn a_json_array_of_records_streams_with_a_column_summary() {
     assert_eq!(v["records"][19_999]["ssn"], "[SSN]");
     assert_eq!(v["records"].as_array().unwrap().len(), 20_000);
 
-    // A syntax error is located in the whole document.
+    // A syntax error is located in the whole document: a note when the
+    // format was detected (the file is read as text), an error when asked.
     std::fs::write(&path, "[{\"a\": 1},\n {\"b\": }]").unwrap();
     let out = phisafe(&["scan", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2, column 8"));
+    let out = phisafe(
+        &["scan", "--input-format", "json", path.to_str().unwrap()],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("line 2, column 8"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn csv_dialects_are_sniffed_and_flags_override_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("admissions.csv");
+    std::fs::write(
+        &path,
+        "Report: Admissions for jo@clinic.example\r\nGenerated 2024-02-08 by etl_user\r\n\r\n\
+         patient_mrn;Name;provider_npi;Notes\r\n\
+         518830;Quixote, Zed;1234567893;\"Lives at 12 Elm St; SSN 219-09-9999\"\r\n\
+         518831;Lim, Francesco;1245319599;none\r\n",
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let out = phisafe(&["scan", "--format", "jsonl", path], None);
+    assert_eq!(out.status.code(), Some(0));
+    let rows = jsonl_rows(&out);
+    let cells: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (r["entity"].as_str().unwrap().to_string(), r["column"].to_string())
+        })
+        .collect();
+    // The preamble is text; the header names the columns.
+    assert!(cells.contains(&("EMAIL".into(), "null".into())), "{cells:?}");
+    for (entity, column) in [("PERSON", "Name"), ("NPI", "provider_npi"), ("SSN", "Notes")] {
+        assert!(
+            cells.iter().any(|(e, c)| e == entity && c.contains(column)),
+            "{entity} in {column}: {cells:?}"
+        );
+    }
+    let out = phisafe(&["redact", path], None);
+    let text = stdout(&out);
+    for value in ["jo@clinic.example", "Quixote", "1234567893", "219-09-9999"] {
+        assert!(!text.contains(value), "{value} in {text}");
+    }
+    assert!(text.contains("patient_mrn;Name;provider_npi;Notes\r\n"), "{text}");
+    // Told otherwise: read with commas, nothing skipped, no header. The
+    // values are still found, as text of one wide column.
+    let out = phisafe(
+        &["scan", "--format", "jsonl", "--csv-delimiter", ",", "--csv-skip", "0", "--csv-header", "no", path],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(jsonl_rows(&out).iter().all(|r| !r["column"].as_str().unwrap_or("").contains("provider_npi")));
+    let bad = phisafe(&["scan", "--csv-delimiter", "ab", path], None);
+    assert_eq!(bad.status.code(), Some(2));
 }

@@ -21,7 +21,9 @@
 //!   [`Redactor::redact_dump`]; [`Redactor::redact_csv_parallel`] and
 //!   [`Redactor::redact_dump_parallel`] on the rayon pool) and per-column
 //!   classification
-//!   ([`scan::Classifier`]).
+//!   ([`scan::Classifier`]). [`format::Format`] tells which an input is,
+//!   by name or content, and never refuses: what is not structured is
+//!   text.
 //!
 //! # Example
 //!
@@ -77,6 +79,7 @@ pub mod crypto;
 mod entity;
 mod error;
 pub mod fork;
+pub mod format;
 pub mod redact;
 pub mod scan;
 #[cfg(feature = "tracing")]

@@ -1,7 +1,7 @@
 //! Scores the default scanner and redactor on the labelled corpus.
 //!
 //! ```sh
-//! cargo run --release -p phisafe-tests --example eval -- [DOCS] [--templates] [--notes N] [--grep WORD]
+//! cargo run --release -p phisafe-tests --example eval -- [DOCS] [--templates] [--notes N] [--grep WORD] [--cover]
 //! ```
 //!
 //! Prints recall, precision, leak (gold values with no covered byte) and
@@ -11,7 +11,7 @@
 #![allow(clippy::print_stdout, reason = "a report printer")]
 
 use phisafe::{Redactor, Scanner};
-use phisafe_tests::{Scores, load, redact_doc, scan_doc};
+use phisafe_tests::{Scores, load, redact_doc, scan_doc, uncovered};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +26,7 @@ fn main() {
     let notes: usize =
         flag("--notes").and_then(|n| n.parse().ok()).unwrap_or(0);
     let grep = flag("--grep");
+    let cover = args.iter().any(|a| a == "--cover");
     let corpus = load(docs);
     let scanner = Scanner::new();
     let redactor = Redactor::new(scanner.clone());
@@ -39,6 +40,36 @@ fn main() {
         scores.add(doc, &found, Some(&out));
     }
     println!("{}", scores.report(templates));
+    if cover {
+        // Text-mode findings that the structured reading does not cover.
+        let mut by: std::collections::BTreeMap<String, (usize, Vec<String>)> =
+            Default::default();
+        for doc in &corpus {
+            for f in uncovered(&scanner, doc) {
+                let e = by
+                    .entry(format!("{} {}", doc.genre, doc.template))
+                    .or_default();
+                e.0 += 1;
+                if e.1.len() < 4 {
+                    let a = f.start.saturating_sub(30);
+                    let b = (f.end + 10).min(doc.text.len());
+                    let ctx =
+                        String::from_utf8_lossy(&doc.text.as_bytes()[a..b]);
+                    e.1.push(format!(
+                        "{:?} {:?} in {ctx:?}",
+                        f.entity,
+                        &doc.text[f.start..f.end]
+                    ));
+                }
+            }
+        }
+        for (k, (n, ex)) in by {
+            println!("uncovered {k}: {n}");
+            for e in ex {
+                println!("    {e}");
+            }
+        }
+    }
     println!("{} documents, {bytes} bytes, {:.2?}", corpus.len(), t.elapsed());
     let mut shown = 0;
     for n in &scores.notes {

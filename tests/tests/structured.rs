@@ -229,7 +229,8 @@ fn parallel_csv_redaction_equals_sequential() {
 #[test]
 fn parallel_csv_equals_sequential() {
     let data = big_csv();
-    type Rec = (u64, u64, usize, Vec<u8>, usize, Vec<(usize, usize, usize)>);
+    type Rec =
+        (u64, u64, usize, Vec<u8>, usize, Vec<(Option<usize>, usize, usize)>);
     let flatten = |r: phisafe::scan::CsvRecord<'_>| -> Rec {
         let found = r
             .findings

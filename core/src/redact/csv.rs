@@ -6,7 +6,7 @@ use crate::scan::hints::FieldHint;
 use std::io::{self, BufRead, Write};
 
 use crate::Redactor;
-use crate::scan::csv::{fields, trim_terminator};
+use crate::scan::csv::{Kind, fields, scan_record, trim_terminator};
 use crate::scan::{CsvOptions, CsvScan};
 
 use super::pipeline::{self, End};
@@ -37,14 +37,16 @@ impl Redactor {
         let mut out = Vec::new();
         let mut count = 0;
         while let Some(r) = records.next_raw() {
-            let (header, _, _) = r?;
+            let (kind, _, _) = r?;
             let raw = records.raw();
-            if header {
-                wtr.write_all(raw)?;
-                continue;
-            }
             out.clear();
-            match self.redact_record(raw, records.hints(), delim, &mut out) {
+            match self.redact_record(
+                kind,
+                raw,
+                records.hints(),
+                delim,
+                &mut out,
+            ) {
                 0 => wtr.write_all(raw)?,
                 n => {
                     count += n;
@@ -77,14 +79,11 @@ impl Redactor {
                 batch
                     .records
                     .par_iter()
-                    .map(|(raw, header)| {
+                    .map(|(raw, kind)| {
                         let mut out = Vec::new();
                         let hints = &batch.hints;
-                        let n = if *header {
-                            0
-                        } else {
-                            self.redact_record(raw, hints, delim, &mut out)
-                        };
+                        let n = self
+                            .redact_record(*kind, raw, hints, delim, &mut out);
                         (out, n)
                     })
                     .collect::<Vec<_>>()
@@ -101,11 +100,14 @@ impl Redactor {
         Ok(count)
     }
 
-    /// Redacts one data record (`raw`, its terminator included) into
-    /// `out` and returns how many findings it had; with none, `out` is left
-    /// as it was and the record is to be written as read.
+    /// Redacts one record (`raw`, its terminator included) into `out` and
+    /// returns how many findings it had; with none, `out` is left as it
+    /// was and the record is to be written as read. A row of the expected
+    /// shape is redacted field by field (re-quoted where a replacement
+    /// needs it); any other record in place, as text.
     fn redact_record(
         &self,
+        kind: Kind,
         raw: &[u8],
         hints: &[FieldHint],
         delim: u8,
@@ -114,6 +116,17 @@ impl Redactor {
         let body = trim_terminator(raw);
         if body.is_empty() {
             return 0;
+        }
+        if kind != Kind::Data {
+            let (_, found) =
+                scan_record(self.scanner(), kind, raw, 0, 0, hints, delim);
+            if found.is_empty() {
+                return 0;
+            }
+            let found: Vec<_> = found.iter().map(|f| *f.finding()).collect();
+            self.apply(body, 0, &found, out);
+            out.extend_from_slice(&raw[body.len()..]);
+            return found.len() as u64;
         }
         let mut count = 0;
         let mut at = 0;
@@ -155,10 +168,10 @@ impl Redactor {
     }
 }
 
-/// About a megabyte of raw records (and whether each is the header), with
-/// the column hints they are scanned with.
+/// About a megabyte of raw records and their kinds, with the column hints
+/// they are scanned with.
 struct Batch {
-    records: Vec<(Vec<u8>, bool)>,
+    records: Vec<(Vec<u8>, Kind)>,
     hints: Vec<FieldHint>,
 }
 
@@ -168,9 +181,9 @@ fn read_batch<R: BufRead>(records: &mut CsvScan<'_, R>) -> (Batch, End) {
     let mut end = End::More;
     while bytes < 1 << 20 {
         match records.next_raw() {
-            Some(Ok((header, _, _))) => {
+            Some(Ok((kind, _, _))) => {
                 bytes += records.raw().len();
-                batch.records.push((records.raw().to_vec(), header));
+                batch.records.push((records.raw().to_vec(), kind));
             }
             None => {
                 end = End::Done;

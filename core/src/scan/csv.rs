@@ -7,6 +7,12 @@
 //! quote inside an unquoted field is literal; rows may have any number of
 //! fields. Findings carry their row and column and byte offsets into the
 //! raw stream.
+//!
+//! No byte goes unscanned: the header row, preamble records before it
+//! ([`CsvOptions::skip`]) and a record too long to be one are scanned as
+//! text; a ragged row (more or fewer fields than the header) is scanned
+//! both field by field and as text. [`Scanner::sniff_csv`] guesses the
+//! delimiter, the preamble and whether there is a header from a sample.
 
 use crate::scan::hints::FieldHint;
 use std::io::{self, BufRead};
@@ -15,7 +21,7 @@ use std::sync::Arc;
 
 use super::engine::{Finding, Scanner};
 
-/// The longest record read; a longer one is an error for that record.
+/// The longest record read; a longer one is scanned as text.
 const MAX_RECORD: usize = 64 << 20;
 
 /// How a delimited file is laid out.
@@ -23,16 +29,17 @@ const MAX_RECORD: usize = 64 << 20;
 pub struct CsvOptions {
     delimiter: u8,
     headers: bool,
+    skip: usize,
 }
 
 impl Default for CsvOptions {
     fn default() -> CsvOptions {
-        CsvOptions { delimiter: b',', headers: true }
+        CsvOptions { delimiter: b',', headers: true, skip: 0 }
     }
 }
 
 impl CsvOptions {
-    /// Comma-delimited with a header row.
+    /// Comma-delimited with a header row and no preamble.
     pub fn new() -> CsvOptions {
         CsvOptions::default()
     }
@@ -43,14 +50,34 @@ impl CsvOptions {
         self
     }
 
-    pub(crate) fn delimiter_byte(self) -> u8 {
-        self.delimiter
-    }
-
-    /// Whether the first record names the columns (default true).
+    /// Whether the first record (after [`skip`](Self::skip)) names the
+    /// columns (default true).
     pub fn headers(mut self, yes: bool) -> CsvOptions {
         self.headers = yes;
         self
+    }
+
+    /// How many records come before the header or the first data row: a
+    /// report's title, who exported it and when, blank lines. They are
+    /// scanned as text (default 0).
+    pub fn skip(mut self, records: usize) -> CsvOptions {
+        self.skip = records;
+        self
+    }
+
+    /// The field delimiter.
+    pub fn delimiter_byte(self) -> u8 {
+        self.delimiter
+    }
+
+    /// Whether there is a header row.
+    pub fn has_headers(self) -> bool {
+        self.headers
+    }
+
+    /// How many preamble records there are.
+    pub fn skipped(self) -> usize {
+        self.skip
     }
 }
 
@@ -59,7 +86,7 @@ impl CsvOptions {
 pub struct CsvFinding {
     finding: Finding,
     row: u64,
-    column: usize,
+    column: Option<usize>,
     header: Option<Arc<str>>,
 }
 
@@ -69,13 +96,15 @@ impl CsvFinding {
         &self.finding
     }
 
-    /// 1-based data row (the header row is not counted).
+    /// 1-based data row (the header row is not counted); 0 in the header
+    /// row and in preamble text.
     pub fn row(&self) -> u64 {
         self.row
     }
 
-    /// 0-based column index.
-    pub fn column(&self) -> usize {
+    /// 0-based column index; `None` for a finding in text: the header row,
+    /// a preamble record, or a ragged row read as text.
+    pub fn column(&self) -> Option<usize> {
         self.column
     }
 
@@ -165,10 +194,23 @@ pub(crate) fn split(rec: &[u8], delim: u8) -> Option<Vec<Field>> {
     }
 }
 
+/// What a raw record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The header row: names, and text.
+    Header,
+    /// A data row of the expected width (or blank).
+    Data,
+    /// A data row of another width: fields and text.
+    Ragged,
+    /// Not a row: a preamble record, or one too long to be a record.
+    Text,
+}
+
 /// One record of a delimited stream; see [`CsvScan::next_record`].
 #[derive(Debug)]
 pub struct CsvRecord<'a> {
-    /// 1-based data row (0 for the header row, which is not returned).
+    /// 1-based data row; 0 for the header row and preamble text.
     pub row: u64,
     /// 1-based line where the record starts.
     pub line: u64,
@@ -176,11 +218,12 @@ pub struct CsvRecord<'a> {
     pub offset: usize,
     /// The record's raw bytes, terminator included.
     pub bytes: &'a [u8],
-    /// How many fields the record has.
+    /// How many fields the record has (0 for preamble text).
     pub fields: usize,
     /// The header names (empty without a header row).
     pub headers: &'a [Arc<str>],
-    /// Findings in the record's fields.
+    /// Findings in the record: in its fields, and in its text where the
+    /// record is not a row of the expected shape.
     pub findings: Vec<CsvFinding>,
 }
 
@@ -191,9 +234,16 @@ pub struct CsvScan<'s, R> {
     scanner: &'s Scanner,
     rdr: R,
     opts: CsvOptions,
+    /// Finds where a record ends, across lines, in one pass.
+    csv: csv_core::Reader,
     headers: Option<Vec<Arc<str>>>,
     /// The key hint of each header, looked up once.
     hints: Vec<FieldHint>,
+    /// Fields a row is expected to have: the header's, else the first
+    /// data row's.
+    width: Option<usize>,
+    /// Records read so far, blank ones included.
+    records: usize,
     buf: Vec<u8>,
     offset: usize,
     line: u64,
@@ -234,8 +284,14 @@ impl Scanner {
             scanner: self,
             rdr,
             opts,
+            csv: csv_core::ReaderBuilder::new()
+                .delimiter(opts.delimiter)
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build(),
             headers: None,
             hints: Vec::new(),
+            width: None,
+            records: 0,
             buf: Vec::new(),
             offset: 0,
             line: 1,
@@ -248,45 +304,58 @@ impl Scanner {
 
 impl<R: BufRead> CsvScan<'_, R> {
     /// Reads one whole record (possibly several lines) into `buf`; returns
-    /// its length with terminator, 0 at the end.
-    fn read_record(&mut self) -> io::Result<usize> {
+    /// its length with terminator (0 at the end), and whether it grew past
+    /// [`MAX_RECORD`] (an open quote that never closes), in which case it
+    /// is to be read as text and the next record starts afresh.
+    fn read_record(&mut self) -> io::Result<(usize, bool)> {
         self.buf.clear();
+        let mut scratch = [0u8; 4096];
+        let mut ends = [0usize; 64];
         loop {
             let before = self.buf.len();
             let n = self.rdr.read_until(b'\n', &mut self.buf)?;
             if n == 0 {
-                return Ok(self.buf.len());
+                // The end: an open quote closes here.
+                self.csv.reset();
+                return Ok((self.buf.len(), false));
+            }
+            if before == 0 && trim_terminator(&self.buf).is_empty() {
+                return Ok((self.buf.len(), false));
             }
             if self.buf.len() > MAX_RECORD {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "a CSV record starting on line {} is longer than {} \
-                         bytes; check the delimiter and quoting",
-                        self.line, MAX_RECORD
-                    ),
-                ));
+                self.csv.reset();
+                return Ok((self.buf.len(), true));
             }
-            let body = trim_terminator(&self.buf);
-            if before == 0 && body.is_empty() {
-                return Ok(self.buf.len());
-            }
-            if split(body, self.opts.delimiter).is_some() {
-                return Ok(self.buf.len());
+            let mut input = &self.buf[before..];
+            loop {
+                let (res, nin, _, _) =
+                    self.csv.read_record(input, &mut scratch, &mut ends);
+                input = &input[nin..];
+                match res {
+                    csv_core::ReadRecordResult::Record => {
+                        return Ok((self.buf.len(), false));
+                    }
+                    csv_core::ReadRecordResult::OutputFull
+                    | csv_core::ReadRecordResult::OutputEndsFull => {}
+                    // The record goes on past this line.
+                    csv_core::ReadRecordResult::InputEmpty
+                    | csv_core::ReadRecordResult::End => break,
+                }
             }
         }
     }
 
-    /// The next record's raw bytes (terminator included), and whether it
-    /// is the header row. Blank records are returned too, as data.
+    /// The next record's kind, stream offset and line; its raw bytes
+    /// (terminator included) are [`raw`](Self::raw). Blank records are
+    /// returned too, as data.
     pub(crate) fn next_raw(
         &mut self,
-    ) -> Option<io::Result<(bool, usize, u64)>> {
+    ) -> Option<io::Result<(Kind, usize, u64)>> {
         if self.done {
             return None;
         }
-        let n = match self.read_record() {
-            Ok(n) => n,
+        let (n, too_long) = match self.read_record() {
+            Ok(r) => r,
             Err(e) => {
                 self.done = true;
                 return Some(Err(e));
@@ -300,24 +369,34 @@ impl<R: BufRead> CsvScan<'_, R> {
         let line = self.line;
         self.offset += n;
         self.line += memchr::memchr_iter(b'\n', &self.buf).count() as u64;
+        self.records += 1;
+        if too_long || self.records <= self.opts.skip {
+            return Some(Ok((Kind::Text, offset, line)));
+        }
         let body = trim_terminator(&self.buf);
-        if self.opts.headers && self.headers.is_none() && !body.is_empty() {
-            let names = fields(body, self.opts.delimiter)
+        if body.is_empty() {
+            return Some(Ok((Kind::Data, offset, line)));
+        }
+        let body = if offset == 0 { strip_bom(body) } else { body };
+        let fields = fields(body, self.opts.delimiter);
+        if self.opts.headers && self.headers.is_none() {
+            let names: Vec<Arc<str>> = fields
                 .iter()
                 .map(|f| {
                     String::from_utf8_lossy(&f.value(body).0).trim().into()
                 })
                 .collect();
-            let names: Vec<Arc<str>> = names;
             self.hints =
                 names.iter().map(|h| self.scanner.field_hint(h)).collect();
+            self.width = Some(names.len());
             self.headers = Some(names);
-            return Some(Ok((true, offset, line)));
+            return Some(Ok((Kind::Header, offset, line)));
         }
-        if !body.is_empty() {
-            self.row += 1;
-        }
-        Some(Ok((false, offset, line)))
+        self.row += 1;
+        let width = *self.width.get_or_insert(fields.len());
+        let kind =
+            if fields.len() == width { Kind::Data } else { Kind::Ragged };
+        Some(Ok((kind, offset, line)))
     }
 
     /// The bytes of the record `next_raw` returned last.
@@ -335,28 +414,36 @@ impl<R: BufRead> CsvScan<'_, R> {
         &self.hints
     }
 
-    /// The next data record with its findings, or `None` at the end.
+    /// The next record with findings to report or fields to count: data
+    /// rows, and text (header, preamble) that holds findings. `None` at
+    /// the end.
     pub fn next_record(&mut self) -> Option<io::Result<CsvRecord<'_>>> {
         loop {
-            let (header, offset, line) = match self.next_raw()? {
+            let (kind, offset, line) = match self.next_raw()? {
                 Ok(r) => r,
                 Err(e) => return Some(Err(e)),
             };
-            if header || trim_terminator(&self.buf).is_empty() {
+            let body = trim_terminator(&self.buf);
+            if body.is_empty() {
                 continue;
             }
-            let headers = self.headers.as_deref().unwrap_or_default();
+            let row = self.row_of(kind);
             let (fields, mut findings) = scan_record(
                 self.scanner,
+                kind,
                 &self.buf,
                 offset,
-                self.row,
+                row,
                 &self.hints,
                 self.opts.delimiter,
             );
+            if !is_row(kind) && findings.is_empty() {
+                continue;
+            }
+            let headers = self.headers.as_deref().unwrap_or_default();
             name_columns(&mut findings, headers);
             return Some(Ok(CsvRecord {
-                row: self.row,
+                row,
                 line,
                 offset,
                 bytes: &self.buf,
@@ -366,13 +453,28 @@ impl<R: BufRead> CsvScan<'_, R> {
             }));
         }
     }
+
+    /// The row number a record of `kind` just read carries.
+    fn row_of(&self, kind: Kind) -> u64 {
+        if is_row(kind) { self.row } else { 0 }
+    }
 }
 
-/// Scans the fields of one record (`raw`, terminator included, starting
-/// at stream offset `offset`); returns its field count and findings,
-/// whose headers [`name_columns`] fills in.
-fn scan_record(
+/// Whether records of this kind are data rows.
+fn is_row(kind: Kind) -> bool {
+    matches!(kind, Kind::Data | Kind::Ragged)
+}
+
+fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body)
+}
+
+/// Scans one record (`raw`, terminator included, starting at stream
+/// offset `offset`) as its kind says; returns its field count and
+/// findings, whose headers [`name_columns`] fills in.
+pub(crate) fn scan_record(
     scanner: &Scanner,
+    kind: Kind,
     raw: &[u8],
     offset: usize,
     row: u64,
@@ -380,31 +482,72 @@ fn scan_record(
     delimiter: u8,
 ) -> (usize, Vec<CsvFinding>) {
     let body = trim_terminator(raw);
-    let fields = fields(body, delimiter);
-    let mut findings = Vec::new();
-    for (column, field) in fields.iter().enumerate() {
-        let hint = hints.get(column).copied().unwrap_or(FieldHint::Unknown);
-        let (value, map) = field.value(body);
-        for f in scanner.scan_hinted(hint, &value) {
-            let (start, end) = match &map {
-                Some(map) => (map[f.start()], map[f.end()]),
-                None => {
-                    (field.raw.start + f.start(), field.raw.start + f.end())
-                }
-            };
+    let text = |findings: &mut Vec<CsvFinding>| {
+        for f in text_findings(scanner, body, offset, findings) {
             findings.push(CsvFinding {
-                finding: Finding {
-                    start: offset + start,
-                    end: offset + end,
-                    ..f
-                },
+                finding: f.offset_by(offset),
                 row,
-                column,
+                column: None,
                 header: None,
             });
         }
+        findings.sort_by_key(|f| (f.finding.start, f.finding.end));
+    };
+    if kind == Kind::Text {
+        let mut findings = Vec::new();
+        text(&mut findings);
+        return (0, findings);
+    }
+    let fields = fields(body, delimiter);
+    let mut findings = Vec::new();
+    if kind != Kind::Header {
+        for (column, field) in fields.iter().enumerate() {
+            let hint =
+                hints.get(column).copied().unwrap_or(FieldHint::Unknown);
+            let (value, map) = field.value(body);
+            for f in scanner.scan_hinted(hint, &value) {
+                let (start, end) = match &map {
+                    Some(map) => (map[f.start()], map[f.end()]),
+                    None => (
+                        field.raw.start + f.start(),
+                        field.raw.start + f.end(),
+                    ),
+                };
+                findings.push(CsvFinding {
+                    finding: Finding {
+                        start: offset + start,
+                        end: offset + end,
+                        ..f
+                    },
+                    row,
+                    column: Some(column),
+                    header: None,
+                });
+            }
+        }
+    }
+    if kind != Kind::Data {
+        text(&mut findings);
     }
     (fields.len(), findings)
+}
+
+/// The findings of `body` (at stream offset `offset`) read as text,
+/// offsets in `body`, that overlap none of `fields`' findings.
+fn text_findings(
+    scanner: &Scanner,
+    body: &[u8],
+    offset: usize,
+    fields: &[CsvFinding],
+) -> Vec<Finding> {
+    let mut found = scanner.scan(body);
+    found.retain(|t| {
+        !fields.iter().any(|g| {
+            t.start + offset < g.finding.end
+                && g.finding.start < t.end + offset
+        })
+    });
+    found
 }
 
 /// Names the column of each finding. Done by the thread that delivers
@@ -412,7 +555,7 @@ fn scan_record(
 /// cores fight over their counts.
 fn name_columns(findings: &mut [CsvFinding], headers: &[Arc<str>]) {
     for f in findings {
-        f.header = headers.get(f.column).cloned();
+        f.header = f.column.and_then(|c| headers.get(c).cloned());
     }
 }
 
@@ -431,8 +574,9 @@ impl Scanner {
         const BATCH: usize = 1 << 20;
         let mut scan = self.scan_csv(rdr, opts);
         let mut batch: Vec<u8> = Vec::new();
-        // Per record: its span in `batch`, stream offset, line and row.
-        let mut records: Vec<(Range<usize>, usize, u64, u64)> = Vec::new();
+        // Per record: its kind, span in `batch`, stream offset, line, row.
+        let mut records: Vec<(Kind, Range<usize>, usize, u64, u64)> =
+            Vec::new();
         loop {
             batch.clear();
             records.clear();
@@ -442,13 +586,14 @@ impl Scanner {
                     ended = true;
                     break;
                 };
-                let (header, offset, line) = raw?;
-                if header || trim_terminator(&scan.buf).is_empty() {
+                let (kind, offset, line) = raw?;
+                if trim_terminator(&scan.buf).is_empty() {
                     continue;
                 }
                 let start = batch.len();
                 batch.extend_from_slice(&scan.buf);
-                records.push((start..batch.len(), offset, line, scan.row));
+                let row = scan.row_of(kind);
+                records.push((kind, start..batch.len(), offset, line, row));
             }
             let headers = scan.headers.as_deref().unwrap_or_default();
             let scanned: Vec<Vec<(usize, Vec<CsvFinding>)>> = records
@@ -456,10 +601,11 @@ impl Scanner {
                 .map(|chunk| {
                     chunk
                         .iter()
-                        .map(|(span, offset, _, row)| {
+                        .map(|(kind, span, offset, _, row)| {
                             let raw = &batch[span.clone()];
                             scan_record(
                                 self,
+                                *kind,
                                 raw,
                                 *offset,
                                 *row,
@@ -470,9 +616,12 @@ impl Scanner {
                         .collect()
                 })
                 .collect();
-            for ((span, offset, line, row), (fields, mut findings)) in
+            for ((kind, span, offset, line, row), (fields, mut findings)) in
                 records.iter().zip(scanned.into_iter().flatten())
             {
+                if !is_row(*kind) && findings.is_empty() {
+                    continue;
+                }
                 name_columns(&mut findings, headers);
                 each(CsvRecord {
                     row: *row,
@@ -522,10 +671,13 @@ mod tests {
     use super::*;
     use crate::Entity;
 
+    /// Row, column, header, entity and value of a finding.
+    type Located = (u64, Option<usize>, Option<String>, Entity, String);
+
     fn scan(
         text: &str,
         opts: CsvOptions,
-    ) -> Vec<(u64, usize, Option<String>, Entity, String)> {
+    ) -> Vec<Located> {
         Scanner::new()
             .scan_csv(text.as_bytes(), opts)
             .map(|f| {
@@ -553,18 +705,24 @@ mod tests {
         assert_eq!(
             got,
             [
-                (1, 1, name, Entity::Person, "Zed Quixote".into()),
-                (1, 2, Some("dob".into()), Entity::Date, "1957-03-14".into()),
+                (1, Some(1), name, Entity::Person, "Zed Quixote".into()),
                 (
                     1,
-                    3,
+                    Some(2),
+                    Some("dob".into()),
+                    Entity::Date,
+                    "1957-03-14".into()
+                ),
+                (
+                    1,
+                    Some(3),
                     Some("notes".into()),
                     Entity::Phone,
                     "(415) 555-2671".into()
                 ),
                 (
                     3,
-                    3,
+                    Some(3),
                     Some("notes".into()),
                     Entity::Ssn,
                     "536-22-1837".into()
@@ -578,7 +736,7 @@ mod tests {
         let text = "ssn\tlast_name\n219099999\tZed Quixote\textra jo@clinic.example\n536221837\n";
         let got = scan(text, CsvOptions::new().delimiter(b'\t'));
         assert_eq!(got.len(), 4, "{got:?}");
-        assert_eq!(got[2].1, 2);
+        assert_eq!(got[2].1, Some(2));
         assert_eq!(got[2].2, None);
         assert_eq!(got[2].3, Entity::Email);
         assert_eq!(
@@ -590,7 +748,7 @@ mod tests {
             CsvOptions::new().delimiter(b';').headers(false),
         );
         assert_eq!(got.len(), 1);
-        assert_eq!((got[0].0, got[0].1), (1, 1));
+        assert_eq!((got[0].0, got[0].1), (1, Some(1)));
     }
 
     #[test]

@@ -1051,11 +1051,9 @@ impl<R: BufRead> DumpScan<'_, R> {
                 }
             };
             let at = rest_start + values_at + "VALUES".len();
+            // An INSERT this reader cannot follow is scanned as text.
             let Some(tuples) = parse_tuples(&self.buf, at, mysql) else {
-                return Err(dump_error(
-                    self.line,
-                    "an INSERT statement could not be parsed",
-                ));
+                return Ok(None);
             };
             self.table = Arc::from(name);
             self.set_columns(cols);

@@ -858,6 +858,7 @@ impl Scanner {
                             ..e
                         }),
                         paths: l.paths,
+                        text: l.text,
                     })?;
                 }
                 number += memchr::memchr_iter(b'\n', &batch[w[0]..w[1]])
@@ -883,7 +884,7 @@ impl Scanner {
         &self,
         line: &[u8],
         offset: usize,
-    ) -> (Result<Vec<JsonFinding>, JsonError>, Vec<String>) {
+    ) -> (Result<Vec<JsonFinding>, JsonError>, Vec<String>, Vec<Finding>) {
         let body = line.strip_suffix(b"\n").unwrap_or(line);
         let body = body.strip_suffix(b"\r").unwrap_or(body);
         let mut paths = Vec::new();
@@ -899,7 +900,17 @@ impl Scanner {
             });
         paths.sort();
         paths.dedup();
-        (result, paths)
+        // A line that is not JSON is still somebody's data: scan it as
+        // text so that nothing in it goes unreported.
+        let text = match result {
+            Ok(_) => Vec::new(),
+            Err(_) => self
+                .scan(line)
+                .into_iter()
+                .map(|f| f.offset_by(offset))
+                .collect(),
+        };
+        (result, paths, text)
     }
 
     fn jsonl_piece(
@@ -917,8 +928,15 @@ impl Scanner {
             rel_line += 1;
             let line = &batch[at..end];
             if !line.trim_ascii().is_empty() {
-                let (result, paths) = self.scan_jsonl_line(line, base + at);
-                out.push(ParLine { rel_line, range: at..end, result, paths });
+                let (result, paths, text) =
+                    self.scan_jsonl_line(line, base + at);
+                out.push(ParLine {
+                    rel_line,
+                    range: at..end,
+                    result,
+                    paths,
+                    text,
+                });
             }
             at = end;
         }
@@ -962,6 +980,7 @@ struct ParLine {
     range: Range<usize>,
     result: Result<Vec<JsonFinding>, JsonError>,
     paths: Vec<String>,
+    text: Vec<Finding>,
 }
 
 /// One line of a JSON lines stream; see [`JsonlScan::next_line`].
@@ -979,6 +998,9 @@ pub struct JsonlLine<'a> {
     /// folded to `*` (see [`JsonFinding::folded_pointer`]),
     /// each once: the columns a per-column summary counts.
     pub paths: Vec<String>,
+    /// A line that is not JSON is scanned as text: its findings (offsets
+    /// from the start of the stream); empty for a JSON line.
+    pub text: Vec<Finding>,
 }
 
 impl<R: BufRead> JsonlScan<'_, R> {
@@ -1016,12 +1038,13 @@ impl<R: BufRead> JsonlScan<'_, R> {
                     bytes: &[],
                     result: Err(err),
                     paths: Vec::new(),
+                    text: Vec::new(),
                 }));
             }
             if self.buf.trim_ascii().is_empty() {
                 continue;
             }
-            let (result, paths) =
+            let (result, paths, text) =
                 self.scanner.scan_jsonl_line(&self.buf, offset);
             let result = result.map_err(|e| JsonError { line: number, ..e });
             return Some(Ok(JsonlLine {
@@ -1030,6 +1053,7 @@ impl<R: BufRead> JsonlScan<'_, R> {
                 bytes: &self.buf,
                 result,
                 paths,
+                text,
             }));
         }
     }

@@ -1,0 +1,203 @@
+//! What an input is, from its name or its first bytes.
+//!
+//! Detection never refuses: whatever does not look like a structured
+//! format is [`Format::Text`], which is scanned byte for byte. A name
+//! decides first (`.json`, `.csv`, `.sql`, ...; a compression extension is
+//! looked through), then the content.
+
+use std::path::Path;
+
+use crate::scan::DumpDialect;
+
+/// How an input is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// Free text: logs, notes, HL7, anything else.
+    Text,
+    /// One JSON document.
+    Json,
+    /// JSON lines: one document per line.
+    JsonLines,
+    /// Comma-separated values.
+    Csv,
+    /// Tab-separated values.
+    Tsv,
+    /// A SQL script: `pg_dump`, `mysqldump`, hand-written statements.
+    Dump(DumpDialect),
+}
+
+/// How many bytes of an input [`Format::detect`] looks at.
+pub const DETECT_BYTES: usize = 64 << 10;
+
+impl Format {
+    /// The format a file name says, looking through `.gz`, `.zst` and
+    /// `.zstd`; `None` when the name says nothing (`.log`, `.txt`, no
+    /// extension). A `.sql` file is a Postgres script until its content
+    /// says otherwise (see [`Format::dump_dialect`]).
+    ///
+    /// ```
+    /// use phisafe::format::Format;
+    /// use std::path::Path;
+    ///
+    /// assert_eq!(Format::from_path(Path::new("events.jsonl.gz")), Some(Format::JsonLines));
+    /// assert_eq!(Format::from_path(Path::new("app.log")), None);
+    /// ```
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext_of = |p: &Path| {
+            p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
+        };
+        let mut ext = ext_of(path);
+        if matches!(ext.as_deref(), Some("gz" | "zst" | "zstd")) {
+            ext = path.file_stem().and_then(|s| ext_of(Path::new(s)));
+        }
+        Some(match ext.as_deref()? {
+            "json" => Format::Json,
+            "jsonl" | "ndjson" => Format::JsonLines,
+            "csv" => Format::Csv,
+            "tsv" | "tab" => Format::Tsv,
+            "sql" | "dump" => Format::Dump(DumpDialect::Postgres),
+            _ => return None,
+        })
+    }
+
+    /// The format of an input from its first bytes (up to
+    /// [`DETECT_BYTES`] are looked at). Dumps announce themselves in a
+    /// comment; JSON must parse as far as `head` goes, so a log whose lines
+    /// open with `[` or `{` but are not JSON is text.
+    ///
+    /// ```
+    /// use phisafe::format::Format;
+    ///
+    /// assert_eq!(Format::detect(b"{\"a\": 1}\n{\"a\": 2}\n"), Format::JsonLines);
+    /// assert_eq!(Format::detect(b"[{\"a\": 1},\n {\"a\": 2}]"), Format::Json);
+    /// assert_eq!(Format::detect(b"[2024-08-30 11:02:44,918: INFO] MRN 123"), Format::Text);
+    /// ```
+    pub fn detect(head: &[u8]) -> Format {
+        let head = &head[..head.len().min(DETECT_BYTES)];
+        let has = |needle: &[u8]| memchr::memmem::find(head, needle).is_some();
+        if head.starts_with(b"PGDMP") || has(b"PostgreSQL database dump") {
+            return Format::Dump(DumpDialect::Postgres);
+        }
+        if has(b"MySQL dump") || has(b"MariaDB dump") {
+            return Format::Dump(DumpDialect::Mysql);
+        }
+        let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+        let body = body.trim_ascii_start();
+        if !matches!(body.first(), Some(b'{' | b'[')) {
+            return Format::Text;
+        }
+        let first_line = match memchr::memchr(b'\n', body) {
+            Some(i) => &body[..i],
+            None => body,
+        };
+        match json_prefix(first_line) {
+            // The first line is a whole document: JSON lines if anything
+            // follows it.
+            Prefix::Whole if first_line.len() < body.len() => {
+                if body[first_line.len()..].trim_ascii().is_empty() {
+                    Format::Json
+                } else {
+                    Format::JsonLines
+                }
+            }
+            Prefix::Whole => Format::Json,
+            Prefix::Invalid => Format::Text,
+            Prefix::Open => match json_prefix(body) {
+                Prefix::Invalid => Format::Text,
+                Prefix::Whole | Prefix::Open => Format::Json,
+            },
+        }
+    }
+
+    /// The dialect of a SQL script from its first bytes: `mysqldump` and
+    /// MariaDB say who made them; anything else is read as Postgres.
+    pub fn dump_dialect(head: &[u8]) -> DumpDialect {
+        let head = &head[..head.len().min(DETECT_BYTES)];
+        let has = |needle: &[u8]| memchr::memmem::find(head, needle).is_some();
+        if has(b"MySQL dump") || has(b"MariaDB dump") {
+            DumpDialect::Mysql
+        } else {
+            DumpDialect::Postgres
+        }
+    }
+}
+
+/// How much of a JSON document some bytes are.
+enum Prefix {
+    /// One whole document (and maybe blanks).
+    Whole,
+    /// The start of a document, cut off.
+    Open,
+    /// Not JSON, or a document followed by more.
+    Invalid,
+}
+
+fn json_prefix(bytes: &[u8]) -> Prefix {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        Ok(_) => Prefix::Whole,
+        Err(e) if e.is_eof() => Prefix::Open,
+        Err(_) => Prefix::Invalid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_that_open_with_brackets_are_text() {
+        for log in [
+            "[2024-08-30 11:02:44,918: INFO/MainProcess] Task ok\n",
+            "[Mon Mar 04 10:22:31.123 2024] [php:error] [pid 1] MRN 123\n",
+            "[2024-01-02T03:04:05.678Z] INFO  ssn=219-09-9999\n",
+            "{\"ts\": \"2024-01-02\", \"msg\": \"a\"} trailing words\n",
+            "[INFO] started\n[WARN] slow\n",
+            "{level=info msg=started}\n",
+        ] {
+            assert_eq!(Format::detect(log.as_bytes()), Format::Text, "{log}");
+        }
+    }
+
+    #[test]
+    fn json_is_recognized_even_when_cut_off() {
+        let doc =
+            "{\n  \"patient\": {\n    \"name\": \"Zed Quixote\",\n    \"ssn\"";
+        assert_eq!(Format::detect(doc.as_bytes()), Format::Json);
+        assert_eq!(Format::detect(b"\xef\xbb\xbf[1, 2]"), Format::Json);
+        assert_eq!(
+            Format::detect(b"{\"a\":1}\r\n{\"a\":2}"),
+            Format::JsonLines
+        );
+        assert_eq!(Format::detect(b"  {\"a\":1}\n\n"), Format::Json);
+    }
+
+    #[test]
+    fn dumps_announce_themselves() {
+        assert_eq!(
+            Format::detect(b"--\n-- PostgreSQL database dump\n--\n"),
+            Format::Dump(DumpDialect::Postgres)
+        );
+        assert_eq!(
+            Format::detect(b"-- MySQL dump 10.13  Distrib 8.0.36\n"),
+            Format::Dump(DumpDialect::Mysql)
+        );
+        assert_eq!(
+            Format::dump_dialect(b"INSERT INTO t VALUES (1);"),
+            DumpDialect::Postgres
+        );
+    }
+
+    #[test]
+    fn names_decide_through_compression() {
+        let of = |p: &str| Format::from_path(Path::new(p));
+        assert_eq!(of("a.CSV"), Some(Format::Csv));
+        assert_eq!(of("a.tsv.zst"), Some(Format::Tsv));
+        assert_eq!(
+            of("dump.sql.gz"),
+            Some(Format::Dump(DumpDialect::Postgres))
+        );
+        assert_eq!(of("a.gz"), None);
+        assert_eq!(of("notes"), None);
+    }
+}
