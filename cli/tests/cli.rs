@@ -758,12 +758,17 @@ fn csv_dialects_are_sniffed_and_flags_override_them() {
     let cells: Vec<(String, String)> = rows
         .iter()
         .map(|r| {
-            (r["entity"].as_str().unwrap().to_string(), r["column"].to_string())
+            (
+                r["entity"].as_str().unwrap().to_string(),
+                r["column"].to_string(),
+            )
         })
         .collect();
     // The preamble is text; the header names the columns.
     assert!(cells.contains(&("EMAIL".into(), "null".into())), "{cells:?}");
-    for (entity, column) in [("PERSON", "Name"), ("NPI", "provider_npi"), ("SSN", "Notes")] {
+    for (entity, column) in
+        [("PERSON", "Name"), ("NPI", "provider_npi"), ("SSN", "Notes")]
+    {
         assert!(
             cells.iter().any(|(e, c)| e == entity && c.contains(column)),
             "{entity} in {column}: {cells:?}"
@@ -771,18 +776,35 @@ fn csv_dialects_are_sniffed_and_flags_override_them() {
     }
     let out = phisafe(&["redact", path], None);
     let text = stdout(&out);
-    for value in ["jo@clinic.example", "Quixote", "1234567893", "219-09-9999"] {
+    for value in ["jo@clinic.example", "Quixote", "1234567893", "219-09-9999"]
+    {
         assert!(!text.contains(value), "{value} in {text}");
     }
-    assert!(text.contains("patient_mrn;Name;provider_npi;Notes\r\n"), "{text}");
+    assert!(
+        text.contains("patient_mrn;Name;provider_npi;Notes\r\n"),
+        "{text}"
+    );
     // Told otherwise: read with commas, nothing skipped, no header. The
     // values are still found, as text of one wide column.
     let out = phisafe(
-        &["scan", "--format", "jsonl", "--csv-delimiter", ",", "--csv-skip", "0", "--csv-header", "no", path],
+        &[
+            "scan",
+            "--format",
+            "jsonl",
+            "--csv-delimiter",
+            ",",
+            "--csv-skip",
+            "0",
+            "--csv-header",
+            "no",
+            path,
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(0));
-    assert!(jsonl_rows(&out).iter().all(|r| !r["column"].as_str().unwrap_or("").contains("provider_npi")));
+    assert!(jsonl_rows(&out).iter().all(|r| {
+        !r["column"].as_str().unwrap_or("").contains("provider_npi")
+    }));
     let bad = phisafe(&["scan", "--csv-delimiter", "ab", path], None);
     assert_eq!(bad.status.code(), Some(2));
 }

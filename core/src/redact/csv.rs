@@ -37,7 +37,7 @@ impl Redactor {
         let mut out = Vec::new();
         let mut count = 0;
         while let Some(r) = records.next_raw() {
-            let (kind, _, _) = r?;
+            let (kind, ..) = r?;
             let raw = records.raw();
             out.clear();
             match self.redact_record(
@@ -181,7 +181,7 @@ fn read_batch<R: BufRead>(records: &mut CsvScan<'_, R>) -> (Batch, End) {
     let mut end = End::More;
     while bytes < 1 << 20 {
         match records.next_raw() {
-            Some(Ok((kind, _, _))) => {
+            Some(Ok((kind, ..))) => {
                 bytes += records.raw().len();
                 batch.records.push((records.raw().to_vec(), kind));
             }

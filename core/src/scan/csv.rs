@@ -24,6 +24,19 @@ use super::engine::{Finding, Scanner};
 /// The longest record read; a longer one is scanned as text.
 const MAX_RECORD: usize = 64 << 20;
 
+/// Rows read ahead to classify columns by their values, and the most bytes
+/// they may hold.
+const CLASSIFY_ROWS: usize = 1000;
+const CLASSIFY_BYTES: usize = 4 << 20;
+
+/// The share of a column's sampled values that must be findings of one
+/// entity (each covering most of its value) for the column to take that
+/// entity's class.
+const CLASSIFY_SHARE: f64 = 0.5;
+
+/// Fewer non-empty sampled values than this are no evidence.
+const CLASSIFY_MIN_VALUES: usize = 3;
+
 /// How a delimited file is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CsvOptions {
@@ -194,6 +207,16 @@ pub(crate) fn split(rec: &[u8], delim: u8) -> Option<Vec<Field>> {
     }
 }
 
+/// A raw record's kind, stream offset, line and row.
+pub(crate) type Raw = (Kind, usize, u64, u64);
+
+/// A record read ahead, with its bytes.
+#[derive(Debug)]
+struct Ahead {
+    raw: Raw,
+    bytes: Vec<u8>,
+}
+
 /// What a raw record is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -237,13 +260,20 @@ pub struct CsvScan<'s, R> {
     /// Finds where a record ends, across lines, in one pass.
     csv: csv_core::Reader,
     headers: Option<Vec<Arc<str>>>,
-    /// The key hint of each header, looked up once.
+    /// Each column's hint: from its name, else from its values.
     hints: Vec<FieldHint>,
     /// Fields a row is expected to have: the header's, else the first
     /// data row's.
     width: Option<usize>,
+    /// Whether the columns have been classified by their values.
+    classified: bool,
+    /// Records read ahead to classify the columns, to be returned first.
+    ahead: std::collections::VecDeque<Ahead>,
     /// Records read so far, blank ones included.
     records: usize,
+    /// A read error met while reading ahead, returned after the rows
+    /// read before it.
+    pending_error: Option<io::Error>,
     buf: Vec<u8>,
     offset: usize,
     line: u64,
@@ -291,7 +321,10 @@ impl Scanner {
             headers: None,
             hints: Vec::new(),
             width: None,
+            classified: false,
+            ahead: std::collections::VecDeque::new(),
             records: 0,
+            pending_error: None,
             buf: Vec::new(),
             offset: 0,
             line: 1,
@@ -345,12 +378,104 @@ impl<R: BufRead> CsvScan<'_, R> {
         }
     }
 
-    /// The next record's kind, stream offset and line; its raw bytes
+    /// The next record's kind, stream offset, line and row; its raw bytes
     /// (terminator included) are [`raw`](Self::raw). Blank records are
-    /// returned too, as data.
-    pub(crate) fn next_raw(
-        &mut self,
-    ) -> Option<io::Result<(Kind, usize, u64)>> {
+    /// returned too, as data. The first data row reads up to
+    /// [`CLASSIFY_ROWS`] ahead to classify the columns by their values.
+    pub(crate) fn next_raw(&mut self) -> Option<io::Result<Raw>> {
+        if let Some(a) = self.ahead.pop_front() {
+            self.buf = a.bytes;
+            return Some(Ok(a.raw));
+        }
+        let raw = match self.read_raw()? {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(e)),
+        };
+        if self.classified || !is_row(raw.0) {
+            return Some(Ok(raw));
+        }
+        self.classified = true;
+        let mut bytes = self.buf.len();
+        let first = std::mem::take(&mut self.buf);
+        self.ahead.push_back(Ahead { raw, bytes: first });
+        while self.ahead.len() < CLASSIFY_ROWS && bytes < CLASSIFY_BYTES {
+            match self.read_raw() {
+                Some(Ok(raw)) => {
+                    bytes += self.buf.len();
+                    let bytes = std::mem::take(&mut self.buf);
+                    self.ahead.push_back(Ahead { raw, bytes });
+                }
+                Some(Err(e)) => {
+                    // Delivered after the rows read before it.
+                    self.pending_error = Some(e);
+                    self.done = false;
+                    break;
+                }
+                None => break,
+            }
+        }
+        self.classify();
+        let a = self.ahead.pop_front()?;
+        self.buf = a.bytes;
+        Some(Ok(a.raw))
+    }
+
+    /// Gives columns whose name says nothing the class their sampled
+    /// values show: when at least [`CLASSIFY_SHARE`] of a column's values
+    /// are each mostly one finding of one entity that has a key class,
+    /// every value in it is read as that key (`key.person`, `key.mrn`
+    /// ...), which reports values no pattern matches on its own.
+    fn classify(&mut self) {
+        let width = self.width.unwrap_or(0);
+        if self.hints.len() < width {
+            self.hints.resize(width, FieldHint::Unknown);
+        }
+        let delim = self.opts.delimiter;
+        for column in 0..self.hints.len() {
+            if self.hints[column] != FieldHint::Unknown {
+                continue;
+            }
+            let mut values = 0;
+            let mut counts: Vec<(crate::Entity, usize)> = Vec::new();
+            for a in self.ahead.iter().filter(|a| a.raw.0 == Kind::Data) {
+                let body = trim_terminator(&a.bytes);
+                let Some(field) = fields(body, delim).into_iter().nth(column)
+                else {
+                    continue;
+                };
+                let (value, _) = field.value(body);
+                if !value
+                    .iter()
+                    .any(|b| b.is_ascii_alphanumeric() || *b >= 0x80)
+                {
+                    continue;
+                }
+                values += 1;
+                if let Some(e) = self.scanner.value_entity(&value) {
+                    match counts.iter_mut().find(|c| c.0 == e) {
+                        Some(c) => c.1 += 1,
+                        None => counts.push((e, 1)),
+                    }
+                }
+            }
+            let Some(&(entity, n)) = counts.iter().max_by_key(|c| c.1) else {
+                continue;
+            };
+            if values >= CLASSIFY_MIN_VALUES
+                && n as f64 >= CLASSIFY_SHARE * values as f64
+                && let Some(class) = self.scanner.key_class(entity)
+            {
+                self.hints[column] = FieldHint::Entity(class);
+            }
+        }
+    }
+
+    /// Reads the next record; see [`next_raw`](Self::next_raw).
+    fn read_raw(&mut self) -> Option<io::Result<Raw>> {
+        if let Some(e) = self.pending_error.take() {
+            self.done = true;
+            return Some(Err(e));
+        }
         if self.done {
             return None;
         }
@@ -371,11 +496,11 @@ impl<R: BufRead> CsvScan<'_, R> {
         self.line += memchr::memchr_iter(b'\n', &self.buf).count() as u64;
         self.records += 1;
         if too_long || self.records <= self.opts.skip {
-            return Some(Ok((Kind::Text, offset, line)));
+            return Some(Ok((Kind::Text, offset, line, 0)));
         }
         let body = trim_terminator(&self.buf);
         if body.is_empty() {
-            return Some(Ok((Kind::Data, offset, line)));
+            return Some(Ok((Kind::Data, offset, line, self.row)));
         }
         let body = if offset == 0 { strip_bom(body) } else { body };
         let fields = fields(body, self.opts.delimiter);
@@ -390,13 +515,13 @@ impl<R: BufRead> CsvScan<'_, R> {
                 names.iter().map(|h| self.scanner.field_hint(h)).collect();
             self.width = Some(names.len());
             self.headers = Some(names);
-            return Some(Ok((Kind::Header, offset, line)));
+            return Some(Ok((Kind::Header, offset, line, 0)));
         }
         self.row += 1;
         let width = *self.width.get_or_insert(fields.len());
         let kind =
             if fields.len() == width { Kind::Data } else { Kind::Ragged };
-        Some(Ok((kind, offset, line)))
+        Some(Ok((kind, offset, line, self.row)))
     }
 
     /// The bytes of the record `next_raw` returned last.
@@ -419,7 +544,7 @@ impl<R: BufRead> CsvScan<'_, R> {
     /// the end.
     pub fn next_record(&mut self) -> Option<io::Result<CsvRecord<'_>>> {
         loop {
-            let (kind, offset, line) = match self.next_raw()? {
+            let (kind, offset, line, row) = match self.next_raw()? {
                 Ok(r) => r,
                 Err(e) => return Some(Err(e)),
             };
@@ -427,7 +552,6 @@ impl<R: BufRead> CsvScan<'_, R> {
             if body.is_empty() {
                 continue;
             }
-            let row = self.row_of(kind);
             let (fields, mut findings) = scan_record(
                 self.scanner,
                 kind,
@@ -452,11 +576,6 @@ impl<R: BufRead> CsvScan<'_, R> {
                 findings,
             }));
         }
-    }
-
-    /// The row number a record of `kind` just read carries.
-    fn row_of(&self, kind: Kind) -> u64 {
-        if is_row(kind) { self.row } else { 0 }
     }
 }
 
@@ -586,13 +705,12 @@ impl Scanner {
                     ended = true;
                     break;
                 };
-                let (kind, offset, line) = raw?;
+                let (kind, offset, line, row) = raw?;
                 if trim_terminator(&scan.buf).is_empty() {
                     continue;
                 }
                 let start = batch.len();
                 batch.extend_from_slice(&scan.buf);
-                let row = scan.row_of(kind);
                 records.push((kind, start..batch.len(), offset, line, row));
             }
             let headers = scan.headers.as_deref().unwrap_or_default();
@@ -674,10 +792,7 @@ mod tests {
     /// Row, column, header, entity and value of a finding.
     type Located = (u64, Option<usize>, Option<String>, Entity, String);
 
-    fn scan(
-        text: &str,
-        opts: CsvOptions,
-    ) -> Vec<Located> {
+    fn scan(text: &str, opts: CsvOptions) -> Vec<Located> {
         Scanner::new()
             .scan_csv(text.as_bytes(), opts)
             .map(|f| {
@@ -779,6 +894,41 @@ mod tests {
         };
         assert_eq!(shape(text), shape(&out));
         assert_eq!(scan(&out, CsvOptions::new()), []);
+    }
+
+    #[test]
+    fn columns_take_the_class_their_values_show() {
+        // No header: NPIs and DEA numbers validate without context, names
+        // are in the census lists; every value of such a column is then
+        // reported, those no pattern finds alone included.
+        let text = "1;1234567893;AB1234563;Choi\n\
+                    2;1245319599;FB1974314;Gieseke\n\
+                    3;1679576722;MA4485068;Zhao\n\
+                    4;1003000126;BJ6125341;Øvrebø Kvist\n\
+                    5;n/a;;Garibay\n";
+        let opts = CsvOptions::new().delimiter(b';').headers(false);
+        let got = scan(text, opts);
+        let of = |column: usize| -> Vec<(Entity, String)> {
+            got.iter()
+                .filter(|f| f.1 == Some(column))
+                .map(|f| (f.3, f.4.clone()))
+                .collect()
+        };
+        assert_eq!(of(0), []);
+        assert_eq!(of(1).len(), 4, "{got:?}");
+        assert!(of(1).iter().all(|f| f.0 == Entity::Npi));
+        assert!(
+            of(2).len() >= 3 && of(2).iter().all(|f| f.0 == Entity::DeaNumber),
+            "{got:?}"
+        );
+        let names: Vec<String> = of(3).into_iter().map(|f| f.1).collect();
+        assert_eq!(
+            names,
+            ["Choi", "Gieseke", "Zhao", "Øvrebø Kvist", "Garibay"]
+        );
+        // A column of counts stays clean whatever its name says nothing of.
+        let counts = "a,1,7\nb,2,9\nc,3,12\nd,4,30\n";
+        assert_eq!(scan(counts, CsvOptions::new().headers(false)), []);
     }
 
     #[test]

@@ -202,6 +202,48 @@ impl Scanner {
         out
     }
 
+    /// The entity `value`, one value of a column, is on its own, as
+    /// evidence of the column's class: a regex finding that covers most of
+    /// it (one whose validator is a checksum, such as an NPI, DEA number,
+    /// card, IBAN or VIN, counts without the context words it needs in
+    /// text: the column is its context), else a name from the census
+    /// lists.
+    pub(crate) fn value_entity(&self, value: &[u8]) -> Option<Entity> {
+        let alnum = |v: &[u8]| {
+            v.iter()
+                .filter(|b| b.is_ascii_alphanumeric() || **b >= 0x80)
+                .count()
+        };
+        let total = alnum(value);
+        if total == 0 {
+            return None;
+        }
+        let mut raw = Vec::new();
+        let inner = &self.inner;
+        inner.with_caches(|caches| {
+            let Caches { search, caps } = caches;
+            inner.search.candidates(
+                search,
+                value,
+                0,
+                value.len(),
+                |pid, s, e| {
+                    inner.evaluate(value, pid, s, e, caps, true, &mut raw)
+                },
+            );
+        });
+        raw.sort_by_key(|f| f.start);
+        let mut found = Vec::with_capacity(raw.len());
+        resolve::resolve(&mut raw, usize::MAX, &mut found);
+        match found.iter().max_by_key(|f| f.end - f.start) {
+            Some(f) if alnum(&value[f.range()]) * 10 >= total * 7 => {
+                Some(f.entity)
+            }
+            _ if inner.names.is_known_name(value) => Some(Entity::Person),
+            _ => None,
+        }
+    }
+
     /// What this thread's search state for this scanner has done so far:
     /// lazy DFA cache clears, memory, mode. For benchmarks and tuning (a
     /// thread that never scanned with this scanner reports a fresh state).
@@ -344,7 +386,7 @@ impl Inner {
         let first = out.len();
         let resume =
             self.search.candidates(search, hay, from, limit, |pid, s, e| {
-                self.evaluate(hay, pid, s, e, caps, out)
+                self.evaluate(hay, pid, s, e, caps, false, out)
             });
         self.key_values(hay, from, limit, out);
         let mut rule = |p: usize, span: std::ops::Range<usize>| {
@@ -448,6 +490,11 @@ impl Inner {
         })
     }
 
+    /// Checks one candidate of pattern `pid` at `s..e`. `checked`: a
+    /// candidate whose validator is a checksum needs neither its context
+    /// words nor the threshold (for value evidence, where the column is
+    /// the context).
+    #[allow(clippy::too_many_arguments, reason = "one hot call site")]
     fn evaluate(
         &self,
         hay: &[u8],
@@ -455,6 +502,7 @@ impl Inner {
         s: usize,
         e: usize,
         caps: &mut Vec<Option<Captures>>,
+        checked: bool,
         out: &mut Vec<Finding>,
     ) {
         let p = &self.patterns[pid];
@@ -491,11 +539,13 @@ impl Inner {
             let after = e..context::forward_chars(hay, e, w);
             self.context.hits(hay, [before, after], &c.positive, &c.negative)
         };
-        if hits.negative || (p.context_required && !hits.positive) {
+        let checked = checked && p.validator.is_some_and(|v| v.is_checksum());
+        if hits.negative || (p.context_required && !hits.positive && !checked)
+        {
             return;
         }
         let score = if hits.positive { p.context_score } else { p.score };
-        if score < self.min_score {
+        if score < self.min_score && !checked {
             return;
         }
         out.push(Finding {

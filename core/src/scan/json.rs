@@ -564,6 +564,15 @@ impl Scanner {
     }
 
     /// [`Scanner::scan_scalar`] with the path's key hint already looked up.
+    /// The first key class of `entity` (a `[[key]]` table of the pack):
+    /// how a column of that entity's values is read.
+    pub(crate) fn key_class(&self, entity: Entity) -> Option<usize> {
+        let patterns = self.patterns();
+        (self.inner.n_regex..patterns.len()).find(|&i| {
+            patterns[i].entity() == entity && !patterns[i].keys.is_empty()
+        })
+    }
+
     pub(crate) fn scan_hinted(
         &self,
         hint: FieldHint,

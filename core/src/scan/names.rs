@@ -143,6 +143,23 @@ impl Names {
             && !self.is(&self.common, first)
     }
 
+    /// A column value that reads as a name on its own: one to four words
+    /// of letters, each a census first or last name, the first not a
+    /// common word. Evidence for a column, not for a finding in text.
+    pub(crate) fn is_known_name(&self, m: &[u8]) -> bool {
+        let m = m.trim_ascii();
+        if m.is_empty() || m.iter().any(u8::is_ascii_digit) {
+            return false;
+        }
+        let toks: Vec<&[u8]> = tokens(m).collect();
+        let Some(&first) = toks.first() else { return false };
+        (1..=4).contains(&toks.len())
+            && !self.is(&self.common, first)
+            && toks
+                .iter()
+                .all(|t| self.is(&self.first, t) || self.is(&self.last, t))
+    }
+
     /// A name after a cue ("Dr.", "Patient:"): capitalized tokens, the
     /// first not a common word. One token is enough, and names outside the
     /// dictionaries count: the cue is the evidence.

@@ -55,6 +55,25 @@ pub(crate) enum Validator {
 }
 
 impl Validator {
+    /// Whether a match that passes this validator is evidence on its own:
+    /// a check digit, a format too strict to happen by chance, or a
+    /// random-looking token.
+    pub(crate) fn is_checksum(self) -> bool {
+        matches!(
+            self,
+            Validator::CreditCard
+                | Validator::Imei
+                | Validator::Npi
+                | Validator::Dea
+                | Validator::Vin
+                | Validator::Iban
+                | Validator::Aba
+                | Validator::Mbi
+                | Validator::Jwt
+                | Validator::Token
+        )
+    }
+
     /// Every validator name accepted in pattern files.
     pub(crate) const NAMES: &'static [(&'static str, Validator)] = &[
         ("credit_card", Validator::CreditCard),
