@@ -617,9 +617,9 @@ fn dumps_are_read_by_table_and_column() {
 
 #[test]
 fn redacting_a_dump_keeps_sql() {
-    let dump = "CREATE TABLE public.p (\n    id integer,\n    ssn text,\n    dob date NOT NULL\n);\n\
-                COPY public.p (id, ssn, dob) FROM stdin;\n1\t219-09-9999\t1957-03-14\n\\.\n\
-                INSERT INTO public.p VALUES (2, 'O''Neil 536-22-1837', '1961-07-02');\n";
+    let dump = "CREATE TABLE public.p (\n    id integer,\n    ssn text,\n    dob date NOT NULL,\n    note text\n);\n\
+                COPY public.p (id, ssn, dob, note) FROM stdin;\n1\t219-09-9999\t1957-03-14\t\\N\n\\.\n\
+                INSERT INTO public.p VALUES (2, 'x', '1961-07-02', 'O''Neil 536-22-1837');\n";
     let out = phisafe(
         &["redact", "--input-format", "pg-dump", "-"],
         Some(dump.as_bytes()),
@@ -631,9 +631,9 @@ fn redacting_a_dump_keeps_sql() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = stdout(&out);
-    assert!(text.contains("1\t[SSN]#1\t1900-01-01\n"), "{text}");
+    assert!(text.contains("1\t[SSN]#1\t1900-01-01\t\\N\n"), "{text}");
     assert!(
-        text.contains("VALUES (2, 'O''Neil [SSN]', '1900-01-01');"),
+        text.contains("VALUES (2, 'x', '1900-01-01', 'O''Neil [SSN]');"),
         "{text}"
     );
     assert!(text.starts_with("CREATE TABLE public.p ("));

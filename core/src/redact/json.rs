@@ -80,7 +80,7 @@ impl Redactor {
         let scanner = self.scanner();
         let mut edits: Vec<(std::ops::Range<usize>, Vec<u8>)> = Vec::new();
         let max_depth = scanner.inner.json_max_depth;
-        walk_in(text, prefix, max_depth, |path, scalar| {
+        walk_in(text, prefix, max_depth, |path, label, scalar| {
             let (bytes, raw, number) = match &scalar {
                 Scalar::Str { raw, decoded: Some((bytes, _)) } => {
                     (&bytes[..], raw.clone(), false)
@@ -92,7 +92,7 @@ impl Redactor {
                     (&text[raw.clone()], raw.clone(), true)
                 }
             };
-            let found = scanner.scan_scalar(path, bytes);
+            let found = scanner.scan_scalar(path, label, bytes);
             if found.is_empty() {
                 return;
             }
@@ -126,17 +126,18 @@ impl Redactor {
         value: &serde_json::Value,
     ) -> serde_json::Value {
         let mut path = Vec::new();
-        self.redact_value(value, &mut path)
+        self.redact_value(value, &mut path, None)
     }
 
     fn redact_value(
         &self,
         value: &serde_json::Value,
         path: &mut Vec<Segment>,
+        label: Option<&str>,
     ) -> serde_json::Value {
         use serde_json::Value;
         let scalar = |bytes: &[u8], path: &[Segment]| -> Option<String> {
-            let found = self.scanner().scan_scalar(path, bytes);
+            let found = self.scanner().scan_scalar(path, label, bytes);
             if found.is_empty() {
                 return None;
             }
@@ -158,22 +159,28 @@ impl Redactor {
                     .enumerate()
                     .map(|(i, v)| {
                         path.push(Segment::Index(i));
-                        let v = self.redact_value(v, path);
+                        let v = self.redact_value(v, path, None);
                         path.pop();
                         v
                     })
                     .collect(),
             ),
-            Value::Object(map) => Value::Object(
-                map.iter()
-                    .map(|(k, v)| {
-                        path.push(Segment::Key(k.clone()));
-                        let v = self.redact_value(v, path);
-                        path.pop();
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            ),
+            Value::Object(map) => {
+                // The walker's labels, in document order too.
+                let mut label: Option<&str> = None;
+                let mut out = serde_json::Map::new();
+                for (k, v) in map {
+                    path.push(Segment::Key(k.clone()));
+                    out.insert(k.clone(), self.redact_value(v, path, label));
+                    path.pop();
+                    if let Value::String(s) = v
+                        && crate::scan::json::is_label_key(k)
+                    {
+                        label = Some(s);
+                    }
+                }
+                Value::Object(out)
+            }
             Value::Null | Value::Bool(_) => value.clone(),
         }
     }

@@ -102,6 +102,24 @@ impl Dicom {
         }
     }
 
+    /// The rule that reads the value of tag `tag` (`00100010`, any case)
+    /// whole, if any: for DICOM JSON read as JSON, where the tag is a key.
+    /// `person` says the value sits under a person name's component
+    /// (`Alphabetic`), which only value representation PN has.
+    pub(crate) fn tag_rule(&self, tag: &[u8], person: bool) -> Option<usize> {
+        let tag: [u8; 8] = tag.try_into().ok()?;
+        if !tag.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let value = |rules: &Vec<(usize, ValueKind)>| {
+            rules.iter().find(|r| r.1 == ValueKind::Value).map(|r| r.0)
+        };
+        let by_tag = self.by_tag.get(&tag.map(|b| b.to_ascii_uppercase()));
+        by_tag.and_then(value).or_else(|| {
+            person.then(|| self.by_vr.get(b"PN").and_then(value)).flatten()
+        })
+    }
+
     /// Calls `emit(pattern, span)` for the values of elements whose tag
     /// starts in `from..limit`.
     pub(crate) fn findings(

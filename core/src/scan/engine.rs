@@ -117,7 +117,7 @@ pub(crate) struct Inner {
     /// HL7 v2 fields by position.
     hl7: Hl7,
     /// DICOM elements by tag and value representation.
-    dicom: Dicom,
+    pub(crate) dicom: Dicom,
     pub(crate) json_max_depth: usize,
     context: ContextWords,
     pub(crate) names: &'static Names,

@@ -339,7 +339,15 @@ pub(crate) fn decode_key(src: &[u8]) -> Result<String, JsonError> {
     })
 }
 
-/// Walks one JSON document, calling `visit` for every string and number;
+/// Keys whose string value says what a sibling `value` holds:
+/// `{"system": ".../us-ssn", "value": "..."}` (FHIR identifiers),
+/// `{"type": "phone", "value": "..."}`, `{"name": "mrn", "value": ...}`.
+const LABEL_KEYS: &[&str] = &[
+    "system", "type", "code", "use", "name", "key", "label", "kind", "field",
+];
+
+/// Walks one JSON document, calling `visit` for every string and number
+/// with its path and the label a sibling gave it (see [`LABEL_KEYS`]);
 /// for a value that sits at `prefix` inside a larger document (streaming),
 /// paths start with `prefix`, and its containers count toward `max_depth`
 /// (the limit of the whole document).
@@ -347,12 +355,14 @@ pub(crate) fn walk_in(
     src: &[u8],
     prefix: &[Segment],
     max_depth: usize,
-    mut visit: impl FnMut(&[Segment], Scalar),
+    mut visit: impl FnMut(&[Segment], Option<&str>, Scalar),
 ) -> Result<(), JsonError> {
     let mut c = Cursor { src, pos: 0 };
     let mut path: Vec<Segment> = prefix.to_vec();
-    // b'{' or b'[' for each open container.
+    // b'{' or b'[' for each open container, and the label its members
+    // have been given so far.
     let mut open: Vec<u8> = Vec::new();
+    let mut labels: Vec<Option<String>> = Vec::new();
     'value: loop {
         c.skip_ws();
         match c.peek() {
@@ -374,6 +384,7 @@ pub(crate) fn walk_in(
                     c.pos += 1;
                 } else {
                     open.push(b);
+                    labels.push(None);
                     if b == b'{' {
                         let key = c.key()?;
                         path.push(Segment::Key(key));
@@ -385,11 +396,21 @@ pub(crate) fn walk_in(
             }
             Some(b'"') => {
                 let s = c.string()?;
-                visit(&path, s);
+                let label = labels.last().and_then(Option::as_deref);
+                let labelled = match path.last() {
+                    Some(Segment::Key(k)) => is_label_key(k),
+                    _ => false,
+                };
+                let text = labelled.then(|| scalar_text(src, &s));
+                visit(&path, label, s);
+                if let (Some(text), Some(slot)) = (text, labels.last_mut()) {
+                    *slot = Some(text);
+                }
             }
             Some(b'-' | b'0'..=b'9') => {
                 let raw = c.number()?;
-                visit(&path, Scalar::Number { raw });
+                let label = labels.last().and_then(Option::as_deref);
+                visit(&path, label, Scalar::Number { raw });
             }
             Some(b't' | b'f' | b'n') => {
                 let word: &[u8] = match c.peek() {
@@ -434,6 +455,7 @@ pub(crate) fn walk_in(
                 (b'{', Some(b'}')) | (b'[', Some(b']')) => {
                     path.pop();
                     open.pop();
+                    labels.pop();
                 }
                 (b'{', _) => {
                     c.pos -= 1;
@@ -446,6 +468,22 @@ pub(crate) fn walk_in(
             }
         }
     }
+}
+
+/// Whether a key's string value labels its siblings.
+pub(crate) fn is_label_key(k: &str) -> bool {
+    LABEL_KEYS.iter().any(|l| l.eq_ignore_ascii_case(k))
+}
+
+/// A string's decoded text, for a label.
+fn scalar_text(src: &[u8], s: &Scalar) -> String {
+    let bytes = match s {
+        Scalar::Str { decoded: Some((bytes, _)), .. } => &bytes[..],
+        Scalar::Str { raw, decoded: None } | Scalar::Number { raw } => {
+            &src[raw.clone()]
+        }
+    };
+    String::from_utf8_lossy(&bytes[..bytes.len().min(256)]).into_owned()
 }
 
 /// RFC 6901: `~` becomes `~0` and `/` becomes `~1`.
@@ -517,17 +555,56 @@ pub(crate) fn placeholder(v: &[u8]) -> bool {
     EMPTY.iter().any(|e| v.eq_ignore_ascii_case(e))
 }
 
+/// What [`Scanner::walk_value`] calls for each scalar: its path, the label
+/// a sibling gave it, and its text.
+pub(crate) type ScalarVisit<'a> =
+    dyn FnMut(&[Segment], Option<&str>, &[u8]) + 'a;
+
 impl Scanner {
     /// What the keys of `path` say about its value: the nearest key, or
-    /// the parent key read with it.
-    fn key_hint(&self, path: &[Segment]) -> FieldHint {
+    /// the parent key read with it; for a generic key (`value`, `text`),
+    /// else the label a sibling gave it (`"system": ".../us-ssn"`, read
+    /// by its last part).
+    fn key_hint(&self, path: &[Segment], label: Option<&str>) -> FieldHint {
         let mut keys = path.iter().rev().filter_map(|s| match s {
             Segment::Key(k) => Some(k),
             Segment::Index(_) => None,
         });
         let Some(near) = keys.next() else { return FieldHint::Unknown };
         let parent = keys.next().map(|p| p.as_bytes());
-        self.inner.fields.hint_path(parent, near.as_bytes())
+        let hint = self.inner.fields.hint_path(parent, near.as_bytes());
+        match label {
+            Some(label)
+                if hint == FieldHint::Unknown
+                    && ["value", "text", "val", "display", "string", "v"]
+                        .iter()
+                        .any(|g| g.eq_ignore_ascii_case(near)) =>
+            {
+                let tail = label
+                    .rsplit(['/', ':', '#', '|'])
+                    .find(|t| !t.trim().is_empty())
+                    .unwrap_or(label);
+                self.inner.fields.hint(tail.trim().as_bytes())
+            }
+            // DICOM JSON: `{"00100010": {"vr": "PN", "Value": [...]}}`,
+            // read under `Value` only (not `vr`).
+            _ if hint == FieldHint::Unknown => {
+                let at = path.iter().rposition(
+                    |s| matches!(s, Segment::Key(k) if k == "Value"),
+                );
+                let person = ["Alphabetic", "Ideographic", "Phonetic"]
+                    .contains(&near.as_str());
+                at.and_then(|i| i.checked_sub(1))
+                    .and_then(|i| match &path[i] {
+                        Segment::Key(k) => {
+                            self.inner.dicom.tag_rule(k.as_bytes(), person)
+                        }
+                        Segment::Index(_) => None,
+                    })
+                    .map_or(hint, FieldHint::Entity)
+            }
+            _ => hint,
+        }
     }
 
     /// Scans one field value whose name is `field` (a table column, a CSV
@@ -545,16 +622,17 @@ impl Scanner {
     /// assert!(scanner.scan(b"Quixote").is_empty());
     /// ```
     pub fn scan_field(&self, field: &str, value: &[u8]) -> Vec<Finding> {
-        self.scan_scalar(&[Segment::Key(field.to_string())], value)
+        self.scan_scalar(&[Segment::Key(field.to_string())], None, value)
     }
 
     /// Scans one scalar; findings have offsets into `value`.
     pub(crate) fn scan_scalar(
         &self,
         path: &[Segment],
+        label: Option<&str>,
         value: &[u8],
     ) -> Vec<Finding> {
-        self.scan_hinted(self.key_hint(path), value)
+        self.scan_hinted(self.key_hint(path, label), value)
     }
 
     /// The key hint a value under field `name` gets: for callers that
@@ -592,7 +670,16 @@ impl Scanner {
             for f in found.iter_mut().filter(|f| f.entity() == p.entity()) {
                 f.score = f.score.max(p.score());
             }
-            let covered = found.iter().any(|f| f.entity() == p.entity());
+            // Covered when a finding of the key's entity spans the value:
+            // a pattern that stops short (at a non-ASCII letter, before a
+            // route number) leaves the rest to the key.
+            let body = value.trim_ascii();
+            let lead = value.len() - value.trim_ascii_start().len();
+            let covered = found.iter().any(|f| {
+                f.entity() == p.entity()
+                    && f.start() <= lead
+                    && f.end() >= lead + body.len()
+            });
             let alnum = value
                 .iter()
                 .filter(|b| b.is_ascii_alphanumeric() || **b >= 0x80)
@@ -608,7 +695,10 @@ impl Scanner {
             {
                 // The hint covers the whole value; findings inside it of
                 // other kinds stay (nested facts).
-                found.retain(|f| f.start() > 0 || f.end() < value.len());
+                found.retain(|f| {
+                    f.entity() != p.entity()
+                        && (f.start() > 0 || f.end() < value.len())
+                });
                 found.insert(
                     0,
                     Finding {
@@ -667,7 +757,7 @@ impl Scanner {
     ) -> Result<Vec<JsonFinding>, JsonError> {
         let mut out = Vec::new();
         let depth = self.inner.json_max_depth;
-        walk_in(text, prefix, depth, |path, scalar| {
+        walk_in(text, prefix, depth, |path, label, scalar| {
             let (bytes, map, raw) = match &scalar {
                 Scalar::Str { raw, decoded: Some((bytes, map)) } => {
                     (&bytes[..], Some(map), raw.clone())
@@ -677,7 +767,7 @@ impl Scanner {
                     (&text[raw.clone()], None, raw.clone())
                 }
             };
-            let found = self.scan_scalar(path, bytes);
+            let found = self.scan_scalar(path, label, bytes);
             // Each string is built once per value and moved into the last
             // finding: most values hold one finding or none.
             let folded = match (paths.as_deref_mut(), found.is_empty()) {
@@ -723,8 +813,8 @@ impl Scanner {
     ) -> Vec<JsonFinding> {
         let mut out = Vec::new();
         let mut path = Vec::new();
-        self.walk_value(value, &mut path, &mut |path, bytes| {
-            let found = self.scan_scalar(path, bytes);
+        self.walk_value(value, &mut path, None, &mut |path, label, bytes| {
+            let found = self.scan_scalar(path, label, bytes);
             if !found.is_empty() {
                 let (ptr, folded) = (pointer(path), folded_pointer(path));
                 out.extend(found.into_iter().map(|finding| JsonFinding {
@@ -741,26 +831,34 @@ impl Scanner {
         &self,
         value: &serde_json::Value,
         path: &mut Vec<Segment>,
-        visit: &mut dyn FnMut(&[Segment], &[u8]),
+        label: Option<&str>,
+        visit: &mut ScalarVisit<'_>,
     ) {
         use serde_json::Value;
         // serde_json's own parser limits nesting (128 by default), so a
         // parsed value is never deep enough to exhaust the stack here.
         match value {
-            Value::String(s) => visit(path, s.as_bytes()),
-            Value::Number(n) => visit(path, n.to_string().as_bytes()),
+            Value::String(s) => visit(path, label, s.as_bytes()),
+            Value::Number(n) => visit(path, label, n.to_string().as_bytes()),
             Value::Array(items) => {
                 for (i, v) in items.iter().enumerate() {
                     path.push(Segment::Index(i));
-                    self.walk_value(v, path, visit);
+                    self.walk_value(v, path, None, visit);
                     path.pop();
                 }
             }
             Value::Object(map) => {
+                // Labels as the text walker gives them, in member order.
+                let mut label: Option<&str> = None;
                 for (k, v) in map {
                     path.push(Segment::Key(k.clone()));
-                    self.walk_value(v, path, visit);
+                    self.walk_value(v, path, label, visit);
                     path.pop();
+                    if let Value::String(s) = v
+                        && is_label_key(k)
+                    {
+                        label = Some(s);
+                    }
                 }
             }
             Value::Null | Value::Bool(_) => {}
@@ -1187,6 +1285,62 @@ mod tests {
         // The entity filter applies to hints too.
         let s = Scanner::builder().entities([Entity::Email]).build().unwrap();
         assert!(s.scan_json(br#"{"ssn": 219099999}"#).unwrap().is_empty());
+    }
+
+    #[test]
+    fn siblings_label_generic_values() {
+        // FHIR identifiers and telecoms: the system says what the value is.
+        let got = found(
+            r#"{"identifier": [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "219099999"}, {"system": "urn:oid:2.16.840.1.113883.4.1|mrn", "value": "A-77120"}], "telecom": [{"system": "phone", "use": "home", "value": "415 555 2671"}]}"#,
+        );
+        let entities: Vec<_> =
+            got.iter().map(|g| (g.1, g.2.as_str())).collect();
+        assert!(entities.contains(&(Entity::Ssn, "219099999")), "{got:?}");
+        assert!(
+            entities.contains(&(Entity::Phone, "415 555 2671")),
+            "{got:?}"
+        );
+        assert!(entities.contains(&(Entity::Mrn, "A-77120")), "{got:?}");
+        // A label says nothing of a value under a key that has its own
+        // meaning, nor of values outside its object.
+        let got = found(
+            r#"{"type": "ssn", "note": "routine", "x": {"value": "219099999z"}}"#,
+        );
+        assert!(got.is_empty(), "{got:?}");
+        // The parsed-value walker gives the same labels.
+        let text = r#"{"system": "phone", "value": "415 555 2671"}"#;
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let got = Scanner::new().scan_json_value(&value);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].finding().entity(), Entity::Phone);
+    }
+
+    #[test]
+    fn dicom_json_values_are_read_by_tag() {
+        // PS3.18 JSON: the tag is the key, values sit under `Value`.
+        let text = r#"{"00100010": {"vr": "PN", "Value": [{"Alphabetic": "Quixote^Zed^^Dr"}]}, "00100020": {"vr": "LO", "Value": ["ZQ-4471"]}, "00080060": {"vr": "CS", "Value": ["MR"]}}"#;
+        let got = found(text);
+        let values: Vec<_> = got.iter().map(|g| g.2.as_str()).collect();
+        assert!(values.contains(&"Quixote^Zed^^Dr"), "{got:?}");
+        assert!(values.contains(&"ZQ-4471"), "{got:?}");
+        assert!(!values.contains(&"MR"), "{got:?}");
+        // `vr` is not the value.
+        assert!(got.iter().all(|g| !g.0.ends_with("/vr")), "{got:?}");
+    }
+
+    #[test]
+    fn a_key_covers_what_a_pattern_found_only_in_part() {
+        // The name pattern stops at a non-ASCII letter; the key reads the
+        // value whole, once.
+        for (key, value) in [
+            ("patientName", "Suzette Nguyễn"),
+            ("streetAddress", "4410 County Road 12"),
+        ] {
+            let text = format!(r#"{{"{key}": "{value}"}}"#);
+            let got = found(&text);
+            assert_eq!(got.len(), 1, "{got:?}");
+            assert_eq!(got[0].2, value, "{got:?}");
+        }
     }
 
     #[test]

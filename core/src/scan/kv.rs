@@ -374,6 +374,13 @@ fn value_after(
                     }),
             };
             let mut e = s + stop.unwrap_or(rest.len());
+            // A written-out escape (`\n`, `\"`: a log line inside a JSON
+            // string) ends the value.
+            if let Some(i) = hay[s..e].windows(2).position(|w| {
+                w[0] == b'\\' && matches!(w[1], b'n' | b'r' | b't' | b'"')
+            }) {
+                e = s + i;
+            }
             // A sentence's own punctuation is not part of the value.
             while e > s
                 && matches!(hay[e - 1], b'.' | b',' | b';' | b':' | b' ')
@@ -477,6 +484,11 @@ mod tests {
             [(E(4), "312-555-0187")]
         );
         assert_eq!(found("DOB - 03/14/1957\n"), [(E(1), "03/14/1957")]);
+        // A log line inside a JSON string: escapes end the value.
+        assert_eq!(
+            found(r#""msg": "Patient ID: 0048213\nDOB: 1/2/57\"""#),
+            [(E(0), "0048213"), (E(1), "1/2/57")]
+        );
         // Keys that hold no PHI are read from the findings' side.
         assert!(found(r#""timestamp":"2026-12-03T07:30:00Z""#).is_empty());
         let text = r#"{"ts": 1, "timestamp":"2026-12-03T07:30:00Z", "dob": "2026-12-03"}"#;
