@@ -64,7 +64,10 @@ impl Format {
     /// The format of an input from its first bytes (up to
     /// [`DETECT_BYTES`] are looked at). Dumps announce themselves in a
     /// comment; JSON must parse as far as `head` goes, so a log whose lines
-    /// open with `[` or `{` but are not JSON is text.
+    /// open with `[` or `{` but are not JSON is text. A table (a `.txt`
+    /// export) is a row of column names, after any title lines, over rows
+    /// of as many fields, split by tab, `,`, `;` or `|`; a table without
+    /// names is read as text.
     ///
     /// ```
     /// use phisafe::format::Format;
@@ -85,7 +88,11 @@ impl Format {
         let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
         let body = body.trim_ascii_start();
         if !matches!(body.first(), Some(b'{' | b'[')) {
-            return Format::Text;
+            return match crate::scan::csv_sniff::table_delimiter(head) {
+                Some(b'\t') => Format::Tsv,
+                Some(_) => Format::Csv,
+                None => Format::Text,
+            };
         }
         let first_line = match memchr::memchr(b'\n', body) {
             Some(i) => &body[..i],
@@ -156,6 +163,29 @@ mod tests {
             "{level=info msg=started}\n",
         ] {
             assert_eq!(Format::detect(log.as_bytes()), Format::Text, "{log}");
+        }
+    }
+
+    #[test]
+    fn tables_are_told_by_a_header_over_even_rows() {
+        let tsv = "Patient Roster Export\r\nGenerated 2023-05-15 by etl_user\r\n\r\n\
+                   ID\tMRN_NO\tLAST_NAME\tADMIT_DATE\r\n\
+                   1\t359104\tErtle\t6/26/2024\r\n2\t0672215\tL\u{e9}vesque\t11/15/2022\r\n\
+                   3\t0111709\tFung\t5/13/2025\r\n4\t0571844\tGerhard\t8/9/2016\r\n";
+        assert_eq!(Format::detect(tsv.as_bytes()), Format::Tsv);
+        let semi = "mrn;name;dob\n1;Quixote, Zed;1957\n2;Lim;1961\n3;Ono;1970\n4;Ito;1980\n";
+        assert_eq!(Format::detect(semi.as_bytes()), Format::Csv);
+        for text in [
+            // Logs with pipes or commas: no row of names opens them.
+            "2024-07-23 10:55:44 | INFO | user=a | ok\n2024-07-23 10:55:45 | INFO | user=b | ok\n\
+             2024-07-23 10:55:46 | WARN | user=c | slow\n2024-07-23 10:55:47 | INFO | user=d | ok\n",
+            // Prose with commas.
+            "Seen today, with her daughter, for follow-up.\nBP stable, HR 72, afebrile.\n\
+             Plan: continue, recheck, call.\nSigned, J. Ono, MD, 3 pm.\nDone, filed, sent.\n",
+            // A header and too few rows to tell.
+            "a,b,c\n1,2,3\n",
+        ] {
+            assert_eq!(Format::detect(text.as_bytes()), Format::Text, "{text}");
         }
     }
 

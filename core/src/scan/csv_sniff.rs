@@ -146,6 +146,42 @@ impl Scanner {
     }
 }
 
+/// The delimiter of the table `sample` holds, if it is one: after any
+/// preamble, a row of names then at least [`TABLE_ROWS`] rows, nine in ten
+/// of all of them with the same number of fields (three or more). Logs
+/// with `|` or `,` in their lines fail this: their first line is not a
+/// row of names, or their widths vary.
+pub(crate) fn table_delimiter(sample: &[u8]) -> Option<u8> {
+    let sample = sample.strip_prefix(b"\xef\xbb\xbf").unwrap_or(sample);
+    [b'\t', b',', b';', b'|'].into_iter().find(|&delim| {
+        let records = records(sample, delim);
+        let Some((mode, _)) = mode(&records) else { return false };
+        let skip = preamble(&records, mode);
+        let table: Vec<&Record<'_>> =
+            records[skip..].iter().filter(|r| !r.blank()).collect();
+        let wide = table.iter().filter(|r| r.fields.len() == mode).count();
+        mode >= 3
+            && table.len() > TABLE_ROWS
+            && wide * 10 >= table.len() * 9
+            && table[0].fields.len() == mode
+            && is_names(table[0])
+    })
+}
+
+/// Data rows a table needs to be told by its content.
+const TABLE_ROWS: usize = 3;
+
+/// A row of names: short cells with letters, no `key: value`, few digits.
+fn is_names(r: &Record<'_>) -> bool {
+    (0..r.fields.len()).all(|i| {
+        let c = r.cell(i);
+        c.len() <= 40
+            && c.chars().any(char::is_alphabetic)
+            && !c.contains(':')
+            && c.chars().filter(char::is_ascii_digit).count() <= 2
+    })
+}
+
 /// `snake_case`, `camelCase`, `ALL_CAPS` or `dotted.name`: how programs,
 /// not people, write.
 fn looks_like_identifier(s: &str) -> bool {
@@ -197,15 +233,7 @@ fn mode(records: &[Record<'_>]) -> Option<(usize, f64)> {
 /// narrower ones that are not a row of names (a header may lack a
 /// trailing column its rows have), as long as the table follows.
 fn preamble(records: &[Record<'_>], mode: usize) -> usize {
-    let names = |r: &Record<'_>| {
-        (0..r.fields.len()).all(|i| {
-            let c = r.cell(i);
-            c.len() <= 40
-                && c.chars().any(char::is_alphabetic)
-                && !c.contains(':')
-                && c.chars().filter(char::is_ascii_digit).count() <= 2
-        })
-    };
+    let names = is_names;
     let before = records
         .iter()
         .take_while(|r| {

@@ -11,7 +11,7 @@
 mod classify;
 mod context;
 pub(crate) mod csv;
-mod csv_sniff;
+pub(crate) mod csv_sniff;
 pub(crate) mod dicom;
 pub(crate) mod dump;
 mod engine;
