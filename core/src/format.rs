@@ -66,8 +66,8 @@ impl Format {
     /// comment; JSON must parse as far as `head` goes, so a log whose lines
     /// open with `[` or `{` but are not JSON is text. A table (a `.txt`
     /// export) is a row of column names, after any title lines, over rows
-    /// of as many fields, split by tab, `,`, `;` or `|`; a table without
-    /// names is read as text.
+    /// of as many fields, split by tab, `,`, `;` or `|`; without names,
+    /// only tab-separated rows (eight or more, all of one width) are.
     ///
     /// ```
     /// use phisafe::format::Format;
@@ -175,6 +175,13 @@ mod tests {
         assert_eq!(Format::detect(tsv.as_bytes()), Format::Tsv);
         let semi = "mrn;name;dob\n1;Quixote, Zed;1957\n2;Lim;1961\n3;Ono;1970\n4;Ito;1980\n";
         assert_eq!(Format::detect(semi.as_bytes()), Format::Csv);
+        // Without names, tab-separated rows enough of one width.
+        let rows = "1\t0862914\tMia\n2\t047648\tAnastasia\n".repeat(4);
+        assert_eq!(Format::detect(rows.as_bytes()), Format::Tsv);
+        assert_eq!(
+            Format::detect(rows.replace('\t', ",").as_bytes()),
+            Format::Text
+        );
         for text in [
             // Logs with pipes or commas: no row of names opens them.
             "2024-07-23 10:55:44 | INFO | user=a | ok\n2024-07-23 10:55:45 | INFO | user=b | ok\n\
@@ -185,7 +192,11 @@ mod tests {
             // A header and too few rows to tell.
             "a,b,c\n1,2,3\n",
         ] {
-            assert_eq!(Format::detect(text.as_bytes()), Format::Text, "{text}");
+            assert_eq!(
+                Format::detect(text.as_bytes()),
+                Format::Text,
+                "{text}"
+            );
         }
     }
 

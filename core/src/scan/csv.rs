@@ -34,6 +34,12 @@ const CLASSIFY_BYTES: usize = 4 << 20;
 /// entity's class.
 const CLASSIFY_SHARE: f64 = 0.5;
 
+/// The share that suffices for an entity whose values no other entity
+/// contests (a quarter as many values or fewer): an address column whose
+/// other values are in forms no pattern knows. Names need the full share:
+/// a column of towns has many that are also names.
+const CLASSIFY_SHARE_ALONE: f64 = 0.3;
+
 /// Fewer non-empty sampled values than this are no evidence.
 const CLASSIFY_MIN_VALUES: usize = 3;
 
@@ -422,7 +428,8 @@ impl<R: BufRead> CsvScan<'_, R> {
 
     /// Gives columns whose name says nothing the class their sampled
     /// values show: when at least [`CLASSIFY_SHARE`] of a column's values
-    /// are each mostly one finding of one entity that has a key class,
+    /// (or [`CLASSIFY_SHARE_ALONE`], uncontested) are each mostly one
+    /// finding of one entity that has a key class,
     /// every value in it is read as that key (`key.person`, `key.mrn`
     /// ...), which reports values no pattern matches on its own.
     fn classify(&mut self) {
@@ -461,8 +468,18 @@ impl<R: BufRead> CsvScan<'_, R> {
             let Some(&(entity, n)) = counts.iter().max_by_key(|c| c.1) else {
                 continue;
             };
+            let contested =
+                counts.iter().any(|c| c.0 != entity && c.1 * 4 > n);
+            let share = if entity == crate::Entity::Person
+                || contested
+                || n < CLASSIFY_MIN_VALUES
+            {
+                CLASSIFY_SHARE
+            } else {
+                CLASSIFY_SHARE_ALONE
+            };
             if values >= CLASSIFY_MIN_VALUES
-                && n as f64 >= CLASSIFY_SHARE * values as f64
+                && n as f64 >= share * values as f64
                 && let Some(class) = self.scanner.key_class(entity)
             {
                 self.hints[column] = FieldHint::Entity(class);
@@ -926,6 +943,24 @@ mod tests {
             names,
             ["Choi", "Gieseke", "Zhao", "Øvrebø Kvist", "Garibay"]
         );
+        // Uncontested evidence in a third of the values suffices; in a
+        // fifth it does not.
+        let rows = |n: usize, of: usize| -> String {
+            (0..of)
+                .map(|i| match i < n {
+                    true => format!("{i},{} Elm Street\n", 100 + i),
+                    false => format!("{i},Unit {i} rear lot\n"),
+                })
+                .collect()
+        };
+        let opts = CsvOptions::new().headers(false);
+        assert_eq!(scan(&rows(4, 10), opts).len(), 10);
+        assert_eq!(scan(&rows(2, 10), opts).len(), 2);
+        // Compact dates need a context word in text; a column is one.
+        let dates = "1,19570314\n2,19610702\n3,20240229\n4,19880101\n";
+        let got = scan(dates, opts);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert!(got.iter().all(|f| f.3 == Entity::Date));
         // A column of counts stays clean whatever its name says nothing of.
         let counts = "a,1,7\nb,2,9\nc,3,12\nd,4,30\n";
         assert_eq!(scan(counts, CsvOptions::new().headers(false)), []);

@@ -148,9 +148,10 @@ impl Scanner {
 
 /// The delimiter of the table `sample` holds, if it is one: after any
 /// preamble, a row of names then at least [`TABLE_ROWS`] rows, nine in ten
-/// of all of them with the same number of fields (three or more). Logs
-/// with `|` or `,` in their lines fail this: their first line is not a
-/// row of names, or their widths vary.
+/// of all of them with the same number of fields (three or more), or,
+/// split by tabs, twice as many rows all of one width. Logs with `|` or
+/// `,` in their lines fail this: their first line is not a row of names,
+/// or their widths vary.
 pub(crate) fn table_delimiter(sample: &[u8]) -> Option<u8> {
     let sample = sample.strip_prefix(b"\xef\xbb\xbf").unwrap_or(sample);
     [b'\t', b',', b';', b'|'].into_iter().find(|&delim| {
@@ -160,11 +161,15 @@ pub(crate) fn table_delimiter(sample: &[u8]) -> Option<u8> {
         let table: Vec<&Record<'_>> =
             records[skip..].iter().filter(|r| !r.blank()).collect();
         let wide = table.iter().filter(|r| r.fields.len() == mode).count();
-        mode >= 3
+        let even = mode >= 3
             && table.len() > TABLE_ROWS
             && wide * 10 >= table.len() * 9
-            && table[0].fields.len() == mode
-            && is_names(table[0])
+            && table[0].fields.len() == mode;
+        // Tabs are rare in prose and logs: rows enough say a table.
+        even && (is_names(table[0])
+            || (delim == b'\t'
+                && wide == table.len()
+                && wide >= 2 * TABLE_ROWS))
     })
 }
 

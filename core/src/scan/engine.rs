@@ -491,9 +491,9 @@ impl Inner {
     }
 
     /// Checks one candidate of pattern `pid` at `s..e`. `checked`: a
-    /// candidate whose validator is a checksum needs neither its context
-    /// words nor the threshold (for value evidence, where the column is
-    /// the context).
+    /// candidate whose validator is a checksum, or whose rule says it is
+    /// column evidence, needs neither its context words nor the threshold
+    /// (for value evidence, where the column is the context).
     #[allow(clippy::too_many_arguments, reason = "one hot call site")]
     fn evaluate(
         &self,
@@ -539,7 +539,9 @@ impl Inner {
             let after = e..context::forward_chars(hay, e, w);
             self.context.hits(hay, [before, after], &c.positive, &c.negative)
         };
-        let checked = checked && p.validator.is_some_and(|v| v.is_checksum());
+        let checked = checked
+            && (p.column_evidence
+                || p.validator.is_some_and(|v| v.is_checksum()));
         if hits.negative || (p.context_required && !hits.positive && !checked)
         {
             return;
@@ -765,6 +767,7 @@ fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
         negative_context: Vec::new(),
         context_window: 0,
         context_required: false,
+        column_evidence: false,
         log_timestamp: false,
         examples: Vec::new(),
         negatives: Vec::new(),

@@ -43,6 +43,9 @@ pub struct Pattern {
     pub(crate) negative_context: Vec<String>,
     pub(crate) context_window: usize,
     pub(crate) context_required: bool,
+    /// In a column's values, a match that validates is evidence of the
+    /// column's class without context words (the column is the context).
+    pub(crate) column_evidence: bool,
     /// Matches log timestamps: enabled only while they are reported.
     pub(crate) log_timestamp: bool,
     pub(crate) examples: Vec<String>,
@@ -274,6 +277,8 @@ struct RawPattern {
     #[serde(default)]
     context_required: bool,
     #[serde(default)]
+    column_evidence: bool,
+    #[serde(default)]
     log_timestamp: bool,
     #[serde(default)]
     examples: Vec<String>,
@@ -363,6 +368,7 @@ fn convert_dicom(origin: &str, d: RawDicom) -> Result<Pattern, BuildError> {
         negative_context: Vec::new(),
         context_window: 0,
         context_required: false,
+        column_evidence: false,
         log_timestamp: false,
         examples: d.examples,
         negatives: Vec::new(),
@@ -428,6 +434,7 @@ fn convert_hl7(origin: &str, h: RawHl7) -> Result<Pattern, BuildError> {
         negative_context: Vec::new(),
         context_window: 0,
         context_required: false,
+        column_evidence: false,
         log_timestamp: false,
         examples: h.examples,
         negatives: Vec::new(),
@@ -482,6 +489,7 @@ fn convert_key(origin: &str, k: RawKey) -> Result<Pattern, BuildError> {
         negative_context: Vec::new(),
         context_window: 0,
         context_required: false,
+        column_evidence: false,
         log_timestamp: false,
         examples: k.examples,
         negatives: Vec::new(),
@@ -557,6 +565,7 @@ fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
         negative_context: p.negative_context,
         context_window: window,
         context_required: p.context_required,
+        column_evidence: p.column_evidence,
         log_timestamp: p.log_timestamp,
         examples: p.examples,
         negatives: p.negatives,

@@ -603,6 +603,14 @@ fn date(m: &[u8]) -> bool {
             let Some(y) = year_ok(c) else { return false };
             valid(Some(y), a_v, b_v) || valid(Some(y), b_v, a_v)
         }
+        // 20240314: a year 1900-2100, a month and a day.
+        (None, [x]) if x.len() == 8 => {
+            let (y, mo, d) = (&x[..4], &x[4..6], &x[6..]);
+            match (year_ok(y), parse_u32(mo), parse_u32(d)) {
+                (Some(y), Some(mo), Some(d)) => valid(Some(y), mo, d),
+                _ => false,
+            }
+        }
         _ => false,
     }
 }
