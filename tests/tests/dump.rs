@@ -468,7 +468,12 @@ psql (15.8)\nType \"help\" for help.\n\n\
 clinic=> UPDATE patients SET mac_address = '00:1a:2b:3c:4d:5e' WHERE patient_mrn = 'K2091148';\nUPDATE 1\n\
 clinic=> SELECT last_name, dob FROM patients WHERE ssn = '219-09-9999';\n\
  last_name |    dob\n-----------+------------\n Quixote   | 1957-03-14\n(1 row)\n\n\
-INSERT INTO patients (mrn, last_name) VALUES ('M58203916', 'Okonkwo')\n  ON CONFLICT (mrn) DO UPDATE SET phone = '(415) 555-2671';\n";
+INSERT INTO patients (mrn, last_name) VALUES ('M58203916', 'Okonkwo')\n  ON CONFLICT (mrn) DO UPDATE SET phone = '(415) 555-2671';\n\
+clinic=> DELETE FROM sessions WHERE id = 7;\nDELETE 6\n\
+clinic=> INSERT INTO patients (mrn, first_name) VALUES ('4570024', 'D\u{f6}rte')\nclinic-> ON CONFLICT (mrn) DO NOTHING;\nINSERT 0 1\n\
+clinic=> SELECT first_name, mrn FROM patients;\n first_name |   mrn\n------------+---------\n Hedvig     | 0420989\n(1 row)\n\n\
+mysql> SELECT name, phone FROM contacts;\n+-------------+------------+\n| name        | phone      |\n+-------------+------------+\n\
+| Tunde Ola   | 6505553344 |\n+-------------+------------+\n1 row in set (0.00 sec)\n";
 
 #[test]
 fn text_outside_values_is_scanned_and_redacted() {
@@ -476,10 +481,14 @@ fn text_outside_values_is_scanned_and_redacted() {
     let mut rows =
         scanner.scan_dump(NOT_A_DUMP.as_bytes(), DumpDialect::Postgres);
     let mut found = Vec::new();
+    let mut columns = Vec::new();
     while let Some(row) = rows.next_row() {
         let row = row.unwrap();
         for f in &row.findings {
             found.push(NOT_A_DUMP[f.finding().range()].to_string());
+            if let Some(c) = f.column() {
+                columns.push(format!("{}.{c}", f.table()));
+            }
         }
     }
     for value in [
@@ -490,8 +499,20 @@ fn text_outside_values_is_scanned_and_redacted() {
         "M58203916",
         "Okonkwo",
         "(415) 555-2671",
+        // After a command tag, an INSERT over two prompts.
+        "4570024",
+        "D\u{f6}rte",
+        // Result tables' cells, read under their column names.
+        "Quixote",
+        "Hedvig",
+        "0420989",
+        "Tunde Ola",
+        "6505553344",
     ] {
         assert!(found.iter().any(|f| f == value), "{value} not in {found:?}");
+    }
+    for column in ["patients.mrn", "patients.first_name", "contacts.phone"] {
+        assert!(columns.iter().any(|c| c == column), "{column}: {columns:?}");
     }
     let redactor = phisafe::Redactor::new(scanner.clone());
     for parallel in [false, true] {
@@ -522,9 +543,22 @@ fn text_outside_values_is_scanned_and_redacted() {
             "M58203916",
             "Okonkwo",
             "555-2671",
+            "4570024",
+            "Hedvig",
+            "0420989",
+            "Tunde Ola",
+            "6505553344",
         ] {
             assert!(!out.contains(value), "{value} left in\n{out}");
         }
         assert!(out.contains("UPDATE 1\n"), "{out}");
+        assert!(
+            out.contains("DELETE 6\n") && out.contains("(1 row)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("+-------------+------------+\n| name "),
+            "{out}"
+        );
     }
 }

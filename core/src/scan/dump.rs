@@ -299,6 +299,22 @@ pub struct DumpScan<'s, R> {
     /// The table of text between rows: none.
     no_table: Arc<str>,
     started: bool,
+    /// The last line of text, which may name the columns of a client's
+    /// result table that a separator line then opens.
+    last_text: Vec<u8>,
+    /// The table the last SELECT read from: a result table's name.
+    selected: Option<String>,
+    /// Inside a psql or mysql client result table: its shape.
+    result: Option<ResultTable>,
+}
+
+/// A result table that `psql` or the `mysql` client printed: column names,
+/// a rule line, then rows of cells split by `|`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ResultTable {
+    cells: usize,
+    /// mysql's box: `| a | b |`, with a border at both ends.
+    boxed: bool,
 }
 
 /// What [`DumpScan::advance`] found next.
@@ -403,6 +419,9 @@ impl Scanner {
             text: None,
             no_table: Arc::from(""),
             started: false,
+            last_text: Vec::new(),
+            selected: None,
+            result: None,
         }
     }
 }
@@ -518,7 +537,56 @@ fn statement_start(line: &[u8]) -> Option<usize> {
     let word =
         line[at..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let w = &line[at..at + word];
-    STATEMENT_WORDS.iter().any(|k| k.eq_ignore_ascii_case(w)).then_some(at)
+    // psql's command tags (`DELETE 6`, `INSERT 0 1`) report a statement.
+    let rest = line[at + word..].trim_ascii();
+    let tag = !rest.is_empty()
+        && rest.iter().all(|b| b.is_ascii_digit() || *b == b' ');
+    (!tag && STATEMENT_WORDS.iter().any(|k| k.eq_ignore_ascii_case(w)))
+        .then_some(at)
+}
+
+/// The cells of a result table's line (trimmed, offsets into `line`), if
+/// it has the table's shape.
+fn result_cells(line: &[u8], table: ResultTable) -> Option<Vec<Range<usize>>> {
+    let body = trim_eol(line);
+    let (mut from, mut to) = (0, body.len());
+    if table.boxed {
+        let lead = body.len() - body.trim_ascii_start().len();
+        let tail = body.trim_ascii_end().len();
+        if body.get(lead) != Some(&b'|')
+            || tail <= lead + 1
+            || body[tail - 1] != b'|'
+        {
+            return None;
+        }
+        (from, to) = (lead + 1, tail - 1);
+    }
+    let mut cells = Vec::with_capacity(table.cells);
+    let mut start = from;
+    for i in from..=to {
+        if i == to || body[i] == b'|' {
+            let cell = &body[start..i];
+            let lead = cell.len() - cell.trim_ascii_start().len();
+            let len = cell.trim_ascii().len();
+            cells.push(start + lead..start + lead + len);
+            start = i + 1;
+        }
+    }
+    (cells.len() == table.cells).then_some(cells)
+}
+
+/// The shape of the result table a rule line opens: psql's `----+----`,
+/// mysql's `+----+----+`.
+fn result_rule(line: &[u8]) -> Option<ResultTable> {
+    let rule = trim_eol(line).trim_ascii();
+    if rule.len() < 3 || !rule.iter().all(|b| matches!(b, b'-' | b'+')) {
+        return None;
+    }
+    let boxed = rule.starts_with(b"+") && rule.ends_with(b"+");
+    let plus = rule.iter().filter(|&&b| b == b'+').count();
+    let cells = if boxed { plus.checked_sub(1)? } else { plus + 1 };
+    (cells >= 1 && !rule.windows(2).any(|w| w == b"++"))
+        .then_some(ResultTable { cells, boxed })
 }
 
 /// Whether a statement has ended: a `;` outside quotes at the end.
@@ -890,6 +958,9 @@ impl<R: BufRead> DumpScan<'_, R> {
             return Ok(Some(Unit::CopyRow(values)));
         }
         let first = self.buf.trim_ascii_start();
+        if first.starts_with(b"--") && result_rule(first).is_some() {
+            return Ok(Some(self.client_output()));
+        }
         if first.is_empty()
             || first.starts_with(b"--")
             || first.starts_with(b"\\")
@@ -901,9 +972,11 @@ impl<R: BufRead> DumpScan<'_, R> {
         if statement_start(&self.buf).is_none() {
             // Not SQL (a psql transcript's output, a log line): a line of
             // text on its own, so that it cannot swallow the statement
-            // after it.
-            return Ok(Some(Unit::Other));
+            // after it; the rows of a client's result table are rows of
+            // its columns.
+            return Ok(Some(self.client_output()));
         }
+        self.result = None;
         let mysql = self.dialect == DumpDialect::Mysql;
         while !statement_done(&self.buf, mysql) {
             if !self.read_line()? {
@@ -914,6 +987,54 @@ impl<R: BufRead> DumpScan<'_, R> {
             Some(tuples) => Unit::Insert(tuples),
             None => Unit::Other,
         }))
+    }
+
+    /// Reads a line of client output in `buf`: a row of the result table
+    /// it is in, the rule line that opens one under a line of names, or
+    /// text.
+    fn client_output(&mut self) -> Unit {
+        if let Some(table) = self.result {
+            match result_cells(&self.buf, table) {
+                Some(cells) => {
+                    let values = cells
+                        .into_iter()
+                        .map(|raw| Value { raw, kind: ValueKind::Copy })
+                        .collect();
+                    return Unit::CopyRow(values);
+                }
+                // mysql's closing border, `(3 rows)`, a prompt: the end.
+                None => self.result = None,
+            }
+        }
+        if let Some(table) = result_rule(&self.buf)
+            && let Some(names) = result_cells(&self.last_text, table)
+        {
+            let header = &self.last_text;
+            let columns: Vec<Arc<str>> = names
+                .iter()
+                .map(|r| {
+                    Arc::from(
+                        String::from_utf8_lossy(&header[r.clone()]).as_ref(),
+                    )
+                })
+                .collect();
+            if columns.iter().all(|c| {
+                !c.is_empty()
+                    && c.len() <= 64
+                    && c.chars().any(char::is_alphabetic)
+            }) {
+                let name = self.selected.clone().unwrap_or_default();
+                self.table = Arc::from(name);
+                self.set_columns(columns);
+                self.result = Some(table);
+                return Unit::Other;
+            }
+        }
+        self.last_text.clear();
+        if self.buf.len() <= 4096 {
+            self.last_text.extend_from_slice(&self.buf);
+        }
+        Unit::Other
     }
 
     /// Whether the dump is MySQL's.
@@ -980,6 +1101,16 @@ impl<R: BufRead> DumpScan<'_, R> {
         let t = &text[start..];
         let upper: String =
             t.chars().take(40).collect::<String>().to_ascii_uppercase();
+        if upper.starts_with("SELECT") {
+            let upper_all = t.to_ascii_uppercase();
+            self.selected = upper_all.find(" FROM ").map(|i| {
+                let rest = t[i + " FROM ".len()..].trim_start();
+                let end = rest
+                    .find(|c: char| c.is_whitespace() || c == ';' || c == ',')
+                    .unwrap_or(rest.len());
+                table_name(&rest[..end])
+            });
+        }
         if upper.starts_with("CREATE TABLE") {
             let Some(open) = t.find('(') else { return Ok(None) };
             let head = &t["CREATE TABLE".len()..open];
