@@ -129,7 +129,7 @@ impl Names {
     }
 
     /// The value of a name field: letters, and the first word not a common
-    /// word ("Stable", "Pending"); any case, since fields hold `QUIXOTE`
+    /// word ("Stable", "Pending") unless a capitalized name ("Will"); any case, since fields hold `QUIXOTE`
     /// and `quixote` alike. The field's name is the evidence.
     pub(crate) fn is_name_value(&self, m: &[u8]) -> bool {
         let split = |b: &u8| {
@@ -139,8 +139,12 @@ impl Names {
             return false;
         };
         let first = first.strip_suffix(b".").unwrap_or(first);
+        // "Will", "June", "Grant": common words, and names when written
+        // as names in a name field.
+        let named = capitalized(first)
+            && (self.is(&self.first, first) || self.is(&self.last, first));
         m.iter().any(|b| b.is_ascii_alphabetic() || *b >= 0x80)
-            && !self.is(&self.common, first)
+            && (named || !self.is(&self.common, first))
     }
 
     /// A column value that reads as a name on its own: one to four words
@@ -210,6 +214,10 @@ mod tests {
         assert!(n.is_name_value("Łęcki".as_bytes()));
         assert!(!n.is_name_value(b"Stable"));
         assert!(!n.is_name_value(b"PENDING"));
+        // Common words that are names too, written as names.
+        assert!(n.is_name_value(b"Will"));
+        assert!(n.is_name_value(b"June Okafor"));
+        assert!(!n.is_name_value(b"will"));
         assert!(!n.is_name_value(b"12345"));
     }
 
