@@ -341,9 +341,19 @@ pub(crate) fn decode_key(src: &[u8]) -> Result<String, JsonError> {
 
 /// Keys whose string value says what a sibling `value` holds:
 /// `{"system": ".../us-ssn", "value": "..."}` (FHIR identifiers),
-/// `{"type": "phone", "value": "..."}`, `{"name": "mrn", "value": ...}`.
+/// `{"type": "phone", "value": "..."}`, `{"name": "mrn", "value": ...}`,
+/// `{"reference": "Practitioner/1985", "display": "..."}`.
 const LABEL_KEYS: &[&str] = &[
-    "system", "type", "code", "use", "name", "key", "label", "kind", "field",
+    "system",
+    "type",
+    "code",
+    "use",
+    "name",
+    "key",
+    "label",
+    "kind",
+    "field",
+    "reference",
 ];
 
 /// Walks one JSON document, calling `visit` for every string and number
@@ -580,9 +590,11 @@ impl Scanner {
                         .iter()
                         .any(|g| g.eq_ignore_ascii_case(near)) =>
             {
+                // `.../us-ssn`, `urn:oid:...|mrn`; a reference's type,
+                // not its id: `Practitioner/1985`.
                 let tail = label
                     .rsplit(['/', ':', '#', '|'])
-                    .find(|t| !t.trim().is_empty())
+                    .find(|t| t.chars().any(char::is_alphabetic))
                     .unwrap_or(label);
                 self.inner.fields.hint(tail.trim().as_bytes())
             }
@@ -1301,6 +1313,15 @@ mod tests {
             "{got:?}"
         );
         assert!(entities.contains(&(Entity::Mrn, "A-77120")), "{got:?}");
+        // A reference names its resource's type.
+        let got = found(
+            r#"{"generalPractitioner": [{"reference": "Practitioner/1985", "display": "Dr. June Vo"}]}"#,
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(
+            (got[0].1, got[0].2.as_str()),
+            (Entity::Person, "Dr. June Vo")
+        );
         // A label says nothing of a value under a key that has its own
         // meaning, nor of values outside its object.
         let got = found(

@@ -135,7 +135,15 @@ impl Names {
         let split = |b: &u8| {
             b.is_ascii_whitespace() || matches!(b, b',' | b'^' | b'/')
         };
-        let Some(first) = m.split(split).find(|t| !t.is_empty()) else {
+        // A title before the name is the name's, not a word of its own.
+        let title = |t: &[u8]| {
+            let t = t.strip_suffix(b".").unwrap_or(t);
+            [&b"dr"[..], b"mr", b"mrs", b"ms", b"mx", b"miss", b"prof"]
+                .iter()
+                .any(|w| t.eq_ignore_ascii_case(w))
+        };
+        let Some(first) = m.split(split).find(|t| !t.is_empty() && !title(t))
+        else {
             return false;
         };
         let first = first.strip_suffix(b".").unwrap_or(first);
@@ -218,6 +226,8 @@ mod tests {
         assert!(n.is_name_value(b"Will"));
         assert!(n.is_name_value(b"June Okafor"));
         assert!(!n.is_name_value(b"will"));
+        assert!(n.is_name_value(b"Dr. Joy Arno"));
+        assert!(!n.is_name_value(b"Dr."));
         assert!(!n.is_name_value(b"12345"));
     }
 
