@@ -412,8 +412,8 @@ pub fn scan_doc(scanner: &Scanner, doc: &Doc) -> Vec<Span> {
 }
 
 /// The findings of a text-mode scan of `doc` that its structured reading
-/// (the one `phisafe scan` picks) does not cover byte for byte: what
-/// structure would hide. Empty for a document read as text.
+/// (the one `phisafe scan` picks) does not cover, letter and digit for
+/// letter and digit: what structure would hide. Empty for a document read as text.
 pub fn uncovered(scanner: &Scanner, doc: &Doc) -> Vec<Span> {
     let text = doc.text.as_bytes();
     if matches!(format(doc), Format::Text) {
@@ -423,10 +423,15 @@ pub fn uncovered(scanner: &Scanner, doc: &Doc) -> Vec<Span> {
     for f in scan_doc(scanner, doc) {
         covered[f.start..f.end].iter_mut().for_each(|c| *c = true);
     }
+    // Letters and digits must be covered; a separator between two
+    // values that a text finding spans (`First\tLast`) holds nothing.
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b >= 0x80;
     scanner
         .scan(text)
         .iter()
-        .filter(|f| !covered[f.start()..f.end()].iter().all(|&c| c))
+        .filter(|f| {
+            !(f.start()..f.end()).all(|i| covered[i] || !word(&text[i]))
+        })
         .map(|f| Span { entity: f.entity(), start: f.start(), end: f.end() })
         .collect()
 }

@@ -272,7 +272,9 @@ def make_pg_dump(d_factory):
         d.add(f"\\restrict {v.sha(32)}\n\n")
     d.add(f"-- Dumped from database version 15.{R.randint(2, 12)}\n-- Dumped by pg_dump version 15.{R.randint(2, 12)}\n\n")
     d.add("SET statement_timeout = 0;\nSET lock_timeout = 0;\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\nSELECT pg_catalog.set_config('search_path', '', false);\n\n")
-    tables = [Table(style=R.choice(["snake", "snake", "lower"])) for _ in range(R.randint(1, 3))]
+    # One schema: every table created before any data, so names are distinct.
+    names = R.sample(sorted(TABLES), R.randint(1, 3))
+    tables = [Table(name=n, style=R.choice(["snake", "snake", "lower"])) for n in names]
     for t in tables:
         pg_create(d, t)
     for t in tables:

@@ -7,6 +7,9 @@
 //!
 //! - `accuracy`: per-entity recall, precision and leaks on the generated
 //!   corpus (`scripts/gen_corpus.py`), with the floors they must meet.
+//! - `coverage`: structure never hides text: what a text scan of a
+//!   structured document finds, its structured reading covers or a named
+//!   rule explains, and `redact` leaves none of it.
 //! - `dump`: real pg_dump output (COPY, --inserts, --column-inserts,
 //!   custom format) from a throwaway cluster, and mysqldump syntax.
 //! - `streaming`: scanning and redacting readers gives exactly the
@@ -14,6 +17,7 @@
 //! - `structured`: the JSON, CSV and dump readers on arbitrary bytes.
 
 mod accuracy;
+mod coverage;
 mod dump;
 mod streaming;
 mod structured;

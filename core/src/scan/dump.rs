@@ -802,6 +802,25 @@ impl<R: BufRead> DumpScan<'_, R> {
         Ok(n > 0)
     }
 
+    /// Whether the next line opens with a client prompt (`name=> `,
+    /// `name-> `, `mysql> `, `    -> `); looks at buffered bytes only.
+    fn next_line_prompted(&mut self) -> io::Result<bool> {
+        let head = self.rdr.fill_buf()?;
+        let line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+        let line = line.trim_ascii_start();
+        let ident = line
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        let mut p = ident;
+        if matches!(line.get(p), Some(b'=' | b'-' | b'(' | b'\'' | b'"')) {
+            p += 1;
+        }
+        Ok(p > 0
+            && matches!(line.get(p), Some(b'>' | b'#'))
+            && line.get(p + 1).is_none_or(|b| *b == b' '))
+    }
+
     /// Starts a new statement or line at the current position.
     fn begin(&mut self) {
         self.buf.clear();
@@ -978,7 +997,17 @@ impl<R: BufRead> DumpScan<'_, R> {
         }
         self.result = None;
         let mysql = self.dialect == DumpDialect::Mysql;
+        // Typed at a prompt, a statement goes on only on lines that carry
+        // the continuation prompt (`clinic-> `, `clinic'> `): one with a
+        // stray quote ends at its line, not at the next quote in the file.
+        let prompted = statement_start(&self.buf).is_some_and(|at| {
+            self.buf[..at].trim_ascii().ends_with(b">")
+                || self.buf[..at].trim_ascii().ends_with(b"#")
+        });
         while !statement_done(&self.buf, mysql) {
+            if prompted && !self.next_line_prompted()? {
+                break;
+            }
             if !self.read_line()? {
                 break;
             }

@@ -13,7 +13,7 @@ use regex_automata::{Anchored, Input};
 
 use super::context::{self, ContextWords};
 use super::dicom::{self, Dicom};
-use super::hints::{FieldHint, Fields, NOT_PHI_KEEPS};
+use super::hints::{self, FieldHint, Fields};
 use super::hl7::{self, Hl7};
 use super::kv;
 use super::names::Names;
@@ -421,7 +421,7 @@ impl Inner {
         let mut kept = first;
         for i in first..out.len() {
             let f = out[i];
-            let weak = f.entity == Entity::Date || f.score < NOT_PHI_KEEPS;
+            let weak = hints::gives_way(f.entity, f.score, &hay[f.range()]);
             if !weak || !kv::not_phi_at(&self.fields, hay, f.range()) {
                 out[kept] = f;
                 kept += 1;

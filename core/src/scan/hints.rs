@@ -26,6 +26,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::Entity;
+
 type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 type Set<K> = HashSet<K, foldhash::fast::FixedState>;
 
@@ -33,6 +35,15 @@ type Set<K> = HashSet<K, foldhash::fast::FixedState>;
 /// score are not reported: a bare-number reading of an order id is not
 /// evidence enough against its name.
 pub(crate) const NOT_PHI_KEEPS: f32 = 0.9;
+
+/// Whether a finding of `entity` with `score` over `text` gives way to a
+/// field that holds no PHI: a date there is an event's time, and a bare
+/// number read as an SSN or a phone by a context word is the field's own
+/// id. Shaped values (`219-09-9999`, a MAC, an e-mail) stand.
+pub(crate) fn gives_way(entity: Entity, score: f32, text: &[u8]) -> bool {
+    entity == Entity::Date
+        || (score < NOT_PHI_KEEPS && text.iter().all(u8::is_ascii_digit))
+}
 
 /// What a field name says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,7 +13,6 @@ use std::ops::Range;
 
 use super::engine::{Finding, Scanner};
 use super::hints::FieldHint;
-use super::hints::NOT_PHI_KEEPS;
 use super::pattern::PatternId;
 use crate::Entity;
 
@@ -673,7 +672,11 @@ impl Scanner {
             // An event time or an id of a thing: a date in it is not a
             // patient's, and a bare number reading is not evidence enough.
             found.retain(|f| {
-                f.entity() != Entity::Date && f.score() >= NOT_PHI_KEEPS
+                !super::hints::gives_way(
+                    f.entity(),
+                    f.score(),
+                    &value[f.range()],
+                )
             });
         }
         if let FieldHint::Entity(hint) = hint {
@@ -1287,6 +1290,12 @@ mod tests {
         assert!(keyed[0].finding().score() > bare);
         // A row key under patient_id is not a record number.
         assert!(found(r#"{"patient_id": 7}"#).is_empty());
+        // A field that holds no PHI overrules a bare number's reading, not
+        // a shaped value's.
+        assert!(
+            found(r#"{"order_id": "219099999", "note": "ssn"}"#).is_empty()
+        );
+        assert_eq!(found(r#"{"order_id": "219-09-9999"}"#).len(), 1);
         // Placeholders and other keys say nothing.
         assert!(
             found(
