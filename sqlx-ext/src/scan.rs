@@ -91,9 +91,10 @@ pub async fn scan_tables(
         let sql = format!("SELECT {list} FROM {quoted_table} LIMIT {sample}");
         let rows =
             sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
-        let short = table.strip_prefix("public.").unwrap_or(table);
+        // Named as a dump names them (`public.patients.ssn`), so that
+        // `phisafe scan dump.sql` and `phisafe db scan` agree.
         let names: Vec<String> =
-            columns.iter().map(|c| format!("{short}.{c}")).collect();
+            columns.iter().map(|c| format!("{table}.{c}")).collect();
         for row in rows {
             for (i, c) in columns.iter().enumerate() {
                 let Some(v) = row.try_get::<Option<String>, _>(i)? else {
