@@ -90,7 +90,8 @@ struct ScannerArgs {
     log_timestamps: bool,
     /// Input format; `auto` goes by extension (.json, .jsonl, .ndjson,
     /// .csv, .tsv, .sql), then by content (JSON that parses, dumps that
-    /// say so); anything else, and stdin unless told, is text.
+    /// say so, tables: a header over even rows); anything else, and stdin
+    /// unless told, is text.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     input_format: InputFormat,
     #[command(flatten)]
