@@ -54,6 +54,9 @@ fn fold<'b>(tok: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
     // U+00C0..=U+00FF to their base letters; '*' for the two symbols.
     const LATIN1: &[u8; 64] =
         b"AAAAAAACEEEEIIIIDNOOOOO*OUUUUYTsaaaaaaaceeeeiiiidnooooo*ouuuuyty";
+    // U+0100..=U+017F (Latin Extended-A: Polish, Czech, Turkish,
+    // Hungarian, Baltic letters) to their base letters; '*' for ligatures.
+    const EXT_A: &[u8; 128] = b"AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi**JjKkkLlLlLlLlLlNnNnNnnNnOoOoOo**RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
     let mut n = 0;
     let mut i = 0;
     while i < tok.len() {
@@ -61,11 +64,13 @@ fn fold<'b>(tok: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
         let out = if b.is_ascii_alphabetic() || b == b'\'' || b == b'-' {
             i += 1;
             b
-        } else if b == 0xC3 && i + 1 < tok.len() {
+        } else if (0xC3..=0xC5).contains(&b) && i + 1 < tok.len() {
             let c = tok[i + 1];
             i += 2;
-            match c {
-                0x80..=0xBF => LATIN1[usize::from(c - 0x80)],
+            match (b, c) {
+                (0xC3, 0x80..=0xBF) => LATIN1[usize::from(c - 0x80)],
+                (0xC4, 0x80..=0xBF) => EXT_A[usize::from(c - 0x80)],
+                (0xC5, 0x80..=0xBF) => EXT_A[64 + usize::from(c - 0x80)],
                 _ => return None,
             }
         } else {
@@ -193,6 +198,15 @@ mod tests {
         let n = Names::default_pack();
         assert!(n.is(&n.first, b"Mary"));
         assert!(n.is(&n.first, b"MARY"));
+        // Diacritics fold to their base letters for lookup.
+        assert!(n.is(&n.last, "Garc\u{ed}a".as_bytes()));
+        assert!(
+            n.is(&n.last, "\u{15e}ahin".as_bytes()) == n.is(&n.last, b"Sahin")
+        );
+        assert!(
+            n.is(&n.first, "\u{141}ukasz".as_bytes())
+                == n.is(&n.first, b"Lukasz")
+        );
         assert!(!n.is(&n.first, b"Mar"));
         assert!(!n.is(&n.first, b"Maryx"));
         assert!(n.is(&n.last, b"Garcia"));
