@@ -49,6 +49,9 @@ pub(crate) enum Validator {
     /// The value of a name field: letters, the first word not a common
     /// word (`Stable`, `Pending`), in any case.
     PersonValue,
+    /// Every word a census first or last name, the first not a common
+    /// word: for cues too weak to vouch for any capitalized word.
+    PersonKnown,
     /// Contains at least one digit.
     AnyDigit,
     StreetAddress,
@@ -102,6 +105,7 @@ impl Validator {
         ("person_name", Validator::PersonName),
         ("person_cued", Validator::PersonCued),
         ("person_value", Validator::PersonValue),
+        ("person_known", Validator::PersonKnown),
         ("any_digit", Validator::AnyDigit),
         ("street_address", Validator::StreetAddress),
     ];
@@ -179,6 +183,7 @@ impl Validator {
             Validator::PersonName => names.is_full_name(m),
             Validator::PersonCued => names.is_cued_name(m),
             Validator::PersonValue => names.is_name_value(m),
+            Validator::PersonKnown => names.is_known_name(m),
             Validator::AnyDigit => m.iter().any(u8::is_ascii_digit),
             Validator::StreetAddress => street_address(m),
         }
@@ -951,6 +956,13 @@ mod tests {
         assert!(!check(Validator::Phone, "(411) 555-2671"));
         assert!(!check(Validator::Phone, "555-555-5555"));
         assert!(!check(Validator::Phone, "212-555-0123"));
+    }
+
+    #[test]
+    fn known_names_need_every_word_in_the_census() {
+        assert!(check(Validator::PersonKnown, "Maria Smith"));
+        assert!(!check(Validator::PersonKnown, "Portal"));
+        assert!(!check(Validator::PersonKnown, "Maria Xqzt"));
     }
 
     #[test]
