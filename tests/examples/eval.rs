@@ -1,7 +1,7 @@
 //! Scores the default scanner and redactor on the labelled corpus.
 //!
 //! ```sh
-//! cargo run --release -p phisafe-tests --example eval -- [DOCS] [--templates] [--notes N] [--grep WORD] [--cover]
+//! cargo run --release -p phisafe-tests --example eval -- [DOCS] [--templates] [--notes N] [--grep WORD] [--cover] [--redact-min-score S]
 //! ```
 //!
 //! Prints recall, precision, leak (gold values with no covered byte) and
@@ -29,7 +29,13 @@ fn main() {
     let cover = args.iter().any(|a| a == "--cover");
     let corpus = load(docs);
     let scanner = Scanner::new();
-    let redactor = Redactor::new(scanner.clone());
+    // `--redact-min-score S`: the redactor's threshold, to weigh a
+    // recall-first redactor against the report's threshold.
+    let redact_scanner = match flag("--redact-min-score").and_then(|s| s.parse().ok()) {
+        Some(s) => Scanner::builder().min_score(s).build().expect("a valid threshold"),
+        None => scanner.clone(),
+    };
+    let redactor = Redactor::new(redact_scanner);
     let mut scores = Scores::default();
     let t = std::time::Instant::now();
     let mut bytes = 0;
