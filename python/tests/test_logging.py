@@ -33,6 +33,53 @@ def test_message_args_and_extra_are_redacted(capture):
     assert "[SSN]" in out and "[EMAIL]" in out and "'age': 42" in out
 
 
+def test_percent_args_are_redacted_with_their_key(capture):
+    logger, stream = capture
+    # The key sits in the format string, the value in an argument; an int
+    # SSN, a value split over arguments.
+    logger.info("ssn=%s mrn=%s", "219099999", "0048213", extra={"patient": None})
+    logger.info("ssn=%d", 219099999, extra={"patient": None})
+    logger.info("ssn %s-%s-%s", "219", "09", "9999", extra={"patient": None})
+    logger.info("last_name=%(ln)s", {"ln": "Quixote"}, extra={"patient": None})
+    out = stream.getvalue()
+    for raw in ["219099999", "0048213", "219-09-9999", "Quixote"]:
+        assert raw not in out, out
+
+
+def test_extra_fields_are_read_under_their_names():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s %(ssn)s %(last_name)s %(mrn)s"))
+    handler.addFilter(plog.RedactingFilter())
+    logger = logging.getLogger(f"test.extra.{id(stream)}")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.warning("lookup", extra={"ssn": 219099999, "last_name": "Quixote", "mrn": "0048213"})
+    out = stream.getvalue()
+    for raw in ["219099999", "Quixote", "0048213"]:
+        assert raw not in out, out
+
+
+def test_exc_info_is_cleared_once_redacted(capture):
+    logger, stream = capture
+    try:
+        raise ValueError(f"invalid ssn {SSN} for {EMAIL}")
+    except ValueError:
+        logger.exception("failed", extra={"patient": None})
+    # A formatter that renders exc_info itself, after the filter ran.
+    record = logging.LogRecord("x", logging.ERROR, "", 0, "m", None, None)
+    try:
+        raise ValueError(f"invalid ssn {SSN}")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    plog.RedactingFilter().filter(record)
+    assert record.exc_info is None and SSN not in (record.exc_text or "")
+    out = stream.getvalue()
+    assert SSN not in out and EMAIL not in out and "ValueError" in out
+
+
 def test_exceptions_and_stack_info(capture):
     logger, stream = capture
     try:

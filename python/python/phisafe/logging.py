@@ -16,10 +16,13 @@ or from ``logging.config.dictConfig``::
 :func:`install` attaches one filter to the root logger's and uvicorn's
 handlers. :class:`RedactingProcessor` does the same for structlog.
 
-What is redacted: the message, each of its ``%`` arguments (a tuple stays a
-tuple of the same length, numbers stay numbers, so uvicorn's access
-formatter still unpacks it), attributes added with ``extra=``, the
-formatted exception (``exc_text``) and ``stack_info``. Tools that read
+What is redacted: the message formatted with its ``%`` arguments, as one
+text (``"ssn=%s"`` gives its argument a key; the record then holds the
+redacted text and no arguments; uvicorn's access records keep their
+argument tuple, each argument redacted, for its formatter), attributes
+added with ``extra=`` read under their names as JSON members are, the
+formatted exception (``exc_text``; ``exc_info`` is then cleared so no
+formatter renders the raw traceback again) and ``stack_info``. Tools that read
 ``exc_info`` themselves (Sentry locals, loguru ``diagnose``) bypass any
 filter; turn their local-variable capture off.
 
@@ -68,6 +71,15 @@ class _Redactor:
     def text(self, s: str) -> str:
         return self.scanner.redact(s, self.operators, self.hash_key)
 
+    def keyed(self, key: str, v: Any) -> Any:
+        """A redacted copy of ``v`` read as the value of field ``key``
+        (``extra={"ssn": 219099999}``): the key's meaning applies, as to a
+        JSON member."""
+        try:
+            return self.scanner.redact_json({key: v}, self.operators, self.hash_key)[key]
+        except Exception:  # a value JSON cannot hold
+            return self.value(v)
+
     def value(self, v: Any) -> Any:
         """A redacted copy of ``v``: strings redacted, containers walked,
         numbers, booleans and None kept; other objects by their ``str``."""
@@ -113,24 +125,35 @@ class RedactingFilter(logging.Filter):
 
     def _redact(self, record: logging.LogRecord) -> None:
         r = self._redactor
-        if isinstance(record.msg, str):
-            record.msg = r.text(record.msg)
-        elif record.msg is not None:
-            record.msg = r.value(record.msg)
         args = record.args
-        if isinstance(args, tuple):
+        if record.name.endswith("uvicorn.access") and isinstance(args, tuple):
+            # uvicorn's access formatter unpacks the arguments: each is
+            # redacted in place (a path's query keys are read in it).
+            if isinstance(record.msg, str):
+                record.msg = r.text(record.msg)
             record.args = tuple(r.value(a) for a in args)
-        elif isinstance(args, Mapping):
-            record.args = {k: r.value(v) for k, v in args.items()}
+        elif not args and record.msg is not None and not isinstance(record.msg, str):
+            # A dict or object message, for formatters that read it whole.
+            record.msg = r.value(record.msg)
+        else:
+            # The message as a formatter would print it, redacted whole:
+            # the key in "ssn=%s" is the argument's context, and a value
+            # split over arguments ("%s-%s-%s") is seen joined. Frozen so
+            # that no formatter formats the raw arguments again.
+            record.msg = r.text(record.getMessage())
+            record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         if record.exc_text:
             record.exc_text = r.text(record.exc_text)
+            # Formatters print exc_text; one that formats exc_info itself
+            # would print the raw traceback again.
+            record.exc_info = None
         if record.stack_info:
             record.stack_info = r.text(record.stack_info)
         for key, value in list(vars(record).items()):
             if key not in _STANDARD and key != _DONE:
-                setattr(record, key, r.value(value))
+                setattr(record, key, r.keyed(key, value))
 
 
 def _withhold(record: logging.LogRecord) -> None:
@@ -182,6 +205,7 @@ class RedactingProcessor:
         self, logger: Any, method_name: str, event_dict: dict[str, Any]
     ) -> dict[str, Any]:
         try:
-            return {k: self._redactor.value(v) for k, v in event_dict.items()}
+            # Keyword fields are read under their names (ssn="219099999").
+            return {k: self._redactor.keyed(k, v) for k, v in event_dict.items()}
         except Exception:
             return {"event": FAILED_MARKER}
