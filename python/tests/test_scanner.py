@@ -114,6 +114,19 @@ def test_json_paths_offsets_and_shape():
     assert s.scan_json(red) == []
 
 
+def test_redact_json_keeps_key_order_and_reads_fhir():
+    s = phisafe.default_scanner()
+    out = s.redact_json({"zeta": 1, "ssn": "219-09-9999", "alpha": {"y": 2}})
+    assert list(out) == ["zeta", "ssn", "alpha"] and out["ssn"] == "[SSN]"
+    patient = {
+        "identifier": [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "219099999"}],
+        "name": [{"family": "Quixote", "given": ["Zed"]}],
+    }
+    red = str(s.redact_json(patient))
+    for raw in ["219099999", "Quixote", "Zed"]:
+        assert raw not in red, red
+
+
 def test_bad_json_input():
     s = Scanner()
     with pytest.raises(InputError) as e:

@@ -31,8 +31,12 @@ fn main() {
     let scanner = Scanner::new();
     // `--redact-min-score S`: the redactor's threshold, to weigh a
     // recall-first redactor against the report's threshold.
-    let redact_scanner = match flag("--redact-min-score").and_then(|s| s.parse().ok()) {
-        Some(s) => Scanner::builder().min_score(s).build().expect("a valid threshold"),
+    let redact_scanner = match flag("--redact-min-score")
+        .and_then(|s| s.parse().ok())
+    {
+        Some(s) => {
+            Scanner::builder().min_score(s).build().expect("a valid threshold")
+        }
         None => scanner.clone(),
     };
     let redactor = Redactor::new(redact_scanner);

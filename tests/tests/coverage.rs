@@ -150,7 +150,30 @@ fn check(
     doc: &Doc,
     failures: &mut Vec<String>,
 ) {
-    check_with(scanner, redactor, doc, &|_| None, failures);
+    if doc.format != "csv" {
+        return check_with(scanner, redactor, doc, &|_| None, failures);
+    }
+    // A delimited file's column: by the sniffed dialect's header.
+    let text = doc.text.as_str();
+    let default = if doc.ext == "tsv" { b'\t' } else { b',' };
+    let opts = scanner.sniff_csv(text.as_bytes(), default);
+    let delim = opts.delimiter_byte();
+    let header = opts
+        .has_headers()
+        .then(|| text.split('\n').nth(opts.skipped()))
+        .flatten()
+        .map(|h| {
+            h.trim_end_matches('\r')
+                .split(char::from(delim))
+                .map(|c| c.trim_matches('"').to_string())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let column = |at: usize| {
+        let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        header.get(fields_before(&text[line..at], delim)).cloned()
+    };
+    check_with(scanner, redactor, doc, &column, failures);
 }
 
 /// Checks `doc`; `column` names the field of a value at an offset when
