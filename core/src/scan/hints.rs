@@ -133,6 +133,27 @@ const RUN_SHORT: &[&str] =
 /// Endings that add nothing to what a run of letters names (`mrnno`).
 const RUN_TAILS: &[&str] = &["number", "num", "nbr", "no", "id"];
 
+/// Words a two-letter abbreviation glued to its end (`ownerdl`) must
+/// follow to be read: short phrases are too common inside other words.
+const GLUED_ROLES: &[&str] = &[
+    "owner",
+    "patient",
+    "driver",
+    "holder",
+    "member",
+    "customer",
+    "subscriber",
+    "insured",
+    "guarantor",
+    "provider",
+    "applicant",
+    "client",
+    "user",
+];
+
+/// Two-letter phrases read at the end of a glued name after a role word.
+const GLUED_SHORT: &[&str] = &["dl"];
+
 /// Splits `name` into lower-case words, joined by single spaces in `out`;
 /// returns where each word starts and ends in `out`.
 pub(crate) fn words(name: &[u8], out: &mut String) -> Vec<(usize, usize)> {
@@ -301,7 +322,8 @@ impl Fields {
             return FieldHint::Unknown;
         };
         let b = last.as_bytes();
-        let maybe = self.quick_heads.may_hold(b)
+        let maybe = GLUED_SHORT.iter().any(|t| b.ends_with(t.as_bytes()))
+            || self.quick_heads.may_hold(b)
             || (none && self.quick_none.may_hold(b))
             || (b.len() >= 5 && self.quick_runs.may_hold(&b[b.len() - 3..]))
             || (b.len() >= 5
@@ -360,6 +382,18 @@ impl Fields {
                 ])
         };
         let untailed = || RUN_TAILS.iter().filter_map(|t| run.strip_suffix(t));
+        // `ownerdl`, `patientdlno`: a short phrase after a role word.
+        let glued = std::iter::once(&*run).chain(untailed()).find_map(|r| {
+            GLUED_SHORT.iter().find_map(|t| {
+                let role = r.strip_suffix(t)?;
+                GLUED_ROLES.iter().any(|w| role.ends_with(w)).then_some(*t)
+            })
+        });
+        if let Some(&Meaning::Entity(p)) =
+            glued.and_then(|t| self.phrases.get(t))
+        {
+            return FieldHint::Entity(p);
+        }
         if !end(&run) && !untailed().any(end) {
             return FieldHint::Unknown;
         }

@@ -1309,6 +1309,20 @@ mod tests {
     }
 
     #[test]
+    fn glued_short_abbreviations_after_a_role() {
+        let s = Scanner::new();
+        let dl = s.field_hint("owner_dl");
+        assert_ne!(dl, FieldHint::Unknown);
+        for name in ["ownerdl", "patientdlno", "OWNERDL"] {
+            assert_eq!(s.field_hint(name), dl, "{name}");
+        }
+        // Not after a role word, and not inside other words.
+        for name in ["handl", "xdl", "modl"] {
+            assert_eq!(s.field_hint(name), FieldHint::Unknown, "{name}");
+        }
+    }
+
+    #[test]
     fn siblings_label_generic_values() {
         // FHIR identifiers and telecoms: the system says what the value is.
         let got = found(
