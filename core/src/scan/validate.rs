@@ -177,7 +177,13 @@ impl Validator {
             Validator::NotTrivial => not_trivial(&digits(m)),
             Validator::HasDigit => {
                 let d = digits(m);
-                d.len() >= 2 && (d.len() < m.len() || not_trivial(&d))
+                // A long code may carry a single digit (Washington's
+                // WDL licences: WDLTUOBPB1TA).
+                let long_code = m.len() >= 8
+                    && m.iter()
+                        .all(|b| b.is_ascii_alphanumeric() || *b == b'-');
+                (d.len() >= 2 || (d.len() == 1 && long_code))
+                    && (d.len() < m.len() || not_trivial(&d))
             }
             Validator::Zip => zip(m),
             Validator::PersonName => names.is_full_name(m),
@@ -956,6 +962,14 @@ mod tests {
         assert!(!check(Validator::Phone, "(411) 555-2671"));
         assert!(!check(Validator::Phone, "555-555-5555"));
         assert!(!check(Validator::Phone, "212-555-0123"));
+    }
+
+    #[test]
+    fn codes_need_digits() {
+        assert!(check(Validator::HasDigit, "TR558102"));
+        assert!(check(Validator::HasDigit, "WDLTUOBPB1TA"));
+        assert!(!check(Validator::HasDigit, "ABC1"));
+        assert!(!check(Validator::HasDigit, "pending"));
     }
 
     #[test]
