@@ -297,41 +297,32 @@ fn scan_jsonl(
     let mut columns = Columns::default();
     // Lines are scanned on the rayon pool and handed back in order.
     scanner.scan_jsonl_parallel(rdr, |line| {
-        match line.result {
+        // A finding of this line, located: offsets are the stream's.
+        let locate = |f: phisafe::Finding, pointer: Option<String>| {
+            let rel = f.start() - line.offset..f.end() - line.offset;
+            Located {
+                finding: f,
+                line: line.number,
+                preview: crate::report::preview(&line.bytes[rel], show_values),
+                pointer,
+                cell: None,
+            }
+        };
+        match &line.result {
             Ok(found) => {
-                columns.observe_json(&table, &line.paths, &found);
+                columns.observe_json(&table, &line.paths, found);
                 for jf in found {
-                    let f = *jf.finding();
-                    let rel = f.start() - line.offset..f.end() - line.offset;
-                    let located = Located {
-                        finding: f,
-                        line: line.number,
-                        preview: crate::report::preview(
-                            &line.bytes[rel],
-                            show_values,
-                        ),
-                        pointer: Some(jf.pointer().to_string()),
-                        cell: None,
-                    };
-                    report.findings.push(scanner, located)?;
+                    let ptr = Some(jf.pointer().to_string());
+                    report
+                        .findings
+                        .push(scanner, locate(*jf.finding(), ptr))?;
                 }
             }
             Err(e) => {
                 report.line_errors.push((line.number, e.to_string()));
                 // The line was scanned as text instead.
-                for f in line.text {
-                    let rel = f.start() - line.offset..f.end() - line.offset;
-                    let located = Located {
-                        finding: f,
-                        line: line.number,
-                        preview: crate::report::preview(
-                            &line.bytes[rel],
-                            show_values,
-                        ),
-                        pointer: None,
-                        cell: None,
-                    };
-                    report.findings.push(scanner, located)?;
+                for &f in &line.text {
+                    report.findings.push(scanner, locate(f, None))?;
                 }
             }
         }

@@ -169,11 +169,20 @@ fn check(
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    let column = |at: usize| {
-        let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
-        header.get(fields_before(&text[line..at], delim)).cloned()
-    };
+    let column = |at| csv_column(text, &header, delim, at);
     check_with(scanner, redactor, doc, &column, failures);
+}
+
+/// The name in `header` of the delimited field that starts at `at`.
+fn csv_column(
+    text: &str,
+    header: &[impl AsRef<str>],
+    delim: u8,
+    at: usize,
+) -> Option<String> {
+    let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let i = fields_before(&text[line..at], delim);
+    header.get(i).map(|n| n.as_ref().to_string())
 }
 
 /// Checks `doc`; `column` names the field of a value at an offset when
@@ -432,11 +441,7 @@ mod generated {
             let mut failures = Vec::new();
             // A CSV value's column: by its place in its line.
             let text = doc.text.clone();
-            let column = |at: usize| {
-                let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
-                let i = fields_before(&text[line..at], delim);
-                names.get(i).map(|n| n.to_string())
-            };
+            let column = |at| csv_column(&text, &names, delim, at);
             check_with(&scanner, &redactor, &doc, &column, &mut failures);
             prop_assert!(failures.is_empty(), "{}\n{}", failures.join("\n"), doc.text);
         }

@@ -475,6 +475,26 @@ clinic=> SELECT first_name, mrn FROM patients;\n first_name |   mrn\n-----------
 mysql> SELECT name, phone FROM contacts;\n+-------------+------------+\n| name        | phone      |\n+-------------+------------+\n\
 | Tunde Ola   | 6505553344 |\n+-------------+------------+\n1 row in set (0.00 sec)\n";
 
+/// The values of [`NOT_A_DUMP`] that must be found and redacted.
+const NOT_A_DUMP_PHI: &[&str] = &[
+    "10.44.19.201",
+    "00:1a:2b:3c:4d:5e",
+    "K2091148",
+    "219-09-9999",
+    "M58203916",
+    "Okonkwo",
+    "(415) 555-2671",
+    // After a command tag, an INSERT over two prompts.
+    "4570024",
+    "D\u{f6}rte",
+    // Result tables' cells, read under their column names.
+    "Quixote",
+    "Hedvig",
+    "0420989",
+    "Tunde Ola",
+    "6505553344",
+];
+
 #[test]
 fn text_outside_values_is_scanned_and_redacted() {
     let scanner = Scanner::new();
@@ -491,24 +511,7 @@ fn text_outside_values_is_scanned_and_redacted() {
             }
         }
     }
-    for value in [
-        "10.44.19.201",
-        "00:1a:2b:3c:4d:5e",
-        "K2091148",
-        "219-09-9999",
-        "M58203916",
-        "Okonkwo",
-        "(415) 555-2671",
-        // After a command tag, an INSERT over two prompts.
-        "4570024",
-        "D\u{f6}rte",
-        // Result tables' cells, read under their column names.
-        "Quixote",
-        "Hedvig",
-        "0420989",
-        "Tunde Ola",
-        "6505553344",
-    ] {
+    for value in NOT_A_DUMP_PHI {
         assert!(found.iter().any(|f| f == value), "{value} not in {found:?}");
     }
     for column in ["patients.mrn", "patients.first_name", "contacts.phone"] {
@@ -535,20 +538,7 @@ fn text_outside_values_is_scanned_and_redacted() {
                 .unwrap();
         }
         let out = String::from_utf8(out).unwrap();
-        for value in [
-            "10.44.19.201",
-            "00:1a:2b:3c:4d:5e",
-            "K2091148",
-            "219-09-9999",
-            "M58203916",
-            "Okonkwo",
-            "555-2671",
-            "4570024",
-            "Hedvig",
-            "0420989",
-            "Tunde Ola",
-            "6505553344",
-        ] {
+        for value in NOT_A_DUMP_PHI {
             assert!(!out.contains(value), "{value} left in\n{out}");
         }
         assert!(out.contains("UPDATE 1\n"), "{out}");

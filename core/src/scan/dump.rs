@@ -519,21 +519,8 @@ const STATEMENT_WORDS: &[&[u8]] = &[
 /// or mysql prompt (`clinic=> `, `clinic=# `, `mysql> `); `None` when
 /// the line does not open a statement.
 fn statement_start(line: &[u8]) -> Option<usize> {
-    let mut at = line.len() - line.trim_ascii_start().len();
-    let ident = line[at..]
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-        .count();
-    let mut p = at + ident;
-    if matches!(line.get(p), Some(b'=' | b'-' | b'(' | b'\'' | b'"')) {
-        p += 1;
-    }
-    if matches!(line.get(p), Some(b'>' | b'#'))
-        && line.get(p + 1) == Some(&b' ')
-    {
-        at = p + 2;
-        at += line[at..].len() - line[at..].trim_ascii_start().len();
-    }
+    let at = prompt_end(line)
+        .unwrap_or_else(|| line.len() - line.trim_ascii_start().len());
     let word =
         line[at..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let w = &line[at..at + word];
@@ -543,6 +530,28 @@ fn statement_start(line: &[u8]) -> Option<usize> {
         && rest.iter().all(|b| b.is_ascii_digit() || *b == b' ');
     (!tag && STATEMENT_WORDS.iter().any(|k| k.eq_ignore_ascii_case(w)))
         .then_some(at)
+}
+
+/// Where the text after a client prompt opening `line` starts (`clinic=> `,
+/// `clinic-> `, `clinic'> `, `mysql> `, `    -> `), past its blanks;
+/// `None` when no prompt opens it.
+fn prompt_end(line: &[u8]) -> Option<usize> {
+    let lead = line.len() - line.trim_ascii_start().len();
+    let ident = line[lead..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    let mut p = lead + ident;
+    if matches!(line.get(p), Some(b'=' | b'-' | b'(' | b'\'' | b'"')) {
+        p += 1;
+    }
+    let prompt = p > lead
+        && matches!(line.get(p), Some(b'>' | b'#'))
+        && matches!(line.get(p + 1), None | Some(b' ' | b'\n' | b'\r'));
+    prompt.then(|| {
+        let rest = &line[p + 1..];
+        p + 1 + rest.len() - rest.trim_ascii_start().len()
+    })
 }
 
 /// The cells of a result table's line (trimmed, offsets into `line`), if
@@ -806,19 +815,8 @@ impl<R: BufRead> DumpScan<'_, R> {
     /// `name-> `, `mysql> `, `    -> `); looks at buffered bytes only.
     fn next_line_prompted(&mut self) -> io::Result<bool> {
         let head = self.rdr.fill_buf()?;
-        let line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
-        let line = line.trim_ascii_start();
-        let ident = line
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-            .count();
-        let mut p = ident;
-        if matches!(line.get(p), Some(b'=' | b'-' | b'(' | b'\'' | b'"')) {
-            p += 1;
-        }
-        Ok(p > 0
-            && matches!(line.get(p), Some(b'>' | b'#'))
-            && line.get(p + 1).is_none_or(|b| *b == b' '))
+        let end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+        Ok(prompt_end(&head[..end]).is_some())
     }
 
     /// Starts a new statement or line at the current position.
@@ -1000,10 +998,7 @@ impl<R: BufRead> DumpScan<'_, R> {
         // Typed at a prompt, a statement goes on only on lines that carry
         // the continuation prompt (`clinic-> `, `clinic'> `): one with a
         // stray quote ends at its line, not at the next quote in the file.
-        let prompted = statement_start(&self.buf).is_some_and(|at| {
-            self.buf[..at].trim_ascii().ends_with(b">")
-                || self.buf[..at].trim_ascii().ends_with(b"#")
-        });
+        let prompted = prompt_end(&self.buf).is_some();
         while !statement_done(&self.buf, mysql) {
             if prompted && !self.next_line_prompted()? {
                 break;

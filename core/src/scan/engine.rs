@@ -755,26 +755,13 @@ impl ScannerBuilder {
 
 fn deny_pattern(i: usize, entity: Entity, term: &str) -> Pattern {
     Pattern {
-        id: format!("deny.{i}"),
-        entity,
-        description: "a term from the deny list".into(),
         regex: format!(r"(?i)\b{}\b", regex_syntax::escape(term)),
-        group: 0,
-        validator: None,
-        score: 1.0,
-        context_score: 1.0,
-        context: Vec::new(),
-        negative_context: Vec::new(),
-        context_window: 0,
-        context_required: false,
-        column_evidence: false,
-        log_timestamp: false,
-        examples: Vec::new(),
-        negatives: Vec::new(),
-        keys: Vec::new(),
-        min_length: 0,
-        hl7: None,
-        dicom: None,
+        ..Pattern::rule(
+            format!("deny.{i}"),
+            entity,
+            "a term from the deny list".into(),
+            1.0,
+        )
     }
 }
 

@@ -133,6 +133,16 @@ const RUN_SHORT: &[&str] =
 /// Endings that add nothing to what a run of letters names (`mrnno`).
 const RUN_TAILS: &[&str] = &["number", "num", "nbr", "no", "id"];
 
+/// Keys that say nothing of their value but that it is one (`value`,
+/// `text`): their parent or a sibling's label says what it is.
+const GENERIC_KEYS: &[&str] =
+    &["value", "text", "val", "display", "string", "v"];
+
+/// Whether `name` is one of [`GENERIC_KEYS`], in any case.
+pub(crate) fn is_generic(name: &str) -> bool {
+    GENERIC_KEYS.iter().any(|g| g.eq_ignore_ascii_case(name))
+}
+
 /// Words a two-letter abbreviation glued to its end (`ownerdl`) must
 /// follow to be read: short phrases are too common inside other words.
 const GLUED_ROLES: &[&str] = &[
@@ -481,11 +491,7 @@ impl Fields {
                 self.verdict(&text, &spans[start + len..], m)
             }
             Some((start, len, m)) => {
-                let generic = matches!(
-                    near_text.as_str(),
-                    "value" | "text" | "val" | "display" | "string" | "v"
-                );
-                if generic {
+                if is_generic(&near_text) {
                     self.verdict(&text, &spans[start + len..first_near], m)
                 } else {
                     FieldHint::Unknown

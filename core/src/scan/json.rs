@@ -585,9 +585,7 @@ impl Scanner {
         match label {
             Some(label)
                 if hint == FieldHint::Unknown
-                    && ["value", "text", "val", "display", "string", "v"]
-                        .iter()
-                        .any(|g| g.eq_ignore_ascii_case(near)) =>
+                    && super::hints::is_generic(near) =>
             {
                 // `.../us-ssn`, `urn:oid:...|mrn`; a reference's type,
                 // not its id: `Practitioner/1985`.

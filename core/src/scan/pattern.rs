@@ -72,6 +72,38 @@ pub(crate) struct Hl7Spec {
 }
 
 impl Pattern {
+    /// A rule that is not a regex (a key class, an HL7 or DICOM rule, a
+    /// deny term): one score, no context words, nothing else set.
+    pub(crate) fn rule(
+        id: String,
+        entity: Entity,
+        description: String,
+        score: f32,
+    ) -> Pattern {
+        Pattern {
+            id,
+            entity,
+            description,
+            regex: String::new(),
+            group: 0,
+            validator: None,
+            score,
+            context_score: score,
+            context: Vec::new(),
+            negative_context: Vec::new(),
+            context_window: 0,
+            context_required: false,
+            column_evidence: false,
+            log_timestamp: false,
+            examples: Vec::new(),
+            negatives: Vec::new(),
+            keys: Vec::new(),
+            min_length: 0,
+            hl7: None,
+            dicom: None,
+        }
+    }
+
     /// The stable identifier, such as `ssn.formatted`.
     pub fn id(&self) -> &str {
         &self.id
@@ -356,26 +388,9 @@ fn convert_dicom(origin: &str, d: RawDicom) -> Result<Pattern, BuildError> {
     let spec = super::dicom::DicomSpec::parse(&d.tags, &d.vr, &d.kind)
         .map_err(invalid)?;
     Ok(Pattern {
-        id: d.id,
-        entity,
-        description: d.description,
-        regex: String::new(),
-        group: 0,
-        validator: None,
-        score: d.score,
-        context_score: d.score,
-        context: Vec::new(),
-        negative_context: Vec::new(),
-        context_window: 0,
-        context_required: false,
-        column_evidence: false,
-        log_timestamp: false,
         examples: d.examples,
-        negatives: Vec::new(),
-        keys: Vec::new(),
-        min_length: 0,
-        hl7: None,
         dicom: Some(spec),
+        ..Pattern::rule(d.id, entity, d.description, d.score)
     })
 }
 
@@ -422,26 +437,9 @@ fn convert_hl7(origin: &str, h: RawHl7) -> Result<Pattern, BuildError> {
         return Err(invalid("fields must not be empty".into()));
     }
     Ok(Pattern {
-        id: h.id,
-        entity,
-        description: h.description,
-        regex: String::new(),
-        group: 0,
-        validator: None,
-        score: h.score,
-        context_score: h.score,
-        context: Vec::new(),
-        negative_context: Vec::new(),
-        context_window: 0,
-        context_required: false,
-        column_evidence: false,
-        log_timestamp: false,
         examples: h.examples,
-        negatives: Vec::new(),
-        keys: Vec::new(),
-        min_length: 0,
         hl7: Some(Hl7Spec { fields, kind, codes: h.codes }),
-        dicom: None,
+        ..Pattern::rule(h.id, entity, h.description, h.score)
     })
 }
 
@@ -477,26 +475,11 @@ fn convert_key(origin: &str, k: RawKey) -> Result<Pattern, BuildError> {
         }
     };
     Ok(Pattern {
-        id: k.id,
-        entity,
-        description: k.description,
-        regex: String::new(),
-        group: 0,
         validator,
-        score: k.score,
-        context_score: k.score,
-        context: Vec::new(),
-        negative_context: Vec::new(),
-        context_window: 0,
-        context_required: false,
-        column_evidence: false,
-        log_timestamp: false,
         examples: k.examples,
-        negatives: Vec::new(),
         keys: k.names,
         min_length: k.min_length,
-        hl7: None,
-        dicom: None,
+        ..Pattern::rule(k.id, entity, k.description, k.score)
     })
 }
 
