@@ -438,18 +438,17 @@ impl<R: BufRead> CsvScan<'_, R> {
             self.hints.resize(width, FieldHint::Unknown);
         }
         let delim = self.opts.delimiter;
-        for column in 0..self.hints.len() {
-            if self.hints[column] != FieldHint::Unknown {
-                continue;
-            }
-            let mut values = 0;
-            let mut counts: Vec<(crate::Entity, usize)> = Vec::new();
-            for a in self.ahead.iter().filter(|a| a.raw.0 == Kind::Data) {
-                let body = trim_terminator(&a.bytes);
-                let Some(field) = fields(body, delim).into_iter().nth(column)
-                else {
+        // Per column: non-empty values, and how many show each entity.
+        // Each row is split once.
+        type Tally = (usize, Vec<(crate::Entity, usize)>);
+        let mut tallies: Vec<Tally> = vec![(0, Vec::new()); self.hints.len()];
+        for a in self.ahead.iter().filter(|a| a.raw.0 == Kind::Data) {
+            let body = trim_terminator(&a.bytes);
+            for (column, field) in fields(body, delim).into_iter().enumerate()
+            {
+                if self.hints.get(column) != Some(&FieldHint::Unknown) {
                     continue;
-                };
+                }
                 let (value, _) = field.value(body);
                 if !value
                     .iter()
@@ -457,7 +456,8 @@ impl<R: BufRead> CsvScan<'_, R> {
                 {
                     continue;
                 }
-                values += 1;
+                let (values, counts) = &mut tallies[column];
+                *values += 1;
                 if let Some(e) = self.scanner.value_entity(&value) {
                     match counts.iter_mut().find(|c| c.0 == e) {
                         Some(c) => c.1 += 1,
@@ -465,6 +465,8 @@ impl<R: BufRead> CsvScan<'_, R> {
                     }
                 }
             }
+        }
+        for (column, (values, counts)) in tallies.into_iter().enumerate() {
             let Some(&(entity, n)) = counts.iter().max_by_key(|c| c.1) else {
                 continue;
             };
