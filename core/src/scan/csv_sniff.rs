@@ -105,7 +105,19 @@ impl Scanner {
                 return false;
             }
         }
-        if !self.scan(first.body).is_empty() {
+        // Field names the dictionary knows in half the cells make a header
+        // even where a pattern fires on the row ("State Code,Patient MRN"
+        // reads as a name before a record number); otherwise a finding
+        // says the row is data.
+        let known = cells
+            .iter()
+            .filter(|c| {
+                !c.is_empty() && self.field_hint(c) != FieldHint::Unknown
+            })
+            .count();
+        let named = cells.iter().filter(|c| !c.is_empty()).count();
+        let by_names = known >= 2 && known * 2 >= named;
+        if !by_names && !self.scan(first.body).is_empty() {
             return false;
         }
         let mut votes = 0i32;
@@ -303,6 +315,13 @@ mod tests {
         assert_eq!(
             sniff(
                 "Last Name,City,Status\nNguyen,Salem,active\nLim,Bend,closed\n"
+            ),
+            (b',', 0, true)
+        );
+        // ... and over a row a pattern fires on.
+        assert_eq!(
+            sniff(
+                "ID,State Code,Patient MRN,Email\n1,A,Z2308272,a@b.org\n2,I,0404692,c@d.org\n"
             ),
             (b',', 0, true)
         );

@@ -57,6 +57,9 @@ fn fold<'b>(tok: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
     // U+0100..=U+017F (Latin Extended-A: Polish, Czech, Turkish,
     // Hungarian, Baltic letters) to their base letters; '*' for ligatures.
     const EXT_A: &[u8; 128] = b"AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi**JjKkkLlLlLlLlLlNnNnNnnNnOoOoOo**RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+    // U+1EA0..=U+1EF9 (Vietnamese letters with two marks) to their base
+    // letters: Nguyễn, Trần, Phạm fold to the census spellings.
+    const VIET: &[u8; 90] = b"AaAaAaAaAaAaAaAaAaAaAaAaEeEeEeEeEeEeEeEeIiIiOoOoOoOoOoOoOoOoOoOoOoOoUuUuUuUuUuUuUuYyYyYyYy";
     let mut n = 0;
     let mut i = 0;
     while i < tok.len() {
@@ -64,15 +67,29 @@ fn fold<'b>(tok: &[u8], buf: &'b mut [u8; 32]) -> Option<&'b [u8]> {
         let out = if b.is_ascii_alphabetic() || b == b'\'' || b == b'-' {
             i += 1;
             b
-        } else if (0xC3..=0xC5).contains(&b) && i + 1 < tok.len() {
+        } else if (0xC3..=0xC6).contains(&b) && i + 1 < tok.len() {
             let c = tok[i + 1];
             i += 2;
             match (b, c) {
                 (0xC3, 0x80..=0xBF) => LATIN1[usize::from(c - 0x80)],
                 (0xC4, 0x80..=0xBF) => EXT_A[usize::from(c - 0x80)],
                 (0xC5, 0x80..=0xBF) => EXT_A[64 + usize::from(c - 0x80)],
+                // Horned O and U (Vietnamese).
+                (0xC6, 0xA0) => b'O',
+                (0xC6, 0xA1) => b'o',
+                (0xC6, 0xAF) => b'U',
+                (0xC6, 0xB0) => b'u',
                 _ => return None,
             }
+        } else if b == 0xE1 && i + 2 < tok.len() {
+            let (c, d) = (tok[i + 1], tok[i + 2]);
+            i += 3;
+            let at = match (c, d) {
+                (0xBA, 0xA0..=0xBF) => usize::from(d - 0xA0),
+                (0xBB, 0x80..=0xB9) => 32 + usize::from(d - 0x80),
+                _ => return None,
+            };
+            VIET[at]
         } else {
             return None;
         };
@@ -152,6 +169,14 @@ impl Names {
             return false;
         };
         let first = first.strip_suffix(b".").unwrap_or(first);
+        // An identifier (`E12345`, `EXCLUDED.last_name`, `api/handler.go:61`)
+        // is not a name.
+        if first.iter().any(|b| b.is_ascii_digit() || *b == b'_')
+            || (!m.iter().any(u8::is_ascii_whitespace)
+                && m.iter().any(u8::is_ascii_digit))
+        {
+            return false;
+        }
         // "Will", "June", "Grant": common words, and names when written
         // as names in a name field.
         let named = capitalized(first)
@@ -178,14 +203,25 @@ impl Names {
     }
 
     /// A name after a cue ("Dr.", "Patient:"): capitalized tokens, the
-    /// first not a common word. One token is enough, and names outside the
-    /// dictionaries count: the cue is the evidence.
+    /// first and last not common words unless given names too ("Dr May
+    /// Craney", "Dear Summer,", "Goslin, May"). One token is enough, and names outside
+    /// the dictionaries count: the cue is the evidence.
     pub(crate) fn is_cued_name(&self, m: &[u8]) -> bool {
         let mut toks = tokens(m).peekable();
         let Some(first) = toks.peek().copied() else { return false };
+        let last = tokens(m).last().unwrap_or(first);
         capitalized(first)
-            && !self.is(&self.common, first)
+            && (!self.is(&self.common, first) || self.is_given_word(first))
+            && (!self.is(&self.common, last) || self.is_given_word(last))
             && tokens(m).all(capitalized)
+    }
+
+    /// A common word that is a given name too (June, Hope, Will), but not
+    /// a word that opens prose after a cue ("Patient In ...", "See").
+    fn is_given_word(&self, tok: &[u8]) -> bool {
+        const PROSE: [&[u8]; 5] = [b"an", b"in", b"so", b"see", b"miss"];
+        self.is(&self.first, tok)
+            && !PROSE.iter().any(|w| tok.eq_ignore_ascii_case(w))
     }
 }
 
@@ -213,6 +249,19 @@ mod tests {
         // Accents fold to the census spelling.
         assert!(n.is(&n.first, "José".as_bytes()));
         assert!(n.is(&n.last, "García".as_bytes()));
+        // Vietnamese letters with two marks, and the horned vowels.
+        assert!(n.is(&n.last, "Nguy\u{1ec5}n".as_bytes()));
+        assert!(n.is(&n.last, "Tr\u{1ea7}n".as_bytes()));
+        assert!(
+            n.is(&n.last, "HU\u{1ef2}NH".as_bytes())
+                == n.is(&n.last, b"Huynh")
+        );
+        assert!(
+            n.is(&n.first, "H\u{1b0}\u{1a1}ng".as_bytes())
+                == n.is(&n.first, b"Huong")
+        );
+        // A truncated sequence is not a letter.
+        assert!(!n.is(&n.last, b"Nguy\xe1\xbb"));
     }
 
     #[test]
@@ -243,6 +292,10 @@ mod tests {
         assert!(n.is_name_value(b"Dr. Joy Arno"));
         assert!(!n.is_name_value(b"Dr."));
         assert!(!n.is_name_value(b"12345"));
+        assert!(!n.is_name_value(b"E12345"));
+        assert!(!n.is_name_value(b"u_3391 Smith"));
+        assert!(!n.is_name_value(b"api/handler.go:61"));
+        assert!(!n.is_name_value(b"EXCLUDED.last_name"));
     }
 
     #[test]
@@ -252,5 +305,12 @@ mod tests {
         assert!(n.is_cued_name(b"Xu Li"));
         assert!(!n.is_cued_name(b"Note"));
         assert!(!n.is_cued_name(b"okonkwo"));
+        // Common words that are given names, but not words of prose.
+        assert!(n.is_cued_name(b"Summer Huang"));
+        assert!(n.is_cued_name(b"June"));
+        assert!(!n.is_cued_name(b"In"));
+        assert!(!n.is_cued_name(b"Stable"));
+        assert!(n.is_cued_name(b"Goslin, May"));
+        assert!(!n.is_cued_name(b"Code,Patient"));
     }
 }
