@@ -43,8 +43,7 @@ fn cipher(audit: Option<&std::path::Path>) -> FieldCipher {
     };
     FieldCipher::builder(kek, store)
         .policy(Policy::allow_all())
-        .audit(sink)
-        .build()
+        .build(sink)
         .expect("cipher")
 }
 

@@ -22,7 +22,7 @@ use phisafe::crypto::{
     Context, FieldCipher, LocalKek, Policy, Scope, audit_key,
 };
 use phisafe_sqlx::columns::{self, ColumnJob};
-use phisafe_sqlx::{Encrypted, SqlAuditSink, SqlCipher, SqlKeyStore};
+use phisafe_sqlx::{Encrypted, SqlCipher, SqlKeyStore};
 
 const OLD_KEY: &str = "old-static-key";
 
@@ -55,12 +55,8 @@ fn main() {
     let kek = Arc::new(LocalKek::from_bytes([3; 32]));
     let store = Arc::new(SqlKeyStore::connect(&url).unwrap());
     let key = audit_key(&*kek, &*store).unwrap();
-    let cipher = FieldCipher::builder(kek, store)
-        .policy(Policy::allow_all())
-        .audit(Arc::new(SqlAuditSink::connect(&url, key.clone()).unwrap()))
-        .build()
-        .unwrap();
-    let sql = SqlCipher::new(cipher, key);
+    let builder = FieldCipher::builder(kek, store).policy(Policy::allow_all());
+    let sql = SqlCipher::new(builder, key).unwrap();
 
     // A patients table: synthetic names, SSNs and birth dates; the SSN
     // also as the old encrypt_phi() stored it.

@@ -9,8 +9,8 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use phisafe::audit::{self, AuditSink, Durability, JsonlSink};
 use phisafe::crypto::{
-    Context, FieldCipher, FileKeyStore, KeyProvider, KeyStore, LocalKek,
-    Policy, Scope, audit_key, to_text,
+    Context, FieldCipher, FieldCipherBuilder, FileKeyStore, KeyAdmin,
+    KeyProvider, KeyStore, LocalKek, Policy, Scope, audit_key, to_text,
 };
 
 /// Where the master key is.
@@ -108,18 +108,31 @@ impl KeyArgs {
         self.master.provider()
     }
 
-    fn open(&self, policy: Policy) -> anyhow::Result<FieldCipher> {
+    /// The cipher's builder and its audit sink.
+    fn parts(
+        &self,
+        policy: Policy,
+    ) -> anyhow::Result<(FieldCipherBuilder, Arc<dyn AuditSink>)> {
         let provider = self.provider()?;
         let store = Arc::new(FileKeyStore::new(&self.keyring));
         let key = audit_key(&*provider, &*store)?;
         // Short-lived process: every record is synced before we go on.
         let sink =
             JsonlSink::open(&self.audit_log, key, Durability::EveryRecord)?;
-        let sink: Arc<dyn AuditSink> = Arc::new(sink);
-        Ok(FieldCipher::builder(provider, store)
-            .policy(policy)
-            .audit(sink)
-            .build()?)
+        Ok((
+            FieldCipher::builder(provider, store).policy(policy),
+            Arc::new(sink),
+        ))
+    }
+
+    fn open(&self, policy: Policy) -> anyhow::Result<FieldCipher> {
+        let (builder, sink) = self.parts(policy)?;
+        Ok(builder.build(sink)?)
+    }
+
+    fn open_admin(&self, policy: Policy) -> anyhow::Result<KeyAdmin> {
+        let (builder, sink) = self.parts(policy)?;
+        Ok(builder.build_admin(sink)?)
     }
 }
 
@@ -337,17 +350,17 @@ pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             Ok(())
         }
         KeysCommand::Rotate { keys, who } => {
-            let cipher = keys.open(who.by.policy()?)?;
+            let admin = keys.open_admin(who.by.policy()?)?;
             let scope = who.scope()?;
             let actor = who.by.name();
-            let v = cipher.rotate(&who.by.context(&scope, "", &actor))?;
+            let v = admin.rotate(&who.by.context(&scope, "", &actor))?;
             eprintln!(
                 "scope {scope}: version {v} is now active; older versions still decrypt"
             );
             Ok(())
         }
         KeysCommand::Rewrap { keys, new_key_file, new_pkcs11_key, actor } => {
-            let cipher = keys.open(Policy::allow_all())?;
+            let admin = keys.open_admin(Policy::allow_all())?;
             let new: Box<dyn KeyProvider> = match (
                 new_key_file,
                 new_pkcs11_key,
@@ -376,7 +389,7 @@ pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
                 .actor(&actor)
                 .role("cli")
                 .purpose("kek-rotation");
-            let n = cipher.rewrap(&ctx, &*new)?;
+            let n = admin.rewrap(&ctx, &*new)?;
             eprintln!(
                 "rewrapped {n} data keys under {}; use it as the master key from now on",
                 new.kek_id(),
@@ -401,10 +414,10 @@ pub(crate) fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
                     "refusing to destroy a key without --confirm \"{expected}\""
                 ),
             };
-            let cipher = keys.open(who.by.policy()?)?;
+            let admin = keys.open_admin(who.by.policy()?)?;
             let actor = who.by.name();
             let ctx = who.by.context(&scope, "", &actor);
-            cipher.destroy(&ctx, version, &confirm)?;
+            admin.destroy(&ctx, version, &confirm)?;
             eprintln!(
                 "destroyed {scope} version {version}; remember backups of the keyring"
             );

@@ -13,7 +13,7 @@ use phisafe::crypto::{FieldCipher, IndexSpec, Normalizer, Scope, audit_key};
 use phisafe_sqlx::columns::{
     self, ColumnJob, ColumnReport, Operation, Source,
 };
-use phisafe_sqlx::{SqlAuditSink, SqlCipher, SqlKeyStore};
+use phisafe_sqlx::{SqlCipher, SqlKeyStore};
 use sqlx::AnyPool;
 use zeroize::Zeroizing;
 
@@ -177,12 +177,8 @@ fn open(
     let provider = master.provider()?;
     let store = Arc::new(SqlKeyStore::connect(url)?);
     let key = audit_key(&*provider, &*store)?;
-    let sink = Arc::new(SqlAuditSink::connect(url, key.clone())?);
-    let cipher = FieldCipher::builder(provider, store)
-        .policy(by.policy()?)
-        .audit(sink)
-        .build()?;
-    Ok(SqlCipher::new(cipher, key))
+    let builder = FieldCipher::builder(provider, store).policy(by.policy()?);
+    Ok(SqlCipher::new(builder, key)?)
 }
 
 /// Runs `phisafe db ...`; the exit code says whether every value was

@@ -34,7 +34,10 @@ def make_app(key: str, keyring: Path, audit: Path, db: Path) -> FastAPI:
         "CREATE TABLE IF NOT EXISTS patients ("
         "id INTEGER PRIMARY KEY, name TEXT NOT NULL, ssn TEXT NOT NULL, ssn_idx TEXT NOT NULL)"
     )
-    app = FastAPI(lifespan=lifespan(cipher=lambda: phisafe.FieldCipher(key, keyring, audit)))
+    # A demo: every call allowed. A real app passes policy="policy.toml".
+    app = FastAPI(
+        lifespan=lifespan(cipher=lambda: phisafe.FieldCipher(key, keyring, audit, allow_all=True))
+    )
     # Responses carry names in clear here on purpose (the caller asked for
     # them); only request bodies are checked, and logged without values.
     install(app, responses="off")

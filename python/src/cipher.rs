@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use phisafe::audit::{AuditSink, Durability, JsonlSink};
 use phisafe::crypto::{
-    Context, CryptoError, FieldCipher, FileKeyStore, IndexSpec, KeyProvider,
-    KeyStore, LocalKek, Normalizer, Policy, Scope, audit_key, to_text,
+    Context, CryptoError, FieldCipher, FileKeyStore, IndexSpec, KeyAdmin,
+    KeyProvider, KeyStore, LocalKek, Normalizer, Policy, Scope, audit_key,
+    to_text,
 };
 use phisafe_sqlx::{SqlAuditSink, SqlKeyStore};
 use pyo3::create_exception;
@@ -202,6 +203,8 @@ impl Who {
 #[pyclass(frozen, module = "phisafe", name = "FieldCipher")]
 pub struct PyFieldCipher {
     cipher: FieldCipher,
+    /// Key management, under the same policy and audit log.
+    admin: KeyAdmin,
 }
 
 impl std::fmt::Debug for PyFieldCipher {
@@ -219,11 +222,14 @@ impl PyFieldCipher {
     /// there. `audit`: this process's audit log (JSONL; one writer per
     /// file), or a database URL for the shared audit table (records are
     /// committed before each call returns). phisafe's tables are created
-    /// in a database on first use. `policy`: a TOML policy file, or None to
-    /// allow every call. `sync_every_record`: fsync each JSONL audit record
-    /// instead of group commit.
+    /// in a database on first use. `policy`: a TOML policy file; without
+    /// one every call is denied, unless `allow_all=True` allows every call
+    /// (key rotation included) to whoever holds this object.
+    /// `sync_every_record`: fsync each JSONL audit record instead of group
+    /// commit.
     #[new]
-    #[pyo3(signature = (key, keyring, audit, policy=None, sync_every_record=false))]
+    #[pyo3(signature = (key, keyring, audit, policy=None, sync_every_record=false, allow_all=false))]
+    #[allow(clippy::too_many_arguments, reason = "Python keyword arguments")]
     fn new(
         py: Python<'_>,
         key: &str,
@@ -231,6 +237,7 @@ impl PyFieldCipher {
         audit: PathBuf,
         policy: Option<PathBuf>,
         sync_every_record: bool,
+        allow_all: bool,
     ) -> PyResult<PyFieldCipher> {
         let provider = provider(key)?;
         let store: Arc<dyn KeyStore> =
@@ -244,7 +251,13 @@ impl PyFieldCipher {
                 None => Arc::new(FileKeyStore::new(keyring)),
             };
         let policy = match policy {
-            None => Policy::allow_all(),
+            None if allow_all => Policy::allow_all(),
+            None => Policy::deny_all(),
+            Some(_) if allow_all => {
+                return Err(PatternError::new_err(
+                    "give a policy file or allow_all=True, not both",
+                ));
+            }
             Some(p) => {
                 let text = std::fs::read_to_string(&p).map_err(|e| {
                     PatternError::new_err(format!(
@@ -276,12 +289,14 @@ impl PyFieldCipher {
                     .map_err(|e| AuditError::new_err(e.to_string()))?,
             ),
         };
-        let cipher = FieldCipher::builder(provider, store)
-            .policy(policy)
-            .audit(sink)
-            .build()
-            .map_err(crypto_error)?;
-        Ok(PyFieldCipher { cipher })
+        let builder = || {
+            FieldCipher::builder(Arc::clone(&provider), Arc::clone(&store))
+                .policy(policy.clone())
+        };
+        let cipher =
+            builder().build(Arc::clone(&sink)).map_err(crypto_error)?;
+        let admin = builder().build_admin(sink).map_err(crypto_error)?;
+        Ok(PyFieldCipher { cipher, admin })
     }
 
     /// Encrypts `value` (str or bytes) for one field of one row. Returns
@@ -450,7 +465,8 @@ impl PyFieldCipher {
             .map_err(crypto_error)
     }
 
-    /// Makes a new data key version active for `scope`; returns it.
+    /// Makes a new data key version active for `scope`; returns it. The
+    /// policy must grant `rotate`.
     #[pyo3(signature = (*, scope, actor, purpose="key-rotation", role="", tenant=None))]
     fn rotate(
         &self,
@@ -462,7 +478,7 @@ impl PyFieldCipher {
         tenant: Option<&str>,
     ) -> PyResult<u32> {
         let who = Who::new(scope, tenant, actor, role, purpose, None)?;
-        py.detach(|| self.cipher.rotate(&who.ctx(""))).map_err(crypto_error)
+        py.detach(|| self.admin.rotate(&who.ctx(""))).map_err(crypto_error)
     }
 
     /// Moves an envelope to the scope's active key version; None when it

@@ -14,6 +14,7 @@ from phisafe import (
     FieldCipher,
     InputError,
     KeyManagementError,
+    PatternError,
     PhisafeError,
     PolicyDenied,
 )
@@ -37,7 +38,31 @@ def keys(tmp_path):
 
 
 def make(keys, **kw):
+    if "policy" not in kw:
+        kw.setdefault("allow_all", True)
     return FieldCipher(f"file:{keys / 'kek'}", keys / "keyring.json", keys / "py-audit.jsonl", **kw)
+
+
+def test_no_policy_denies_everything_and_allow_all_is_explicit(keys):
+    bare = FieldCipher(f"file:{keys / 'kek'}", keys / "keyring.json", keys / "bare.jsonl")
+    with pytest.raises(PolicyDenied):
+        bare.encrypt_phi("219-09-9999", row="42", **WHO)
+    with pytest.raises(PolicyDenied):
+        bare.rotate(scope="patients.ssn", actor="admin")
+    policy = keys / "policy.toml"
+    policy.write_text('[[allow]]\nroles = ["*"]\nscopes = ["*"]\nactions = ["*"]\npurposes = ["*"]\n')
+    with pytest.raises(PatternError):  # "*" is not an action
+        make(keys, policy=policy)
+    policy.write_text('[[allow]]\nroles = ["*"]\nscopes = ["*"]\n'
+                      'actions = ["encrypt", "decrypt"]\npurposes = ["*"]\n')
+    with pytest.raises(PatternError):
+        make(keys, policy=policy, allow_all=True)
+    app = make(keys, policy=policy)
+    env = app.encrypt_phi("219-09-9999", row="42", **WHO)
+    assert app.decrypt_phi(env, row="42", **WHO) == "219-09-9999"
+    # Data grants give no key management.
+    with pytest.raises(PolicyDenied):
+        app.rotate(scope="patients.ssn", actor="app")
 
 
 def test_round_trip_binding_and_errors(keys):
@@ -166,11 +191,11 @@ def _database_urls(tmp_path):
 
 def test_keyring_and_audit_in_a_database(keys):
     for url in _database_urls(keys):
-        c = FieldCipher(f"file:{keys / 'kek'}", url, url)
+        c = FieldCipher(f"file:{keys / 'kek'}", url, url, allow_all=True)
         env = c.encrypt_phi("219-09-9999", row="7", **WHO)
         assert c.decrypt_phi(env, row="7", **WHO) == "219-09-9999"
         # A second cipher (another worker) shares the keyring and chain.
-        other = FieldCipher(f"file:{keys / 'kek'}", url, url)
+        other = FieldCipher(f"file:{keys / 'kek'}", url, url, allow_all=True)
         assert other.decrypt_phi(env, row="7", **WHO) == "219-09-9999"
         with pytest.raises(DecryptError):
             other.decrypt_phi(env, row="8", **WHO)
@@ -220,7 +245,7 @@ def test_master_key_in_an_hsm(tmp_path, monkeypatch, hsm_key):
     with pytest.raises(KeyManagementError):
         FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit0.jsonl")
     monkeypatch.setenv("PHISAFE_PKCS11_PIN", "1234")
-    c = FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit.jsonl")
+    c = FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit.jsonl", allow_all=True)
     sealed = c.encrypt_phi("219-09-9999", row="1", **WHO)
     assert c.decrypt_phi(sealed, row="1", **WHO) == "219-09-9999"
     assert "pkcs11:py-test/kek-1" in (tmp_path / "ring.json").read_text()
@@ -233,11 +258,11 @@ def test_an_hsm_key_after_a_fork(tmp_path, monkeypatch, hsm_key, in_child):
     # opens a cipher of its own; the parent's fails closed there.
     spec = hsm_key
     monkeypatch.setenv("PHISAFE_PKCS11_PIN", "1234")
-    parent = FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit-p.jsonl")
+    parent = FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit-p.jsonl", allow_all=True)
     sealed = parent.encrypt_phi("219-09-9999", row="1", **WHO)
 
     def child():
-        mine = FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit-c.jsonl")
+        mine = FieldCipher(spec, tmp_path / "ring.json", tmp_path / "audit-c.jsonl", allow_all=True)
         plain = mine.decrypt_phi(sealed, row="1", **WHO)
         fresh = mine.encrypt_phi("536-22-1837", row="2", **WHO)
         try:
@@ -259,7 +284,7 @@ def test_a_forked_worker_draws_its_own_nonces(keys, in_child):
     parent.encrypt_phi("warm-up", row="1", **WHO)  # seeds this thread's generator
 
     def child():
-        own = FieldCipher(f"file:{keys / 'kek'}", keys / "keyring.json", keys / "child.jsonl")
+        own = FieldCipher(f"file:{keys / 'kek'}", keys / "keyring.json", keys / "child.jsonl", allow_all=True)
         sealed = own.encrypt_phi(b"x", row="1", binary=True, **WHO)
         own.flush_audit()
         return sealed.hex()
@@ -274,7 +299,7 @@ def test_a_forked_worker_draws_its_own_nonces(keys, in_child):
 
 
 def test_a_cipher_made_before_fork_fails_closed_in_the_child(keys, in_child):
-    ciphers = [make(keys)] + [FieldCipher(f"file:{keys / 'kek'}", url, url)
+    ciphers = [make(keys)] + [FieldCipher(f"file:{keys / 'kek'}", url, url, allow_all=True)
                               for url in _database_urls(keys)]
     for c in ciphers:
         env = c.encrypt_phi("219-09-9999", row="7", **WHO)

@@ -99,26 +99,34 @@ impl OwnedEvent {
     }
 }
 
-/// A sink that keeps events until they are written into a transaction.
-#[derive(Debug, Default)]
-pub(crate) struct Capture {
-    events: Mutex<Vec<OwnedEvent>>,
+std::thread_local! {
+    static CAPTURED: std::cell::RefCell<Vec<OwnedEvent>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The sink of a [`SqlCipher`](crate::SqlCipher)'s own cipher: events
+/// stay with the thread that made them until [`Capture::run`] takes them
+/// to write into a transaction. The type is private to this crate, and a
+/// cipher's sink is fixed when it is built, so no other code can divert
+/// the records.
+#[derive(Debug, Default)]
+pub(crate) struct Capture;
+
 impl Capture {
-    pub(crate) fn take(&self) -> Vec<OwnedEvent> {
-        std::mem::take(
-            &mut *self.events.lock().unwrap_or_else(|p| p.into_inner()),
-        )
+    /// Runs `op` (synchronous: its events are made on this thread) and
+    /// returns its result with the events it made.
+    pub(crate) fn run<T>(op: impl FnOnce() -> T) -> (T, Vec<OwnedEvent>) {
+        let before = CAPTURED.with_borrow_mut(std::mem::take);
+        let out = op();
+        let events =
+            CAPTURED.with_borrow_mut(|e| std::mem::replace(e, before));
+        (out, events)
     }
 }
 
 impl AuditSink for Capture {
     fn append(&self, event: &AuditEvent<'_>) -> Result<(), AuditError> {
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(OwnedEvent::new(event));
+        CAPTURED.with_borrow_mut(|e| e.push(OwnedEvent::new(event)));
         Ok(())
     }
 }

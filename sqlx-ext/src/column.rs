@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use phisafe::audit::AuditKey;
-use phisafe::crypto::{BlindIndex, Context, FieldCipher, IndexSpec};
+use phisafe::crypto::{
+    BlindIndex, Context, FieldCipher, FieldCipherBuilder, IndexSpec,
+};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Connection as _, Database, Decode, Encode, Pool, Type};
@@ -116,15 +118,16 @@ impl std::fmt::Debug for SqlCipher {
 }
 
 impl SqlCipher {
-    /// Wraps a cipher (its own audit sink is not used) and the audit chain
-    /// key (from [`phisafe::crypto::audit_key`]).
-    pub fn new(cipher: FieldCipher, key: AuditKey) -> SqlCipher {
-        SqlCipher { cipher, key }
-    }
-
-    /// The wrapped cipher.
-    pub fn cipher(&self) -> &FieldCipher {
-        &self.cipher
+    /// Builds the cipher from `builder` (master key, keyring, policy) with
+    /// its audit records going through sqlx into phisafe's audit table,
+    /// chained under `key` (from [`phisafe::crypto::audit_key`]). The
+    /// cipher is never handed out, so no call can escape the record.
+    pub fn new(
+        builder: FieldCipherBuilder,
+        key: AuditKey,
+    ) -> Result<SqlCipher, Error> {
+        let cipher = builder.build(Arc::new(Capture))?;
+        Ok(SqlCipher { cipher, key })
     }
 
     /// The audit chain key, for [`crate::audit::verify`].
@@ -137,9 +140,7 @@ impl SqlCipher {
         &self,
         op: impl FnOnce(&FieldCipher) -> T,
     ) -> (T, Vec<crate::audit::OwnedEvent>) {
-        let capture = Arc::new(Capture::default());
-        let out = op(&self.cipher.with_audit(capture.clone()));
-        (out, capture.take())
+        Capture::run(|| op(&self.cipher))
     }
 
     /// Appends `events` in a savepoint (or transaction) on `conn`.

@@ -17,7 +17,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
 //! use std::sync::Arc;
 //! use phisafe::crypto::{audit_key, Context, FieldCipher, LocalKek, Policy, Scope};
-//! use phisafe_sqlx::{SqlAuditSink, SqlCipher, SqlKeyStore};
+//! use phisafe_sqlx::{SqlCipher, SqlKeyStore};
 //!
 //! let dir = tempfile::tempdir()?;
 //! let url = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
@@ -27,11 +27,8 @@
 //! let kek = Arc::new(LocalKek::from_bytes([7; 32]));
 //! let store = Arc::new(SqlKeyStore::connect(&url)?);
 //! let key = audit_key(&*kek, &*store)?;
-//! let cipher = FieldCipher::builder(kek, store)
-//!     .policy(Policy::allow_all())
-//!     .audit(Arc::new(SqlAuditSink::connect(&url, key.clone())?))
-//!     .build()?;
-//! let sql = SqlCipher::new(cipher, key);
+//! let builder = FieldCipher::builder(kek, store).policy(Policy::allow_all());
+//! let sql = SqlCipher::new(builder, key)?;
 //!
 //! let scope = Scope::new("patients.ssn")?;
 //! let ctx = Context::new(&scope, "42").actor("intake").purpose("treatment");

@@ -81,8 +81,7 @@ async fn contents(db: &Db) -> HashMap<i64, Option<String>> {
                 let ctx =
                     Context::new(&s, &row).actor("check").purpose("test");
                 let value = Encrypted::from_text(&text).unwrap();
-                let plain =
-                    db.sql.cipher().decrypt_phi(&ctx, value.as_bytes());
+                let plain = db.cipher.decrypt_phi(&ctx, value.as_bytes());
                 let plain = plain.unwrap_or_else(|e| panic!("row {id}: {e}"));
                 let plain = String::from_utf8(plain.to_vec()).unwrap();
                 // Encrypted once: what comes out is the value itself.
@@ -157,7 +156,7 @@ async fn encrypt_index_rotate_reencrypt_and_roll_back() {
             key_versions(&db.pool, &job).await.unwrap(),
             [(Some(1), nonnull)]
         );
-        db.sql.cipher().rotate(&ctx).unwrap();
+        db.admin.rotate(&ctx).unwrap();
         let moved =
             convert(&db, &ctx, &job, Operation::Reencrypt).await.unwrap();
         assert_eq!(moved.changed, nonnull);
@@ -367,8 +366,7 @@ async fn pgcrypto_ciphertexts_move_to_phisafe_with_the_old_key_bound() {
     for (id, sealed) in &rows {
         let row = id.to_string();
         let ctx = Context::new(&s, &row).actor("check").purpose("test");
-        let plain =
-            db.sql.cipher().decrypt_phi(&ctx, sealed.as_bytes()).unwrap();
+        let plain = db.cipher.decrypt_phi(&ctx, sealed.as_bytes()).unwrap();
         assert_eq!(
             plain.as_slice(),
             value(i64::from(*id)).unwrap_or_default().as_bytes()
@@ -400,7 +398,7 @@ async fn pgcrypto_ciphertexts_move_to_phisafe_with_the_old_key_bound() {
             .await
             .unwrap();
     let ctx = Context::new(&dob, "5").actor("check").purpose("test");
-    let plain = db.sql.cipher().decrypt_phi(&ctx, sealed.as_bytes()).unwrap();
+    let plain = db.cipher.decrypt_phi(&ctx, sealed.as_bytes()).unwrap();
     assert_eq!(plain.as_slice(), b"1945-06-15");
     db.audit_ok().await;
 }

@@ -214,8 +214,7 @@ async fn concurrent_writers_keep_every_chain_valid() {
                     let sink = SqlAuditSink::connect(&url, key).unwrap();
                     let cipher = FieldCipher::builder(kek, store)
                         .policy(Policy::allow_all())
-                        .audit(Arc::new(sink))
-                        .build()
+                        .build(Arc::new(sink))
                         .unwrap();
                     let scope = Scope::new("t.c").unwrap();
                     for i in 0..25 {

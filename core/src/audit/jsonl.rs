@@ -13,14 +13,25 @@ use crate::fork::ForkCheck;
 /// When appended records reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
-    /// Write and fsync every record before `append` returns. Strongest;
-    /// costs one fsync per call.
+    /// Write and fsync every record before `append` returns, one at a
+    /// time. Costs one fsync per call.
     EveryRecord,
-    /// Group commit: records collect in memory and are written and
-    /// fsynced together when `max_records` are waiting or the oldest has
-    /// waited `max_delay`. A crash loses at most that window; a failed
-    /// write poisons the sink, so every later call fails (closed).
+    /// Group commit, the default: `append` returns once its record is
+    /// written and fsynced, and records appended while a batch is being
+    /// written go together in the next one, so concurrent callers share
+    /// fsyncs. No plaintext leaves a decryption whose record is not on
+    /// disk.
     Group {
+        /// Most records per write.
+        max_records: usize,
+    },
+    /// Opt-out, for callers who accept the risk: `append` returns at once
+    /// and records are written and fsynced together when `max_records`
+    /// are waiting or the oldest has waited `max_delay`. A crash loses the
+    /// records of that window although their calls returned (a decryption
+    /// may have handed out plaintext with no record on disk); a failed
+    /// write poisons the sink, so every later call fails (closed).
+    Deferred {
         /// Records per write.
         max_records: usize,
         /// Longest a record waits.
@@ -29,12 +40,9 @@ pub enum Durability {
 }
 
 impl Default for Durability {
-    /// Group commit of up to 1024 records or 50 ms.
+    /// Group commit of up to 1024 records per write.
     fn default() -> Durability {
-        Durability::Group {
-            max_records: 1024,
-            max_delay: Duration::from_millis(50),
-        }
+        Durability::Group { max_records: 1024 }
     }
 }
 
@@ -45,6 +53,10 @@ struct Inner {
     /// An empty buffer to swap in, so allocations are reused.
     spare: Vec<u8>,
     pending: usize,
+    /// Records sealed since the sink opened, and how many of them are on
+    /// disk: a group-commit caller waits for `durable` to pass its own.
+    sealed: u64,
+    durable: u64,
     oldest: Option<Instant>,
     /// The flusher is writing a batch outside the lock.
     writing: bool,
@@ -81,11 +93,12 @@ impl Shared {
 /// the last record's MAC; a torn last line (a crash mid-write, never
 /// acknowledged) is cut off first.
 ///
-/// With [`Durability::Group`] a background thread writes and syncs while
-/// callers go on sealing records into the next batch; callers wait only
-/// when more than eight batches are outstanding. Call
-/// [`flush`](AuditSink::flush) before exit: dropping the sink writes what
-/// is left but cannot report a failure.
+/// With [`Durability::Group`] a background thread writes and syncs each
+/// batch while callers seal records into the next one; every caller
+/// waits for its own record's sync. With [`Durability::Deferred`] callers
+/// wait only when more than eight batches are outstanding; call
+/// [`flush`](AuditSink::flush) before exit, since dropping the sink writes
+/// what is left but cannot report a failure.
 pub struct JsonlSink {
     shared: Arc<Shared>,
     flusher: Option<JoinHandle<()>>,
@@ -123,6 +136,8 @@ impl JsonlSink {
                 buf: Vec::with_capacity(256 << 10),
                 spare: Vec::with_capacity(256 << 10),
                 pending: 0,
+                sealed: 0,
+                durable: 0,
                 oldest: None,
                 writing: false,
                 flush_now: false,
@@ -132,9 +147,20 @@ impl JsonlSink {
             wake: Condvar::new(),
             drained: Condvar::new(),
         });
-        let flusher = match durability {
+        // Group commit writes as soon as records wait (callers are
+        // blocked on them); deferred writes collect up to a delay.
+        let batching = match durability {
             Durability::EveryRecord => None,
-            Durability::Group { max_records, max_delay } => {
+            Durability::Group { max_records } => {
+                Some((max_records, Duration::ZERO))
+            }
+            Durability::Deferred { max_records, max_delay } => {
+                Some((max_records, max_delay))
+            }
+        };
+        let flusher = match batching {
+            None => None,
+            Some((max_records, max_delay)) => {
                 let shared = Arc::clone(&shared);
                 let spawned = std::thread::Builder::new()
                     .name("phisafe-audit".into())
@@ -179,6 +205,7 @@ fn flusher(shared: &Shared, max_records: usize, max_delay: Duration) {
         }
         let spare = std::mem::take(&mut inner.spare);
         let mut batch = std::mem::replace(&mut inner.buf, spare);
+        let upto = inner.sealed;
         inner.pending = 0;
         inner.oldest = None;
         inner.writing = true;
@@ -191,6 +218,8 @@ fn flusher(shared: &Shared, max_records: usize, max_delay: Duration) {
         if res.is_err() {
             // Every later append and flush fails: nothing after a hole.
             inner.poisoned = true;
+        } else {
+            inner.durable = upto;
         }
         shared.drained.notify_all();
     }
@@ -251,7 +280,7 @@ impl AuditSink for JsonlSink {
             return Err(AuditError::Forked);
         }
         let mut inner = self.shared.lock();
-        if let Durability::Group { max_records, .. } = self.durability {
+        if let Durability::Deferred { max_records, .. } = self.durability {
             while inner.pending >= max_records.max(1) * MAX_BACKLOG_BATCHES
                 && !inner.poisoned
             {
@@ -273,17 +302,37 @@ impl AuditSink for JsonlSink {
             return Err(e);
         }
         inner.pending += 1;
+        inner.sealed += 1;
         match self.durability {
             Durability::EveryRecord => {
                 let res = self.shared.write(&inner.buf);
                 inner.buf.clear();
                 inner.pending = 0;
+                inner.durable = inner.sealed;
                 res.map_err(|e| {
                     inner.poisoned = true;
                     AuditError::Io(e)
                 })
             }
-            Durability::Group { max_records, .. } => {
+            Durability::Group { .. } => {
+                let mine = inner.sealed;
+                if inner.oldest.is_none() {
+                    inner.oldest = Some(Instant::now());
+                }
+                self.shared.wake.notify_one();
+                while inner.durable < mine && !inner.poisoned {
+                    inner = self
+                        .shared
+                        .drained
+                        .wait(inner)
+                        .unwrap_or_else(|p| p.into_inner());
+                }
+                if inner.durable < mine {
+                    return Err(AuditError::Poisoned);
+                }
+                Ok(())
+            }
+            Durability::Deferred { max_records, .. } => {
                 if inner.oldest.is_none() {
                     inner.oldest = Some(Instant::now());
                     self.shared.wake.notify_one();

@@ -136,13 +136,13 @@ fn jsonl_sink_appends_resumes_and_cuts_a_torn_tail() {
 }
 
 #[test]
-fn group_commit_flushes_on_its_own_within_the_delay() {
+fn deferred_commit_flushes_on_its_own_within_the_delay() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
     let sink = JsonlSink::open(
         &path,
         key(1),
-        Durability::Group {
+        Durability::Deferred {
             max_records: 1000,
             max_delay: Duration::from_millis(20),
         },
@@ -173,11 +173,52 @@ fn a_failed_write_poisons_the_sink() {
     assert!(matches!(sink.append(&event(0)), Err(AuditError::Io(_))));
     assert!(matches!(sink.append(&event(1)), Err(AuditError::Poisoned)));
     drop(sink);
-    // Group commit: the failure surfaces at the next flush and append.
+    // Group commit: the append whose batch failed fails itself.
     let sink = JsonlSink::open(full, key(1), Durability::default()).unwrap();
+    assert!(matches!(sink.append(&event(0)), Err(AuditError::Poisoned)));
+    assert!(matches!(sink.append(&event(1)), Err(AuditError::Poisoned)));
+    drop(sink);
+    // Deferred: the failure surfaces at the next flush and append.
+    let sink = JsonlSink::open(
+        full,
+        key(1),
+        Durability::Deferred {
+            max_records: 1024,
+            max_delay: Duration::from_millis(50),
+        },
+    )
+    .unwrap();
     sink.append(&event(0)).unwrap();
     assert!(matches!(sink.flush(), Err(AuditError::Poisoned)));
     assert!(matches!(sink.append(&event(1)), Err(AuditError::Poisoned)));
+}
+
+#[test]
+fn group_commit_returns_only_once_the_record_is_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let sink = JsonlSink::open(&path, key(1), Durability::default()).unwrap();
+    let on_disk = || {
+        let bytes = std::fs::read(&path).unwrap();
+        verify(&key(1), bytes.as_slice()).unwrap().valid
+    };
+    for i in 0..20 {
+        sink.append(&event(i)).unwrap();
+        // No flush: the record is in the file when append returns.
+        assert_eq!(on_disk(), i as u64 + 1);
+    }
+    // From threads too: each append's own record is there when it returns.
+    std::thread::scope(|t| {
+        for _ in 0..4 {
+            t.spawn(|| {
+                for i in 0..50 {
+                    sink.append(&event(i)).unwrap();
+                    assert!(on_disk() >= 21);
+                }
+            });
+        }
+    });
+    assert_eq!(on_disk(), 220);
 }
 
 #[test]
@@ -206,15 +247,9 @@ fn sealed_json_and_records_agree() {
 fn many_appends_from_threads_keep_one_valid_chain() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
-    let sink = JsonlSink::open(
-        &path,
-        key(1),
-        Durability::Group {
-            max_records: 16,
-            max_delay: Duration::from_millis(5),
-        },
-    )
-    .unwrap();
+    let sink =
+        JsonlSink::open(&path, key(1), Durability::Group { max_records: 16 })
+            .unwrap();
     std::thread::scope(|t| {
         for _ in 0..4 {
             t.spawn(|| {

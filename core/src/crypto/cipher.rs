@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::format::{
@@ -23,11 +24,23 @@ use super::{
     KeyProvider, MAX_ROW_REF, Policy, Scope, rng,
 };
 use crate::audit::{
-    AuditAction, AuditError, AuditEvent, AuditKey, AuditSink, Outcome, Rows,
+    AuditAction, AuditEvent, AuditKey, AuditSink, Outcome, Rows,
 };
 
 /// Scope of the audit chain key in the keyring.
 const AUDIT_SCOPE: &str = "phisafe.audit";
+
+/// Counts the keyring changes made by [`KeyAdmin`]s of this process. A
+/// cached keyring view read before the latest change is stale at once, so
+/// a rotation or destruction reaches every cipher of the process on its
+/// next call instead of after its refresh interval.
+static CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// The change count, read before a keyring is loaded: a change that lands
+/// during the load leaves the view stale, never falsely current.
+fn changes() -> u64 {
+    CHANGES.load(Ordering::Acquire)
+}
 
 /// Who is asking, why, and for which field of which row.
 ///
@@ -102,7 +115,6 @@ pub struct FieldCipherBuilder {
     provider: Arc<dyn KeyProvider>,
     store: Arc<dyn KeyStore>,
     policy: Policy,
-    audit: Option<Arc<dyn AuditSink>>,
     refresh: Duration,
 }
 
@@ -110,12 +122,6 @@ impl FieldCipherBuilder {
     /// The access policy. Without one, everything is denied.
     pub fn policy(mut self, policy: Policy) -> FieldCipherBuilder {
         self.policy = policy;
-        self
-    }
-
-    /// Where audit records go. Required.
-    pub fn audit(mut self, sink: Arc<dyn AuditSink>) -> FieldCipherBuilder {
-        self.audit = Some(sink);
         self
     }
 
@@ -127,15 +133,26 @@ impl FieldCipherBuilder {
         self
     }
 
-    /// Builds the cipher and reads the keyring once.
-    pub fn build(self) -> Result<FieldCipher, CryptoError> {
-        let audit = self.audit.ok_or_else(|| {
-            CryptoError::Audit(AuditError::Other(
-                "a FieldCipher needs an audit sink (JsonlSink, or MemorySink in tests)".into(),
-            ))
-        })?;
+    /// Builds the cipher, recording into `audit` (a
+    /// [`JsonlSink`](crate::audit::JsonlSink), or a
+    /// [`MemorySink`](crate::audit::MemorySink) in tests), and reads the
+    /// keyring once. The sink is fixed for the cipher's life: no call can
+    /// divert its records, and a cipher without one does not compile:
+    ///
+    /// ```compile_fail
+    /// use std::sync::Arc;
+    /// use phisafe::crypto::{FieldCipher, LocalKek, MemoryKeyStore};
+    ///
+    /// let kek = Arc::new(LocalKek::from_bytes([7; 32]));
+    /// let _ = FieldCipher::builder(kek, Arc::new(MemoryKeyStore::new())).build();
+    /// ```
+    pub fn build(
+        self,
+        audit: Arc<dyn AuditSink>,
+    ) -> Result<FieldCipher, CryptoError> {
+        let epoch = changes();
         let ring = self.store.load()?;
-        let cache = Cache::new(ring);
+        let cache = Cache::new(ring, epoch);
         Ok(FieldCipher {
             inner: Arc::new(Inner {
                 provider: self.provider,
@@ -148,6 +165,16 @@ impl FieldCipherBuilder {
             }),
             audit,
         })
+    }
+
+    /// Builds the key-management handle: rotation, destruction and master
+    /// key rewrapping, each checked against the policy's key-management
+    /// actions and recorded in `audit`, allowed or denied.
+    pub fn build_admin(
+        self,
+        audit: Arc<dyn AuditSink>,
+    ) -> Result<KeyAdmin, CryptoError> {
+        Ok(KeyAdmin { cipher: self.build(audit)? })
     }
 }
 
@@ -198,8 +225,8 @@ impl Inner {
 
     /// Installs a newer keyring view in the locked `cache` and retires
     /// every thread's keys from before it.
-    fn install(&self, cache: &mut Cache, ring: Keyring) {
-        cache.replace(ring);
+    fn install(&self, cache: &mut Cache, ring: Keyring, epoch: u64) {
+        cache.replace(ring, epoch);
         self.generation.store(cache.generation, Ordering::Release);
     }
 }
@@ -212,6 +239,8 @@ struct Cache {
     loaded: coarsetime::Instant,
     /// Changes with every new keyring view (`hot::unique`).
     generation: u64,
+    /// [`CHANGES`] before the keyring was read.
+    epoch: u64,
     ring: Keyring,
     /// foldhash rather than SipHash: scope names come from the
     /// application, and the lookup is on every call (5% of sealing a
@@ -227,20 +256,21 @@ struct ScopeKeys {
 }
 
 impl Cache {
-    fn new(ring: Keyring) -> Cache {
+    fn new(ring: Keyring, epoch: u64) -> Cache {
         let mut c = Cache {
             loaded: coarse_now(),
             generation: 0,
+            epoch,
             ring: Keyring::default(),
             scopes: HashMap::default(),
         };
-        c.replace(ring);
+        c.replace(ring, epoch);
         c
     }
 
     /// Installs a newer keyring, keeping unwrapped keys that are still
     /// usable and dropping destroyed ones.
-    fn replace(&mut self, ring: Keyring) {
+    fn replace(&mut self, ring: Keyring, epoch: u64) {
         for keys in self.scopes.values_mut() {
             keys.active = None;
         }
@@ -259,11 +289,16 @@ impl Cache {
         }
         self.ring = ring;
         self.loaded = coarse_now();
+        self.epoch = epoch;
         self.generation = hot::unique();
     }
 
     fn stamp(&self) -> Stamp {
-        Stamp { generation: self.generation, loaded: self.loaded }
+        Stamp {
+            generation: self.generation,
+            loaded: self.loaded,
+            epoch: self.epoch,
+        }
     }
 }
 
@@ -383,16 +418,8 @@ impl FieldCipher {
             provider,
             store,
             policy: Policy::deny_all(),
-            audit: None,
             refresh: Duration::from_secs(60),
         }
-    }
-
-    /// The same cipher (keys, cache, policy) recording into another
-    /// sink: for writing a call's audit record somewhere only the caller
-    /// can reach, such as the database transaction that stores the value.
-    pub fn with_audit(&self, sink: Arc<dyn AuditSink>) -> FieldCipher {
-        FieldCipher { inner: Arc::clone(&self.inner), audit: sink }
     }
 
     fn event<'a>(
@@ -418,9 +445,11 @@ impl FieldCipher {
         }
     }
 
-    /// Whether a keyring view loaded at `loaded` may still be used.
-    fn fresh(&self, loaded: coarsetime::Instant) -> bool {
-        coarse_now().duration_since(loaded) < self.inner.refresh
+    /// Whether a keyring view loaded at `loaded`, with [`CHANGES`] at
+    /// `epoch`, may still be used.
+    fn fresh(&self, loaded: coarsetime::Instant, epoch: u64) -> bool {
+        epoch == changes()
+            && coarse_now().duration_since(loaded) < self.inner.refresh
     }
 
     fn audit(&self, event: &AuditEvent<'_>) -> Result<(), CryptoError> {
@@ -494,7 +523,7 @@ impl FieldCipher {
         let scope = ctx.scope.as_str();
         {
             let cache = self.inner.read();
-            if self.fresh(cache.loaded)
+            if self.fresh(cache.loaded, cache.epoch)
                 && let Some(keys) = cache.scopes.get(scope)
                 && let Some(v) = keys.active
                 && let Some(k) = keys.enc.get(&v)
@@ -503,13 +532,14 @@ impl FieldCipher {
             }
         }
         let mut cache = self.inner.write();
+        let epoch = changes();
         let (ring, record, key, created) = get_or_create(
             &*self.inner.provider,
             &*self.inner.store,
             scope,
             KeyPurpose::Encrypt,
         )?;
-        self.inner.install(&mut cache, ring);
+        self.inner.install(&mut cache, ring, epoch);
         let xaes = Arc::new(Xaes::new(key.expose_secret()));
         let keys = cache.scopes.entry(scope.to_string()).or_default();
         keys.enc.insert(record.version, Arc::clone(&xaes));
@@ -536,7 +566,7 @@ impl FieldCipher {
     ) -> Result<(Stamp, Arc<Xaes>), CryptoError> {
         {
             let cache = self.inner.read();
-            if self.fresh(cache.loaded)
+            if self.fresh(cache.loaded, cache.epoch)
                 && let Some(k) =
                     cache.scopes.get(scope).and_then(|s| s.enc.get(&version))
             {
@@ -545,11 +575,12 @@ impl FieldCipher {
         }
         let mut cache = self.inner.write();
         // Re-read when stale, or when the version may be newer than our view.
-        if !self.fresh(cache.loaded)
+        if !self.fresh(cache.loaded, cache.epoch)
             || cache.ring.get(scope, KeyPurpose::Encrypt, version).is_none()
         {
+            let epoch = changes();
             let ring = self.inner.store.load()?;
-            self.inner.install(&mut cache, ring);
+            self.inner.install(&mut cache, ring, epoch);
         }
         let record = cache
             .ring
@@ -594,13 +625,14 @@ impl FieldCipher {
             }
         }
         let mut cache = self.inner.write();
+        let epoch = changes();
         let (ring, record, key, created) = get_or_create(
             &*self.inner.provider,
             &*self.inner.store,
             scope,
             KeyPurpose::Index,
         )?;
-        self.inner.install(&mut cache, ring);
+        self.inner.install(&mut cache, ring, epoch);
         let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret())
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         let mac = Arc::new(mac);
@@ -622,7 +654,7 @@ impl FieldCipher {
     /// Whether a thread's key read under `stamp` may still be used.
     fn current(&self, stamp: &Stamp) -> bool {
         stamp.generation == self.inner.generation.load(Ordering::Acquire)
-            && self.fresh(stamp.loaded)
+            && self.fresh(stamp.loaded, stamp.epoch)
     }
 
     /// Seals one value for `row` under the scope's active key, found
@@ -1116,9 +1148,13 @@ impl FieldCipher {
         version: Option<u32>,
         change: &mut dyn FnMut(&mut Keyring) -> Result<(), KeyError>,
     ) -> Result<(), CryptoError> {
-        match self.inner.store.update(change) {
+        let result = self.inner.store.update(change);
+        // Every cipher of the process reloads before its next use, even
+        // after a failed update (it may have reached the store).
+        CHANGES.fetch_add(1, Ordering::AcqRel);
+        match result {
             Ok(ring) => {
-                self.inner.install(&mut self.inner.write(), ring);
+                self.inner.install(&mut self.inner.write(), ring, changes());
                 Ok(())
             }
             Err(e) => self.fail(
@@ -1131,14 +1167,68 @@ impl FieldCipher {
         }
     }
 
+    /// The keyring as the store has it now.
+    pub fn keyring(&self) -> Result<Keyring, CryptoError> {
+        Ok(self.inner.store.load()?)
+    }
+
+    /// Re-reads the keyring now instead of waiting for the refresh interval.
+    pub fn refresh(&self) -> Result<(), CryptoError> {
+        let epoch = changes();
+        let ring = self.inner.store.load()?;
+        self.inner.install(&mut self.inner.write(), ring, epoch);
+        Ok(())
+    }
+
+    /// Flushes the audit sink (group commit) now.
+    pub fn flush_audit(&self) -> Result<(), CryptoError> {
+        self.audit.flush().map_err(CryptoError::Audit)
+    }
+}
+
+/// Key management: rotation, destruction and master-key rewrapping.
+///
+/// Built with [`FieldCipherBuilder::build_admin`], never from a
+/// [`FieldCipher`], so code that handles values cannot manage keys. Each
+/// call is checked against the policy's key-management actions
+/// ([`Action::Rotate`], [`Action::Destroy`], [`Action::Rewrap`]) and
+/// recorded in the audit sink whether it is allowed, denied or fails.
+///
+/// ```
+/// use std::sync::Arc;
+/// use phisafe::audit::MemorySink;
+/// use phisafe::crypto::{Context, FieldCipher, LocalKek, MemoryKeyStore, Policy, Scope};
+///
+/// let kek = Arc::new(LocalKek::from_bytes([7; 32]));
+/// let store = Arc::new(MemoryKeyStore::new());
+/// let sink = Arc::new(MemorySink::new());
+/// let officer = Policy::from_toml(
+///     "[[allow]]\nroles = [\"key-officer\"]\nscopes = [\"*\"]\nactions = [\"rotate\"]\npurposes = [\"*\"]",
+/// )?;
+/// let admin = FieldCipher::builder(kek, store).policy(officer).build_admin(sink)?;
+///
+/// let scope = Scope::new("patients.ssn")?;
+/// let ctx = Context::new(&scope, "").actor("ana").role("key-officer");
+/// assert_eq!(admin.rotate(&ctx)?, 1);
+/// // Rotation was granted, destruction was not.
+/// assert!(admin.destroy(&ctx, 1, "destroy patients.ssn v1").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct KeyAdmin {
+    cipher: FieldCipher,
+}
+
+impl KeyAdmin {
     /// Makes a new encryption key version active for `ctx`'s scope; the
     /// old one stays for decryption. Returns the new version.
     pub fn rotate(&self, ctx: &Context<'_>) -> Result<u32, CryptoError> {
         let op = Op { ctx, action: AuditAction::KeyRotate };
+        self.cipher.allow(op, Action::Rotate, || Rows::None, None)?;
         let scope = ctx.scope.as_str();
-        let provider = &*self.inner.provider;
+        let provider = &*self.cipher.inner.provider;
         let mut new_version = 0;
-        self.admin(op, None, &mut |ring| {
+        self.cipher.admin(op, None, &mut |ring| {
             for k in ring.keys.iter_mut() {
                 if k.scope == scope
                     && k.purpose == KeyPurpose::Encrypt
@@ -1153,7 +1243,7 @@ impl FieldCipher {
             ring.keys.push(record);
             Ok(())
         })?;
-        self.audit(&self.event(
+        self.cipher.audit(&self.cipher.event(
             op,
             Rows::None,
             Some(new_version),
@@ -1180,12 +1270,24 @@ impl FieldCipher {
         confirm: &str,
     ) -> Result<(), CryptoError> {
         let op = Op { ctx, action: AuditAction::KeyDestroy };
+        self.cipher.allow(
+            op,
+            Action::Destroy,
+            || Rows::None,
+            Some(version),
+        )?;
         let scope = ctx.scope.as_str();
         let expected = format!("destroy {scope} v{version}");
         if confirm != expected {
-            return Err(KeyError::NotConfirmed { expected }.into());
+            return self.cipher.fail(
+                op,
+                Rows::None,
+                Some(version),
+                Failure::Code("not_confirmed"),
+                KeyError::NotConfirmed { expected }.into(),
+            );
         }
-        self.admin(op, Some(version), &mut |ring| {
+        self.cipher.admin(op, Some(version), &mut |ring| {
             let k = ring
                 .get_mut(scope, KeyPurpose::Encrypt, version)
                 .ok_or_else(|| KeyError::NotFound {
@@ -1196,7 +1298,7 @@ impl FieldCipher {
             k.wrapped.clear();
             Ok(())
         })?;
-        self.audit(&self.event(
+        self.cipher.audit(&self.cipher.event(
             op,
             Rows::None,
             Some(version),
@@ -1215,40 +1317,76 @@ impl FieldCipher {
         new: &dyn KeyProvider,
     ) -> Result<usize, CryptoError> {
         let op = Op { ctx, action: AuditAction::KeyRewrap };
-        let old = &*self.inner.provider;
+        // Every scope's keys pass through: the grant must be for all.
+        if let Err(e) = self.cipher.inner.policy.check(
+            ctx.role,
+            Action::Rewrap,
+            "*",
+            ctx.purpose,
+        ) {
+            return self.cipher.fail(
+                op,
+                Rows::None,
+                None,
+                Failure::Denied,
+                CryptoError::Denied(e),
+            );
+        }
+        let old = &*self.cipher.inner.provider;
         let mut count = 0;
-        self.admin(op, None, &mut |ring| {
+        self.cipher.admin(op, None, &mut |ring| {
             count = 0;
             for k in ring.keys.iter_mut() {
                 if k.state == KeyState::Destroyed || k.kek_id == new.kek_id() {
                     continue;
                 }
                 let key = unwrap_record(old, k)?;
-                k.wrapped = new.wrap(&key, &k.wrap_aad())?;
+                let aad = k.wrap_aad();
+                let wrapped = new.wrap(&key, &aad)?;
+                // The new master key must give the key back before the
+                // keyring trusts it: a provider that wraps but cannot
+                // unwrap (wrong slot, broken HSM) would shred every scope.
+                let back = new.unwrap(new.kek_id(), &wrapped, &aad)?;
+                if !bool::from(back.expose_secret().ct_eq(key.expose_secret()))
+                {
+                    return Err(KeyError::Provider(
+                        "the new master key does not unwrap what it wrapped; keyring unchanged"
+                            .into(),
+                    ));
+                }
+                k.wrapped = wrapped;
                 k.kek_id = new.kek_id().to_string();
                 count += 1;
             }
             Ok(())
         })?;
-        self.audit(&self.event(op, Rows::None, None, Outcome::Ok, None))?;
+        self.cipher.audit(&self.cipher.event(
+            op,
+            Rows::None,
+            None,
+            Outcome::Ok,
+            None,
+        ))?;
         Ok(count)
     }
 
     /// The keyring as the store has it now.
     pub fn keyring(&self) -> Result<Keyring, CryptoError> {
-        Ok(self.inner.store.load()?)
+        self.cipher.keyring()
     }
 
-    /// Re-reads the keyring now instead of waiting for the refresh interval.
-    pub fn refresh(&self) -> Result<(), CryptoError> {
-        let ring = self.inner.store.load()?;
-        self.inner.install(&mut self.inner.write(), ring);
-        Ok(())
-    }
-
-    /// Flushes the audit sink (group commit) now.
+    /// Flushes the audit sink now.
     pub fn flush_audit(&self) -> Result<(), CryptoError> {
-        self.audit.flush().map_err(CryptoError::Audit)
+        self.cipher.flush_audit()
+    }
+}
+
+impl fmt::Debug for KeyAdmin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyAdmin")
+            .field("kek_id", &self.cipher.inner.provider.kek_id())
+            .field("policy", &self.cipher.inner.policy)
+            .finish_non_exhaustive()
     }
 }
 

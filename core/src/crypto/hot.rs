@@ -47,6 +47,8 @@ pub(crate) struct Stamp {
     pub(crate) generation: u64,
     /// When the keyring was read.
     pub(crate) loaded: coarsetime::Instant,
+    /// The process's keyring change count before it was read.
+    pub(crate) epoch: u64,
 }
 
 /// Which key a call wants.

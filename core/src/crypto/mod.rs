@@ -10,6 +10,8 @@
 //!   [`AuditSink`](crate::audit::AuditSink) first; no audit record, no
 //!   plaintext.
 //! - [`BlindIndex`] values give equality search without decryption.
+//! - [`KeyAdmin`], built apart from any [`FieldCipher`], rotates, destroys
+//!   and rewraps keys under the policy's key-management actions.
 //!
 //! The byte format is specified in `docs/FORMAT.md` and frozen by golden
 //! vectors.
@@ -23,8 +25,7 @@
 //! let sink = Arc::new(MemorySink::new());
 //! let cipher = FieldCipher::builder(Arc::new(kek), Arc::new(MemoryKeyStore::new()))
 //!     .policy(Policy::allow_all())
-//!     .audit(sink.clone())
-//!     .build()?;
+//!     .build(sink.clone())?;
 //!
 //! let scope = Scope::new("patients.ssn")?;
 //! let ctx = Context::new(&scope, "patient-42").actor("intake-svc").purpose("treatment");
@@ -53,7 +54,9 @@ pub(crate) mod xaes;
 use std::fmt;
 
 pub use blind::{BlindIndex, IndexSpec, MAX_INDEX_BITS, Normalizer};
-pub use cipher::{Context, FieldCipher, FieldCipherBuilder, audit_key};
+pub use cipher::{
+    Context, FieldCipher, FieldCipherBuilder, KeyAdmin, audit_key,
+};
 pub use format::{
     ALG_XAES_256_GCM, Envelope, FORMAT_VERSION, HEADER_LEN, MAGIC,
     MAX_PLAINTEXT, OVERHEAD, TEXT_PREFIX, from_text, is_envelope, to_text,

@@ -358,11 +358,14 @@ mod tests {
         // The whole envelope stack on top of the HSM, then a rewrap to a
         // local key and back.
         let store = Arc::new(MemoryKeyStore::new());
-        let cipher = FieldCipher::builder(Arc::new(kek), store.clone())
-            .policy(Policy::allow_all())
-            .audit(Arc::new(MemorySink::new()))
-            .build()
-            .unwrap();
+        let kek: Arc<dyn KeyProvider> = Arc::new(kek);
+        let builder = || {
+            FieldCipher::builder(Arc::clone(&kek), store.clone())
+                .policy(Policy::allow_all())
+        };
+        let cipher = builder().build(Arc::new(MemorySink::new())).unwrap();
+        let admin =
+            builder().build_admin(Arc::new(MemorySink::new())).unwrap();
         let scope = Scope::new("patients.ssn").unwrap();
         let ctx = Context::new(&scope, "r1");
         let sealed = cipher.encrypt_phi(&ctx, b"219-09-9999").unwrap();
@@ -377,11 +380,10 @@ mod tests {
         let kek2 =
             Pkcs11Kek::generate(module, "phisafe-test", "1234", "kek-2")
                 .unwrap();
-        assert_eq!(cipher.rewrap(&ctx, &kek2).unwrap(), 1);
+        assert_eq!(admin.rewrap(&ctx, &kek2).unwrap(), 1);
         let rotated = FieldCipher::builder(Arc::new(kek2), store)
             .policy(Policy::allow_all())
-            .audit(Arc::new(MemorySink::new()))
-            .build()
+            .build(Arc::new(MemorySink::new()))
             .unwrap();
         assert_eq!(
             &rotated.decrypt_phi(&ctx, &sealed).unwrap()[..],

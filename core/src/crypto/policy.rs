@@ -14,16 +14,48 @@ pub enum Action {
     Decrypt,
     /// Compute blind indexes (equality search without decrypting).
     Search,
+    /// Make a new key version active for a scope ([`KeyAdmin::rotate`]).
+    ///
+    /// [`KeyAdmin::rotate`]: crate::crypto::KeyAdmin::rotate
+    Rotate,
+    /// Erase a key version, making its values unrecoverable
+    /// ([`KeyAdmin::destroy`]).
+    ///
+    /// [`KeyAdmin::destroy`]: crate::crypto::KeyAdmin::destroy
+    Destroy,
+    /// Rewrap every data key under a new master key
+    /// ([`KeyAdmin::rewrap`]); checked against the scope `*`.
+    ///
+    /// [`KeyAdmin::rewrap`]: crate::crypto::KeyAdmin::rewrap
+    Rewrap,
 }
 
 impl Action {
+    /// Every action, data access first, then key management.
+    pub const ALL: [Action; 6] = [
+        Action::Encrypt,
+        Action::Decrypt,
+        Action::Search,
+        Action::Rotate,
+        Action::Destroy,
+        Action::Rewrap,
+    ];
+
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Encrypt => "encrypt",
             Action::Decrypt => "decrypt",
             Action::Search => "search",
+            Action::Rotate => "rotate",
+            Action::Destroy => "destroy",
+            Action::Rewrap => "rewrap",
         }
+    }
+
+    /// Whether this action manages keys rather than accessing values.
+    pub fn is_key_management(self) -> bool {
+        matches!(self, Action::Rotate | Action::Destroy | Action::Rewrap)
     }
 }
 
@@ -43,7 +75,20 @@ impl Action {
 /// scopes = ["patients.ssn"]
 /// actions = ["search"]
 /// purposes = ["*"]
+///
+/// [[allow]]
+/// roles = ["key-officer"]
+/// scopes = ["*"]
+/// actions = ["rotate", "rewrap"]
+/// purposes = ["key-management"]
 /// ```
+///
+/// Key management (`rotate`, `destroy`, `rewrap`) is granted like any
+/// other action, and only through a [`KeyAdmin`] handle: a
+/// [`FieldCipher`] cannot manage keys whatever its policy says.
+///
+/// [`KeyAdmin`]: crate::crypto::KeyAdmin
+/// [`FieldCipher`]: crate::crypto::FieldCipher
 ///
 /// Scope patterns match the canonical scope (`tenant/table.column` or
 /// `table.column`); `*` matches any run of characters. Roles and purposes
@@ -85,19 +130,16 @@ impl Policy {
         Ok(policy)
     }
 
-    /// Allows every role every action on every scope: for tools run by
-    /// whoever holds the master key anyway (the CLI's default).
+    /// Allows every role every action, key management included, on every
+    /// scope: for tools run by whoever holds the master key anyway (the
+    /// CLI's default).
     pub fn allow_all() -> Policy {
         let any = vec!["*".to_string()];
         Policy {
             allow: vec![Rule {
                 roles: any.clone(),
                 scopes: any.clone(),
-                actions: vec![
-                    Action::Encrypt,
-                    Action::Decrypt,
-                    Action::Search,
-                ],
+                actions: Action::ALL.to_vec(),
                 purposes: any,
             }],
         }
@@ -273,6 +315,43 @@ mod tests {
             "treatment"
         ));
         assert!(!Policy::deny_all().allows("x", Action::Encrypt, "a.b", "y"));
+        // Data grants give no key management.
+        for action in [Action::Rotate, Action::Destroy, Action::Rewrap] {
+            assert!(!p.allows(
+                "clinician",
+                action,
+                "patients.ssn",
+                "treatment"
+            ));
+        }
+    }
+
+    #[test]
+    fn key_management_is_granted_by_name() {
+        let p = Policy::from_toml(
+            r#"
+            [[allow]]
+            roles = ["officer"]
+            scopes = ["*"]
+            actions = ["rotate", "rewrap"]
+            purposes = ["*"]
+            "#,
+        )
+        .unwrap();
+        assert!(p.allows("officer", Action::Rotate, "patients.ssn", "x"));
+        assert!(p.allows("officer", Action::Rewrap, "*", "x"));
+        assert!(!p.allows("officer", Action::Destroy, "patients.ssn", "x"));
+        assert!(!p.allows("officer", Action::Decrypt, "patients.ssn", "x"));
+        for a in Action::ALL {
+            assert!(Policy::allow_all().allows("r", a, "t.c", "p"));
+            assert_eq!(
+                a.is_key_management(),
+                !matches!(
+                    a,
+                    Action::Encrypt | Action::Decrypt | Action::Search
+                )
+            );
+        }
     }
 
     #[test]

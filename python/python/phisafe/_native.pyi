@@ -110,6 +110,7 @@ class FieldCipher:
         audit: str | PathLike[str],
         policy: Optional[str | PathLike[str]] = None,
         sync_every_record: bool = False,
+        allow_all: bool = False,
     ) -> Self: ...
     def encrypt_phi(
         self,

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use phisafe::crypto::{FieldCipher, LocalKek, Policy, audit_key};
+use phisafe::crypto::{FieldCipher, KeyAdmin, LocalKek, Policy, audit_key};
 use phisafe_sqlx::{SqlAuditSink, SqlCipher, SqlKeyStore};
 use sqlx::AnyPool;
 
@@ -75,6 +75,7 @@ pub struct Db {
     pub kek: Arc<LocalKek>,
     pub store: Arc<SqlKeyStore>,
     pub cipher: FieldCipher,
+    pub admin: KeyAdmin,
     pub sql: SqlCipher,
     _dir: Option<tempfile::TempDir>,
 }
@@ -88,14 +89,19 @@ impl Db {
         let kek = Arc::new(LocalKek::from_bytes([9; 32]));
         let store = Arc::new(SqlKeyStore::connect(&url).unwrap());
         let key = audit_key(&*kek, &*store).unwrap();
-        let sink = SqlAuditSink::connect(&url, key.clone()).unwrap();
+        let sink = Arc::new(SqlAuditSink::connect(&url, key.clone()).unwrap());
         let cipher = FieldCipher::builder(kek.clone(), store.clone())
             .policy(Policy::allow_all())
-            .audit(Arc::new(sink))
-            .build()
+            .build(sink.clone())
             .unwrap();
-        let sql = SqlCipher::new(cipher.clone(), key);
-        Db { url, pool, kek, store, cipher, sql, _dir: dir }
+        let admin = FieldCipher::builder(kek.clone(), store.clone())
+            .policy(Policy::allow_all())
+            .build_admin(sink)
+            .unwrap();
+        let builder = FieldCipher::builder(kek.clone(), store.clone())
+            .policy(Policy::allow_all());
+        let sql = SqlCipher::new(builder, key).unwrap();
+        Db { url, pool, kek, store, cipher, admin, sql, _dir: dir }
     }
 
     pub async fn postgres() -> Db {
