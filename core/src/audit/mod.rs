@@ -153,6 +153,7 @@ pub struct AuditEvent<'a> {
 
 /// One record of the chain, as stored (one JSON line in [`JsonlSink`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditRecord {
     /// Position in the chain, from 0.
     pub seq: u64,

@@ -90,6 +90,11 @@ fn every_kind_of_tampering_is_found_at_the_right_line() {
     spliced[2] = serde_json::to_string(&rec).unwrap();
     assert_eq!(check(&spliced).first_bad.unwrap().line, 3);
 
+    // A field no MAC covers, added to a valid record.
+    let mut padded = lines.clone();
+    padded[5] = padded[5].replacen('{', "{\"approved_by\":\"ciso\",", 1);
+    assert_eq!(check(&padded).first_bad.unwrap().line, 6);
+
     let mut garbage = lines.clone();
     garbage[8] = "{not json".into();
     assert_eq!(check(&garbage).first_bad.unwrap().line, 9);

@@ -515,6 +515,15 @@ impl FieldCipher {
         Ok(())
     }
 
+    /// A value's row reference: bounded, and not empty, since an empty
+    /// one binds the value to no row (it would open anywhere).
+    fn check_bound_row(row: &str) -> Result<(), CryptoError> {
+        if row.is_empty() {
+            return Err(CryptoError::RowMissing);
+        }
+        Self::check_row(row)
+    }
+
     /// The active encryption key of a scope, creating it on first use.
     fn enc_key(
         &self,
@@ -696,7 +705,7 @@ impl FieldCipher {
         ctx: &Context<'_>,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        Self::check_row(ctx.row)?;
+        Self::check_bound_row(ctx.row)?;
         if plaintext.len() > MAX_PLAINTEXT {
             return Err(CryptoError::TooLarge { len: plaintext.len() });
         }
@@ -736,7 +745,7 @@ impl FieldCipher {
         ctx: &Context<'_>,
         envelope: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        Self::check_row(ctx.row)?;
+        Self::check_bound_row(ctx.row)?;
         let rows = || Rows::One(ctx.row);
         let text;
         let bytes = if envelope.starts_with(format::TEXT_PREFIX.as_bytes()) {
@@ -841,7 +850,7 @@ impl FieldCipher {
         items: &[(&str, &[u8])],
     ) -> Result<Vec<Vec<u8>>, CryptoError> {
         for (row, plain) in items {
-            Self::check_row(row)?;
+            Self::check_bound_row(row)?;
             if plain.len() > MAX_PLAINTEXT {
                 return Err(CryptoError::TooLarge { len: plain.len() });
             }
@@ -895,7 +904,7 @@ impl FieldCipher {
     ) -> Result<Vec<Result<Zeroizing<Vec<u8>>, CryptoError>>, CryptoError>
     {
         for (row, _) in items {
-            Self::check_row(row)?;
+            Self::check_bound_row(row)?;
         }
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
         self.allow(
@@ -965,7 +974,7 @@ impl FieldCipher {
         ctx: &Context<'_>,
         envelope: &[u8],
     ) -> Result<Option<Vec<u8>>, CryptoError> {
-        Self::check_row(ctx.row)?;
+        Self::check_bound_row(ctx.row)?;
         let rows = || Rows::One(ctx.row);
         let env = match Envelope::parse(envelope) {
             Ok(env) => env,
@@ -1049,7 +1058,7 @@ impl FieldCipher {
         items: &[(&str, &[u8])],
     ) -> Result<Vec<Result<Option<Vec<u8>>, CryptoError>>, CryptoError> {
         for (row, _) in items {
-            Self::check_row(row)?;
+            Self::check_bound_row(row)?;
         }
         let rows = || Rows::batch(items.iter().map(|(r, _)| *r));
         let op = Op { ctx, action: AuditAction::Reencrypt };

@@ -235,6 +235,8 @@ pub enum CryptoError {
     },
     /// The row reference is longer than [`MAX_ROW_REF`] bytes.
     RowTooLong(usize),
+    /// A value to seal or open has an empty row reference.
+    RowMissing,
     /// A blind index specification is invalid or unsafe.
     InvalidIndex(String),
     /// The plaintext is larger than [`MAX_PLAINTEXT`].
@@ -270,6 +272,10 @@ impl fmt::Display for CryptoError {
                 f,
                 "invalid {what} ({len} bytes): use 1 to {MAX_SCOPE_PART} ASCII letters, digits, \
                  '_', '.' or '-'"
+            ),
+            CryptoError::RowMissing => f.write_str(
+                "a value needs its row reference (such as the primary key) to bind it to its row; \
+                 the empty reference is refused",
             ),
             CryptoError::RowTooLong(n) => {
                 write!(f, "row reference of {n} bytes exceeds the {MAX_ROW_REF}-byte limit")
