@@ -747,30 +747,29 @@ impl FieldCipher {
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         Self::check_bound_row(ctx.row)?;
         let rows = || Rows::One(ctx.row);
-        let text;
-        let bytes = if envelope.starts_with(format::TEXT_PREFIX.as_bytes()) {
-            let parsed = std::str::from_utf8(envelope)
-                .map_err(|_| CryptoError::Malformed(super::Malformed::BadText))
-                .and_then(format::from_text);
-            match parsed {
-                Ok(b) => {
-                    text = b;
-                    &text[..]
-                }
-                Err(e) => {
-                    return self.fail(
-                        Op { ctx, action: AuditAction::Decrypt },
-                        rows(),
-                        None,
-                        Failure::Code("malformed"),
-                        e,
-                    );
-                }
-            }
-        } else {
-            envelope
+        let text =
+            envelope.starts_with(format::TEXT_PREFIX.as_bytes()).then(|| {
+                std::str::from_utf8(envelope)
+                    .map_err(|_| {
+                        CryptoError::Malformed(super::Malformed::BadText)
+                    })
+                    .and_then(format::from_text)
+            });
+        let parsed = match text {
+            None => Envelope::parse(envelope),
+            Some(Ok(ref bytes)) => Envelope::parse(bytes),
+            Some(Err(e)) => Err(e),
         };
-        let env = match Envelope::parse(bytes) {
+        // The policy first: a caller who may not decrypt gets a denial,
+        // whatever the bytes, and learns nothing about them.
+        let version = parsed.as_ref().ok().map(Envelope::key_version);
+        self.allow(
+            Op { ctx, action: AuditAction::Decrypt },
+            Action::Decrypt,
+            rows,
+            version,
+        )?;
+        let env = match parsed {
             Ok(env) => env,
             Err(e) => {
                 return self.fail(
@@ -782,13 +781,6 @@ impl FieldCipher {
                 );
             }
         };
-        let version = Some(env.key_version());
-        self.allow(
-            Op { ctx, action: AuditAction::Decrypt },
-            Action::Decrypt,
-            rows,
-            version,
-        )?;
         let mut aad = Aad::new();
         match self.open_hot(&env, ctx.scope, ctx.row, &mut aad) {
             Ok(plain) => {
@@ -914,13 +906,15 @@ impl FieldCipher {
             None,
         )?;
         let mut aad = Aad::new();
-        let mut version = None;
+        // The key version of each item, for the records below.
+        let mut versions: Vec<Option<u32>> = Vec::with_capacity(items.len());
         // Values sealed in one batch share a nonce prefix: derive its key
         // once.
         let mut last: Option<(u32, PrefixKey)> = None;
         let out: Vec<_> = items
             .iter()
             .map(|(row, bytes)| {
+                versions.push(None);
                 let owned;
                 let bytes = if bytes
                     .starts_with(format::TEXT_PREFIX.as_bytes())
@@ -936,7 +930,9 @@ impl FieldCipher {
                 };
                 let env = Envelope::parse(bytes)?;
                 let v = env.key_version();
-                version.get_or_insert(v);
+                if let Some(last) = versions.last_mut() {
+                    *last = Some(v);
+                }
                 let prefix = split_nonce(env.nonce()).0;
                 match &last {
                     Some((lv, key)) if *lv == v && key.prefix() == prefix => {}
@@ -951,19 +947,47 @@ impl FieldCipher {
                 open_with(key, &env, ctx.scope, row, &mut aad)
             })
             .collect();
-        let failed = out.iter().any(Result::is_err);
-        let (outcome, code) = if failed {
-            (Outcome::Failed, Some("partial"))
-        } else {
-            (Outcome::Ok, None)
-        };
-        self.audit(&self.event(
-            Op { ctx, action: AuditAction::Decrypt },
-            rows(),
-            version,
-            outcome,
-            code,
-        ))?;
+        // One record per key version (malformed items under none), each
+        // with its own rows, so a batch over a rotation says which rows
+        // each version opened. All are written before any plaintext goes.
+        let mut seen: Vec<Option<u32>> = Vec::new();
+        if items.is_empty() {
+            self.audit(&self.event(
+                Op { ctx, action: AuditAction::Decrypt },
+                rows(),
+                None,
+                Outcome::Ok,
+                None,
+            ))?;
+        }
+        for v in &versions {
+            if !seen.contains(v) {
+                seen.push(*v);
+            }
+        }
+        for v in seen {
+            let group = || {
+                items
+                    .iter()
+                    .zip(&versions)
+                    .filter(move |(_, w)| **w == v)
+                    .map(|((r, _), _)| *r)
+            };
+            let failed =
+                out.iter().zip(&versions).any(|(o, w)| *w == v && o.is_err());
+            let (outcome, code) = match (v, failed) {
+                (None, _) => (Outcome::Failed, Some("malformed")),
+                (Some(_), true) => (Outcome::Failed, Some("partial")),
+                (Some(_), false) => (Outcome::Ok, None),
+            };
+            self.audit(&self.event(
+                Op { ctx, action: AuditAction::Decrypt },
+                Rows::batch(group()),
+                v,
+                outcome,
+                code,
+            ))?;
+        }
         Ok(out)
     }
 

@@ -1342,3 +1342,55 @@ fn other_threads_seal_with_the_new_version_once_rotate_returns() {
         assert_eq!(got, Some(want));
     }
 }
+
+#[test]
+fn a_batch_over_a_rotation_records_each_key_version() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "").actor("etl").role("app");
+    let v1: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            f.cipher
+                .encrypt_phi(&ctx.with_row(&format!("r{i}")), b"old")
+                .unwrap()
+        })
+        .collect();
+    f.admin.rotate(&ctx).unwrap();
+    let v2 = f.cipher.encrypt_phi(&ctx.with_row("r9"), b"new").unwrap();
+    let items: Vec<(&str, &[u8])> = vec![
+        ("r0", &v1[0]),
+        ("r9", &v2),
+        ("r1", &v1[1]),
+        ("r2", b"not an envelope"),
+    ];
+    let before = f.sink.records().len();
+    let out = f.cipher.decrypt_many(&ctx, &items).unwrap();
+    assert_eq!(out.iter().filter(|o| o.is_ok()).count(), 3);
+    let records: Vec<(Option<u32>, Option<u64>, String)> = f.sink.records()
+        [before..]
+        .iter()
+        .map(|r| (r.key_version, r.rows, r.outcome.clone()))
+        .collect();
+    assert_eq!(
+        records,
+        [
+            (Some(1), Some(2), "ok".to_string()),
+            (Some(2), Some(1), "ok".into()),
+            (None, Some(1), "failed".into()),
+        ]
+    );
+}
+
+#[test]
+fn an_unauthorised_caller_is_denied_before_the_bytes_are_read() {
+    let f = fixture_with(Policy::deny_all());
+    let s = scope();
+    let ctx = Context::new(&s, "r1").actor("mallory");
+    for junk in [&b"junk"[..], b"psf:!!!", b""] {
+        assert!(matches!(
+            f.cipher.decrypt_phi(&ctx, junk),
+            Err(CryptoError::Denied(_))
+        ));
+    }
+    assert!(f.sink.records().iter().all(|r| r.outcome == "denied"));
+}
