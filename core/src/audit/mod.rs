@@ -19,7 +19,7 @@ use std::io::BufRead;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -247,8 +247,9 @@ pub struct AuditKey {
 impl AuditKey {
     /// A key from a data key of purpose `audit`.
     pub fn new(key: &DataKey) -> AuditKey {
-        let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret())
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose_secret())
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         AuditKey { mac }
     }
 

@@ -213,7 +213,7 @@ mod tests {
     use super::*;
 
     fn key() -> Hmac<Sha256> {
-        <Hmac<Sha256> as Mac>::new_from_slice(&[5; 32]).unwrap()
+        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&[5; 32]).unwrap()
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -642,8 +642,9 @@ impl FieldCipher {
             KeyPurpose::Index,
         )?;
         self.inner.install(&mut cache, ring, epoch);
-        let mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose_secret())
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mac =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose_secret())
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         let mac = Arc::new(mac);
         cache.scopes.entry(scope.to_string()).or_default().index =
             Some(Arc::clone(&mac));

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -78,7 +78,7 @@ impl LocalKek {
     /// A KEK from raw bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> LocalKek {
         let bytes = Zeroizing::new(bytes);
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&bytes[..])
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes[..])
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(b"phisafe kek id v1");
         let digest = mac.finalize().into_bytes();

@@ -805,10 +805,10 @@ fn golden_vectors() {
         );
     }
     for i in &v.blind_index {
-        use hmac::Mac;
-        let mac =
-            <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key32(&i.key))
-                .unwrap();
+        let mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(
+            &key32(&i.key),
+        )
+        .unwrap();
         let spec = IndexSpec::new(
             &i.name,
             Normalizer::parse(&i.normalizer).unwrap(),
@@ -870,9 +870,11 @@ fn golden_vector_print() {
         "scope": "patients.ssn", "purpose": "encrypt", "version": 1,
         "aad": hex(&aad), "nonce": hex(&nonce), "wrapped": hex(&wrapped),
     }]);
-    use hmac::Mac;
-    let mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&[0x55; 32])
-        .unwrap();
+
+    let mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(
+        &[0x55; 32],
+    )
+    .unwrap();
     let mut idx = Vec::new();
     for (name, norm, bits, value) in [
         ("ssn", "digits", 32u16, "219-09-9999"),

@@ -9,7 +9,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::str::FromStr;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -305,8 +305,9 @@ impl Redactor {
             Operator::Partial => partial(value, out),
             Operator::Hash => {
                 let key = self.key.as_ref().expect("checked by build");
-                let mut mac = Hmac::<Sha256>::new_from_slice(&key.0)
-                    .expect("HMAC takes keys of any length");
+                let mut mac =
+                    <Hmac<Sha256> as KeyInit>::new_from_slice(&key.0)
+                        .expect("HMAC takes keys of any length");
                 mac.update(entity.as_str().as_bytes());
                 mac.update(&[0]);
                 mac.update(value);
