@@ -627,8 +627,11 @@ impl FieldCipher {
         let scope = ctx.scope.as_str();
         {
             let cache = self.inner.read();
-            if let Some(k) =
-                cache.scopes.get(scope).and_then(|s| s.index.as_ref())
+            // Fresh only: a destroyed index key must stop working here as
+            // an encryption key does.
+            if self.fresh(cache.loaded, cache.epoch)
+                && let Some(k) =
+                    cache.scopes.get(scope).and_then(|s| s.index.as_ref())
             {
                 return Ok(Arc::clone(k));
             }
@@ -1290,6 +1293,9 @@ impl KeyAdmin {
     /// Destroys one encryption key version (crypto-shredding): its wrapped
     /// key is erased from the keyring and every value sealed with it is
     /// unrecoverable. `confirm` must be exactly `destroy <scope> v<version>`.
+    /// Destroying the scope's last live version destroys its blind-index
+    /// key too: indexes stored before can no longer be recomputed, and a
+    /// later index call starts a new key.
     ///
     /// Copies of the keyring (backups) still hold the wrapped key; erase
     /// them too for the erasure to be complete. In this process the key
@@ -1330,6 +1336,22 @@ impl KeyAdmin {
                 })?;
             k.state = KeyState::Destroyed;
             k.wrapped.clear();
+            // The last encryption key of the scope gone, the scope is
+            // shredded: its blind-index key goes too, or stored indexes
+            // could still be tested against guessed values.
+            let live = ring.keys.iter().any(|k| {
+                k.scope == scope
+                    && k.purpose == KeyPurpose::Encrypt
+                    && k.state != KeyState::Destroyed
+            });
+            if !live {
+                for k in ring.keys.iter_mut().filter(|k| {
+                    k.scope == scope && k.purpose == KeyPurpose::Index
+                }) {
+                    k.state = KeyState::Destroyed;
+                    k.wrapped.clear();
+                }
+            }
             Ok(())
         })?;
         self.cipher.audit(&self.cipher.event(

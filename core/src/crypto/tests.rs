@@ -1396,3 +1396,36 @@ fn an_unauthorised_caller_is_denied_before_the_bytes_are_read() {
     }
     assert!(f.sink.records().iter().all(|r| r.outcome == "denied"));
 }
+
+#[test]
+fn shredding_a_scope_destroys_its_index_key_too() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "r1").actor("admin");
+    let spec = IndexSpec::new("ssn", Normalizer::Digits, 32).unwrap();
+    f.cipher.encrypt_phi(&ctx, b"219-09-9999").unwrap();
+    let before = f.cipher.blind_index(&ctx, &spec, "219-09-9999").unwrap();
+    let index_state = |f: &Fixture| {
+        let ring = f.store.load().unwrap();
+        ring.keys
+            .iter()
+            .filter(|k| k.purpose == KeyPurpose::Index)
+            .map(|k| (k.state, k.wrapped.is_empty()))
+            .collect::<Vec<_>>()
+    };
+    // Rotating and destroying an old version leaves a live key: the index
+    // key stays.
+    f.admin.rotate(&ctx).unwrap();
+    f.admin.destroy(&ctx, 1, "destroy patients.ssn v1").unwrap();
+    assert_eq!(index_state(&f), [(KeyState::Active, false)]);
+    assert_eq!(
+        f.cipher.blind_index(&ctx, &spec, "219-09-9999").unwrap(),
+        before
+    );
+    // The last live version gone, the index key is erased with it.
+    f.admin.destroy(&ctx, 2, "destroy patients.ssn v2").unwrap();
+    assert_eq!(index_state(&f), [(KeyState::Destroyed, true)]);
+    // A new index key cannot reproduce the old indexes.
+    let after = f.cipher.blind_index(&ctx, &spec, "219-09-9999").unwrap();
+    assert_ne!(after, before);
+}
