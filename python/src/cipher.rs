@@ -169,6 +169,12 @@ impl Who {
         purpose: &str,
         request_id: Option<&str>,
     ) -> PyResult<Who> {
+        // The audit record says who and why; an empty answer says nothing.
+        if actor.trim().is_empty() || purpose.trim().is_empty() {
+            return Err(InputError::new_err(
+                "actor and purpose must not be empty: the audit record names who asked and why",
+            ));
+        }
         let scope = match tenant {
             Some(t) => Scope::with_tenant(scope, t),
             None => Scope::new(scope),

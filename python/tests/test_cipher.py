@@ -43,6 +43,23 @@ def make(keys, **kw):
     return FieldCipher(f"file:{keys / 'kek'}", keys / "keyring.json", keys / "py-audit.jsonl", **kw)
 
 
+def test_every_call_names_who_and_why(keys):
+    c = make(keys)
+    for who in (dict(WHO, actor=""), dict(WHO, purpose=" ")):
+        with pytest.raises(InputError):
+            c.encrypt_phi("219-09-9999", row="42", **who)
+    # The audit log is the owner's alone.
+    assert (keys / "py-audit.jsonl").stat().st_mode & 0o777 == 0o600
+
+
+def test_version_is_the_package_version():
+    import importlib.metadata
+
+    import phisafe
+
+    assert phisafe.__version__ == importlib.metadata.version("phisafe")
+
+
 def test_no_policy_denies_everything_and_allow_all_is_explicit(keys):
     bare = FieldCipher(f"file:{keys / 'kek'}", keys / "keyring.json", keys / "bare.jsonl")
     with pytest.raises(PolicyDenied):

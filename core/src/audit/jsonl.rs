@@ -115,12 +115,13 @@ impl JsonlSink {
         key: AuditKey,
         durability: Durability,
     ) -> Result<JsonlSink, AuditError> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(AuditError::Io)?;
+        let mut options = OpenOptions::new();
+        options.read(true).append(true).create(true);
+        // Owner-only, like the keyring: records name actors, scopes and
+        // row references.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(AuditError::Io)?;
         if file.try_lock().is_err() {
             return Err(AuditError::InUse(path.to_path_buf()));
         }

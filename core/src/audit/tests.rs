@@ -198,6 +198,19 @@ fn a_failed_write_poisons_the_sink() {
     assert!(matches!(sink.append(&event(1)), Err(AuditError::Poisoned)));
 }
 
+#[cfg(unix)]
+#[test]
+fn a_new_log_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let sink =
+        JsonlSink::open(&path, key(1), Durability::EveryRecord).unwrap();
+    sink.append(&event(0)).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}
+
 #[test]
 fn group_commit_returns_only_once_the_record_is_on_disk() {
     let dir = tempfile::tempdir().unwrap();

@@ -15,6 +15,8 @@ while Rust works.
 from __future__ import annotations
 
 import threading
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 from typing import Optional
 
 from phisafe._native import (
@@ -49,6 +51,11 @@ __all__ = [
     "redact",
     "scan",
 ]
+
+try:
+    __version__ = _version("phisafe")
+except PackageNotFoundError:  # imported from a source tree, not installed
+    __version__ = "0+unknown"
 
 _default: Optional[Scanner] = None
 _lock = threading.Lock()
