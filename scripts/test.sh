@@ -39,6 +39,10 @@ cargo test --workspace --all-features 2>&1 | tee "$log"
 echo "== benches compile"
 cargo bench -p phisafe-benches --no-run --quiet
 
+echo "== fuzz smoke"
+# Every cargo-fuzz target for 20 s (nightly; skipped without it).
+scripts/fuzz.sh 20
+
 echo "== python"
 # A venv of our own under target/, with maturin and pytest from PyPI; the
 # extension is built into it with `maturin develop` (debug, shared target).

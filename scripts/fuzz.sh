@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every cargo-fuzz target under fuzz/ for SECONDS each (default 60)
+# on the nightly toolchain and prints, per target, the runs and the corpus;
+# exits non-zero if any target crashes or breaks its property.
+#
+#   scripts/fuzz.sh [SECONDS]
+#
+# New inputs go to fuzz/work/TARGET (ignored by git); the committed seeds
+# in fuzz/corpus/TARGET are only read. A crash is saved under
+# fuzz/artifacts/TARGET/; reproduce it with
+#   cargo +nightly fuzz run TARGET fuzz/artifacts/TARGET/crash-...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-60}"
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    echo "fuzz: no nightly toolchain, targets skipped"
+    exit 0
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --quiet
+fi
+status=0
+for t in $(cargo +nightly fuzz list); do
+    mkdir -p "fuzz/work/$t" "fuzz/corpus/$t"
+    log="$(mktemp)"
+    if cargo +nightly fuzz run "$t" "fuzz/work/$t" "fuzz/corpus/$t" -- \
+        -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 >"$log" 2>&1; then
+        runs="$(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1)"
+        cov="$(grep -Eo 'cov: [0-9]+' "$log" | tail -1)"
+        echo "fuzz $t: ${runs:-?}s, $cov, corpus $(ls "fuzz/work/$t" | wc -l) found + $(ls "fuzz/corpus/$t" | wc -l) seeds"
+    else
+        echo "fuzz $t: FAILED"
+        tail -60 "$log"
+        status=1
+    fi
+    rm -f "$log"
+done
+exit "$status"
