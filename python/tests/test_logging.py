@@ -12,17 +12,22 @@ SSN = "219-09-9999"
 EMAIL = "jo@clinic.example"
 
 
-@pytest.fixture()
-def capture():
+def filtered_logger(fmt):
+    """A logger of its own writing through a redacting handler to a string."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s %(patient)s"))
+    handler.setFormatter(logging.Formatter(fmt))
     handler.addFilter(plog.RedactingFilter())
     logger = logging.getLogger(f"test.{id(stream)}")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
     return logger, stream
+
+
+@pytest.fixture()
+def capture():
+    return filtered_logger("%(levelname)s %(message)s %(patient)s")
 
 
 def test_message_args_and_extra_are_redacted(capture):
@@ -47,13 +52,7 @@ def test_percent_args_are_redacted_with_their_key(capture):
 
 
 def test_extra_fields_are_read_under_their_names():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s %(ssn)s %(last_name)s %(mrn)s"))
-    handler.addFilter(plog.RedactingFilter())
-    logger = logging.getLogger(f"test.extra.{id(stream)}")
-    logger.addHandler(handler)
-    logger.propagate = False
+    logger, stream = filtered_logger("%(message)s %(ssn)s %(last_name)s %(mrn)s")
     logger.warning("lookup", extra={"ssn": 219099999, "last_name": "Quixote", "mrn": "0048213"})
     out = stream.getvalue()
     for raw in ["219099999", "Quixote", "0048213"]:

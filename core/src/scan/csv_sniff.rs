@@ -109,12 +109,11 @@ impl Scanner {
         // even where a pattern fires on the row ("State Code,Patient MRN"
         // reads as a name before a record number); otherwise a finding
         // says the row is data.
-        let known = cells
+        let hinted: Vec<bool> = cells
             .iter()
-            .filter(|c| {
-                !c.is_empty() && self.field_hint(c) != FieldHint::Unknown
-            })
-            .count();
+            .map(|c| !c.is_empty() && self.field_hint(c) != FieldHint::Unknown)
+            .collect();
+        let known = hinted.iter().filter(|&&h| h).count();
         let named = cells.iter().filter(|c| !c.is_empty()).count();
         let by_names = known >= 2 && known * 2 >= named;
         if !by_names && !self.scan(first.body).is_empty() {
@@ -125,7 +124,7 @@ impl Scanner {
             if h.is_empty() {
                 continue;
             }
-            if self.field_hint(h) != FieldHint::Unknown {
+            if hinted[i] {
                 votes += 2;
             }
             let values: Vec<String> = rest
