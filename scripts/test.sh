@@ -50,7 +50,7 @@ venv="$PWD/target/py-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 # pyspark (with pyarrow and pandas) runs phisafe.spark's tests in local
 # mode on the machine's Java 17.
-"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest uvicorn mypy fastapi httpx \
+"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest uvicorn mypy fastapi httpx structlog \
     "pyspark>=4.0,<5" pyarrow pandas
 VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
     maturin develop -q -m python/Cargo.toml

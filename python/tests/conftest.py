@@ -1,6 +1,7 @@
 """Shared test helpers."""
 
 import json
+import logging
 import os
 import select
 import signal
@@ -47,3 +48,15 @@ def in_child():
     if not hasattr(os, "fork"):
         pytest.skip("needs os.fork")
     return _run_in_child
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """phisafe.logging.install() wraps the process's log record factory and
+    filters Python's last-resort handler; each test starts without that."""
+    factory = logging.getLogRecordFactory()
+    filters = list(logging.lastResort.filters) if logging.lastResort else []
+    yield
+    logging.setLogRecordFactory(factory)
+    if logging.lastResort:
+        logging.lastResort.filters[:] = filters

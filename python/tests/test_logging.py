@@ -1,6 +1,7 @@
 """phisafe.logging: the redacting filter and the structlog processor."""
 
 import io
+import json
 import logging
 import logging.config
 
@@ -154,3 +155,143 @@ def test_structlog_processor():
     p = plog.RedactingProcessor()
     out = p(None, "info", {"event": f"saw {SSN}", "user": {"email": EMAIL, "n": 3}, "tags": [SSN]})
     assert out == {"event": "saw [SSN]", "user": {"email": "[EMAIL]", "n": 3}, "tags": ["[SSN]"]}
+
+
+def raise_phi():
+    raise ValueError(f"invalid ssn {SSN} for maria.lopez@gmail.com")
+
+
+def test_record_factory_covers_handlers_added_later():
+    f = plog.install_record_factory()
+    assert plog.install_record_factory() is f  # one wrapper, not two
+    # A handler with no filter, added after install: what uvicorn's
+    # dictConfig and libraries do.
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("test.factory")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.info("ssn=%s", "219099999")
+    try:
+        raise_phi()
+    except ValueError:
+        logger.exception("lookup failed for %s", EMAIL)
+    out = stream.getvalue()
+    for raw in ["219099999", SSN, EMAIL, "maria.lopez@gmail.com"]:
+        assert raw not in out, out
+    assert "ValueError: invalid ssn [SSN]" in out
+
+    # A handler filter still reads extra= fields, attached after the
+    # factory ran, but does not redact the message a second time.
+    handler.addFilter(plog.RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(message)s %(mrn)s"))
+    logger.info("tagged %s", "[SSN]", extra={"mrn": "0048213"})
+    assert "0048213" not in stream.getvalue()
+    assert "tagged [SSN]" in stream.getvalue()
+
+
+def test_json_formatter_that_formats_exc_info_itself():
+    class JsonFormatter(logging.Formatter):
+        # What JSON formatters do: format the exception from exc_info.
+        def format(self, record):
+            doc = {"msg": record.getMessage()}
+            if record.exc_info:
+                doc["exc"] = self.formatException(record.exc_info)
+            elif record.exc_text:
+                doc["exc"] = record.exc_text
+            return json.dumps(doc)
+
+    logger, stream = filtered_logger("%(message)s")
+    logger.handlers[0].setFormatter(JsonFormatter())
+    try:
+        raise_phi()
+    except ValueError:
+        logger.exception("failed")
+    out = stream.getvalue()
+    assert SSN not in out and "maria.lopez" not in out
+    assert "[SSN]" in json.loads(out)["exc"]
+
+
+def test_pydantic_input_values_are_withheld_from_tracebacks():
+    from pydantic import BaseModel
+
+    class Patient(BaseModel):
+        age: int
+
+    logger, stream = filtered_logger("%(message)s")
+    body = {"age": "219099999" + "x"}  # the traceback quotes this line
+    try:
+        Patient(**body)
+    except Exception:
+        logger.exception("bad body")
+    out = stream.getvalue()
+    assert "219099999" not in out and "input_value=[REDACTED]" in out, out
+
+
+def test_install_without_handlers_warns_and_covers_last_resort(capsys):
+    logger = logging.getLogger("test.nohandlers")
+    logger.propagate = False
+    with pytest.warns(RuntimeWarning, match="no handlers"):
+        plog.install(["test.nohandlers"])
+    # No handler anywhere: Python prints through its last-resort handler.
+    logger.warning("ssn %s mail %s", SSN, EMAIL)
+    err = capsys.readouterr().err
+    assert "ssn [SSN] mail [EMAIL]" in err and SSN not in err
+
+
+def test_uvicorn_log_config_filters_every_handler():
+    config = plog.uvicorn_log_config()
+    assert config["filters"]["phisafe"] == {"()": "phisafe.logging.RedactingFilter"}
+    assert config["handlers"] and all("phisafe" in h["filters"] for h in config["handlers"].values())
+    from uvicorn.config import LOGGING_CONFIG
+
+    assert "filters" not in LOGGING_CONFIG.get("handlers", {}).get("default", {})  # a copy
+    logging.config.dictConfig(config)
+    access = logging.getLogger("uvicorn.access")
+    assert all(any(isinstance(f, plog.RedactingFilter) for f in h.filters) for h in access.handlers)
+
+
+def structlog_output(processors):
+    structlog = pytest.importorskip("structlog")
+    out = io.StringIO()
+    log = structlog.wrap_logger(
+        structlog.PrintLogger(out), processors=processors, context_class=dict
+    )
+    return structlog, log, out
+
+
+def test_structlog_console_renderer_prints_no_raw_traceback():
+    structlog = pytest.importorskip("structlog")
+    _, log, out = structlog_output(
+        [
+            structlog.processors.add_log_level,
+            structlog.dev.set_exc_info,
+            plog.RedactingProcessor(),
+            structlog.dev.ConsoleRenderer(colors=False),
+        ]
+    )
+    log.info("lookup", ssn="219099999", last_name="Quixote", mrn="0048213")
+    try:
+        raise_phi()
+    except ValueError:
+        log.exception("failed", stack_info=True)
+    text = out.getvalue()
+    for raw in ["219099999", "Quixote", "0048213", SSN, "maria.lopez"]:
+        assert raw not in text, text
+    assert "ValueError: invalid ssn [SSN]" in text
+
+
+def test_structlog_json_renderer_with_exception_objects():
+    structlog = pytest.importorskip("structlog")
+    _, log, out = structlog_output(
+        [plog.RedactingProcessor(), structlog.processors.JSONRenderer()]
+    )
+    try:
+        raise_phi()
+    except ValueError as e:
+        log.error("failed", exc_info=e, patient={"email": EMAIL})
+    doc = json.loads(out.getvalue())
+    assert doc["patient"] == {"email": "[EMAIL]"}
+    assert "[SSN]" in doc["exception"] and SSN not in doc["exception"]
+    assert "exc_info" not in doc

@@ -96,8 +96,13 @@ class PHIMiddleware:
         if not found:
             return None
         if mode == "log":
-            summary = sorted({f"{f.entity}@{f.path}" for f in found})
-            _log.warning("PHI in %s body of %s: %s", where, path, ", ".join(summary))
+            # Paths carry values too (/patients/{email}); keys in a JSON
+            # path can be names, so the summary is redacted as well.
+            scanner = self._scanner()
+            summary = ", ".join(sorted({f"{f.entity}@{f.path}" for f in found}))
+            _log.warning(
+                "PHI in %s body of %s: %s", where, scanner.redact(path), scanner.redact(summary)
+            )
             return None
         red = self._scanner().redact_json(doc)
         return json.dumps(red, ensure_ascii=False, separators=(",", ":")).encode()

@@ -29,17 +29,38 @@ filter; turn their local-variable capture off.
 The filter never raises and never drops a record: if redaction fails, the
 message is replaced by a fixed marker. Records are changed in place, so
 every handler sees the redacted record.
+
+Handlers that appear after :func:`install` (``uvicorn.run`` configures its
+own, libraries add theirs) have no filter. :func:`install` therefore also
+redacts every record where it is made (a ``logging.setLogRecordFactory``
+wrapper): message, arguments, exception and stack are redacted before any
+handler exists to see them. Fields added with ``extra=`` are attached by
+``Logger.makeRecord`` after the factory returns, so only a handler filter
+reads them: give uvicorn :func:`uvicorn_log_config` and keep filters on
+handlers that print ``extra=`` fields (JSON formatters).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
+import sys
 import traceback
-from typing import Any, Iterable, Mapping, Optional
+import warnings
+from types import TracebackType
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from phisafe._native import Scanner
 
-__all__ = ["FAILED_MARKER", "RedactingFilter", "RedactingProcessor", "install"]
+__all__ = [
+    "FAILED_MARKER",
+    "RedactingFilter",
+    "RedactingProcessor",
+    "install",
+    "install_record_factory",
+    "uvicorn_log_config",
+]
 
 #: What a message becomes when redaction itself fails.
 FAILED_MARKER = "[phisafe: log message withheld, redaction failed]"
@@ -51,6 +72,10 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "taskName",
 }
 _DONE = "_phisafe_redacted"
+# The state of a record the factory redacted: its extra= fields are not.
+_MADE = "made"
+# Pydantic's echo of the rejected input: a repr up to the next ", " or "]".
+_INPUT_VALUE = re.compile(r"""(input_value=)(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|[^,\]\n]*)""")
 
 
 class _Redactor:
@@ -70,6 +95,12 @@ class _Redactor:
 
     def text(self, s: str) -> str:
         return self.scanner.redact(s, self.operators, self.hash_key)
+
+    def exception(self, s: str) -> str:
+        """A formatted traceback, redacted. Pydantic quotes what a client
+        sent (``input_value='219099999'``); such a value has no key of its
+        own, so it is withheld whole."""
+        return self.text(_INPUT_VALUE.sub(r"\1[REDACTED]", s))
 
     def keyed(self, key: str, v: Any) -> Any:
         """A redacted copy of ``v`` read as the value of field ``key``
@@ -114,14 +145,32 @@ class RedactingFilter(logging.Filter):
         self._redactor = _Redactor(scanner, operators, hash_key)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, _DONE, False):
+        state = getattr(record, _DONE, None)
+        if state is True:
             return True
         try:
-            self._redact(record)
+            if state != _MADE:
+                self._redact(record)
+            self._redact_extra(record)
         except Exception:
             _withhold(record)
         setattr(record, _DONE, True)
         return True
+
+    def _made(self, record: logging.LogRecord) -> None:
+        """Redacts a record the factory just made: everything but the
+        ``extra=`` fields, which are attached after."""
+        try:
+            self._redact(record)
+        except Exception:
+            _withhold(record)
+        setattr(record, _DONE, _MADE)
+
+    def _redact_extra(self, record: logging.LogRecord) -> None:
+        r = self._redactor
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD and key != _DONE:
+                setattr(record, key, r.keyed(key, value))
 
     def _redact(self, record: logging.LogRecord) -> None:
         r = self._redactor
@@ -145,15 +194,12 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         if record.exc_text:
-            record.exc_text = r.text(record.exc_text)
+            record.exc_text = r.exception(record.exc_text)
             # Formatters print exc_text; one that formats exc_info itself
             # would print the raw traceback again.
             record.exc_info = None
         if record.stack_info:
             record.stack_info = r.text(record.stack_info)
-        for key, value in list(vars(record).items()):
-            if key not in _STANDARD and key != _DONE:
-                setattr(record, key, r.keyed(key, value))
 
 
 def _withhold(record: logging.LogRecord) -> None:
@@ -176,22 +222,108 @@ def _withhold(record: logging.LogRecord) -> None:
 def install(
     loggers: Iterable[str] = ("", "uvicorn", "uvicorn.error", "uvicorn.access"),
     filter: Optional[RedactingFilter] = None,
+    *,
+    record_factory: bool = True,
 ) -> RedactingFilter:
     """Adds one :class:`RedactingFilter` to every handler of ``loggers``
-    (the root logger and uvicorn's by default) and returns it. Call it
-    after logging is configured; handlers added later need it too."""
+    (the root logger and uvicorn's by default) and to Python's last-resort
+    handler, and returns it. With ``record_factory`` (the default) records
+    are also redacted where they are made (:func:`install_record_factory`),
+    so handlers configured later still print redacted messages and
+    tracebacks. If none of ``loggers`` has a handler yet, a
+    ``RuntimeWarning`` says so: configure logging first, or ``extra=``
+    fields reach later handlers unread."""
     f = filter or RedactingFilter()
+    attached = 0
     for name in loggers:
         for handler in logging.getLogger(name).handlers:
+            attached += 1
             if f not in handler.filters:
                 handler.addFilter(f)
+    # Python prints records to stderr through this handler when a logger
+    # has none at all.
+    last = logging.lastResort
+    if last is not None and f not in last.filters:
+        last.addFilter(f)
+    if record_factory:
+        install_record_factory(f)
+    if not attached:
+        warnings.warn(
+            "phisafe.logging.install(): no handlers on the given loggers yet; records "
+            "are redacted where they are made, but call install() after logging is "
+            "configured so that extra= fields are redacted too",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return f
+
+
+_RecordFactory = Callable[..., logging.LogRecord]
+
+
+class _RedactingFactory:
+    def __init__(self, inner: _RecordFactory, filter: RedactingFilter) -> None:
+        self.inner = inner
+        self.filter = filter
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.inner(*args, **kwargs)
+        self.filter._made(record)
+        return record
+
+
+def install_record_factory(filter: Optional[RedactingFilter] = None) -> RedactingFilter:
+    """Wraps the current log record factory so that every record's message,
+    arguments, exception and stack are redacted when the record is made,
+    before any handler (configured now or later) sees it. Installing twice
+    keeps one wrapper. Returns the filter used."""
+    current = logging.getLogRecordFactory()
+    if isinstance(current, _RedactingFactory):
+        return current.filter
+    f = filter or RedactingFilter()
+    logging.setLogRecordFactory(_RedactingFactory(current, f))
+    return f
+
+
+def uvicorn_log_config(
+    filter_factory: str = "phisafe.logging.RedactingFilter",
+) -> dict[str, Any]:
+    """uvicorn's default logging configuration with a redacting filter on
+    every handler, for ``uvicorn.run(app, log_config=uvicorn_log_config())``
+    (or ``--log-config`` after dumping it to JSON). ``uvicorn.run`` applies
+    its own configuration after the app is imported, replacing handlers
+    that :func:`install` filtered."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["phisafe"] = {"()": filter_factory}
+    for handler in config.get("handlers", {}).values():
+        handler["filters"] = [*handler.get("filters", []), "phisafe"]
+    return config
+
+
+_ExcInfo = tuple[type[BaseException], BaseException, Optional[TracebackType]]
+
+
+def _exc_info(v: Any) -> Optional[_ExcInfo]:
+    """structlog's reading of an ``exc_info`` value."""
+    if isinstance(v, BaseException):
+        return (type(v), v, v.__traceback__)
+    if isinstance(v, tuple) and len(v) == 3 and v[0] is not None:
+        return v
+    if v is True or (v and not isinstance(v, tuple)):
+        info = sys.exc_info()
+        return info if info[0] is not None else None
+    return None
 
 
 class RedactingProcessor:
     """A structlog processor: put it last before the renderer. Redacts
-    every value of the event dict (strings, nested dicts and lists,
-    exception text); never raises."""
+    every value of the event dict (strings, nested dicts and lists) under
+    its key, as JSON members are read. An exception (``exc_info``) is
+    formatted here and redacted into ``exception``, and ``stack_info``
+    into ``stack``, so that no renderer (``ConsoleRenderer`` prints
+    tracebacks itself) sees the raw text. Never raises."""
 
     def __init__(
         self,
@@ -204,8 +336,23 @@ class RedactingProcessor:
     def __call__(
         self, logger: Any, method_name: str, event_dict: dict[str, Any]
     ) -> dict[str, Any]:
+        r = self._redactor
         try:
-            # Keyword fields are read under their names (ssn="219099999").
-            return {k: self._redactor.keyed(k, v) for k, v in event_dict.items()}
+            out: dict[str, Any] = {}
+            for k, v in event_dict.items():
+                if k == "exc_info":
+                    info = _exc_info(v)
+                    if info is not None:
+                        text = "".join(traceback.format_exception(*info)).rstrip("\n")
+                        out["exception"] = r.exception(text)
+                elif k == "exception" and isinstance(v, str):
+                    out[k] = r.exception(v)
+                elif k == "stack_info":
+                    if v:
+                        out["stack"] = r.text("".join(traceback.format_stack()).rstrip("\n"))
+                else:
+                    # Keyword fields are read under their names (ssn="219099999").
+                    out[k] = r.keyed(k, v)
+            return out
         except Exception:
             return {"event": FAILED_MARKER}
