@@ -1,6 +1,6 @@
 //! `phisafe.FieldCipher`: envelope encryption from Python.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use phisafe::audit::{AuditSink, Durability, JsonlSink};
@@ -231,6 +231,9 @@ impl PyFieldCipher {
     /// in a database on first use. `policy`: a TOML policy file; without
     /// one every call is denied, unless `allow_all=True` allows every call
     /// (key rotation included) to whoever holds this object.
+    /// `{pid}` in a JSONL audit path becomes the process id, so that each
+    /// worker of a multi-process server (`uvicorn --workers N`, gunicorn)
+    /// writes its own chain: `audit="audit-{pid}.jsonl"`.
     /// `sync_every_record`: fsync each JSONL audit record instead of group
     /// commit.
     #[new]
@@ -290,10 +293,16 @@ impl PyFieldCipher {
                         .map_err(|e| AuditError::new_err(e.to_string()))?,
                 )
             }
-            None => Arc::new(
-                JsonlSink::open(&audit, key, durability)
-                    .map_err(|e| AuditError::new_err(e.to_string()))?,
-            ),
+            None => {
+                let audit = per_process(&audit);
+                Arc::new(JsonlSink::open(&audit, key, durability).map_err(
+                    |e| {
+                        AuditError::new_err(format!(
+                            "{e} (a path with {{pid}} gives each worker its own log)"
+                        ))
+                    },
+                )?)
+            }
         };
         let builder = || {
             FieldCipher::builder(Arc::clone(&provider), Arc::clone(&store))
@@ -533,5 +542,16 @@ fn plain_object<'py>(
         Err(_) => Err(InputError::new_err(
             "the plaintext is not UTF-8; pass binary=True",
         )),
+    }
+}
+
+/// `path` with every `{pid}` replaced by this process's id: one audit
+/// chain per worker process, since a JSONL log has one writer.
+fn per_process(path: &Path) -> PathBuf {
+    match path.to_str() {
+        Some(s) if s.contains("{pid}") => {
+            PathBuf::from(s.replace("{pid}", &std::process::id().to_string()))
+        }
+        _ => path.to_path_buf(),
     }
 }

@@ -1,7 +1,10 @@
 """phisafe.fastapi through FastAPI's TestClient, and the example app."""
 
+import gzip
+import io
 import json
 import logging
+import os
 import sqlite3
 import subprocess
 import sys
@@ -56,14 +59,33 @@ def make_app(**kw):
     return app
 
 
-def test_json_responses_are_redacted_and_others_untouched():
+def test_json_responses_are_redacted_and_others_untouched(caplog):
     client = TestClient(make_app(max_body=4096))
     r = client.get("/json")
     assert r.json() == {"patient": {"ssn": "[SSN]", "contact": ["[EMAIL]"]}, "count": 2}
     assert int(r.headers["content-length"]) == len(r.content)
     assert client.get("/text").text == f"ssn {SSN}"
-    assert SSN in client.get("/stream").text  # streaming is never buffered
-    assert SSN in client.get("/big").text  # over max_body
+    # Streamed JSON within max_body is read whole.
+    assert client.get("/stream").json() == {"ssn": "[SSN]"}
+    # Over max_body: sent as it is, and said so.
+    with caplog.at_level(logging.WARNING, logger="phisafe.fastapi"):
+        assert SSN in client.get("/big").text
+    assert "response body of /big not scanned for PHI (larger than max_body)" in caplog.text
+
+
+def test_unscanned_bodies_can_be_blocked_or_passed_quietly(caplog):
+    blocked = TestClient(make_app(max_body=4096, on_unscanned="block"))
+    r = blocked.get("/big")
+    assert r.status_code == 500 and SSN not in r.text
+    r = blocked.post("/echo", json={"note": "x" * 5000, "age": 1})
+    assert r.status_code == 413
+    quiet = TestClient(make_app(max_body=4096, on_unscanned="pass"))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="phisafe.fastapi"):
+        assert SSN in quiet.get("/big").text
+    assert "not scanned" not in caplog.text
+    with pytest.raises(ValueError, match="on_unscanned"):
+        PHIMiddleware(FastAPI(), on_unscanned="ignore")
 
 
 def test_request_bodies_are_logged_by_path_without_values(caplog):
@@ -75,10 +97,80 @@ def test_request_bodies_are_logged_by_path_without_values(caplog):
     assert "EMAIL@/note" in logged and EMAIL not in logged
 
 
-def test_request_redaction_mode():
-    client = TestClient(make_app(requests="redact"))
-    r = client.post("/echo", json={"note": f"mail {EMAIL}", "age": 40})
-    assert r.json()["len"] == len("mail [EMAIL]")
+def test_gzip_request_bodies_are_read(caplog):
+    client = TestClient(make_app())
+    body = gzip.compress(json.dumps({"note": f"mail {EMAIL}", "age": 40}).encode())
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    with caplog.at_level(logging.WARNING, logger="phisafe.fastapi"):
+        # The app cannot read gzip itself (FastAPI does not decompress),
+        # but the body was scanned before it got there.
+        client.post("/echo", content=body, headers=headers)
+    assert "EMAIL@/note" in caplog.text and EMAIL not in caplog.text
+    bomb = gzip.compress(b"[" + b"0," * 2_000_000 + b"0]")
+    with caplog.at_level(logging.WARNING, logger="phisafe.fastapi"):
+        client.post("/echo", content=bomb, headers=headers)
+    assert "gzip body larger than max_body when decompressed" in caplog.text
+
+
+def test_request_redaction_mode_is_refused():
+    # Endpoints handed "[SSN]" fail their own validation.
+    with pytest.raises(ValueError, match="redact what they log"):
+        PHIMiddleware(FastAPI(), requests="redact")
+
+
+def test_gzip_middleware_added_before_install():
+    from fastapi.middleware.gzip import GZipMiddleware
+
+    app = FastAPI()
+    app.add_middleware(GZipMiddleware, minimum_size=10)
+    install(app)
+
+    @app.get("/json")
+    def as_json():
+        return {"ssn": SSN, "pad": "y" * 200}
+
+    r = TestClient(app).get("/json", headers={"accept-encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.json() == {"ssn": "[SSN]", "pad": "y" * 200}  # httpx decompressed it
+    assert int(r.headers["content-length"]) < 100
+
+
+def test_ndjson_streams_are_redacted_line_by_line():
+    app = FastAPI()
+    install(app)
+
+    @app.get("/rows")
+    def rows():
+        def lines():
+            yield json.dumps({"ssn": SSN}).encode() + b"\n" + b'{"mail": "'
+            yield EMAIL.encode() + b'"}\n'
+            yield b"not json " + SSN.encode() + b"\n"
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    r = TestClient(app).get("/rows")
+    assert r.text.splitlines() == ['{"ssn":"[SSN]"}', '{"mail":"[EMAIL]"}', "not json [SSN]"]
+
+
+def test_install_uses_the_given_scanner_everywhere():
+    from phisafe import Scanner
+
+    only_email = Scanner(entities=["EMAIL"])
+    app = FastAPI()
+    install(app, scanner=only_email)
+
+    @app.get("/json")
+    def as_json():
+        return {"note": f"{SSN} {EMAIL}"}
+
+    assert TestClient(app).get("/json").json() == {"note": f"{SSN} [EMAIL]"}
+    # Records are redacted with it too (a handler added after install).
+    stream = io.StringIO()
+    logger = logging.getLogger("test.fastapi.scanner")
+    logger.addHandler(logging.StreamHandler(stream))
+    logger.propagate = False
+    logger.warning("%s %s", SSN, EMAIL)
+    assert stream.getvalue() == f"{SSN} [EMAIL]\n"
 
 
 def test_validation_errors_do_not_echo_input():
@@ -87,6 +179,21 @@ def test_validation_errors_do_not_echo_input():
     assert r.status_code == 422
     assert SSN not in r.text
     assert r.json()["detail"][0]["loc"] == ["body", "age"]
+
+
+def test_validation_errors_withhold_keys_that_are_data():
+    app = FastAPI()
+    install(app)
+
+    @app.post("/scores")
+    def scores(body: dict[str, int]):
+        return body
+
+    r = TestClient(app).post("/scores", json={"Maria Lopez": "high", EMAIL: "x", "ok_key": "y"})
+    assert r.status_code == 422
+    locs = [e["loc"] for e in r.json()["detail"]]
+    assert "Maria Lopez" not in r.text and EMAIL not in r.text
+    assert ["body", "[KEY]"] in locs and ["body", "ok_key"] in locs
 
 
 def test_bad_mode_is_refused():
@@ -134,3 +241,70 @@ def test_lifespan_and_depends_give_the_scanner():
 
     with TestClient(app) as client:
         assert client.get("/count", params={"text": f"{SSN} {EMAIL}"}).json() == 1
+
+
+WORKERS_APP = """
+import os
+import phisafe
+from fastapi import Depends, FastAPI
+from phisafe.fastapi import get_cipher, install, lifespan
+
+def cipher():
+    return phisafe.FieldCipher(
+        "file:" + os.environ["KEK"], os.environ["RING"], os.environ["AUDIT"], allow_all=True
+    )
+
+app = FastAPI(lifespan=lifespan(cipher=cipher))
+install(app)
+
+@app.get("/seal")
+def seal(c: phisafe.FieldCipher = Depends(get_cipher)):
+    env = c.encrypt_phi("219-09-9999", scope="s", row="1", actor="api", purpose="test")
+    return {"pid": os.getpid(), "back": c.decrypt_phi(env, scope="s", row="1", actor="api", purpose="test")[-4:]}
+"""
+
+
+def test_two_uvicorn_workers_share_a_keyring_with_an_audit_log_each(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    (tmp_path / "workers_app.py").write_text(WORKERS_APP)
+    cli = HERE.parents[1] / "target" / "debug" / "phisafe"
+    subprocess.run([str(cli), "keys", "init", "--key-file", str(tmp_path / "kek")], check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(
+        os.environ,
+        KEK=str(tmp_path / "kek"),
+        RING=str(tmp_path / "keyring.json"),
+        AUDIT=str(tmp_path / "audit-{pid}.jsonl"),
+        PYTHONPATH=str(tmp_path),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "workers_app:app", "--workers", "2", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        pids = set()
+        deadline = time.monotonic() + 30
+        while len(pids) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/seal", timeout=5) as r:
+                    got = json.loads(r.read())
+                assert got["back"] == "9999"
+                pids.add(got["pid"])
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert "held by another process" not in out and "Traceback" not in out, out
+    logs = sorted(tmp_path.glob("audit-*.jsonl"))
+    assert len(logs) == 2, out  # one chain per worker, both started
+    assert {f"audit-{p}.jsonl" for p in pids} <= {p.name for p in logs}
