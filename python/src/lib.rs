@@ -438,8 +438,10 @@ impl PyScanner {
             .collect())
     }
 
-    /// A redacted copy of a parsed JSON object: same keys, same list
-    /// lengths, strings stay strings.
+    /// A redacted copy of a parsed JSON object: same keys in the same
+    /// order, same list lengths; values nothing was found in come back as
+    /// they went in (NaN, big integers, tuples included), a redacted number
+    /// becomes a string.
     #[pyo3(signature = (obj, operators=None, hash_key=None))]
     fn redact_json<'py>(
         &self,
@@ -452,7 +454,7 @@ impl PyScanner {
         let r = custom.as_ref().unwrap_or(&self.redactor);
         let value = to_json(obj, 0)?;
         let out = py.detach(|| r.redact_json_value(&value));
-        from_json(py, &out)
+        keep_unchanged(py, obj, &value, &out)
     }
 
     fn __repr__(&self) -> String {
@@ -616,6 +618,48 @@ fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         "cannot scan a value of type {} as JSON",
         obj.get_type().name()?
     )))
+}
+
+/// The redacted value `after` as Python objects, reusing `orig` wherever
+/// redaction changed nothing: what JSON cannot hold (NaN, infinities,
+/// integers beyond 64 bits, tuples) comes back as it went in.
+fn keep_unchanged<'py>(
+    py: Python<'py>,
+    orig: &Bound<'py, PyAny>,
+    before: &Value,
+    after: &Value,
+) -> PyResult<Bound<'py, PyAny>> {
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            let Ok(d) = orig.cast::<PyDict>() else {
+                return from_json(py, after);
+            };
+            let dict = PyDict::new(py);
+            for (k, v) in d.iter() {
+                let key = k.cast::<PyString>()?.to_str()?;
+                let item = match (b.get(key), a.get(key)) {
+                    (Some(b), Some(a)) => keep_unchanged(py, &v, b, a)?,
+                    _ => v,
+                };
+                dict.set_item(k, item)?;
+            }
+            Ok(dict.into_any())
+        }
+        (Value::Array(b), Value::Array(a)) if b.len() == a.len() => {
+            let items = orig
+                .try_iter()?
+                .zip(b.iter().zip(a))
+                .map(|(v, (b, a))| keep_unchanged(py, &v?, b, a))
+                .collect::<PyResult<Vec<_>>>()?;
+            if orig.is_instance_of::<PyTuple>() {
+                Ok(PyTuple::new(py, items)?.into_any())
+            } else {
+                Ok(PyList::new(py, items)?.into_any())
+            }
+        }
+        _ if before == after => Ok(orig.clone()),
+        _ => from_json(py, after),
+    }
 }
 
 fn from_json<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {

@@ -127,6 +127,30 @@ def test_redact_json_keeps_key_order_and_reads_fhir():
         assert raw not in red, red
 
 
+def test_redact_json_returns_untouched_values_as_they_were():
+    import math
+
+    s = phisafe.default_scanner()
+    doc = {"ssn": 219099999, "x": float("nan"), "inf": float("inf"), "big": 2**70,
+           "pair": (1, "219-09-9999"), "ok": 3.5, "n": 7, "flag": True}
+    out = s.redact_json(doc)
+    assert out["ssn"] == "[SSN]"  # a tag cannot be a number
+    assert math.isnan(out["x"]) and out["inf"] == float("inf") and out["big"] == 2**70
+    assert out["pair"] == (1, "[SSN]") and isinstance(out["pair"], tuple)
+    assert type(out["ok"]) is float and type(out["n"]) is int and out["flag"] is True
+    assert list(out) == list(doc)
+
+
+def test_fhir_identifier_systems_given_as_oids():
+    s = phisafe.default_scanner()
+    patient = {"identifier": [
+        {"system": "urn:oid:2.16.840.1.113883.4.1", "value": "219099998"},
+        {"system": "urn:oid:2.16.840.1.113883.4.3.25", "value": "S12345678"},
+    ]}
+    red = str(s.redact_json(patient))
+    assert "219099998" not in red and "S12345678" not in red, red
+
+
 def test_bad_json_input():
     s = Scanner()
     with pytest.raises(InputError) as e:

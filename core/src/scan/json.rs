@@ -564,6 +564,24 @@ pub(crate) fn placeholder(v: &[u8]) -> bool {
     EMPTY.iter().any(|e| v.eq_ignore_ascii_case(e))
 }
 
+/// The field name for an identifier system given as an HL7 OID
+/// (`urn:oid:2.16.840.1.113883.4.1` is the SSN), as FHIR and CDA write
+/// them: the arcs under `2.16.840.1.113883.4` that name people.
+fn identifier_oid(label: &str) -> Option<&'static str> {
+    let label = label.trim();
+    let oid = label.strip_prefix("urn:oid:").unwrap_or(label);
+    let rest = oid.strip_prefix("2.16.840.1.113883.4.")?;
+    let (arc, _) = rest.split_once(['.', '|']).unwrap_or((rest, ""));
+    Some(match arc {
+        "1" => "ssn",
+        "3" => "drivers_license", // .4.3.<state FIPS>
+        "6" => "npi",
+        "330" => "passport",         // .4.330.<country>
+        "572" | "927" => "medicare", // HICN, MBI
+        _ => return None,
+    })
+}
+
 /// What [`Scanner::walk_value`] calls for each scalar: its path, the label
 /// a sibling gave it, and its text.
 pub(crate) type ScalarVisit<'a> =
@@ -593,7 +611,13 @@ impl Scanner {
                     .rsplit(['/', ':', '#', '|'])
                     .find(|t| t.chars().any(char::is_alphabetic))
                     .unwrap_or(label);
-                self.inner.fields.hint(tail.trim().as_bytes())
+                let hint = self.inner.fields.hint(tail.trim().as_bytes());
+                match identifier_oid(label) {
+                    Some(key) if hint == FieldHint::Unknown => {
+                        self.inner.fields.hint(key.as_bytes())
+                    }
+                    _ => hint,
+                }
             }
             // DICOM JSON: `{"00100010": {"vr": "PN", "Value": [...]}}`,
             // read under `Value` only (not `vr`).
@@ -1334,6 +1358,22 @@ mod tests {
             "{got:?}"
         );
         assert!(entities.contains(&(Entity::Mrn, "A-77120")), "{got:?}");
+        // HL7 OIDs name the system as FHIR and CDA write them; other
+        // OIDs say nothing.
+        let got = found(
+            r#"[{"system": "urn:oid:2.16.840.1.113883.4.1", "value": "219099998"}, {"system": "urn:oid:2.16.840.1.113883.4.3.25", "value": "S12345678"}, {"system": "2.16.840.1.113883.4.927", "value": "1EG4TE5MK73"}, {"system": "urn:oid:2.16.840.1.113883.4.6", "value": "1234567893"}, {"system": "urn:oid:2.16.840.1.113883.4.11", "value": "20240101"}]"#,
+        );
+        let entities: Vec<_> =
+            got.iter().map(|g| (g.1, g.2.as_str())).collect();
+        for want in [
+            (Entity::Ssn, "219099998"),
+            (Entity::DriverLicense, "S12345678"),
+            (Entity::HealthPlanId, "1EG4TE5MK73"),
+            (Entity::Npi, "1234567893"),
+        ] {
+            assert!(entities.contains(&want), "{want:?} in {got:?}");
+        }
+        assert!(!entities.iter().any(|e| e.1 == "20240101"), "{got:?}");
         // A reference names its resource's type.
         let got = found(
             r#"{"generalPractitioner": [{"reference": "Practitioner/1985", "display": "Dr. June Vo"}]}"#,
