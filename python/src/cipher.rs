@@ -12,7 +12,7 @@ use phisafe::crypto::{
 use phisafe_sqlx::{SqlAuditSink, SqlKeyStore};
 use pyo3::create_exception;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 use super::{InputError, PatternError, PhisafeError};
 
@@ -554,4 +554,52 @@ fn per_process(path: &Path) -> PathBuf {
         }
         _ => path.to_path_buf(),
     }
+}
+
+/// Creates a master key file (32 random bytes, mode 0600) at `path` and
+/// returns its key id; use it as `FieldCipher(key="file:PATH", ...)`.
+/// Refuses to overwrite a file: losing a master key loses every value
+/// encrypted under it, so back it up.
+#[pyfunction]
+pub(crate) fn generate_key(path: PathBuf) -> PyResult<String> {
+    LocalKek::create_file(&path)
+        .map(|k| k.kek_id().to_string())
+        .map_err(|e| KeyManagementError::new_err(e.to_string()))
+}
+
+/// Checks a JSONL audit log's MAC chain from its first record, with the
+/// audit key from `keyring` under master key `key` (as for
+/// `FieldCipher`). Returns `{"intact", "records", "head_seq",
+/// "head_mac", "first_bad_line", "reason"}`; keep the head elsewhere to
+/// detect records later cut off the end.
+#[pyfunction]
+pub(crate) fn verify_audit<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    key: &str,
+    keyring: PathBuf,
+) -> PyResult<Bound<'py, PyDict>> {
+    let provider = provider(key)?;
+    let store = FileKeyStore::new(keyring);
+    let audit_key = audit_key(&*provider, &store)
+        .map_err(|e| KeyManagementError::new_err(e.to_string()))?;
+    let file = std::fs::File::open(&path).map_err(|e| {
+        AuditError::new_err(format!("cannot open {}: {e}", path.display()))
+    })?;
+    let report = py
+        .detach(|| {
+            phisafe::audit::verify(&audit_key, std::io::BufReader::new(file))
+        })
+        .map_err(|e| AuditError::new_err(e.to_string()))?;
+    let out = PyDict::new(py);
+    out.set_item("intact", report.first_bad.is_none())?;
+    out.set_item("records", report.valid)?;
+    out.set_item("head_seq", report.head.as_ref().map(|h| h.0))?;
+    out.set_item("head_mac", report.head.as_ref().map(|h| h.1.clone()))?;
+    out.set_item("first_bad_line", report.first_bad.as_ref().map(|b| b.line))?;
+    out.set_item(
+        "reason",
+        report.first_bad.as_ref().map(|b| b.reason.clone()),
+    )?;
+    Ok(out)
 }

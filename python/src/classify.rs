@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use phisafe::scan::Classifier;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList};
 
-use super::{PyFinding, PyScanner, entity, pattern_error};
+use super::{PyFinding, PyScanner, Texts, entity, pattern_error};
 
 /// Counts findings per column, row by row, and says what each column
 /// holds: the dominant entity once its share of rows reaches `threshold`.
@@ -103,9 +103,10 @@ impl PyClassifier {
         py: Python<'_>,
         column: &str,
         scanner: PyRef<'_, PyScanner>,
-        texts: Vec<Bound<'_, PyString>>,
+        texts: Texts<'_>,
         field: Option<&str>,
     ) -> PyResult<()> {
+        let texts = texts.0;
         let rows = scanner.scan_pairs(py, &texts, field)?;
         self.observe_rows(column, rows);
         Ok(())

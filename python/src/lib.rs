@@ -63,6 +63,45 @@ fn to_chars(text: &[u8], offsets: &mut [usize]) {
     }
 }
 
+/// Strings from any iterable (a list, a tuple, a generator, a pandas
+/// Series): what the batch calls take.
+pub(crate) struct Texts<'py>(pub(crate) Vec<Bound<'py, PyString>>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Texts<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Texts<'py>> {
+        if obj.is_instance_of::<PyString>() {
+            // A str is an iterable of characters: surely a mistake.
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "expected an iterable of str, not one str; wrap it in a list",
+            ));
+        }
+        obj.try_iter()?
+            .map(|t| {
+                t?.cast_into::<PyString>().map_err(|e| {
+                    pyo3::exceptions::PyTypeError::new_err(format!(
+                        "expected str items, got {}",
+                        e.into_inner()
+                            .get_type()
+                            .name()
+                            .map_or("?".to_string(), |n| n.to_string())
+                    ))
+                })
+            })
+            .collect::<PyResult<_>>()
+            .map(Texts)
+    }
+}
+
+/// The byte offset of string index `i` of `text`, None beyond its end.
+fn to_byte(text: &str, i: usize) -> Option<usize> {
+    if text.is_ascii() {
+        return (i <= text.len()).then_some(i);
+    }
+    text.char_indices().map(|(b, _)| b).chain([text.len()]).nth(i)
+}
+
 /// One finding. Offsets are string indices into the scanned text (or into
 /// the string value that `path` names); `repr` never shows the value.
 #[pyclass(frozen, eq, module = "phisafe", name = "Finding")]
@@ -90,6 +129,34 @@ pub struct PyFinding {
 
 #[pymethods]
 impl PyFinding {
+    /// A finding made by the caller, to add to a scan's findings before
+    /// `Scanner.redact(text, findings=...)`. The entity must be known.
+    #[new]
+    #[pyo3(signature = (entity, start, end, score=1.0, pattern_id=None, path=None))]
+    fn new(
+        entity: &str,
+        start: usize,
+        end: usize,
+        score: f32,
+        pattern_id: Option<String>,
+        path: Option<String>,
+    ) -> PyResult<PyFinding> {
+        let pattern_id = pattern_id.unwrap_or_else(|| "custom".to_string());
+        if start > end {
+            return Err(InputError::new_err(format!(
+                "a finding cannot end ({end}) before it starts ({start})"
+            )));
+        }
+        Ok(PyFinding {
+            entity: self::entity(entity)?.as_str().to_string(),
+            start,
+            end,
+            score,
+            pattern_id,
+            path,
+        })
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Finding(entity={:?}, start={}, end={}, score={:.2}, pattern_id={:?}, path={})",
@@ -220,7 +287,11 @@ impl PyScanner {
         let mut b = Redactor::builder(self.scanner.clone());
         for (name, op) in operators.unwrap_or_default() {
             let op: Operator = op.parse().map_err(pattern_error)?;
-            b = b.operator(entity(&name)?, op);
+            b = if name == "*" {
+                b.default_operator(op)
+            } else {
+                b.operator(entity(&name)?, op)
+            };
         }
         if let Some(key) = hash_key {
             b = b.hash_key(HashKey::new(&key).map_err(pattern_error)?);
@@ -294,19 +365,42 @@ impl PyScanner {
     }
 
     /// `text` with every finding replaced (`[SSN]` by default; `operators`
-    /// maps entity names to `mask`, `tag`, `partial`, `hash` or `remove`;
-    /// `hash` needs `hash_key`, 16 bytes or more).
-    #[pyo3(signature = (text, operators=None, hash_key=None))]
+    /// maps entity names, or `*` for every other entity, to `mask`, `tag`,
+    /// `partial`, `hash` or `remove`, in any case; `hash` needs
+    /// `hash_key`, 16 bytes or more). With `findings` (from `scan` of this
+    /// text, filtered or added to), those are redacted instead of the
+    /// scanner's own: a two-stage pipeline.
+    #[pyo3(signature = (text, operators=None, hash_key=None, findings=None))]
     fn redact(
         &self,
         py: Python<'_>,
         text: &str,
         operators: Option<HashMap<String, String>>,
         hash_key: Option<Vec<u8>>,
+        findings: Option<Vec<PyRef<'_, PyFinding>>>,
     ) -> PyResult<String> {
         let custom = self.redactor_for(operators, hash_key)?;
         let r = custom.as_ref().unwrap_or(&self.redactor);
-        Ok(py.detach(|| r.redact_str(text)))
+        let Some(findings) = findings else {
+            return Ok(py.detach(|| r.redact_str(text)));
+        };
+        let mut spans = Vec::with_capacity(findings.len());
+        for f in &findings {
+            let (Some(start), Some(end)) =
+                (to_byte(text, f.start), to_byte(text, f.end))
+            else {
+                return Err(InputError::new_err(format!(
+                    "finding {}..{} lies beyond the text ({} characters); \
+                     give findings of this text",
+                    f.start,
+                    f.end,
+                    text.chars().count()
+                )));
+            };
+            spans.push((start..end, entity(&f.entity)?));
+        }
+        py.detach(|| r.redact_spans(text, &spans))
+            .map_err(|e| InputError::new_err(e.to_string()))
     }
 
     /// Scans many texts in parallel, with the interpreter released once.
@@ -316,9 +410,10 @@ impl PyScanner {
     fn scan_many<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<Bound<'py, PyString>>,
+        texts: Texts<'py>,
         field: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let texts = texts.0;
         let found = self.scan_texts(py, &texts, field)?;
         // One list per input: many containers that cannot form cycles, and
         // a collection every 700 of them was a tenth of the batch's cost.
@@ -335,7 +430,7 @@ impl PyScanner {
     fn scan_many_columns(
         &self,
         py: Python<'_>,
-        texts: Vec<Bound<'_, PyString>>,
+        texts: Texts<'_>,
         field: Option<&str>,
     ) -> PyResult<(
         Vec<usize>,
@@ -345,6 +440,7 @@ impl PyScanner {
         Vec<f32>,
         Vec<String>,
     )> {
+        let texts = texts.0;
         let per_text = self.scan_texts(py, &texts, field)?;
         let n: usize = per_text.iter().map(Vec::len).sum();
         let mut cols = (
@@ -374,11 +470,12 @@ impl PyScanner {
     fn redact_many(
         &self,
         py: Python<'_>,
-        texts: Vec<Bound<'_, PyString>>,
+        texts: Texts<'_>,
         operators: Option<HashMap<String, String>>,
         hash_key: Option<Vec<u8>>,
         field: Option<&str>,
     ) -> PyResult<Vec<String>> {
+        let texts = texts.0;
         let texts = borrowed(&texts)?;
         let custom = self.redactor_for(operators, hash_key)?;
         let r = custom.as_ref().unwrap_or(&self.redactor);
@@ -467,8 +564,9 @@ impl PyScanner {
     fn _core_scan_count(
         &self,
         py: Python<'_>,
-        texts: Vec<Bound<'_, PyString>>,
+        texts: Texts<'_>,
     ) -> PyResult<usize> {
+        let texts = texts.0;
         let texts = borrowed(&texts)?;
         parallel(py, || {
             texts
@@ -696,7 +794,7 @@ mod _native {
     #[pymodule_export]
     use super::cipher::{
         AuditError, DecryptError, KeyManagementError, PolicyDenied,
-        PyFieldCipher,
+        PyFieldCipher, generate_key, verify_audit,
     };
     #[pymodule_export]
     use super::classify::PyClassifier;

@@ -8,6 +8,8 @@ import threading
 
 import pytest
 
+import phisafe
+
 from phisafe import (
     AuditError,
     DecryptError,
@@ -343,3 +345,24 @@ def test_a_cipher_made_before_fork_fails_closed_in_the_child(keys, in_child):
                              "--keyring", str(keys / "keyring.json"),
                              str(keys / "py-audit.jsonl")], capture_output=True, text=True)
     assert verify.returncode == 0 and "chain intact" in verify.stdout, verify.stdout + verify.stderr
+
+
+def test_generate_key_and_verify_audit_from_python(tmp_path):
+    kid = phisafe.generate_key(tmp_path / "kek")
+    assert kid.startswith("local:") and oct((tmp_path / "kek").stat().st_mode & 0o777) == "0o600"
+    with pytest.raises(KeyManagementError):
+        phisafe.generate_key(tmp_path / "kek")  # never overwritten
+    key, ring, log = f"file:{tmp_path / 'kek'}", tmp_path / "ring.json", tmp_path / "audit.jsonl"
+    c = FieldCipher(key, ring, log, allow_all=True)
+    env = c.encrypt_phi("219-09-9999", row="1", **WHO)
+    c.decrypt_phi(env, row="1", **WHO)
+    c.flush_audit()
+    del c
+    got = phisafe.verify_audit(log, key, ring)
+    assert got["intact"] and got["records"] >= 2 and got["first_bad_line"] is None
+    assert got["head_seq"] == got["records"] - 1 and len(got["head_mac"]) == 64  # seq from 0
+    lines = log.read_text().splitlines()
+    lines[0] = lines[0].replace('"actor":"api"', '"actor":"eve"')
+    log.write_text("\n".join(lines) + "\n")
+    bad = phisafe.verify_audit(log, key, ring)
+    assert not bad["intact"] and bad["first_bad_line"] == 1 and bad["records"] == 0

@@ -318,3 +318,42 @@ def test_classifier_summarizes_columns_like_the_cli(tmp_path):
         phisafe.Classifier(threshold=1.5)
     with pytest.raises(PatternError):
         total.add("x", 1, 1, [("NOT_AN_ENTITY", 1, 0.9)])
+
+
+def test_operators_star_any_case_and_two_stage_redaction():
+    s = phisafe.default_scanner()
+    text = "SSN 219-09-9999, mail jo@clinic.example"
+    assert s.redact(text, {"*": "MASK", "SSN": "Partial"}) == "SSN ***-**-9999, mail ***"
+    # Findings filtered by the caller, or added: only those are redacted.
+    found = [f for f in s.scan(text) if f.entity == "EMAIL"]
+    assert s.redact(text, findings=found) == "SSN 219-09-9999, mail [EMAIL]"
+    extra = phisafe.Finding("PERSON", 0, 3)
+    assert s.redact(text, findings=[*found, extra]) == "[PERSON] 219-09-9999, mail [EMAIL]"
+    # The scanner's own findings give the one-stage result, with non-ASCII text.
+    uni = "Zoë's SSN 219-09-9999 ✓ jo@clinic.example"
+    assert s.redact(uni, findings=s.scan(uni)) == s.redact(uni)
+    with pytest.raises(InputError, match="beyond the text"):
+        s.redact("short", findings=[phisafe.Finding("SSN", 0, 50)])
+    with pytest.raises(phisafe.PatternError):
+        phisafe.Finding("NOT_AN_ENTITY", 0, 1)
+
+
+def test_redactor_with_functions_and_iterables():
+    r = phisafe.Redactor(operators={"*": "tag", "EMAIL": lambda v, e: f"<{e.lower()}:{len(v)}>"})
+    text = "SSN 219-09-9999, mail jo@clinic.example"
+    assert r.redact(text) == "SSN [SSN], mail <email:17>"
+    assert r.redact_many(t for t in [text, "none"]) == [r.redact(text), "none"]
+    # Functions see the merged span; native operators match the engine's.
+    plain = phisafe.Redactor(operators={"SSN": "partial"}, scanner=phisafe.default_scanner())
+    mixed = phisafe.Redactor(operators={"SSN": "partial", "PERSON": lambda v, e: "P"})
+    assert mixed.redact(text) == plain.redact(text) == "SSN ***-**-9999, mail [EMAIL]"
+    with pytest.raises(phisafe.PatternError):
+        phisafe.Redactor(operators={"SSN": "shred"})
+    # Batch calls take any iterable of str, but not one str.
+    s = phisafe.default_scanner()
+    assert len(s.scan_many(iter([text, text]))) == 2
+    assert s.redact_many((t for t in [text])) == [s.redact(text)]
+    with pytest.raises(TypeError, match="not one str"):
+        s.scan_many(text)
+    with pytest.raises(TypeError, match="str items"):
+        s.scan_many([text, 3])

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::str::FromStr;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -57,8 +58,9 @@ impl Operator {
 impl FromStr for Operator {
     type Err = RedactError;
 
+    /// Names are read without regard to case (`MASK`, `Tag`).
     fn from_str(s: &str) -> Result<Operator, RedactError> {
-        Ok(match s {
+        Ok(match s.to_ascii_lowercase().as_str() {
             "mask" => Operator::Mask,
             "tag" => Operator::Tag,
             "partial" => Operator::Partial,
@@ -81,6 +83,9 @@ pub enum RedactError {
     ShortHashKey,
     /// An operator name that is not one of mask, tag, partial, hash, remove.
     UnknownOperator(String),
+    /// A span given to [`Redactor::redact_spans`] (start, end) that is
+    /// reversed, beyond the text or inside a character.
+    BadSpan(usize, usize),
 }
 
 impl fmt::Display for RedactError {
@@ -97,6 +102,11 @@ impl fmt::Display for RedactError {
                 f,
                 "unknown operator {s:?}; expected mask, tag, partial, hash \
                  or remove"
+            ),
+            RedactError::BadSpan(start, end) => write!(
+                f,
+                "span {start}..{end} is reversed, beyond the text or inside \
+                 a character; give findings of this text"
             ),
         }
     }
@@ -269,26 +279,73 @@ impl Redactor {
         findings: &[Finding],
         out: &mut Vec<u8>,
     ) {
+        let spans = findings
+            .iter()
+            .map(|f| (f.start - offset, f.end - offset, f.entity));
+        self.apply_spans(hay, spans, out);
+    }
+
+    /// `text` redacted at the given spans instead of this redactor's own
+    /// findings, for two-stage pipelines that filter or add findings:
+    /// byte ranges with their entity, in any order; spans that overlap
+    /// merge, the widest deciding the operator.
+    ///
+    /// ```
+    /// use phisafe::{Entity, Redactor, Scanner};
+    ///
+    /// let r = Redactor::new(Scanner::new());
+    /// let text = "Zed called from 415-555-2671";
+    /// let got = r.redact_spans(text, &[(0..3, Entity::Person)]).unwrap();
+    /// assert_eq!(got, "[PERSON] called from 415-555-2671");
+    /// ```
+    pub fn redact_spans(
+        &self,
+        text: &str,
+        spans: &[(Range<usize>, Entity)],
+    ) -> Result<String, RedactError> {
+        let mut sorted: Vec<(usize, usize, Entity)> =
+            Vec::with_capacity(spans.len());
+        for (r, e) in spans {
+            if r.start > r.end
+                || !text.is_char_boundary(r.start)
+                || !text.is_char_boundary(r.end)
+            {
+                return Err(RedactError::BadSpan(r.start, r.end));
+            }
+            sorted.push((r.start, r.end, *e));
+        }
+        sorted.sort_unstable_by_key(|&(start, end, _)| (start, end));
+        let mut out = Vec::with_capacity(text.len());
+        self.apply_spans(text.as_bytes(), sorted.into_iter(), &mut out);
+        Ok(String::from_utf8(out).expect("spans on character boundaries"))
+    }
+
+    /// Replaces sorted `(start, end, entity)` spans of `hay`.
+    fn apply_spans(
+        &self,
+        hay: &[u8],
+        spans: impl Iterator<Item = (usize, usize, Entity)>,
+        out: &mut Vec<u8>,
+    ) {
+        let mut spans = spans.peekable();
         let mut at = 0;
-        let mut i = 0;
-        while i < findings.len() {
-            // Merge findings that overlap into one span; the widest decides
-            // the operator.
-            let mut widest = findings[i];
-            let (start, mut end) =
-                (widest.start - offset, widest.end - offset);
-            i += 1;
-            while i < findings.len() && findings[i].start - offset < end {
-                let f = findings[i];
-                if f.end - f.start > widest.end - widest.start {
-                    widest = f;
+        while let Some((start, mut end, mut entity)) = spans.next() {
+            // Merge spans that overlap into one; the widest decides the
+            // operator.
+            let mut widest = end - start;
+            while let Some(&(s, e, en)) = spans.peek() {
+                if s >= end {
+                    break;
                 }
-                end = end.max(f.end - offset);
-                i += 1;
+                if e - s > widest {
+                    (widest, entity) = (e - s, en);
+                }
+                end = end.max(e);
+                spans.next();
             }
             let start = start.max(at);
             out.extend_from_slice(&hay[at..start]);
-            self.replace(widest.entity, &hay[start..end], out);
+            self.replace(entity, &hay[start..end], out);
             at = end;
         }
         out.extend_from_slice(&hay[at..]);
@@ -376,6 +433,45 @@ mod tests {
 
     fn key() -> HashKey {
         HashKey::new(b"0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    #[test]
+    fn redact_spans_merges_sorts_and_refuses_bad_spans() {
+        let r = Redactor::builder(Scanner::new())
+            .operator(Entity::Ssn, Operator::Partial)
+            .build()
+            .unwrap();
+        let text = "é 219-09-9999 and Zed";
+        let ssn = text.find('2').unwrap();
+        // Unsorted; the SSN overlaps a shorter span and decides its
+        // operator.
+        let got = r
+            .redact_spans(
+                text,
+                &[
+                    (text.len() - 3..text.len(), Entity::Person),
+                    (ssn..ssn + 3, Entity::Person),
+                    (ssn..ssn + 11, Entity::Ssn),
+                ],
+            )
+            .unwrap();
+        assert_eq!(got, "é ***-**-9999 and [PERSON]");
+        for (start, end) in [(1, 3), (5, 4), (0, 99)] {
+            assert_eq!(
+                r.redact_spans(text, &[(start..end, Entity::Person)]),
+                Err(RedactError::BadSpan(start, end))
+            );
+        }
+        // The scanner's own findings give redact_str's output.
+        let r = Redactor::new(Scanner::new());
+        let note = "SSN 219-09-9999, mail jo@clinic.example";
+        let spans: Vec<_> = r
+            .scanner()
+            .scan(note.as_bytes())
+            .iter()
+            .map(|f| (f.start()..f.end(), f.entity()))
+            .collect();
+        assert_eq!(r.redact_spans(note, &spans).unwrap(), r.redact_str(note));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 """Type stubs for the native module (the Rust engine)."""
 
 from os import PathLike
-from typing import Any, Mapping, Optional, Sequence, final
+from typing import Any, Iterable, Mapping, Optional, Sequence, final
 
 from typing_extensions import Self
 
@@ -18,6 +18,8 @@ __all__ = [
     "PhisafeError",
     "PolicyDenied",
     "Scanner",
+    "generate_key",
+    "verify_audit",
 ]
 
 class PhisafeError(Exception):
@@ -45,6 +47,15 @@ class AuditError(PhisafeError):
 class Finding:
     """One finding; offsets are string indices. ``repr`` never shows the value."""
 
+    def __new__(
+        cls,
+        entity: str,
+        start: int,
+        end: int,
+        score: float = 1.0,
+        pattern_id: Optional[str] = None,
+        path: Optional[str] = None,
+    ) -> Self: ...
     @property
     def entity(self) -> str: ...
     @property
@@ -77,16 +88,17 @@ class Scanner:
         text: str,
         operators: Optional[Mapping[str, str]] = None,
         hash_key: Optional[bytes] = None,
+        findings: Optional[Sequence[Finding]] = None,
     ) -> str: ...
     def scan_many(
-        self, texts: Sequence[str], field: Optional[str] = None
+        self, texts: Iterable[str], field: Optional[str] = None
     ) -> list[list[Finding]]: ...
     def scan_many_columns(
-        self, texts: Sequence[str], field: Optional[str] = None
+        self, texts: Iterable[str], field: Optional[str] = None
     ) -> tuple[list[int], list[str], list[int], list[int], list[float], list[str]]: ...
     def redact_many(
         self,
-        texts: Sequence[str],
+        texts: Iterable[str],
         operators: Optional[Mapping[str, str]] = None,
         hash_key: Optional[bytes] = None,
         field: Optional[str] = None,
@@ -219,7 +231,7 @@ class Classifier:
         self,
         column: str,
         scanner: Scanner,
-        texts: Sequence[str],
+        texts: Iterable[str],
         field: Optional[str] = None,
     ) -> None: ...
     def add(
@@ -232,3 +244,11 @@ class Classifier:
     def counts(self) -> list[tuple[str, int, int, list[tuple[str, int, float]]]]: ...
     def merge(self, other: Classifier) -> None: ...
     def summaries(self) -> list[dict[str, Any]]: ...
+
+def generate_key(path: str | PathLike[str]) -> str:
+    """Creates a master key file (mode 0600, never overwritten); returns its id."""
+
+def verify_audit(
+    path: str | PathLike[str], key: str, keyring: str | PathLike[str]
+) -> dict[str, Any]:
+    """Checks a JSONL audit log's MAC chain: intact, records, head, first bad line."""
