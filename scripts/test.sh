@@ -44,22 +44,26 @@ echo "== fuzz smoke"
 scripts/fuzz.sh 20
 
 echo "== python"
-# A venv of our own under target/, with maturin and pytest from PyPI; the
-# extension is built into it with `maturin develop` (debug, shared target).
+# The wheel users get (release, stripped, manylinux2014), built by the
+# script that builds the published ones, is what the Python suite tests.
+scripts/wheels.sh --gnu-only target/wheels
+# A venv of our own under target/, with pytest and the frameworks the
+# integrations are tested through from PyPI. pyspark (with pyarrow and
+# pandas) runs phisafe.spark's tests in local mode on the machine's Java 17.
 venv="$PWD/target/py-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-# pyspark (with pyarrow and pandas) runs phisafe.spark's tests in local
-# mode on the machine's Java 17.
-"$venv/bin/pip" install -q --disable-pip-version-check "maturin>=1.9.4,<2" pytest uvicorn mypy fastapi httpx structlog \
-    "pyspark>=4.0,<5" pyarrow pandas
-VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
-    maturin develop -q -m python/Cargo.toml
-# The hand-written stubs must match the module, and the package type-check.
-(cd python/python && "$venv/bin/python" -m mypy.stubtest phisafe._native \
-    && "$venv/bin/python" -m mypy --strict phisafe)
+wheel="$(ls target/wheels/phisafe-*manylinux2014*.whl)"
+"$venv/bin/pip" install -q --disable-pip-version-check pytest mypy httpx uvicorn \
+    "$wheel[fastapi,structlog]" "pyspark>=4.0,<5" pyarrow pandas
+"$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+# The hand-written stubs must match the installed module (checked from
+# outside the source tree, so that the wheel is what is imported), and the
+# package type-check.
+(cd target && "$venv/bin/python" -m mypy.stubtest phisafe._native)
+(cd python/python && "$venv/bin/python" -m mypy --strict phisafe)
 pylog="$(mktemp)"
 trap 'rm -f "$log" "$pylog"' EXIT
-"$venv/bin/python" -m pytest -q --doctest-modules python/python/phisafe python/tests \
+"$venv/bin/python" -m pytest -q --doctest-modules --pyargs phisafe python/tests \
     2>&1 | tee "$pylog"
 
 # One closing line over every test binary, doc-test run and pytest run.

@@ -23,7 +23,12 @@ import logging
 import zlib
 from typing import Any, AsyncIterator, Awaitable, Callable, MutableMapping, Optional
 
-from starlette.requests import Request
+try:
+    from starlette.requests import Request
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "phisafe.fastapi needs FastAPI (starlette): pip install 'phisafe[fastapi]'"
+    ) from e
 
 from phisafe import FieldCipher, Finding, Scanner, default_scanner
 from phisafe.logging import RedactingFilter
