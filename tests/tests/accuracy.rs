@@ -29,7 +29,11 @@ fn floors(e: Entity) -> (f64, f64) {
         Entity::Phone => (0.95, 0.96),
         Entity::Email => (0.97, 0.97),
         Entity::Ssn => (0.96, 0.96),
-        Entity::Mrn => (0.86, 0.97),
+        // Headerless exports: columns of distinct identifier-shaped
+        // values are read as MRNs, order and claim numbers among them
+        // (recall first: a missed MRN is a leak, a masked order number a
+        // nuisance).
+        Entity::Mrn => (0.94, 0.87),
         Entity::HealthPlanId => (0.89, 0.97),
         Entity::AccountNumber => (0.93, 0.97),
         Entity::CreditCard => (0.97, 0.97),
@@ -51,7 +55,7 @@ fn floors(e: Entity) -> (f64, f64) {
 }
 
 /// The share of gold spans with no covered byte, at most.
-const LEAK_CEILING: f64 = 0.06;
+const LEAK_CEILING: f64 = 0.03;
 
 #[test]
 fn recall_precision_and_leaks_per_entity() {

@@ -43,6 +43,116 @@ const CLASSIFY_SHARE_ALONE: f64 = 0.3;
 /// Fewer non-empty sampled values than this are no evidence.
 const CLASSIFY_MIN_VALUES: usize = 3;
 
+/// The shapes of one headerless column's sampled values.
+#[derive(Clone, Debug, Default)]
+struct Shapes {
+    values: usize,
+    ids: usize,
+    zips: usize,
+    distinct: std::collections::HashSet<Vec<u8>>,
+}
+
+impl Shapes {
+    fn add(&mut self, value: &[u8]) {
+        let v = value.trim_ascii();
+        self.values += 1;
+        if is_zip_shaped(v) {
+            self.zips += 1;
+        } else if is_id_shaped(v) {
+            self.ids += 1;
+        }
+        if self.distinct.len() < CLASSIFY_ROWS {
+            self.distinct.insert(v.to_vec());
+        }
+    }
+
+    /// The entity the column's values show by shape alone: most of them
+    /// identifier-shaped (or ZIPs), and nearly all distinct (codes and
+    /// statuses repeat; identifiers of people do not).
+    fn class(&self) -> Option<crate::Entity> {
+        if self.values < CLASSIFY_MIN_VALUES
+            || self.distinct.len() * 10 < self.values * 9
+        {
+            return None;
+        }
+        if self.zips * 10 >= self.values * 8 {
+            Some(crate::Entity::ZipCode)
+        } else if (self.ids + self.zips) * 10 >= self.values * 8 {
+            Some(crate::Entity::Mrn)
+        } else {
+            None
+        }
+    }
+}
+
+/// `12345` or `12345-6789`.
+fn is_zip_shaped(v: &[u8]) -> bool {
+    match v.len() {
+        5 => v.iter().all(u8::is_ascii_digit),
+        10 => {
+            v[5] == b'-'
+                && v[..5].iter().chain(&v[6..]).all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
+}
+
+/// A value that reads as an identifier: 5 to 64 letters, digits, `-`,
+/// `_`, `/`, `+`, `=`, parentheses (GS1 UDIs) or a few spaces, with at
+/// least five digits, or a mix of letters and digits of 16 or more (a
+/// token); not a number with a fraction, a date or a drug code.
+fn is_id_shaped(v: &[u8]) -> bool {
+    if !(5..=64).contains(&v.len())
+        || !v.iter().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'_'
+                        | b'/'
+                        | b'+'
+                        | b'='
+                        | b' '
+                        | b'.'
+                        | b'('
+                        | b')'
+                )
+        })
+    {
+        return false;
+    }
+    let digits = v.iter().filter(|b| b.is_ascii_digit()).count();
+    let letters = v.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let token = v.len() >= 16 && digits > 0 && letters > 0;
+    // A decimal number, a dotted date or version, or prose.
+    if v.contains(&b'.') && !token
+        || v.iter().filter(|&&b| b == b' ').count() > 2
+    {
+        return false;
+    }
+    // Dates: 2024-01-26, 1960/12/15, 20160503 are not identifiers here
+    // (a date column has its own class).
+    let date = |v: &[u8]| {
+        let d: Vec<u8> =
+            v.iter().copied().filter(u8::is_ascii_digit).collect();
+        d.len() == 8
+            && v.len() <= 10
+            && (d.starts_with(b"19") || d.starts_with(b"20"))
+            && (b"01"..=b"12").contains(&&[d[4], d[5]])
+            && (b"01"..=b"31").contains(&&[d[6], d[7]])
+    };
+    // National Drug Codes (4-4-2, 5-3-2, 5-4-1, 5-4-2) name products.
+    let ndc = |v: &[u8]| {
+        let groups: Vec<usize> =
+            v.split(|&b| b == b'-').map(<[u8]>::len).collect();
+        digits + 2 == v.len()
+            && matches!(
+                groups[..],
+                [4, 4, 2] | [5, 3, 2] | [5, 4, 1] | [5, 4, 2]
+            )
+    };
+    (digits >= 5 || token) && !date(v) && !ndc(v)
+}
+
 /// How a delimited file is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CsvOptions {
@@ -442,6 +552,11 @@ impl<R: BufRead> CsvScan<'_, R> {
         // Each row is split once.
         type Tally = (usize, Vec<(crate::Entity, usize)>);
         let mut tallies: Vec<Tally> = vec![(0, Vec::new()); self.hints.len()];
+        // Without a header, what values look like is the only evidence
+        // left: per column, values shaped like an identifier or a ZIP.
+        let headerless = self.headers.is_none();
+        let mut shapes: Vec<Shapes> =
+            vec![Shapes::default(); self.hints.len()];
         for a in self.ahead.iter().filter(|a| a.raw.0 == Kind::Data) {
             let body = trim_terminator(&a.bytes);
             for (column, field) in fields(body, delim).into_iter().enumerate()
@@ -458,6 +573,9 @@ impl<R: BufRead> CsvScan<'_, R> {
                 }
                 let (values, counts) = &mut tallies[column];
                 *values += 1;
+                if headerless {
+                    shapes[column].add(&value);
+                }
                 if let Some(e) = self.scanner.value_entity(&value) {
                     match counts.iter_mut().find(|c| c.0 == e) {
                         Some(c) => c.1 += 1,
@@ -485,6 +603,26 @@ impl<R: BufRead> CsvScan<'_, R> {
                 && let Some(class) = self.scanner.key_class(entity)
             {
                 self.hints[column] = FieldHint::Entity(class);
+            }
+        }
+        // A headerless export whose values show PHI in some column: its
+        // other columns of distinct identifier-shaped values (MRNs,
+        // member and account numbers, license numbers, tokens) are read
+        // as identifiers too. Redacting an order number is a nuisance;
+        // leaving an MRN is a leak.
+        let phi = self.hints.iter().any(|h| matches!(h, FieldHint::Entity(_)));
+        if headerless && phi {
+            for (column, shape) in shapes.iter().enumerate() {
+                if self.hints[column] != FieldHint::Unknown {
+                    continue;
+                }
+                let class = match shape.class() {
+                    Some(e) => self.scanner.key_class(e),
+                    None => None,
+                };
+                if let Some(class) = class {
+                    self.hints[column] = FieldHint::Entity(class);
+                }
             }
         }
     }
@@ -966,6 +1104,35 @@ mod tests {
         // A column of counts stays clean whatever its name says nothing of.
         let counts = "a,1,7\nb,2,9\nc,3,12\nd,4,30\n";
         assert_eq!(scan(counts, CsvOptions::new().headers(false)), []);
+    }
+
+    #[test]
+    fn headerless_identifier_columns_are_read_by_shape() {
+        // PHI in the names column; MRNs, member ids and ZIPs no pattern
+        // finds alone; drug codes, CPT codes that repeat, statuses and
+        // amounts stay.
+        let text = "1,Choi,0862914,MBR816099064,54771,93849-417-69,99215,active,12.50\n\
+                    2,Gieseke,21766703,H971766021,07576-1234,9304-5708-13,93000,closed,8.00\n\
+                    3,Zhao,047648,U7725660202,90002,66693-935-94,99215,active,3.10\n\
+                    4,Okafor,0948229,A3113296702,31480,71179-9883-10,93000,active,4.75\n";
+        let got = scan(text, CsvOptions::new().headers(false));
+        let of = |column: usize| -> Vec<Entity> {
+            got.iter().filter(|f| f.1 == Some(column)).map(|f| f.3).collect()
+        };
+        assert_eq!(of(2), [Entity::Mrn; 4], "{got:?}");
+        assert_eq!(of(3).len(), 4, "{got:?}");
+        assert_eq!(of(4), [Entity::ZipCode; 4], "{got:?}");
+        for clean in [0, 5, 6, 7, 8] {
+            assert_eq!(of(clean), [], "column {clean}: {got:?}");
+        }
+        // Shape alone is no evidence in a file whose values show no PHI,
+        // nor under a header (the names decide there).
+        let plain = "1,0862914,active\n2,21766703,closed\n3,047648,active\n";
+        assert_eq!(scan(plain, CsvOptions::new().headers(false)), []);
+        let named =
+            format!("n,name,ref,plan,zip,ndc,cpt,status,amount\n{text}");
+        let got = scan(&named, CsvOptions::new());
+        assert!(!got.iter().any(|f| f.1 == Some(2)), "{got:?}");
     }
 
     #[test]
