@@ -49,6 +49,9 @@ struct Shapes {
     values: usize,
     ids: usize,
     zips: usize,
+    /// Whole numbers up to 120, and their sum.
+    ages: usize,
+    age_sum: u64,
     distinct: std::collections::HashSet<Vec<u8>>,
 }
 
@@ -60,6 +63,13 @@ impl Shapes {
             self.zips += 1;
         } else if is_id_shaped(v) {
             self.ids += 1;
+        } else if (1..=3).contains(&v.len())
+            && v.iter().all(u8::is_ascii_digit)
+            && let Ok(n) = std::str::from_utf8(v).unwrap_or("").parse::<u64>()
+            && n <= 120
+        {
+            self.ages += 1;
+            self.age_sum += n;
         }
         if self.distinct.len() < CLASSIFY_ROWS {
             self.distinct.insert(v.to_vec());
@@ -68,11 +78,20 @@ impl Shapes {
 
     /// The entity the column's values show by shape alone: most of them
     /// identifier-shaped (or ZIPs), and nearly all distinct (codes and
-    /// statuses repeat; identifiers of people do not).
+    /// statuses repeat; identifiers of people do not); or whole numbers
+    /// that read as adults' ages.
     fn class(&self) -> Option<crate::Entity> {
-        if self.values < CLASSIFY_MIN_VALUES
-            || self.distinct.len() * 10 < self.values * 9
-        {
+        if self.values < CLASSIFY_MIN_VALUES {
+            return None;
+        }
+        // Ages repeat, and average as adults do (counts and scores
+        // rarely stay under 120 with such a mean); only those over 89
+        // are reported.
+        let mean = self.age_sum / self.ages.max(1) as u64;
+        if self.ages * 10 >= self.values * 9 && (25..=95).contains(&mean) {
+            return Some(crate::Entity::Age);
+        }
+        if self.distinct.len() * 10 < self.values * 9 {
             return None;
         }
         if self.zips * 10 >= self.values * 8 {
@@ -1111,10 +1130,10 @@ mod tests {
         // PHI in the names column; MRNs, member ids and ZIPs no pattern
         // finds alone; drug codes, CPT codes that repeat, statuses and
         // amounts stay.
-        let text = "1,Choi,0862914,MBR816099064,54771,93849-417-69,99215,active,12.50\n\
-                    2,Gieseke,21766703,H971766021,07576-1234,9304-5708-13,93000,closed,8.00\n\
-                    3,Zhao,047648,U7725660202,90002,66693-935-94,99215,active,3.10\n\
-                    4,Okafor,0948229,A3113296702,31480,71179-9883-10,93000,active,4.75\n";
+        let text = "1,Choi,0862914,MBR816099064,54771,93849-417-69,99215,active,12.50,61,3\n\
+                    2,Gieseke,21766703,H971766021,07576-1234,9304-5708-13,93000,closed,8.00,94,12\n\
+                    3,Zhao,047648,U7725660202,90002,66693-935-94,99215,active,3.10,47,4\n\
+                    4,Okafor,0948229,A3113296702,31480,71179-9883-10,93000,active,4.75,101,7\n";
         let got = scan(text, CsvOptions::new().headers(false));
         let of = |column: usize| -> Vec<Entity> {
             got.iter().filter(|f| f.1 == Some(column)).map(|f| f.3).collect()
@@ -1122,7 +1141,9 @@ mod tests {
         assert_eq!(of(2), [Entity::Mrn; 4], "{got:?}");
         assert_eq!(of(3).len(), 4, "{got:?}");
         assert_eq!(of(4), [Entity::ZipCode; 4], "{got:?}");
-        for clean in [0, 5, 6, 7, 8] {
+        // Ages: only those over 89; small counts are not ages.
+        assert_eq!(of(9), [Entity::Age; 2], "{got:?}");
+        for clean in [0, 5, 6, 7, 8, 10] {
             assert_eq!(of(clean), [], "column {clean}: {got:?}");
         }
         // Shape alone is no evidence in a file whose values show no PHI,
@@ -1130,7 +1151,7 @@ mod tests {
         let plain = "1,0862914,active\n2,21766703,closed\n3,047648,active\n";
         assert_eq!(scan(plain, CsvOptions::new().headers(false)), []);
         let named =
-            format!("n,name,ref,plan,zip,ndc,cpt,status,amount\n{text}");
+            format!("n,name,ref,plan,zip,ndc,cpt,status,amount,x,y\n{text}");
         let got = scan(&named, CsvOptions::new());
         assert!(!got.iter().any(|f| f.1 == Some(2)), "{got:?}");
     }
