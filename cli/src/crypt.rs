@@ -300,6 +300,23 @@ pub(crate) enum AuditCommand {
         /// is read from it too).
         #[arg(long, value_name = "URL", conflicts_with = "file")]
         db: Option<String>,
+        /// A checkpoint from `audit checkpoint`: the log must still hold
+        /// the head it saw, so records cut off the end, or a log begun
+        /// again, are reported (a chain alone cannot show them).
+        #[arg(long, value_name = "FILE", conflicts_with = "db")]
+        expect_head: Option<PathBuf>,
+    },
+    /// Verify a log and write a checkpoint of its head (JSON, MACed under
+    /// the audit key) for `audit verify --expect-head`. Keep it where
+    /// whoever can write the log cannot.
+    Checkpoint {
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// The log (default: --audit-log).
+        file: Option<PathBuf>,
+        /// Where to write the checkpoint (atomically).
+        #[arg(long, short)]
+        output: PathBuf,
     },
 }
 
@@ -472,26 +489,85 @@ pub(crate) fn decrypt(c: CryptArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn open_log(
+    path: &std::path::Path,
+) -> anyhow::Result<io::BufReader<std::fs::File>> {
+    Ok(io::BufReader::new(
+        std::fs::File::open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?,
+    ))
+}
+
 /// Returns whether the chain verified.
 pub(crate) fn audit(cmd: AuditCommand) -> anyhow::Result<bool> {
     match cmd {
         AuditCommand::Verify { keys, db: Some(url), .. } => {
             crate::db::verify(&url, &keys.master)
         }
-        AuditCommand::Verify { keys, file, db: None } => {
+        AuditCommand::Checkpoint { keys, file, output } => {
             let provider = keys.provider()?;
             let store = FileKeyStore::new(&keys.keyring);
             let key = audit_key(&*provider, &store)?;
             let path = file.unwrap_or(keys.audit_log);
-            let reader =
-                io::BufReader::new(std::fs::File::open(&path).with_context(
-                    || format!("cannot open {}", path.display()),
-                )?);
-            let report = audit::verify(&key, reader)?;
+            let report = audit::verify(&key, open_log(&path)?)?;
+            let Some(cp) = audit::Checkpoint::of(
+                &key,
+                &report,
+                std::time::SystemTime::now(),
+            ) else {
+                bail!(
+                    "{} is empty or its chain is broken (run `phisafe audit verify`): no \
+                     checkpoint written",
+                    path.display()
+                );
+            };
+            crate::write_atomically(&output, |w| {
+                serde_json::to_writer_pretty(&mut *w, &cp)?;
+                w.write_all(b"\n")
+            })?;
+            println!(
+                "{}: checkpoint of record {} written to {}",
+                path.display(),
+                cp.seq,
+                output.display()
+            );
+            Ok(true)
+        }
+        AuditCommand::Verify { keys, file, db: None, expect_head } => {
+            let provider = keys.provider()?;
+            let store = FileKeyStore::new(&keys.keyring);
+            let key = audit_key(&*provider, &store)?;
+            let path = file.unwrap_or(keys.audit_log);
+            let reader = open_log(&path)?;
+            let expect = match &expect_head {
+                Some(cp) => {
+                    let text = std::fs::read(cp).with_context(|| {
+                        format!("cannot read checkpoint {}", cp.display())
+                    })?;
+                    Some(
+                        serde_json::from_slice::<audit::Checkpoint>(&text)
+                            .with_context(|| {
+                                format!(
+                                    "{} is not a phisafe audit checkpoint",
+                                    cp.display()
+                                )
+                            })?,
+                    )
+                }
+                None => None,
+            };
+            let report = audit::verify_with(&key, reader, expect.as_ref())?;
             match (&report.first_bad, &report.head) {
                 (None, Some((seq, mac))) => {
+                    let held = match &expect {
+                        Some(cp) => format!(
+                            "; holds the head of the checkpoint of {}",
+                            cp.taken
+                        ),
+                        None => String::new(),
+                    };
                     println!(
-                        "{}: {} records, chain intact; head seq {seq} mac {mac}",
+                        "{}: {} records, chain intact; head seq {seq} mac {mac}{held}",
                         path.display(),
                         report.valid
                     );

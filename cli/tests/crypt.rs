@@ -298,3 +298,47 @@ fn ok_status(o: &Output) -> &Output {
     );
     o
 }
+
+/// A checkpoint kept outside the log shows records cut off its end, which
+/// the chain alone cannot.
+#[test]
+fn audit_checkpoint_catches_a_truncated_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&run(d, &["keys", "init"], b""));
+    let env = encrypt(d, "r1", "219-09-9999");
+    assert_eq!(ok(&decrypt(d, "r1", &env)), "219-09-9999");
+    let out = ok(&run(d, &["audit", "checkpoint", "-o", "head.json"], b""));
+    assert!(out.contains("checkpoint of record"), "{out}");
+    let cp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("head.json")).unwrap())
+            .unwrap();
+    assert!(cp["seq"].as_u64().unwrap() >= 1 && cp["tag"].is_string());
+    // More records later: still fine.
+    encrypt(d, "r2", "078-05-1120");
+    let verify = ["audit", "verify", "--expect-head", "head.json"];
+    ok(&run(d, &verify, b""));
+    // Cut the last two records off: the chain still verifies, the
+    // checkpoint does not.
+    let log = d.join("phisafe-audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = lines[..lines.len() - 3].join("\n") + "\n";
+    std::fs::write(&log, cut).unwrap();
+    ok(&run(d, &["audit", "verify"], b""));
+    let bad = run(d, &verify, b"");
+    assert_eq!(bad.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&bad.stdout);
+    assert!(said.contains("cut off the end"), "{said}");
+    // An altered checkpoint is refused, not trusted.
+    let forged = serde_json::to_string(&serde_json::json!({
+        "v": 1, "seq": 0, "mac": cp["mac"], "taken": cp["taken"], "tag": cp["tag"],
+    }))
+    .unwrap();
+    std::fs::write(d.join("head.json"), forged).unwrap();
+    let refused = run(d, &verify, b"");
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("does not verify")
+    );
+}

@@ -572,23 +572,29 @@ pub(crate) fn generate_key(path: PathBuf) -> PyResult<String> {
 /// `FieldCipher`). Returns `{"intact", "records", "head_seq",
 /// "head_mac", "first_bad_line", "reason"}`; keep the head elsewhere to
 /// detect records later cut off the end.
+///
+/// With `checkpoint` (a file from `audit_checkpoint`), the log must still
+/// hold the head it saw: records cut off the end, or a log begun again,
+/// are reported as the first bad line.
 #[pyfunction]
+#[pyo3(signature = (path, key, keyring, checkpoint=None))]
 pub(crate) fn verify_audit<'py>(
     py: Python<'py>,
     path: PathBuf,
     key: &str,
     keyring: PathBuf,
+    checkpoint: Option<PathBuf>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let provider = provider(key)?;
-    let store = FileKeyStore::new(keyring);
-    let audit_key = audit_key(&*provider, &store)
-        .map_err(|e| KeyManagementError::new_err(e.to_string()))?;
-    let file = std::fs::File::open(&path).map_err(|e| {
-        AuditError::new_err(format!("cannot open {}: {e}", path.display()))
-    })?;
+    let audit_key = audit_key_of(key, keyring)?;
+    let expect = checkpoint.map(|p| read_checkpoint(&p)).transpose()?;
+    let file = open_audit(&path)?;
     let report = py
         .detach(|| {
-            phisafe::audit::verify(&audit_key, std::io::BufReader::new(file))
+            phisafe::audit::verify_with(
+                &audit_key,
+                std::io::BufReader::new(file),
+                expect.as_ref(),
+            )
         })
         .map_err(|e| AuditError::new_err(e.to_string()))?;
     let out = PyDict::new(py);
@@ -602,4 +608,77 @@ pub(crate) fn verify_audit<'py>(
         report.first_bad.as_ref().map(|b| b.reason.clone()),
     )?;
     Ok(out)
+}
+
+/// Verifies the JSONL audit log at `path` and writes a checkpoint of its
+/// head to `output` (JSON, tagged under the audit key), for
+/// `verify_audit(..., checkpoint=output)`. Keep it where whoever can
+/// write the log cannot. Returns the head's sequence number.
+#[pyfunction]
+pub(crate) fn audit_checkpoint(
+    py: Python<'_>,
+    path: PathBuf,
+    key: &str,
+    keyring: PathBuf,
+    output: PathBuf,
+) -> PyResult<u64> {
+    let audit_key = audit_key_of(key, keyring)?;
+    let file = open_audit(&path)?;
+    let report = py
+        .detach(|| {
+            phisafe::audit::verify(&audit_key, std::io::BufReader::new(file))
+        })
+        .map_err(|e| AuditError::new_err(e.to_string()))?;
+    let cp = phisafe::audit::Checkpoint::of(
+        &audit_key,
+        &report,
+        std::time::SystemTime::now(),
+    )
+    .ok_or_else(|| {
+        AuditError::new_err(format!(
+            "{} is empty or its chain is broken: no checkpoint written",
+            path.display()
+        ))
+    })?;
+    let json = serde_json::to_vec_pretty(&cp)
+        .map_err(|e| AuditError::new_err(e.to_string()))?;
+    // Written beside the target and renamed: never half a checkpoint.
+    let tmp = output.with_extension("tmp");
+    std::fs::write(&tmp, json)
+        .and_then(|()| std::fs::rename(&tmp, &output))
+        .map_err(|e| {
+        AuditError::new_err(format!("cannot write {}: {e}", output.display()))
+    })?;
+    Ok(cp.seq)
+}
+
+fn audit_key_of(
+    key: &str,
+    keyring: PathBuf,
+) -> PyResult<phisafe::audit::AuditKey> {
+    let provider = provider(key)?;
+    let store = FileKeyStore::new(keyring);
+    audit_key(&*provider, &store)
+        .map_err(|e| KeyManagementError::new_err(e.to_string()))
+}
+
+fn open_audit(path: &Path) -> PyResult<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| {
+        AuditError::new_err(format!("cannot open {}: {e}", path.display()))
+    })
+}
+
+fn read_checkpoint(path: &Path) -> PyResult<phisafe::audit::Checkpoint> {
+    let text = std::fs::read(path).map_err(|e| {
+        AuditError::new_err(format!(
+            "cannot read checkpoint {}: {e}",
+            path.display()
+        ))
+    })?;
+    serde_json::from_slice(&text).map_err(|_| {
+        AuditError::new_err(format!(
+            "{} is not a phisafe audit checkpoint",
+            path.display()
+        ))
+    })
 }

@@ -794,7 +794,7 @@ mod _native {
     #[pymodule_export]
     use super::cipher::{
         AuditError, DecryptError, KeyManagementError, PolicyDenied,
-        PyFieldCipher, generate_key, verify_audit,
+        PyFieldCipher, audit_checkpoint, generate_key, verify_audit,
     };
     #[pymodule_export]
     use super::classify::PyClassifier;

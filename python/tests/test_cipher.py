@@ -361,7 +361,14 @@ def test_generate_key_and_verify_audit_from_python(tmp_path):
     got = phisafe.verify_audit(log, key, ring)
     assert got["intact"] and got["records"] >= 2 and got["first_bad_line"] is None
     assert got["head_seq"] == got["records"] - 1 and len(got["head_mac"]) == 64  # seq from 0
+    # A checkpoint kept elsewhere shows records cut off the end.
+    assert phisafe.audit_checkpoint(log, key, ring, tmp_path / "head.json") == got["head_seq"]
+    assert phisafe.verify_audit(log, key, ring, checkpoint=tmp_path / "head.json")["intact"]
     lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[:-1]) + "\n")
+    assert phisafe.verify_audit(log, key, ring)["intact"]  # the chain alone cannot tell
+    cut = phisafe.verify_audit(log, key, ring, checkpoint=tmp_path / "head.json")
+    assert not cut["intact"] and "cut off the end" in cut["reason"]
     lines[0] = lines[0].replace('"actor":"api"', '"actor":"eve"')
     log.write_text("\n".join(lines) + "\n")
     bad = phisafe.verify_audit(log, key, ring)

@@ -655,26 +655,147 @@ impl<'k> Verifier<'k> {
 /// Checks a JSONL chain from its first record.
 ///
 /// I/O errors are errors; a broken chain is a report with `first_bad`.
+/// A chain verifies from its own records alone, so records cut off its
+/// end, or a log deleted and begun again, go unseen; a [`Checkpoint`]
+/// kept elsewhere catches them ([`verify_with`]).
 pub fn verify(
     key: &AuditKey,
     input: impl BufRead,
 ) -> Result<VerifyReport, AuditError> {
+    verify_with(key, input, None)
+}
+
+/// [`verify`], and then the chain must still hold the head `expect` saw:
+/// the record of its sequence number, with its MAC. A log that ends
+/// before it (records cut off) or holds another record there (rewritten
+/// or begun again) is reported in `first_bad`. A checkpoint whose tag
+/// does not verify under `key` is an error.
+pub fn verify_with(
+    key: &AuditKey,
+    input: impl BufRead,
+    expect: Option<&Checkpoint>,
+) -> Result<VerifyReport, AuditError> {
+    if let Some(cp) = expect {
+        cp.check(key)?;
+    }
     let mut v = Verifier::new(key);
     let mut first_bad = None;
+    let mut lines = 0;
     for (i, line) in input.split(b'\n').enumerate() {
         let line = line.map_err(AuditError::Io)?;
+        lines = i as u64 + 1;
         if line.is_empty() {
             continue;
         }
         let checked = serde_json::from_slice::<AuditRecord>(&line)
             .map_err(|e| format!("not a valid record: {e}"))
-            .and_then(|r| v.push(&r));
-        if let Err(reason) = checked {
-            first_bad = Some(BadRecord { line: i as u64 + 1, reason });
-            break;
-        }
+            .and_then(|r| v.push(&r).map(|()| r));
+        let reason = match (checked, expect) {
+            (Err(reason), _) => reason,
+            (Ok(r), Some(cp))
+                if r.seq == cp.seq
+                    && !bool::from(
+                        r.mac.as_bytes().ct_eq(cp.mac.as_bytes()),
+                    ) =>
+            {
+                format!(
+                    "record {} is not the one the checkpoint of {} saw: the log was rewritten or begun again",
+                    r.seq, cp.taken
+                )
+            }
+            (Ok(_), _) => continue,
+        };
+        first_bad = Some(BadRecord { line: i as u64 + 1, reason });
+        break;
+    }
+    if let (None, Some(cp)) = (&first_bad, expect)
+        && v.head.as_ref().is_none_or(|(seq, _)| *seq < cp.seq)
+    {
+        let ends = match &v.head {
+            Some((seq, _)) => format!("ends at record {seq}"),
+            None => "is empty".to_string(),
+        };
+        first_bad = Some(BadRecord {
+            line: lines + 1,
+            reason: format!(
+                "the log {ends} but the checkpoint of {} saw record {}: records were cut off the end",
+                cp.taken, cp.seq
+            ),
+        });
     }
     Ok(VerifyReport { valid: v.valid, head: v.head, first_bad })
+}
+
+/// A chain's head written down outside the log, for [`verify_with`]: the
+/// last record's sequence number and MAC, when it was taken, and a tag
+/// (HMAC under the audit key) so that the checkpoint cannot be altered
+/// unseen where it is kept. Keep checkpoints where whoever can write the
+/// log cannot (another host, write-once storage, a ticket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    /// Format version, 1.
+    pub v: u32,
+    /// Sequence number of the head record.
+    pub seq: u64,
+    /// MAC of the head record, hex.
+    pub mac: String,
+    /// When the checkpoint was taken (RFC 3339).
+    pub taken: String,
+    /// HMAC-SHA256 of the fields above under the audit key, hex.
+    pub tag: String,
+}
+
+impl Checkpoint {
+    /// A checkpoint of a verified chain's head, or `None` for a chain
+    /// that is empty or broken (a checkpoint vouches for what verified).
+    pub fn of(
+        key: &AuditKey,
+        report: &VerifyReport,
+        now: SystemTime,
+    ) -> Option<Checkpoint> {
+        let (seq, mac) = report.head.clone()?;
+        if report.first_bad.is_some() {
+            return None;
+        }
+        let taken = humantime::format_rfc3339_seconds(now).to_string();
+        let tag = as_str(&hex32(&checkpoint_tag(key, seq, &mac, &taken)))
+            .to_string();
+        Some(Checkpoint { v: 1, seq, mac, taken, tag })
+    }
+
+    /// Whether the tag verifies under `key`.
+    pub fn check(&self, key: &AuditKey) -> Result<(), AuditError> {
+        let want = checkpoint_tag(key, self.seq, &self.mac, &self.taken);
+        let ok = self.v == 1
+            && crate::crypto::unhex(&self.tag)
+                .is_some_and(|tag| bool::from(tag.as_slice().ct_eq(&want)));
+        if ok {
+            Ok(())
+        } else {
+            Err(AuditError::Other(
+                "the checkpoint does not verify under this audit key: it was altered, or \
+                 belongs to another keyring"
+                    .into(),
+            ))
+        }
+    }
+}
+
+fn checkpoint_tag(
+    key: &AuditKey,
+    seq: u64,
+    mac: &str,
+    taken: &str,
+) -> [u8; 32] {
+    let mut m = key.mac.clone();
+    m.update(b"phisafe-audit-checkpoint-v1");
+    m.update(&seq.to_be_bytes());
+    for field in [mac.as_bytes(), taken.as_bytes()] {
+        m.update(&(field.len() as u32).to_be_bytes());
+        m.update(field);
+    }
+    m.finalize().into_bytes().into()
 }
 
 /// An audit failure. The operation that needed the record did not happen.

@@ -105,6 +105,52 @@ fn every_kind_of_tampering_is_found_at_the_right_line() {
 }
 
 #[test]
+fn a_checkpoint_catches_truncation_and_a_restarted_log() {
+    let lines = chain_lines(6);
+    let text = |lines: &[String]| lines.join("\n") + "\n";
+    let now = std::time::SystemTime::UNIX_EPOCH
+        + std::time::Duration::from_secs(1_800_000_000);
+    // Taken after four records.
+    let report = check(&lines[..4]);
+    let cp = Checkpoint::of(&key(1), &report, now).unwrap();
+    assert_eq!((cp.seq, cp.taken.as_str()), (3, "2027-01-15T08:00:00Z"));
+    let json = serde_json::to_string(&cp).unwrap();
+    let cp: Checkpoint = serde_json::from_str(&json).unwrap();
+    // Growing on is fine; the chain as it was is fine.
+    for n in [4, 6] {
+        let r = verify_with(&key(1), text(&lines[..n]).as_bytes(), Some(&cp))
+            .unwrap();
+        assert_eq!((r.valid, r.first_bad), (n as u64, None));
+    }
+    // Records cut off the end, or everything: seen only with the checkpoint.
+    for n in [3, 0] {
+        assert_eq!(check(&lines[..n]).first_bad, None);
+        let r = verify_with(&key(1), text(&lines[..n]).as_bytes(), Some(&cp))
+            .unwrap();
+        let bad = r.first_bad.expect("truncation is reported");
+        assert!(bad.reason.contains("cut off the end"), "{bad:?}");
+    }
+    // A log begun again under the same key, as long as the old one.
+    let again = chain_lines(6);
+    assert_ne!(again[3], lines[3]);
+    let r = verify_with(&key(1), text(&again).as_bytes(), Some(&cp)).unwrap();
+    let bad = r.first_bad.expect("a restart is reported");
+    assert_eq!(bad.line, 4);
+    assert!(bad.reason.contains("rewritten or begun again"), "{bad:?}");
+    // An altered checkpoint, or one under another key, is refused.
+    let mut moved = cp.clone();
+    moved.seq = 1;
+    for (k, c) in [(key(1), &moved), (key(2), &cp)] {
+        assert!(verify_with(&k, text(&lines).as_bytes(), Some(c)).is_err());
+    }
+    // Nothing to vouch for: no checkpoint of an empty or broken chain.
+    assert_eq!(Checkpoint::of(&key(1), &check(&[]), now), None);
+    let mut broken = lines.clone();
+    broken.swap(1, 2);
+    assert_eq!(Checkpoint::of(&key(1), &check(&broken), now), None);
+}
+
+#[test]
 fn jsonl_sink_appends_resumes_and_cuts_a_torn_tail() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");

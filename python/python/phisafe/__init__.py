@@ -32,6 +32,7 @@ from phisafe._native import (
     PhisafeError,
     PolicyDenied,
     Scanner,
+    audit_checkpoint,
     generate_key,
     verify_audit,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "PolicyDenied",
     "Redactor",
     "Scanner",
+    "audit_checkpoint",
     "default_scanner",
     "generate_key",
     "redact",

@@ -18,6 +18,7 @@ __all__ = [
     "PhisafeError",
     "PolicyDenied",
     "Scanner",
+    "audit_checkpoint",
     "generate_key",
     "verify_audit",
 ]
@@ -249,6 +250,17 @@ def generate_key(path: str | PathLike[str]) -> str:
     """Creates a master key file (mode 0600, never overwritten); returns its id."""
 
 def verify_audit(
-    path: str | PathLike[str], key: str, keyring: str | PathLike[str]
+    path: str | PathLike[str],
+    key: str,
+    keyring: str | PathLike[str],
+    checkpoint: Optional[str | PathLike[str]] = None,
 ) -> dict[str, Any]:
     """Checks a JSONL audit log's MAC chain: intact, records, head, first bad line."""
+
+def audit_checkpoint(
+    path: str | PathLike[str],
+    key: str,
+    keyring: str | PathLike[str],
+    output: str | PathLike[str],
+) -> int:
+    """Writes a checkpoint of a verified log's head; returns its sequence number."""
