@@ -1140,7 +1140,10 @@ impl<R: BufRead> DumpScan<'_, R> {
             let head = &t["CREATE TABLE".len()..open];
             let head = head.trim().trim_start_matches("IF NOT EXISTS").trim();
             let name = table_name(head);
-            let body = &t[open + 1..t.rfind(')').unwrap_or(t.len())];
+            // The last `)` closes the column list, unless a malformed
+            // statement has none after the first `(`.
+            let close = t.rfind(')').filter(|&c| c > open).unwrap_or(t.len());
+            let body = &t[open + 1..close];
             let mut cols = Vec::new();
             let mut types = HashMap::new();
             for part in split_top_level(body) {

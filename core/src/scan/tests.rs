@@ -2,6 +2,7 @@
 
 use super::DEFAULT_MIN_SCORE as MIN;
 use super::pattern::{default_pack, default_patterns, parse_file};
+use crate::scan::DumpDialect;
 use crate::{Entity, Finding, Scanner};
 
 /// Splits `a «b» c` into the text without markers and the marked span.
@@ -487,4 +488,21 @@ fn hl7_segments_are_read_in_every_framing() {
             .iter()
             .all(|f| scanner.pattern(f.pattern()).hl7.is_none())
     );
+}
+
+#[test]
+fn a_create_table_whose_last_paren_comes_first_never_panics() {
+    // Found by the `tables` fuzz target: the last `)` before the first
+    // `(` sliced the statement backwards.
+    let s = Scanner::new();
+    for dialect in [DumpDialect::Mysql, DumpDialect::Postgres] {
+        for text in [
+            &b"CREATE TABLE x ') (;\n"[..],
+            b"CREATE TABLE t) (a int;\nINSERT INTO t VALUES (1);\n",
+            b"CREATE TABLE\0|m ee u Quixote\t1 ') ,(2,\n;\n",
+        ] {
+            let mut rows = s.scan_dump(text, dialect);
+            while let Some(Ok(_)) = rows.next_row() {}
+        }
+    }
 }
