@@ -8,7 +8,9 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use phisafe::audit::{AuditError, AuditEvent, AuditSink};
-use phisafe::crypto::{Context, FieldCipher, LocalKek, MemoryKeyStore, Policy, Scope};
+use phisafe::crypto::{
+    Context, FieldCipher, LocalKek, MemoryKeyStore, Policy, Scope,
+};
 
 /// Millions of runs would fill a memory sink; the records are not what
 /// this target checks.
@@ -48,7 +50,10 @@ fuzz_target!(|data: &[u8]| {
     let f = fixture();
     let ctx = Context::new(&f.scope, "row-1");
     if data != f.sealed.as_slice() {
-        assert!(f.cipher.decrypt_phi(&ctx, data).is_err(), "arbitrary bytes opened");
+        assert!(
+            f.cipher.decrypt_phi(&ctx, data).is_err(),
+            "arbitrary bytes opened"
+        );
     }
     if let [at, mask, ..] = data
         && *mask != 0
@@ -56,6 +61,9 @@ fuzz_target!(|data: &[u8]| {
         let mut changed = f.sealed.clone();
         let i = usize::from(*at) % changed.len();
         changed[i] ^= mask;
-        assert!(f.cipher.decrypt_phi(&ctx, &changed).is_err(), "a changed envelope opened");
+        assert!(
+            f.cipher.decrypt_phi(&ctx, &changed).is_err(),
+            "a changed envelope opened"
+        );
     }
 });

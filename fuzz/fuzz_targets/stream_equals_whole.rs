@@ -18,10 +18,12 @@ fuzz_target!(|data: &[u8]| {
     let chunk = usize::from(first) + 1;
     let s = scanner();
     let whole = s.scan(text);
-    let streamed: Vec<_> = phisafe::scan::ReaderScan::with_chunk(s, text, chunk)
-        .map(|f| f.expect("reading a slice cannot fail"))
-        .collect();
-    let key = |f: &phisafe::Finding| (f.start(), f.end(), f.entity(), f.pattern());
+    let streamed: Vec<_> =
+        phisafe::scan::ReaderScan::with_chunk(s, text, chunk)
+            .map(|f| f.expect("reading a slice cannot fail"))
+            .collect();
+    let key =
+        |f: &phisafe::Finding| (f.start(), f.end(), f.entity(), f.pattern());
     assert_eq!(
         whole.iter().map(key).collect::<Vec<_>>(),
         streamed.iter().map(key).collect::<Vec<_>>(),

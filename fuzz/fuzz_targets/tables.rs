@@ -52,7 +52,9 @@ fuzz_target!(|data: &[u8]| {
     let mut found = Vec::new();
     while let Some(Ok(row)) = rows.next_row() {
         found.extend(
-            row.findings.iter().map(|f| (f.finding().start(), f.finding().end())),
+            row.findings
+                .iter()
+                .map(|f| (f.finding().start(), f.finding().end())),
         );
     }
     check(text.len(), found.into_iter());
