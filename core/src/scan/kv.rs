@@ -174,8 +174,68 @@ fn assign(
         if hay.get(op + 1) == Some(&b'>') { (op, true) } else { (op, false) };
     let after = if arrow { op + 2 } else { op + 1 };
     let key = key_before(hay, trim_back(hay, key_end), false)?;
-    let hint = key_hint(fields, buf, hay, key)?;
+    // A label before a generic key outranks the key (`id` holds no PHI,
+    // but `type=passport id=...` does).
+    let hint = match key_hint(fields, buf, hay, key.clone()) {
+        Some(FieldHint::Entity(p)) => FieldHint::Entity(p),
+        other => labelled(fields, buf, hay, key, op).or(other)?,
+    };
     value_after(hay, after, Style::Assign, hint)
+}
+
+/// Keys that name no entity but take one from a label before them.
+const GENERIC: [&[u8]; 8] =
+    [b"number", b"num", b"nbr", b"no", b"id", b"value", b"val", b"v"];
+
+/// `type=DL state=OH number=TR558102`: a generic key (`number`, `id`,
+/// `value`) is read as the label a `type=` or `kind=` pair earlier on its
+/// line gives, as a JSON `value` is read with its sibling `type`. Reads
+/// no further back than [`REACH_BEHIND`] before the operator, within the
+/// scanner's lookbehind.
+fn labelled(
+    fields: &Fields,
+    buf: &mut Reader,
+    hay: &[u8],
+    key: Range<usize>,
+    op: usize,
+) -> Option<FieldHint> {
+    if !GENERIC.iter().any(|g| hay[key.clone()].eq_ignore_ascii_case(g)) {
+        return None;
+    }
+    let low = (op + 1).saturating_sub(REACH_BEHIND);
+    let line = hay[low..key.start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(low, |i| low + i + 1);
+    let before = &hay[line..key.start];
+    for i in memchr::memrchr2_iter(b'=', b':', before) {
+        let at = line + i;
+        let Some(label) = key_before(hay, trim_back(hay, at), false) else {
+            continue;
+        };
+        let name = &hay[label];
+        let is_label = name.eq_ignore_ascii_case(b"kind")
+            || (name.len() >= 4
+                && name[name.len() - 4..].eq_ignore_ascii_case(b"type"));
+        if !is_label {
+            continue;
+        }
+        let value = &hay[at + 1..key.start];
+        let end = value
+            .iter()
+            .position(|&b| b.is_ascii_whitespace() || b",;|&".contains(&b))
+            .unwrap_or(value.len());
+        let value = value[..end].trim_ascii_start();
+        let value = value
+            .strip_prefix(b"\"")
+            .and_then(|v| v.strip_suffix(b"\""))
+            .unwrap_or(value);
+        return match fields.hint_key(value, &mut buf.words, false) {
+            FieldHint::Entity(p) => Some(FieldHint::Entity(p)),
+            _ => None,
+        };
+    }
+    None
 }
 
 /// `"key": "value"`, `key: value`, `Key:value`, `Label: value`.
@@ -443,6 +503,21 @@ mod tests {
             out.push((kv.hint, &text[kv.value]));
         });
         out
+    }
+
+    #[test]
+    fn a_generic_key_takes_the_label_before_it() {
+        use FieldHint::Entity as E;
+        assert_eq!(
+            found("WARN type=mrn state=OH id=K2091 verified"),
+            [(E(0), "K2091")]
+        );
+        assert_eq!(found("id_type=\"mrn\" value=K2091"), [(E(0), "K2091")]);
+        // A label that names nothing, or on another line, says nothing.
+        assert_eq!(found("type=order id=4471"), []);
+        assert_eq!(found("type=mrn\nid=4471"), []);
+        // A key that is not generic keeps its own meaning.
+        assert_eq!(found("type=mrn amount=12"), []);
     }
 
     #[test]
