@@ -49,6 +49,8 @@ struct Shapes {
     values: usize,
     ids: usize,
     zips: usize,
+    /// One to four capitalized words of letters: the shape of a name.
+    names: usize,
     /// Whole numbers up to 120, and their sum.
     ages: usize,
     age_sum: u64,
@@ -59,7 +61,9 @@ impl Shapes {
     fn add(&mut self, value: &[u8]) {
         let v = value.trim_ascii();
         self.values += 1;
-        if is_zip_shaped(v) {
+        if is_name_shaped(v) {
+            self.names += 1;
+        } else if is_zip_shaped(v) {
             self.zips += 1;
         } else if is_id_shaped(v) {
             self.ids += 1;
@@ -102,6 +106,25 @@ impl Shapes {
             None
         }
     }
+}
+
+/// `Era Øvrebø`, `GARGANO,YEVGENY`, `Kuznetsova, Loraine`, `Ann M. Lee`:
+/// one to four words of letters, each capitalized.
+fn is_name_shaped(v: &[u8]) -> bool {
+    let words = || {
+        v.split(|b| b.is_ascii_whitespace() || *b == b',')
+            .filter(|w| !w.is_empty())
+    };
+    let n = words().count();
+    (1..=4).contains(&n)
+        && v.len() <= 64
+        && words().all(|w| {
+            let first = w[0];
+            (first.is_ascii_uppercase() || first >= 0xC3)
+                && w.iter().all(|&b| {
+                    b.is_ascii_alphabetic() || b >= 0x80 || b"'-.".contains(&b)
+                })
+        })
 }
 
 /// `12345` or `12345-6789`.
@@ -609,7 +632,13 @@ impl<R: BufRead> CsvScan<'_, R> {
             };
             let contested =
                 counts.iter().any(|c| c.0 != entity && c.1 * 4 > n);
-            let share = if entity == crate::Entity::Person
+            // Without a header, a column of name-shaped values needs
+            // fewer of them in the census lists (names from elsewhere are
+            // not).
+            let named = headerless
+                && entity == crate::Entity::Person
+                && shapes[column].names * 10 >= values * 9;
+            let share = if (entity == crate::Entity::Person && !named)
                 || contested
                 || n < CLASSIFY_MIN_VALUES
             {
@@ -1154,6 +1183,36 @@ mod tests {
             format!("n,name,ref,plan,zip,ndc,cpt,status,amount,x,y\n{text}");
         let got = scan(&named, CsvOptions::new());
         assert!(!got.iter().any(|f| f.1 == Some(2)), "{got:?}");
+    }
+
+    #[test]
+    fn headerless_name_columns_need_fewer_census_names() {
+        // Three of seven names are in the census lists: not half, but
+        // the column's values are all name-shaped.
+        let text = "1;Era Øvrebø;219-09-9999\n\
+                    2;GARGANO,YEVGENY;078-05-1120\n\
+                    3;Kuznetsova, Loraine;123-45-6789\n\
+                    4;Maria Lopez;219-09-9998\n\
+                    5;John Smith;219-09-9997\n\
+                    6;Ann Lee;219-09-9996\n\
+                    7;ZBIGNIEW ŁĘCKI;219-09-9995\n";
+        let opts = CsvOptions::new().delimiter(b';').headers(false);
+        let got = scan(text, opts);
+        let names: Vec<&str> = got
+            .iter()
+            .filter(|f| f.1 == Some(1))
+            .map(|f| {
+                assert_eq!(f.3, Entity::Person);
+                f.4.as_str()
+            })
+            .collect();
+        assert_eq!(names.len(), 7, "{got:?}");
+        // A column of words that are not name-shaped keeps the stricter
+        // share.
+        let notes = "1;Maria Lopez called;x\n2;John Smith ok;y\n3;pending review;z\n\
+                     4;sent to lab;w\n5;no show;v\n";
+        let got = scan(notes, opts);
+        assert!(got.iter().all(|f| f.4 != "pending review"), "{got:?}");
     }
 
     #[test]
