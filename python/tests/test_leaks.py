@@ -2,6 +2,7 @@
 has, under uvicorn as users run it; no raw value may reach the output."""
 
 import json
+import logging
 import socket
 import subprocess
 import sys
@@ -115,3 +116,70 @@ def test_uvicorn_run_leaks_nothing(tmp_path, mode):
     assert "PHI in request body of /echo/[EMAIL]" in out, out
     for raw in RAW:
         assert raw not in out, out
+
+
+# Each value in the form that leaked, with the key or sentence that gives
+# it away; logged through every in-process path below.
+TABLE = [
+    ("ssn", "219099999"),
+    ("ssn", "219-09-9999"),
+    ("email", "maria.lopez@gmail.com"),
+    ("last_name", "Quixote"),
+    ("mrn", "0048213"),
+    ("dob", "1958-09-13"),
+]
+
+
+class _JsonFormatter(logging.Formatter):
+    # Formats exc_info itself, as JSON formatters do.
+    def format(self, record):
+        doc = {"msg": record.getMessage(), **{k: str(v) for k, v in vars(record).items() if k in dict(TABLE)}}
+        if record.exc_info:
+            doc["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            doc["exc"] = record.exc_text
+        return json.dumps(doc)
+
+
+def test_every_in_process_path_leaks_nothing(capsys):
+    import io
+
+    import structlog
+
+    import phisafe.logging as plog
+
+    out = io.StringIO()
+    plain = logging.StreamHandler(out)
+    as_json = logging.StreamHandler(out)
+    as_json.setFormatter(_JsonFormatter())
+    logger = logging.getLogger("test.leaks")
+    logger.handlers[:] = [plain, as_json]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    plog.install(["test.leaks"])
+    # A handler added after install(), as uvicorn and libraries do.
+    logger.addHandler(logging.StreamHandler(out))
+    console = structlog.wrap_logger(
+        structlog.PrintLogger(out),
+        processors=[plog.RedactingProcessor(), structlog.dev.ConsoleRenderer(colors=False)],
+    )
+    rendered = structlog.wrap_logger(
+        structlog.PrintLogger(out),
+        processors=[plog.RedactingProcessor(), structlog.processors.JSONRenderer()],
+    )
+    for key, value in TABLE:
+        logger.info(f"{key}={value}")
+        logger.info(key + "=%s", value)
+        logger.info("lookup", extra={key: value})
+        console.info("lookup", **{key: value})
+        rendered.info("lookup", **{key: value})
+        try:
+            raise ValueError(f"invalid {key}: {value}")
+        except ValueError:
+            logger.exception("failed")
+            console.exception("failed")
+            rendered.exception("failed")
+    text = out.getvalue() + capsys.readouterr().err
+    assert text.count("lookup") >= 3 * len(TABLE)
+    for _, value in TABLE:
+        assert value not in text, value
