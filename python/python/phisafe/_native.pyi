@@ -1,7 +1,7 @@
 """Type stubs for the native module (the Rust engine)."""
 
 from os import PathLike
-from typing import Any, Iterable, Mapping, Optional, Sequence, final
+from typing import Any, Iterable, Literal, Mapping, Optional, Sequence, final, overload
 
 from typing_extensions import Self
 
@@ -125,6 +125,7 @@ class FieldCipher:
         sync_every_record: bool = False,
         allow_all: bool = False,
     ) -> Self: ...
+    @overload
     def encrypt_phi(
         self,
         value: str | bytes,
@@ -136,8 +137,37 @@ class FieldCipher:
         role: str = "",
         tenant: Optional[str] = None,
         request_id: Optional[str] = None,
-        binary: bool = False,
+        binary: Literal[False] = False,
+    ) -> str: ...
+    @overload
+    def encrypt_phi(
+        self,
+        value: str | bytes,
+        *,
+        scope: str,
+        row: str,
+        actor: str,
+        purpose: str,
+        role: str = "",
+        tenant: Optional[str] = None,
+        request_id: Optional[str] = None,
+        binary: Literal[True],
+    ) -> bytes: ...
+    @overload
+    def encrypt_phi(
+        self,
+        value: str | bytes,
+        *,
+        scope: str,
+        row: str,
+        actor: str,
+        purpose: str,
+        role: str = "",
+        tenant: Optional[str] = None,
+        request_id: Optional[str] = None,
+        binary: bool,
     ) -> str | bytes: ...
+    @overload
     def decrypt_phi(
         self,
         envelope: str | bytes,
@@ -149,7 +179,35 @@ class FieldCipher:
         role: str = "",
         tenant: Optional[str] = None,
         request_id: Optional[str] = None,
-        binary: bool = False,
+        binary: Literal[False] = False,
+    ) -> str: ...
+    @overload
+    def decrypt_phi(
+        self,
+        envelope: str | bytes,
+        *,
+        scope: str,
+        row: str,
+        actor: str,
+        purpose: str,
+        role: str = "",
+        tenant: Optional[str] = None,
+        request_id: Optional[str] = None,
+        binary: Literal[True],
+    ) -> bytes: ...
+    @overload
+    def decrypt_phi(
+        self,
+        envelope: str | bytes,
+        *,
+        scope: str,
+        row: str,
+        actor: str,
+        purpose: str,
+        role: str = "",
+        tenant: Optional[str] = None,
+        request_id: Optional[str] = None,
+        binary: bool,
     ) -> str | bytes: ...
     def encrypt_many(
         self,
