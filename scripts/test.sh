@@ -58,9 +58,9 @@ wheel="$(ls target/wheels/phisafe-*manylinux2014*.whl)"
 "$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 # The hand-written stubs must match the installed module (checked from
 # outside the source tree, so that the wheel is what is imported), and the
-# package and a file of typical usage (python/typing/) type-check.
+# package and a file of typical usage (python/typecheck/) type-check.
 (cd target && "$venv/bin/python" -m mypy.stubtest phisafe._native)
-(cd python/python && "$venv/bin/python" -m mypy --strict phisafe ../typing/typed_usage.py)
+(cd python/python && "$venv/bin/python" -m mypy --strict phisafe ../typecheck/typed_usage.py)
 pylog="$(mktemp)"
 trap 'rm -f "$log" "$pylog"' EXIT
 "$venv/bin/python" -m pytest -q --doctest-modules --pyargs phisafe python/tests \
