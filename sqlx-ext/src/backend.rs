@@ -272,7 +272,9 @@ macro_rules! backend {
                         .into_iter()
                         .map(key_record)
                         .collect::<Result<_, _>>()?;
-                    Ok(Keyring { keys })
+                    let ring = Keyring { keys };
+                    ring.validate().map_err(Error::Corrupt)?;
+                    Ok(ring)
                 })
             }
 

@@ -167,6 +167,27 @@ pub struct Keyring {
 }
 
 impl Keyring {
+    /// Checks what `active` and `get` rely on: one entry per scope,
+    /// purpose and version, and at most one active version per scope and
+    /// purpose. A keyring edited by hand or by an attacker (a second
+    /// active entry, an old version set active again beside the new one)
+    /// is refused rather than read by whichever entry comes first.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        let mut versions = std::collections::HashSet::new();
+        let mut active = std::collections::HashSet::new();
+        for k in &self.keys {
+            if !versions.insert((k.scope.as_str(), k.purpose, k.version)) {
+                return Err("two entries for one scope, purpose and version");
+            }
+            if k.state == KeyState::Active
+                && !active.insert((k.scope.as_str(), k.purpose))
+            {
+                return Err("two active versions for one scope and purpose");
+            }
+        }
+        Ok(())
+    }
+
     /// The active version for a scope and purpose.
     pub fn active(
         &self,
@@ -356,7 +377,12 @@ impl KeyStore for FileKeyStore {
                 ),
             });
         }
-        Ok(Keyring { keys: file.keys })
+        let ring = Keyring { keys: file.keys };
+        ring.validate().map_err(|reason| KeyError::Corrupt {
+            path: self.path.clone(),
+            reason: reason.into(),
+        })?;
+        Ok(ring)
     }
 
     fn update(
@@ -391,6 +417,39 @@ mod tests {
             kek_id: "local:00".into(),
             wrapped: vec![1, 2, 3],
             created: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_keyring_with_two_actives_or_a_repeated_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keyring.json");
+        let store = FileKeyStore::new(&path);
+        let mut retired = record(1);
+        retired.state = KeyState::DecryptOnly;
+        store
+            .update(&mut |r| {
+                r.keys = vec![retired.clone(), record(2)];
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(store.load().unwrap().keys.len(), 2);
+        // An old version set active again beside the current one, and a
+        // version written twice: both are edits of the file.
+        let doc: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        for (field, value) in
+            [("state", serde_json::json!("active")), ("version", 2.into())]
+        {
+            let mut edited = doc.clone();
+            edited["keys"][0][field] = value;
+            fs::write(&path, edited.to_string()).unwrap();
+            match store.load() {
+                Err(KeyError::Corrupt { reason, .. }) => {
+                    assert!(reason.starts_with("two "), "{reason}")
+                }
+                other => panic!("{other:?}"),
+            }
         }
     }
 
@@ -443,7 +502,10 @@ mod tests {
                             .update(&mut |r| {
                                 let v =
                                     r.next_version("t.c", KeyPurpose::Encrypt);
-                                r.keys.push(record(v));
+                                // One active version at most, as ever.
+                                let mut k = record(v);
+                                k.state = KeyState::DecryptOnly;
+                                r.keys.push(k);
                                 Ok(())
                             })
                             .unwrap();
