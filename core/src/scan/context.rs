@@ -51,6 +51,7 @@ impl ContextWords {
                 let alnum = |i: usize| hay[i].is_ascii_alphanumeric();
                 if (m.start() > 0 && alnum(m.start() - 1))
                     || (m.end() < hay.len() && alnum(m.end()))
+                    || is_tag(hay, m.start(), m.end())
                 {
                     continue;
                 }
@@ -73,6 +74,19 @@ impl ContextWords {
         }
         hits
     }
+}
+
+/// Whether `hay[start..end]` is the name inside a redaction tag
+/// (`[DATE]`, `[SSN:9f86d081]`): a value phisafe replaced is no cue for
+/// its neighbours, or redacting text twice would find more.
+fn is_tag(hay: &[u8], start: usize, end: usize) -> bool {
+    start > 0
+        && hay[start - 1] == b'['
+        && matches!(hay.get(end), Some(b']' | b':'))
+        && std::str::from_utf8(&hay[start..end])
+            .ok()
+            .and_then(|w| w.parse::<crate::Entity>().ok())
+            .is_some_and(|e| e.as_str().as_bytes() == &hay[start..end])
 }
 
 /// The byte offset `chars` characters before `at` (UTF-8 aware; any other

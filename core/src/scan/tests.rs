@@ -506,3 +506,17 @@ fn a_create_table_whose_last_paren_comes_first_never_panics() {
         }
     }
 }
+
+#[test]
+fn redaction_tags_are_no_context_words() {
+    // Redacted text scanned again: `[DATE]` is phisafe's tag, not a cue
+    // for the compact date beside it; the word itself still is.
+    let s = Scanner::new();
+    let dates = |text: &[u8]| -> Vec<Entity> {
+        s.scan(text).iter().map(|f| f.entity()).collect()
+    };
+    assert_eq!(dates(b"2K||19580913|F|||[DATE]T10:22:01Z INFO x"), []);
+    assert_eq!(dates(b"2K||19580913|F|||[DATE:9f86d081] x"), []);
+    assert_eq!(dates(b"date 19580913"), [Entity::Date]);
+    assert_eq!(dates(b"[Date] 19580913"), [Entity::Date]);
+}
