@@ -174,7 +174,7 @@ impl Redactor {
                     out.insert(k.clone(), self.redact_value(v, path, label));
                     path.pop();
                     if let Value::String(s) = v
-                        && crate::scan::json::is_label_key(k)
+                        && crate::scan::hints::is_label_key(k.as_bytes())
                     {
                         label = Some(s);
                     }

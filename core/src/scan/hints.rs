@@ -134,13 +134,59 @@ const RUN_SHORT: &[&str] =
 const RUN_TAILS: &[&str] = &["number", "num", "nbr", "no", "id"];
 
 /// Keys that say nothing of their value but that it is one (`value`,
-/// `text`): their parent or a sibling's label says what it is.
-const GENERIC_KEYS: &[&str] =
-    &["value", "text", "val", "display", "string", "v"];
+/// `number`, `id`): their parent or a sibling's label says what it is.
+const GENERIC_KEYS: &[&str] = &[
+    "value", "text", "val", "display", "string", "v", "number", "num", "nbr",
+    "no", "id",
+];
 
 /// Whether `name` is one of [`GENERIC_KEYS`], in any case.
-pub(crate) fn is_generic(name: &str) -> bool {
-    GENERIC_KEYS.iter().any(|g| g.eq_ignore_ascii_case(name))
+pub(crate) fn is_generic(name: &[u8]) -> bool {
+    GENERIC_KEYS.iter().any(|g| g.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Keys whose value says what a generic sibling holds, in JSON
+/// (`{"system": ".../us-ssn", "value": "..."}`, `{"type": "phone",
+/// "value": ...}`, `{"reference": "Practitioner/1985", "display": ...}`)
+/// and in text (`type=DL state=OH number=TR558102`); any key ending in
+/// `type` too (`id_type`, `documentType`).
+const LABEL_KEYS: &[&str] = &[
+    "system",
+    "type",
+    "code",
+    "use",
+    "name",
+    "key",
+    "label",
+    "kind",
+    "field",
+    "reference",
+];
+
+/// Whether a key's value labels its generic siblings ([`LABEL_KEYS`]).
+pub(crate) fn is_label_key(name: &[u8]) -> bool {
+    LABEL_KEYS.iter().any(|l| l.as_bytes().eq_ignore_ascii_case(name))
+        || name
+            .len()
+            .checked_sub(4)
+            .is_some_and(|i| name[i..].eq_ignore_ascii_case(b"type"))
+}
+
+/// The field name for an identifier system given as an HL7 OID
+/// (`urn:oid:2.16.840.1.113883.4.1` is the SSN), as FHIR and CDA write
+/// them: the arcs under `2.16.840.1.113883.4` that name people.
+fn identifier_oid(label: &str) -> Option<&'static str> {
+    let oid = label.strip_prefix("urn:oid:").unwrap_or(label);
+    let rest = oid.strip_prefix("2.16.840.1.113883.4.")?;
+    let (arc, _) = rest.split_once(['.', '|']).unwrap_or((rest, ""));
+    Some(match arc {
+        "1" => "ssn",
+        "3" => "drivers_license", // .4.3.<state FIPS>
+        "6" => "npi",
+        "330" => "passport",         // .4.330.<country>
+        "572" | "927" => "medicare", // HICN, MBI
+        _ => return None,
+    })
 }
 
 /// Words a two-letter abbreviation glued to its end (`ownerdl`) must
@@ -306,6 +352,23 @@ impl Fields {
             Some((start, len, m)) => {
                 self.verdict(&buf, &spans[start + len..], m)
             }
+        }
+    }
+
+    /// What a label ([`is_label_key`]) says its generic sibling holds:
+    /// its last part with letters (`.../us-ssn`, `urn:oid:...|mrn`; a
+    /// reference's type, not its id: `Practitioner/1985`) read as a field
+    /// name, else an HL7 identifier OID.
+    pub(crate) fn label_hint(&self, label: &str) -> FieldHint {
+        let label = label.trim();
+        let tail = label
+            .rsplit(['/', ':', '#', '|'])
+            .find(|t| t.chars().any(char::is_alphabetic))
+            .unwrap_or(label);
+        match self.hint(tail.trim().as_bytes()) {
+            FieldHint::Unknown => identifier_oid(label)
+                .map_or(FieldHint::Unknown, |key| self.hint(key.as_bytes())),
+            hint => hint,
         }
     }
 
@@ -491,7 +554,7 @@ impl Fields {
                 self.verdict(&text, &spans[start + len..], m)
             }
             Some((start, len, m)) => {
-                if is_generic(&near_text) {
+                if is_generic(near_text.as_bytes()) {
                     self.verdict(&text, &spans[start + len..first_near], m)
                 } else {
                     FieldHint::Unknown

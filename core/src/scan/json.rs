@@ -12,7 +12,7 @@ use std::io::{self, BufRead, Read};
 use std::ops::Range;
 
 use super::engine::{Finding, Scanner};
-use super::hints::FieldHint;
+use super::hints::{FieldHint, is_label_key};
 use super::pattern::PatternId;
 use crate::Entity;
 
@@ -338,25 +338,9 @@ pub(crate) fn decode_key(src: &[u8]) -> Result<String, JsonError> {
     })
 }
 
-/// Keys whose string value says what a sibling `value` holds:
-/// `{"system": ".../us-ssn", "value": "..."}` (FHIR identifiers),
-/// `{"type": "phone", "value": "..."}`, `{"name": "mrn", "value": ...}`,
-/// `{"reference": "Practitioner/1985", "display": "..."}`.
-const LABEL_KEYS: &[&str] = &[
-    "system",
-    "type",
-    "code",
-    "use",
-    "name",
-    "key",
-    "label",
-    "kind",
-    "field",
-    "reference",
-];
-
 /// Walks one JSON document, calling `visit` for every string and number
-/// with its path and the label a sibling gave it (see [`LABEL_KEYS`]);
+/// with its path and the label a sibling gave it
+/// ([`is_label_key`](super::hints::is_label_key));
 /// for a value that sits at `prefix` inside a larger document (streaming),
 /// paths start with `prefix`, and its containers count toward `max_depth`
 /// (the limit of the whole document).
@@ -407,7 +391,7 @@ pub(crate) fn walk_in(
                 let s = c.string()?;
                 let label = labels.last().and_then(Option::as_deref);
                 let labelled = match path.last() {
-                    Some(Segment::Key(k)) => is_label_key(k),
+                    Some(Segment::Key(k)) => is_label_key(k.as_bytes()),
                     _ => false,
                 };
                 let text = labelled.then(|| scalar_text(src, &s));
@@ -477,11 +461,6 @@ pub(crate) fn walk_in(
             }
         }
     }
-}
-
-/// Whether a key's string value labels its siblings.
-pub(crate) fn is_label_key(k: &str) -> bool {
-    LABEL_KEYS.iter().any(|l| l.eq_ignore_ascii_case(k))
 }
 
 /// A string's decoded text, for a label.
@@ -564,24 +543,6 @@ pub(crate) fn placeholder(v: &[u8]) -> bool {
     EMPTY.iter().any(|e| v.eq_ignore_ascii_case(e))
 }
 
-/// The field name for an identifier system given as an HL7 OID
-/// (`urn:oid:2.16.840.1.113883.4.1` is the SSN), as FHIR and CDA write
-/// them: the arcs under `2.16.840.1.113883.4` that name people.
-fn identifier_oid(label: &str) -> Option<&'static str> {
-    let label = label.trim();
-    let oid = label.strip_prefix("urn:oid:").unwrap_or(label);
-    let rest = oid.strip_prefix("2.16.840.1.113883.4.")?;
-    let (arc, _) = rest.split_once(['.', '|']).unwrap_or((rest, ""));
-    Some(match arc {
-        "1" => "ssn",
-        "3" => "drivers_license", // .4.3.<state FIPS>
-        "6" => "npi",
-        "330" => "passport",         // .4.330.<country>
-        "572" | "927" => "medicare", // HICN, MBI
-        _ => return None,
-    })
-}
-
 /// What [`Scanner::walk_value`] calls for each scalar: its path, the label
 /// a sibling gave it, and its text.
 pub(crate) type ScalarVisit<'a> =
@@ -601,21 +562,15 @@ impl Scanner {
         let parent = keys.next().map(|p| p.as_bytes());
         let hint = self.inner.fields.hint_path(parent, near.as_bytes());
         match label {
+            // A generic key (`value`, `id`) is what its sibling's label
+            // says; a label naming an entity outranks even `id`'s "no PHI".
             Some(label)
-                if hint == FieldHint::Unknown
-                    && super::hints::is_generic(near) =>
+                if matches!(hint, FieldHint::Unknown | FieldHint::NotPhi)
+                    && super::hints::is_generic(near.as_bytes()) =>
             {
-                // `.../us-ssn`, `urn:oid:...|mrn`; a reference's type,
-                // not its id: `Practitioner/1985`.
-                let tail = label
-                    .rsplit(['/', ':', '#', '|'])
-                    .find(|t| t.chars().any(char::is_alphabetic))
-                    .unwrap_or(label);
-                let hint = self.inner.fields.hint(tail.trim().as_bytes());
-                match identifier_oid(label) {
-                    Some(key) if hint == FieldHint::Unknown => {
-                        self.inner.fields.hint(key.as_bytes())
-                    }
+                match self.inner.fields.label_hint(label) {
+                    FieldHint::Entity(p) => FieldHint::Entity(p),
+                    other if hint == FieldHint::Unknown => other,
                     _ => hint,
                 }
             }
@@ -892,7 +847,7 @@ impl Scanner {
                     self.walk_value(v, path, label, visit);
                     path.pop();
                     if let Value::String(s) = v
-                        && is_label_key(k)
+                        && is_label_key(k.as_bytes())
                     {
                         label = Some(s);
                     }
@@ -1374,6 +1329,14 @@ mod tests {
             assert!(entities.contains(&want), "{want:?} in {got:?}");
         }
         assert!(!entities.iter().any(|e| e.1 == "20240101"), "{got:?}");
+        // As in text (`type=DL number=...`): `number` and even `id` (no
+        // PHI on its own) take what their sibling's type says.
+        let got = found(
+            r#"[{"documentType": "passport", "id": "912803456"}, {"type": "order", "id": "912803457"}]"#,
+        );
+        let entities: Vec<_> =
+            got.iter().map(|g| (g.1, g.2.as_str())).collect();
+        assert_eq!(entities, [(Entity::Passport, "912803456")], "{got:?}");
         // A reference names its resource's type.
         let got = found(
             r#"{"generalPractitioner": [{"reference": "Practitioner/1985", "display": "Dr. June Vo"}]}"#,

@@ -20,7 +20,7 @@
 
 use std::ops::Range;
 
-use super::hints::{FieldHint, Fields, WordBuf};
+use super::hints::{FieldHint, Fields, WordBuf, is_generic, is_label_key};
 
 /// The longest key read, in bytes.
 const MAX_KEY: usize = 48;
@@ -178,28 +178,23 @@ fn assign(
     // but `type=passport id=...` does).
     let hint = match key_hint(fields, buf, hay, key.clone()) {
         Some(FieldHint::Entity(p)) => FieldHint::Entity(p),
-        other => labelled(fields, buf, hay, key, op).or(other)?,
+        other => labelled(fields, hay, key, op).or(other)?,
     };
     value_after(hay, after, Style::Assign, hint)
 }
 
-/// Keys that name no entity but take one from a label before them.
-const GENERIC: [&[u8]; 8] =
-    [b"number", b"num", b"nbr", b"no", b"id", b"value", b"val", b"v"];
-
 /// `type=DL state=OH number=TR558102`: a generic key (`number`, `id`,
-/// `value`) is read as the label a `type=` or `kind=` pair earlier on its
-/// line gives, as a JSON `value` is read with its sibling `type`. Reads
-/// no further back than [`REACH_BEHIND`] before the operator, within the
+/// `value`) is read as the label ([`is_label_key`]) earlier on its line
+/// says, as a JSON `value` is read with its sibling `type`. Reads no
+/// further back than [`REACH_BEHIND`] before the operator, within the
 /// scanner's lookbehind.
 fn labelled(
     fields: &Fields,
-    buf: &mut Reader,
     hay: &[u8],
     key: Range<usize>,
     op: usize,
 ) -> Option<FieldHint> {
-    if !GENERIC.iter().any(|g| hay[key.clone()].eq_ignore_ascii_case(g)) {
+    if !is_generic(&hay[key.clone()]) {
         return None;
     }
     let low = (op + 1).saturating_sub(REACH_BEHIND);
@@ -213,11 +208,7 @@ fn labelled(
         let Some(label) = key_before(hay, trim_back(hay, at), false) else {
             continue;
         };
-        let name = &hay[label];
-        let is_label = name.eq_ignore_ascii_case(b"kind")
-            || (name.len() >= 4
-                && name[name.len() - 4..].eq_ignore_ascii_case(b"type"));
-        if !is_label {
+        if !is_label_key(&hay[label]) {
             continue;
         }
         let value = &hay[at + 1..key.start];
@@ -230,10 +221,9 @@ fn labelled(
             .strip_prefix(b"\"")
             .and_then(|v| v.strip_suffix(b"\""))
             .unwrap_or(value);
-        return match fields.hint_key(value, &mut buf.words, false) {
-            FieldHint::Entity(p) => Some(FieldHint::Entity(p)),
-            _ => None,
-        };
+        let hint = std::str::from_utf8(value)
+            .map_or(FieldHint::Unknown, |v| fields.label_hint(v));
+        return matches!(hint, FieldHint::Entity(_)).then_some(hint);
     }
     None
 }
