@@ -521,9 +521,8 @@ pub(crate) fn audit(cmd: AuditCommand) -> anyhow::Result<bool> {
                     path.display()
                 );
             };
-            crate::write_atomically(&output, |w| {
-                serde_json::to_writer_pretty(&mut *w, &cp)?;
-                w.write_all(b"\n")
+            cp.save(&output).with_context(|| {
+                format!("cannot write {}", output.display())
             })?;
             println!(
                 "{}: checkpoint of record {} written to {}",
@@ -541,18 +540,9 @@ pub(crate) fn audit(cmd: AuditCommand) -> anyhow::Result<bool> {
             let reader = open_log(&path)?;
             let expect = match &expect_head {
                 Some(cp) => {
-                    let text = std::fs::read(cp).with_context(|| {
+                    Some(audit::Checkpoint::load(cp).with_context(|| {
                         format!("cannot read checkpoint {}", cp.display())
-                    })?;
-                    Some(
-                        serde_json::from_slice::<audit::Checkpoint>(&text)
-                            .with_context(|| {
-                                format!(
-                                    "{} is not a phisafe audit checkpoint",
-                                    cp.display()
-                                )
-                            })?,
-                    )
+                    })?)
                 }
                 None => None,
             };

@@ -404,7 +404,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 
 /// Writes through a temporary file in the same directory, renamed into
 /// place only when everything was written: readers never see half a file.
-pub(crate) fn write_atomically(
+fn write_atomically(
     path: &Path,
     f: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> anyhow::Result<()> {

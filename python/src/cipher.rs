@@ -640,13 +640,7 @@ pub(crate) fn audit_checkpoint(
             path.display()
         ))
     })?;
-    let json = serde_json::to_vec_pretty(&cp)
-        .map_err(|e| AuditError::new_err(e.to_string()))?;
-    // Written beside the target and renamed: never half a checkpoint.
-    let tmp = output.with_extension("tmp");
-    std::fs::write(&tmp, json)
-        .and_then(|()| std::fs::rename(&tmp, &output))
-        .map_err(|e| {
+    cp.save(&output).map_err(|e| {
         AuditError::new_err(format!("cannot write {}: {e}", output.display()))
     })?;
     Ok(cp.seq)
@@ -669,15 +663,9 @@ fn open_audit(path: &Path) -> PyResult<std::fs::File> {
 }
 
 fn read_checkpoint(path: &Path) -> PyResult<phisafe::audit::Checkpoint> {
-    let text = std::fs::read(path).map_err(|e| {
+    phisafe::audit::Checkpoint::load(path).map_err(|e| {
         AuditError::new_err(format!(
             "cannot read checkpoint {}: {e}",
-            path.display()
-        ))
-    })?;
-    serde_json::from_slice(&text).map_err(|_| {
-        AuditError::new_err(format!(
-            "{} is not a phisafe audit checkpoint",
             path.display()
         ))
     })

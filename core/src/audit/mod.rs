@@ -764,6 +764,28 @@ impl Checkpoint {
         Some(Checkpoint { v: 1, seq, mac, taken, tag })
     }
 
+    /// Reads a checkpoint file (JSON, as [`Checkpoint::save`] writes it).
+    /// Its tag is checked when it is used ([`verify_with`]).
+    pub fn load(path: &std::path::Path) -> Result<Checkpoint, AuditError> {
+        let text = std::fs::read(path).map_err(AuditError::Io)?;
+        serde_json::from_slice(&text).map_err(|_| {
+            AuditError::Other(format!(
+                "{} is not a phisafe audit checkpoint",
+                path.display()
+            ))
+        })
+    }
+
+    /// Writes the checkpoint to `path` as JSON, atomically (a crash leaves
+    /// the old file or the new one).
+    pub fn save(&self, path: &std::path::Path) -> Result<(), AuditError> {
+        let mut json = serde_json::to_vec_pretty(self)
+            .map_err(|e| AuditError::Other(e.to_string()))?;
+        json.push(b'\n');
+        crate::crypto::keys::replace_file(path, ".phisafe-checkpoint", &json)
+            .map_err(|(_, e)| AuditError::Io(e))
+    }
+
     /// Whether the tag verifies under `key`.
     pub fn check(&self, key: &AuditKey) -> Result<(), AuditError> {
         let want = checkpoint_tag(key, self.seq, &self.mac, &self.taken);

@@ -290,6 +290,33 @@ pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Writes `bytes` to `path` through a temporary file (named with `prefix`)
+/// in the same directory, synced and renamed into place: readers, and a
+/// crash, see the old file or the new one, never half of one. An error
+/// says which step failed ("create a temporary file next to", "write",
+/// "replace").
+pub(crate) fn replace_file(
+    path: &Path,
+    prefix: &str,
+    bytes: &[u8],
+) -> Result<(), (&'static str, std::io::Error)> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempfile_in(dir)
+        .map_err(|e| ("create a temporary file next to", e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| ("write", e))?;
+    tmp.persist(path).map_err(|e| ("replace", e.error))?;
+    sync_dir(dir);
+    Ok(())
+}
+
 /// Best effort: makes a rename or create durable on filesystems that need
 /// the directory synced too.
 pub(crate) fn sync_dir(dir: &Path) {

@@ -43,7 +43,7 @@ mod blind;
 mod cipher;
 mod format;
 mod hot;
-mod keys;
+pub(crate) mod keys;
 #[cfg(feature = "pkcs11")]
 mod pkcs11;
 mod policy;

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -11,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
-use super::keys::{KeyError, sync_dir};
+use super::keys::KeyError;
 
 /// What a data key is for. A scope's encryption and blind-index keys are
 /// separate random keys, so one never helps attack the other.
@@ -337,20 +336,8 @@ impl FileKeyStore {
             }
         })?;
         json.push(b'\n');
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".phisafe-keyring")
-            .tempfile_in(dir)
-            .map_err(|e| self.io("create a temporary file next to", e))?;
-        tmp.write_all(&json)
-            .and_then(|()| tmp.as_file().sync_all())
-            .map_err(|e| self.io("write", e))?;
-        tmp.persist(&self.path).map_err(|e| self.io("replace", e.error))?;
-        sync_dir(dir);
-        Ok(())
+        super::keys::replace_file(&self.path, ".phisafe-keyring", &json)
+            .map_err(|(what, e)| self.io(what, e))
     }
 }
 
