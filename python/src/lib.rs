@@ -94,12 +94,28 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Texts<'py> {
     }
 }
 
-/// The byte offset of string index `i` of `text`, None beyond its end.
-fn to_byte(text: &str, i: usize) -> Option<usize> {
+/// String indices to byte offsets, in one pass over `text` (the reverse of
+/// [`to_chars`]); `None` if one lies beyond its end.
+fn to_bytes(text: &str, indices: &[usize]) -> Option<Vec<usize>> {
     if text.is_ascii() {
-        return (i <= text.len()).then_some(i);
+        return indices
+            .iter()
+            .all(|&i| i <= text.len())
+            .then(|| indices.to_vec());
     }
-    text.char_indices().map(|(b, _)| b).chain([text.len()]).nth(i)
+    let mut order: Vec<usize> = (0..indices.len()).collect();
+    order.sort_unstable_by_key(|&k| indices[k]);
+    let mut out = vec![0; indices.len()];
+    let mut bytes = text.char_indices().map(|(b, _)| b).chain([text.len()]);
+    let (mut at, mut byte) = (0, bytes.next()?);
+    for k in order {
+        while at < indices[k] {
+            byte = bytes.next()?;
+            at += 1;
+        }
+        out[k] = byte;
+    }
+    Some(out)
 }
 
 /// One finding. Offsets are string indices into the scanned text (or into
@@ -384,21 +400,20 @@ impl PyScanner {
         let Some(findings) = findings else {
             return Ok(py.detach(|| r.redact_str(text)));
         };
-        let mut spans = Vec::with_capacity(findings.len());
-        for f in &findings {
-            let (Some(start), Some(end)) =
-                (to_byte(text, f.start), to_byte(text, f.end))
-            else {
-                return Err(InputError::new_err(format!(
-                    "finding {}..{} lies beyond the text ({} characters); \
-                     give findings of this text",
-                    f.start,
-                    f.end,
-                    text.chars().count()
-                )));
-            };
-            spans.push((start..end, entity(&f.entity)?));
-        }
+        let indices: Vec<usize> =
+            findings.iter().flat_map(|f| [f.start, f.end]).collect();
+        let Some(offsets) = to_bytes(text, &indices) else {
+            return Err(InputError::new_err(format!(
+                "a finding lies beyond the text ({} characters); give \
+                 findings of this text",
+                text.chars().count()
+            )));
+        };
+        let spans = findings
+            .iter()
+            .zip(offsets.chunks(2))
+            .map(|(f, o)| Ok((o[0]..o[1], entity(&f.entity)?)))
+            .collect::<PyResult<Vec<_>>>()?;
         py.detach(|| r.redact_spans(text, &spans))
             .map_err(|e| InputError::new_err(e.to_string()))
     }
@@ -808,7 +823,17 @@ mod _native {
 
 #[cfg(test)]
 mod tests {
-    use super::to_chars;
+    use super::{to_bytes, to_chars};
+
+    #[test]
+    fn string_indices_become_byte_offsets() {
+        let text = "é 中 😀 x";
+        let got = to_bytes(text, &[7, 0, 3, 2, 4, 5]).unwrap();
+        assert_eq!(got, [13, 0, 6, 3, 7, 11]);
+        assert_eq!(to_bytes(text, &[8]), None);
+        assert_eq!(to_bytes("abc", &[3, 1]), Some(vec![3, 1]));
+        assert_eq!(to_bytes("abc", &[4]), None);
+    }
 
     #[test]
     fn byte_offsets_become_string_indices() {

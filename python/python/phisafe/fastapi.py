@@ -208,13 +208,17 @@ class PHIMiddleware:
                 return None
             red = scanner.redact(text)
             return None if red == text else red
-        found = scanner.scan_json(doc)
-        if not found:
-            return None
         if mode == "log":
-            self._found(found, where, path)
+            found = scanner.scan_json(doc)
+            if found:
+                self._found(found, where, path)
             return None
-        return json.dumps(scanner.redact_json(doc), ensure_ascii=False, separators=(",", ":"))
+        # One pass: redact_json hands back what it did not change as it
+        # was, so an equal result means nothing was found.
+        red = scanner.redact_json(doc)
+        if red == doc:
+            return None
+        return json.dumps(red, ensure_ascii=False, separators=(",", ":"))
 
     def _ndjson(self, data: bytes, mode: str, path: str) -> bytes:
         """Complete NDJSON lines, redacted line by line."""
