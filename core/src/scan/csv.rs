@@ -54,7 +54,8 @@ struct Shapes {
     /// Whole numbers up to 120, and their sum.
     ages: usize,
     age_sum: u64,
-    distinct: std::collections::HashSet<Vec<u8>>,
+    /// Hashes of the distinct values seen.
+    distinct: std::collections::HashSet<u64>,
 }
 
 impl Shapes {
@@ -69,15 +70,18 @@ impl Shapes {
             self.ids += 1;
         } else if (1..=3).contains(&v.len())
             && v.iter().all(u8::is_ascii_digit)
-            && let Ok(n) = std::str::from_utf8(v).unwrap_or("").parse::<u64>()
-            && n <= 120
         {
-            self.ages += 1;
-            self.age_sum += n;
+            let n = v.iter().fold(0, |n, b| n * 10 + u64::from(b - b'0'));
+            if n <= 120 {
+                self.ages += 1;
+                self.age_sum += n;
+            }
         }
-        if self.distinct.len() < CLASSIFY_ROWS {
-            self.distinct.insert(v.to_vec());
-        }
+        let hash = std::hash::BuildHasher::hash_one(
+            &foldhash::fast::FixedState::default(),
+            v,
+        );
+        self.distinct.insert(hash);
     }
 
     /// The entity the column's values show by shape alone: most of them
@@ -173,26 +177,24 @@ fn is_id_shaped(v: &[u8]) -> bool {
     }
     // Dates: 2024-01-26, 1960/12/15, 20160503 are not identifiers here
     // (a date column has its own class).
-    let date = |v: &[u8]| {
-        let d: Vec<u8> =
-            v.iter().copied().filter(u8::is_ascii_digit).collect();
-        d.len() == 8
+    let date = || {
+        let mut d = v.iter().copied().filter(u8::is_ascii_digit);
+        let d: [u8; 8] = std::array::from_fn(|_| d.next().unwrap_or(0));
+        digits == 8
             && v.len() <= 10
             && (d.starts_with(b"19") || d.starts_with(b"20"))
             && (b"01"..=b"12").contains(&&[d[4], d[5]])
             && (b"01"..=b"31").contains(&&[d[6], d[7]])
     };
     // National Drug Codes (4-4-2, 5-3-2, 5-4-1, 5-4-2) name products.
-    let ndc = |v: &[u8]| {
-        let groups: Vec<usize> =
-            v.split(|&b| b == b'-').map(<[u8]>::len).collect();
+    let ndc = || {
+        let mut groups = v.split(|&b| b == b'-').map(<[u8]>::len);
+        let groups: [usize; 3] =
+            std::array::from_fn(|_| groups.next().unwrap_or(0));
         digits + 2 == v.len()
-            && matches!(
-                groups[..],
-                [4, 4, 2] | [5, 3, 2] | [5, 4, 1] | [5, 4, 2]
-            )
+            && matches!(groups, [4, 4, 2] | [5, 3, 2] | [5, 4, 1] | [5, 4, 2])
     };
-    (digits >= 5 || token) && !date(v) && !ndc(v)
+    (digits >= 5 || token) && !date() && !ndc()
 }
 
 /// How a delimited file is laid out.
