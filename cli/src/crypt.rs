@@ -489,6 +489,16 @@ pub(crate) fn decrypt(c: CryptArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The audit key from the keyring file, and the JSONL log to read.
+fn file_log(
+    keys: KeyArgs,
+    file: Option<PathBuf>,
+) -> anyhow::Result<(audit::AuditKey, PathBuf)> {
+    let provider = keys.provider()?;
+    let key = audit_key(&*provider, &FileKeyStore::new(&keys.keyring))?;
+    Ok((key, file.unwrap_or(keys.audit_log)))
+}
+
 fn open_log(
     path: &std::path::Path,
 ) -> anyhow::Result<io::BufReader<std::fs::File>> {
@@ -505,10 +515,7 @@ pub(crate) fn audit(cmd: AuditCommand) -> anyhow::Result<bool> {
             crate::db::verify(&url, &keys.master)
         }
         AuditCommand::Checkpoint { keys, file, output } => {
-            let provider = keys.provider()?;
-            let store = FileKeyStore::new(&keys.keyring);
-            let key = audit_key(&*provider, &store)?;
-            let path = file.unwrap_or(keys.audit_log);
+            let (key, path) = file_log(keys, file)?;
             let report = audit::verify(&key, open_log(&path)?)?;
             let Some(cp) = audit::Checkpoint::of(
                 &key,
@@ -533,10 +540,7 @@ pub(crate) fn audit(cmd: AuditCommand) -> anyhow::Result<bool> {
             Ok(true)
         }
         AuditCommand::Verify { keys, file, db: None, expect_head } => {
-            let provider = keys.provider()?;
-            let store = FileKeyStore::new(&keys.keyring);
-            let key = audit_key(&*provider, &store)?;
-            let path = file.unwrap_or(keys.audit_log);
+            let (key, path) = file_log(keys, file)?;
             let reader = open_log(&path)?;
             let expect = match &expect_head {
                 Some(cp) => {
