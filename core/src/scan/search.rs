@@ -103,9 +103,37 @@ struct Verifier {
     starts: Starts,
     /// Global pattern index of each local one after the ignores.
     patterns: Vec<u32>,
+    /// What each of those reads before the position it is verified at.
+    leads: Vec<Option<Lead>>,
     /// Local patterns `..ignores` are ignores.
     ignores: usize,
 }
+
+/// The bytes a pattern reads before its name, date or number:
+/// `(?:^|[^A-Za-z])Name` consumes the byte in front of the name to see
+/// that a word starts there. Verified from that byte, such a pattern
+/// would be tried at every space, colon and quote of the text; so it is
+/// verified without its lead, where the name starts, and the lead is
+/// checked backwards from there.
+#[derive(Clone, Debug)]
+struct Lead {
+    /// Each way the lead can match, as the byte sets it reads in order
+    /// (empty: a zero-width `^` or `(?m:^)`).
+    ways: Vec<LeadWay>,
+}
+
+#[derive(Clone, Debug)]
+enum LeadWay {
+    /// `^`: the start of the text.
+    Start,
+    /// `(?m:^)`: the start of the text or of a line.
+    LineStart,
+    /// One byte set per byte read.
+    Bytes(Vec<[bool; 256]>),
+}
+
+/// The longest lead in bytes.
+const MAX_LEAD: usize = 2;
 
 /// Per-thread search state of one [`Searcher`].
 #[derive(Debug)]
@@ -175,6 +203,105 @@ fn relax(h: &Hir) -> Hir {
         }
         HirKind::Capture(c) => relax(&c.sub),
         _ => h.clone(),
+    }
+}
+
+/// `h` without its lead, and the lead, when `h` opens with one worth
+/// moving: a zero-width start or a wide byte set (a literal first byte,
+/// such as the `+` of a phone number, already narrows the search).
+fn strip_lead(h: &Hir) -> Option<(Hir, Lead)> {
+    let HirKind::Concat(subs) = h.kind() else { return None };
+    let (first, rest) = subs.split_first()?;
+    let branches = match first.kind() {
+        HirKind::Alternation(b) => b.as_slice(),
+        _ => std::slice::from_ref(first),
+    };
+    let mut ways = Vec::new();
+    let mut wide = false;
+    for b in branches {
+        let way = match b.kind() {
+            HirKind::Look(hir::Look::Start) => LeadWay::Start,
+            HirKind::Look(hir::Look::StartLF) => LeadWay::LineStart,
+            _ => {
+                let sets = byte_sets(b)?;
+                if sets.is_empty() || sets.len() > MAX_LEAD {
+                    return None;
+                }
+                wide |= sets
+                    .iter()
+                    .any(|s| s.iter().filter(|&&x| x).count() >= 64);
+                LeadWay::Bytes(sets)
+            }
+        };
+        wide |= matches!(way, LeadWay::Start | LeadWay::LineStart);
+        ways.push(way);
+    }
+    let rest = Hir::concat(rest.to_vec());
+    if !wide || rest.properties().minimum_len().unwrap_or(0) == 0 {
+        return None;
+    }
+    Some((rest, Lead { ways }))
+}
+
+/// The byte sets of a fixed sequence of literals and classes.
+fn byte_sets(h: &Hir) -> Option<Vec<[bool; 256]>> {
+    match h.kind() {
+        HirKind::Literal(hir::Literal(bytes)) => Some(
+            bytes
+                .iter()
+                .map(|&b| {
+                    let mut set = [false; 256];
+                    set[usize::from(b)] = true;
+                    set
+                })
+                .collect(),
+        ),
+        HirKind::Class(hir::Class::Bytes(c)) => {
+            let mut set = [false; 256];
+            for r in c.iter() {
+                for b in r.start()..=r.end() {
+                    set[usize::from(b)] = true;
+                }
+            }
+            Some(vec![set])
+        }
+        HirKind::Concat(subs) => {
+            let mut sets = Vec::new();
+            for sub in subs {
+                sets.extend(byte_sets(sub)?);
+            }
+            Some(sets)
+        }
+        _ => None,
+    }
+}
+
+impl Lead {
+    /// Calls `f` with each start at or before `q` (where the rest of
+    /// the pattern matched) that the lead can take, each once.
+    fn starts(&self, hay: &[u8], q: usize, mut f: impl FnMut(usize)) {
+        let mut taken = [false; MAX_LEAD + 1];
+        for way in &self.ways {
+            let back = match way {
+                LeadWay::Start => (q == 0).then_some(0),
+                LeadWay::LineStart => {
+                    (q == 0 || hay[q - 1] == b'\n').then_some(0)
+                }
+                LeadWay::Bytes(sets) => q
+                    .checked_sub(sets.len())
+                    .filter(|&s| {
+                        sets.iter()
+                            .zip(&hay[s..q])
+                            .all(|(set, &b)| set[usize::from(b)])
+                    })
+                    .map(|_| sets.len()),
+            };
+            if let Some(back) = back
+                && !std::mem::replace(&mut taken[back], true)
+            {
+                f(q - back);
+            }
+        }
     }
 }
 
@@ -251,6 +378,7 @@ fn first_bytes(h: &Hir) -> [bool; 256] {
 /// UTF-8 lead bytes, which open accented names), lower case, the rest.
 fn groups(
     patterns: &[Hir],
+    leads: &[Option<Lead>],
     ignores: &[Hir],
     ids: &[u32],
 ) -> Result<(Vec<Verifier>, [u8; 256]), SearchBuildError> {
@@ -279,7 +407,7 @@ fn groups(
             .copied()
             .filter(|&i| opens(&patterns[i as usize], g))
             .collect();
-        verifiers.push(Verifier::new(patterns, &ign, mine)?);
+        verifiers.push(Verifier::new(patterns, leads, &ign, mine)?);
     }
     Ok((verifiers, group_of))
 }
@@ -305,9 +433,19 @@ impl Searcher {
     /// Builds the search for `patterns` (global index order) and
     /// `ignores`. Errors name a pattern by its global index.
     pub(crate) fn new(
-        patterns: &[Hir],
+        whole: &[Hir],
         ignores: &[Hir],
     ) -> Result<Searcher, SearchBuildError> {
+        // Patterns are verified without their leads, where the rest
+        // starts, and the lead is checked backwards from there.
+        let (bodies, leads): (Vec<Hir>, Vec<Option<Lead>>) = whole
+            .iter()
+            .map(|h| match strip_lead(h) {
+                Some((rest, lead)) => (rest, Some(lead)),
+                None => (h.clone(), None),
+            })
+            .unzip();
+        let patterns = &bodies[..];
         let mut general = Vec::new();
         let mut prefixed = Vec::new();
         let mut inner = Vec::new();
@@ -318,13 +456,15 @@ impl Searcher {
                 Kind::General => general.push(i as u32),
             }
         }
-        let all: Vec<Hir> =
-            ignores.iter().chain(patterns).map(relax).collect();
+        // The finder keeps the leads, which narrow its regions; a region
+        // is verified `MAX_LEAD` bytes past its end, where the rest of a
+        // match starting in it may start.
+        let all: Vec<Hir> = ignores.iter().chain(whole).map(relax).collect();
         let finder = build_finder(&all).map_err(|mut e| {
             e.pattern = e.pattern.and_then(|p| p.checked_sub(ignores.len()));
             e
         })?;
-        let (general, group_of) = groups(patterns, ignores, &general)?;
+        let (general, group_of) = groups(patterns, &leads, ignores, &general)?;
         let mut others = Vec::new();
         for ids in inner.into_iter().chain(Some(prefixed)) {
             if ids.is_empty() {
@@ -336,7 +476,7 @@ impl Searcher {
                 e.pattern = e.pattern.map(|l| ids[l] as usize);
                 e
             })?;
-            others.push((f, Verifier::new(patterns, &[], ids)?));
+            others.push((f, Verifier::new(patterns, &leads, &[], ids)?));
         }
         Ok(Searcher { finder, general, group_of, others })
     }
@@ -390,11 +530,15 @@ impl Searcher {
         for o in others.iter_mut() {
             o.pending = None;
         }
-        let mut sc = Scratch { spans, ends, seen, span_at: 0 };
+        let mut sc = Scratch { from, limit, spans, ends, seen, span_at: 0 };
+        let reach = (limit + MAX_LEAD).min(hay.len()).max(limit);
         let mut pos = from;
-        while pos < limit {
+        // Positions before this one are verified.
+        let mut done = from;
+        while pos < reach {
             if mode.dense {
-                let end = (pos + DECIDE_EVERY).min(limit);
+                pos = pos.max(done);
+                let end = (pos + DECIDE_EVERY).min(reach);
                 let mut found = 0;
                 for q in pos..end {
                     let g = usize::from(self.group_of[usize::from(hay[q])]);
@@ -412,28 +556,31 @@ impl Searcher {
                 for ((f, v), oc) in self.others.iter().zip(others.iter_mut()) {
                     sc.rewind(pos);
                     found += v.regions(
-                        f, oc, &mut sc, hay, pos, end, limit, &mut emit,
+                        f, oc, &mut sc, hay, pos, end, reach, &mut emit,
                     );
                 }
                 mode.matches += found;
                 mode.bytes += end - pos;
                 pos = end;
+                done = end;
             } else {
                 let input = Input::new(hay).span(pos..hay.len());
                 let m = match self.finder.search_with(finder, &input) {
-                    Some(m) if m.start() < limit => m,
+                    Some(m) if m.start() < reach => m,
                     _ => {
-                        mode.bytes += limit - pos;
+                        mode.bytes += reach - pos;
                         mode.decide();
                         break;
                     }
                 };
                 let end = m.end().max(m.start() + 1);
-                for q in m.start()..end.min(limit) {
+                let to = (end + MAX_LEAD).min(reach);
+                for q in m.start().max(done)..to {
                     mode.matches += self.verify_all(
                         general, others, &mut sc, hay, q, &mut emit,
                     );
                 }
+                done = done.max(to);
                 mode.bytes += end - pos;
                 pos = end;
             }
@@ -522,6 +669,10 @@ impl Mode {
 
 /// Per-call scratch shared by the verifiers.
 struct Scratch<'c> {
+    /// Where this call's candidates start; positions up to `MAX_LEAD`
+    /// past `limit` are verified for the leads that end there.
+    from: usize,
+    limit: usize,
     spans: &'c mut Vec<(usize, usize)>,
     ends: &'c mut [usize],
     seen: &'c mut Vec<u32>,
@@ -543,19 +694,25 @@ impl Scratch<'_> {
         false
     }
 
+    /// Whether `q` lies inside an ignored span, in any order.
+    fn ignored_at(&self, q: usize) -> bool {
+        let i = self.spans.partition_point(|&(_, end)| end <= q);
+        self.spans.get(i).is_some_and(|&(start, _)| start <= q)
+    }
+
     /// Goes back to position `q`.
     fn rewind(&mut self, q: usize) {
         self.span_at = self.spans.partition_point(|&(_, end)| end <= q);
     }
 }
 
-/// The first two bytes a match can begin with, after each look-behind:
-/// most positions fail this test, and it costs three table reads where a
-/// verification walks the DFA.
+/// The first two bytes a match can begin with, after each byte before
+/// it: most positions fail this test, and it costs three table reads where
+/// a verification walks the DFA.
 #[derive(Debug)]
 struct Starts {
-    /// Distinct anchored start state after each byte (256: the start of
-    /// the text).
+    /// Index of the rows for each byte before a position (256: the start
+    /// of the text).
     start_of: [u8; 257],
     /// Byte classes of the verifier.
     class_of: [u8; 256],
@@ -568,8 +725,32 @@ struct Starts {
 }
 
 impl Starts {
-    fn new(dfa: &DFA) -> Starts {
-        let mut cache = dfa.create_cache();
+    /// The starts of `dfa`, which runs every pattern of a verifier.
+    /// Patterns with a lead (`leads`) can only start after a byte one of
+    /// them reads; `plain` runs the others, or is `None` when there are
+    /// no others.
+    fn new(dfa: &DFA, plain: Option<&DFA>, leads: &[&Lead]) -> Starts {
+        let mut lead_after = [leads.is_empty(); 257];
+        for way in leads.iter().flat_map(|l| &l.ways) {
+            match way {
+                LeadWay::Start => lead_after[256] = true,
+                LeadWay::LineStart => {
+                    lead_after[256] = true;
+                    lead_after[usize::from(b'\n')] = true;
+                }
+                LeadWay::Bytes(sets) => {
+                    let last = sets.last().expect("leads read a byte");
+                    for (after, &set) in lead_after.iter_mut().zip(last) {
+                        *after |= set;
+                    }
+                }
+            }
+        }
+        // Without leads every pattern is plain and runs in `dfa`.
+        let plain = if leads.is_empty() { None } else { plain };
+        let mut caches = (dfa.create_cache(), plain.map(DFA::create_cache));
+        // The DFA of a subset of the patterns splits bytes into classes
+        // no finer than the DFA of all of them: one byte stands for each.
         let bc = dfa.byte_classes();
         // The last class is the end of input, never read from the text.
         let classes = bc.alphabet_len() - 1;
@@ -579,38 +760,54 @@ impl Starts {
             class_of[usize::from(b)] = bc.get(b);
             rep[usize::from(bc.get(b))] = b;
         }
-        let mut ids: Vec<LazyStateID> = Vec::new();
-        let mut start_of = [0u8; 257];
-        for (slot, index) in start_of.iter_mut().enumerate() {
+        let start = |dfa: &DFA, cache: &mut hybrid::Cache, slot: usize| {
             let config = start::Config::new()
                 .anchored(Anchored::Yes)
                 .look_behind(u8::try_from(slot).ok());
-            let sid = dfa
-                .start_state(&mut cache, &config)
-                .expect("anchored starts exist and nothing quits");
-            let i = ids.iter().position(|&x| x == sid).unwrap_or_else(|| {
-                ids.push(sid);
-                ids.len() - 1
+            dfa.start_state(cache, &config)
+                .expect("anchored starts exist and nothing quits")
+        };
+        // A row set per distinct (all, plain, lead) start.
+        type Key = (Option<LazyStateID>, Option<LazyStateID>);
+        let mut keys: Vec<Key> = Vec::new();
+        let mut start_of = [0u8; 257];
+        for (slot, index) in start_of.iter_mut().enumerate() {
+            let all =
+                lead_after[slot].then(|| start(dfa, &mut caches.0, slot));
+            let plain =
+                plain.zip(caches.1.as_mut()).map(|(p, c)| start(p, c, slot));
+            let key = (all, plain);
+            let i = keys.iter().position(|&k| k == key).unwrap_or_else(|| {
+                keys.push(key);
+                keys.len() - 1
             });
             *index = u8::try_from(i).expect("a DFA has a few start states");
         }
-        let next = |cache: &mut hybrid::Cache, sid, b| {
-            dfa.next_state(cache, sid, b).expect("the lazy DFA never gives up")
+        // Whether a match survives the bytes `b0`, `b1` from `sid`. A
+        // one-byte match shows in the next state, which is then a match
+        // state and not dead.
+        let alive = |dfa: &DFA, cache: &mut hybrid::Cache, sid, b0, b1| {
+            let next = |cache: &mut hybrid::Cache, sid, b| {
+                dfa.next_state(cache, sid, b)
+                    .expect("the lazy DFA never gives up")
+            };
+            let s1 = next(cache, sid, b0);
+            !s1.is_dead() && !next(cache, s1, b1).is_dead()
         };
         let stride = classes.div_ceil(64);
-        let mut pairs = vec![0u64; ids.len() * classes * stride];
-        for (si, &sid) in ids.iter().enumerate() {
+        let mut pairs = vec![0u64; keys.len() * classes * stride];
+        for (si, &(all, plain_sid)) in keys.iter().enumerate() {
             for c0 in 0..classes {
-                let s1 = next(&mut cache, sid, rep[c0]);
-                if s1.is_dead() {
-                    continue;
-                }
                 let row = (si * classes + c0) * stride;
                 for c1 in 0..classes {
-                    // A one-byte match shows in the next state, which is
-                    // then a match state and not dead.
-                    let s2 = next(&mut cache, s1, rep[c1]);
-                    if !s2.is_dead() {
+                    let (b0, b1) = (rep[c0], rep[c1]);
+                    let some = all.is_some_and(|sid| {
+                        alive(dfa, &mut caches.0, sid, b0, b1)
+                    }) || plain
+                        .zip(caches.1.as_mut())
+                        .zip(plain_sid)
+                        .is_some_and(|((p, c), sid)| alive(p, c, sid, b0, b1));
+                    if some {
                         pairs[row + c1 / 64] |= 1 << (c1 % 64);
                     }
                 }
@@ -632,11 +829,36 @@ impl Starts {
     }
 }
 
+/// The match-all lazy DFA of a verifier.
+fn anchored_dfa(hirs: &[&Hir]) -> Result<DFA, SearchBuildError> {
+    let err = |e: String| SearchBuildError { pattern: None, message: e };
+    let nfa = thompson::Compiler::new()
+        .syntax(syntax_config())
+        .configure(
+            thompson::Config::new()
+                .which_captures(WhichCaptures::None)
+                .nfa_size_limit(Some(64 << 20)),
+        )
+        .build_many_from_hir(hirs)
+        .map_err(|e| err(e.to_string()))?;
+    DFA::builder()
+        .configure(
+            DFA::config()
+                .match_kind(MatchKind::All)
+                .cache_capacity(8 << 20)
+                .minimum_cache_clear_count(None)
+                .skip_cache_capacity_check(true),
+        )
+        .build_from_nfa(nfa)
+        .map_err(|e| err(e.to_string()))
+}
+
 impl Verifier {
     /// A verifier for `ignores` (local patterns first) and the patterns
-    /// `ids` of `patterns`.
+    /// `ids` of `patterns`, whose leads are `leads`.
     fn new(
         patterns: &[Hir],
+        leads: &[Option<Lead>],
         ignores: &[Hir],
         ids: Vec<u32>,
     ) -> Result<Verifier, SearchBuildError> {
@@ -644,28 +866,33 @@ impl Verifier {
             .iter()
             .chain(ids.iter().map(|&i| &patterns[i as usize]))
             .collect();
-        let err = |e: String| SearchBuildError { pattern: None, message: e };
-        let nfa = thompson::Compiler::new()
-            .syntax(syntax_config())
-            .configure(
-                thompson::Config::new()
-                    .which_captures(WhichCaptures::None)
-                    .nfa_size_limit(Some(64 << 20)),
+        let dfa = anchored_dfa(&exact)?;
+        let leads: Vec<Option<Lead>> =
+            ids.iter().map(|&i| leads[i as usize].clone()).collect();
+        let led: Vec<&Lead> = leads.iter().flatten().collect();
+        // Ignores and patterns without a lead, whose starts need no lead.
+        let plain: Vec<&Hir> = ignores
+            .iter()
+            .chain(
+                ids.iter()
+                    .zip(&leads)
+                    .filter(|(_, l)| l.is_none())
+                    .map(|(&i, _)| &patterns[i as usize]),
             )
-            .build_many_from_hir(&exact)
-            .map_err(|e| err(e.to_string()))?;
-        let dfa = DFA::builder()
-            .configure(
-                DFA::config()
-                    .match_kind(MatchKind::All)
-                    .cache_capacity(8 << 20)
-                    .minimum_cache_clear_count(None)
-                    .skip_cache_capacity_check(true),
-            )
-            .build_from_nfa(nfa)
-            .map_err(|e| err(e.to_string()))?;
-        let starts = Starts::new(&dfa);
-        Ok(Verifier { dfa, starts, patterns: ids, ignores: ignores.len() })
+            .collect();
+        let plain = if led.is_empty() || plain.is_empty() {
+            None
+        } else {
+            Some(anchored_dfa(&plain)?)
+        };
+        let starts = Starts::new(&dfa, plain.as_ref(), &led);
+        Ok(Verifier {
+            dfa,
+            starts,
+            patterns: ids,
+            leads,
+            ignores: ignores.len(),
+        })
     }
 
     fn create_cache(&self) -> VerifierCache {
@@ -780,29 +1007,43 @@ impl Verifier {
             return 0;
         }
         // Checked late: most positions have no match at all.
-        let mut keep = !sc.ignored(q);
-        if keep && self.ignores > 0 {
-            let ignore_end = sc
-                .seen
-                .iter()
-                .filter(|&&l| (l as usize) < self.ignores)
-                .map(|&l| sc.ends[l as usize])
-                .max();
-            if let Some(end) = ignore_end {
-                sc.spans.push((q, end));
-                keep = false;
-            }
+        let inside = sc.ignored(q);
+        let ignore_end = sc.seen[..]
+            .iter()
+            .filter(|&&l| (l as usize) < self.ignores)
+            .map(|&l| sc.ends[l as usize])
+            .max();
+        let mine = !inside && q < sc.limit;
+        if mine && let Some(end) = ignore_end {
+            sc.spans.push((q, end));
         }
-        let n = sc.seen.len();
-        for &local in sc.seen.iter() {
+        let plain = mine && ignore_end.is_none();
+        let mut n = 0;
+        let seen = std::mem::take(sc.seen);
+        for &local in &seen {
             let local = local as usize;
             let end = std::mem::replace(&mut sc.ends[local], usize::MAX);
-            if keep {
-                emit(self.patterns[local - self.ignores] as usize, q, end);
+            let Some(i) = local.checked_sub(self.ignores) else { continue };
+            let pattern = self.patterns[i] as usize;
+            match &self.leads[i] {
+                None if plain => {
+                    emit(pattern, q, end);
+                    n += 1;
+                }
+                None => {}
+                Some(lead) => lead.starts(hay, q, |start| {
+                    if (sc.from..sc.limit).contains(&start)
+                        && !sc.ignored_at(start)
+                    {
+                        emit(pattern, start, end);
+                        n += 1;
+                    }
+                }),
             }
         }
+        *sc.seen = seen;
         sc.seen.clear();
-        if keep { n } else { 0 }
+        n
     }
 }
 
@@ -854,5 +1095,148 @@ fn record(
             sc.seen.push(local as u32);
         }
         sc.ends[local] = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex_automata::util::syntax::parse_with;
+
+    /// Patterns with leads of every kind, patterns without, an ignore.
+    const PATTERNS: &[&str] = &[
+        r"(?:^|[^A-Za-z])([A-Z][a-z]{1,8} [A-Z][a-z]{1,8}),? DOB",
+        r"(?:(?m:^)|[^/\w.\n-])(\d{1,2}/\d{1,2}/\d{2,4})",
+        r"(?:^|\n)[ \t]{0,3}Dr\. ([A-Z][a-z]{1,8})",
+        r"(?:[^\n\w\[(]|[^\n][\[(])((?:19|20)\d{2}-\d{2}-\d{2})",
+        r"\b\d{3}-\d{2}-\d{4}\b",
+        r"\+1\d{10}\b",
+    ];
+    const IGNORES: &[&str] = &[r"\b0\d/0\d/2000\b"];
+
+    fn hirs(res: &[&str]) -> Vec<Hir> {
+        res.iter().map(|r| parse_with(r, &syntax_config()).unwrap()).collect()
+    }
+
+    /// Each pattern's longest match at each start in `from..limit`, found
+    /// one start at a time, and the ignored spans taken out as the
+    /// searcher does.
+    fn reference(
+        hay: &[u8],
+        from: usize,
+        limit: usize,
+    ) -> Vec<(usize, usize, usize)> {
+        static ONES: std::sync::LazyLock<[Vec<meta::Regex>; 2]> =
+            std::sync::LazyLock::new(|| {
+                let one = |re: &&str| {
+                    meta::Builder::new()
+                        .syntax(syntax_config())
+                        .configure(
+                            meta::Config::new().match_kind(MatchKind::All),
+                        )
+                        .build(re)
+                        .unwrap()
+                };
+                [
+                    IGNORES.iter().map(one).collect(),
+                    PATTERNS.iter().map(one).collect(),
+                ]
+            });
+        let longest = |re: &meta::Regex, s: usize| {
+            let input = Input::new(hay).range(s..).anchored(Anchored::Yes);
+            re.search(&input).map(|m| m.end())
+        };
+        let [ignores, patterns] = &*ONES;
+        let mut out = Vec::new();
+        let mut skip_to = 0;
+        for s in 0..limit {
+            if s < skip_to {
+                continue;
+            }
+            if let Some(end) =
+                ignores.iter().filter_map(|r| longest(r, s)).max()
+            {
+                skip_to = end;
+                continue;
+            }
+            if s < from {
+                continue;
+            }
+            for (p, re) in patterns.iter().enumerate() {
+                if let Some(end) = longest(re, s) {
+                    out.push((p, s, end));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn search(
+        hay: &[u8],
+        windows: &[usize],
+        dense: Option<bool>,
+    ) -> Vec<(usize, usize, usize)> {
+        static SEARCHER: std::sync::LazyLock<Searcher> =
+            std::sync::LazyLock::new(|| {
+                Searcher::new(&hirs(PATTERNS), &hirs(IGNORES)).unwrap()
+            });
+        let s = &*SEARCHER;
+        let mut cache = s.create_cache();
+        FORCE_DENSE.set(dense);
+        let mut out = Vec::new();
+        let mut from = 0;
+        for &limit in windows.iter().chain(Some(&hay.len())) {
+            let limit = limit.clamp(from, hay.len());
+            from = s.candidates(&mut cache, hay, from, limit, |p, a, b| {
+                out.push((p, a, b))
+            });
+        }
+        FORCE_DENSE.set(None);
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn leads_are_recognised_where_they_narrow_the_search() {
+        let h = hirs(PATTERNS);
+        let leads: Vec<bool> =
+            h.iter().map(|h| strip_lead(h).is_some()).collect();
+        assert_eq!(leads, [true, true, true, true, false, false]);
+    }
+
+    #[test]
+    fn leads_match_where_the_whole_pattern_does() {
+        let hay = b"Ana Ruiz DOB 3/4/1950\nDr. Hale saw xAna Ruiz DOB and \
+            (2021-03-04) [2021-03-04 \n[2021-03-04 1/2/2020 a1/2/2020 \
+            04/05/2000 219-09-9999 +13125550187 Ana Ruiz, DOB";
+        let want = reference(hay, 0, hay.len());
+        assert!(want.len() >= 9, "{want:?}");
+        for dense in [Some(false), Some(true), None] {
+            assert_eq!(search(hay, &[], dense), want, "{dense:?}");
+        }
+    }
+
+    proptest::proptest! {
+        // The reference runs every pattern from every position.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn leads_across_windows_and_modes(
+            picks in proptest::collection::vec(0..10usize, 0..40),
+            cuts in proptest::collection::vec(0..400usize, 0..6),
+        ) {
+            const PIECES: &[&str] = &[
+                "Ana Ruiz DOB ", "x", "\n", " 3/4/1950 ", "(2021-03-04)",
+                "\nDr. Hale ", "[", "04/05/2000", "219-09-9999 ", "1/2/20",
+            ];
+            let hay: Vec<u8> =
+                picks.iter().flat_map(|&i| PIECES[i].bytes()).collect();
+            let mut cuts = cuts;
+            cuts.sort();
+            let want = reference(&hay, 0, hay.len());
+            for dense in [Some(false), Some(true)] {
+                proptest::prop_assert_eq!(&search(&hay, &cuts, dense), &want);
+            }
+        }
     }
 }
