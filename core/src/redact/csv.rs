@@ -5,9 +5,9 @@
 use crate::scan::hints::FieldHint;
 use std::io::{self, BufRead, Write};
 
-use crate::Redactor;
-use crate::scan::csv::{Kind, fields, scan_record, trim_terminator};
+use crate::scan::csv::{Kind, scan_record, split, trim_terminator};
 use crate::scan::{CsvOptions, CsvScan};
+use crate::{Finding, Redactor};
 
 use super::pipeline::{self, End};
 
@@ -117,21 +117,30 @@ impl Redactor {
         if body.is_empty() {
             return 0;
         }
-        if kind != Kind::Data {
+        // A record whose quote never closes (the end of a damaged file)
+        // has no fields to quote again: it is redacted in place, as text.
+        let cells = if kind == Kind::Data { split(body, delim) } else { None };
+        let Some(fields) = cells else {
             let (_, found) =
                 scan_record(self.scanner(), kind, raw, 0, 0, hints, delim);
             if found.is_empty() {
                 return 0;
             }
-            let found: Vec<_> = found.iter().map(|f| *f.finding()).collect();
+            // A text finding may cross a delimiter (`42 Maple Street,
+            // Springfield`): each piece is replaced and the delimiters
+            // stay, so the record keeps its fields.
+            let found: Vec<_> = found
+                .iter()
+                .flat_map(|f| pieces(body, *f.finding(), delim))
+                .collect();
             self.apply(body, 0, &found, out);
             out.extend_from_slice(&raw[body.len()..]);
             return found.len() as u64;
-        }
+        };
         let mut count = 0;
         let mut at = 0;
         let mut plain = Vec::new();
-        for (column, field) in fields(body, delim).iter().enumerate() {
+        for (column, field) in fields.iter().enumerate() {
             let hint =
                 hints.get(column).copied().unwrap_or(FieldHint::Unknown);
             let (value, _) = field.value(body);
@@ -143,10 +152,14 @@ impl Redactor {
             plain.clear();
             self.apply(&value, 0, &found, &mut plain);
             out.extend_from_slice(&raw[at..field.raw.start]);
+            // An unquoted field can hold a `"` or a lone `\r` (the reader
+            // is lenient): quoted only if the replacement added one.
+            let count =
+                |v: &[u8], c: u8| v.iter().filter(|&&b| b == c).count();
             let quote = field.quoted
-                || plain.iter().any(|&b| {
-                    b == delim || b == b'"' || b == b'\n' || b == b'\r'
-                });
+                || plain.iter().any(|&b| b == delim || b == b'\n')
+                || count(&plain, b'"') > count(&value, b'"')
+                || count(&plain, b'\r') > count(&value, b'\r');
             if quote {
                 out.push(b'"');
                 for &b in &plain {
@@ -166,6 +179,31 @@ impl Redactor {
         }
         count
     }
+}
+
+/// `f` split around the bytes that give a record its shape.
+fn pieces(
+    body: &[u8],
+    f: Finding,
+    delim: u8,
+) -> impl Iterator<Item = Finding> {
+    let structural =
+        move |b: &u8| matches!(*b, b'"' | b'\n' | b'\r') || *b == delim;
+    let mut at = f.start;
+    std::iter::from_fn(move || {
+        while at < f.end {
+            let start = at;
+            let len = body[start..f.end]
+                .iter()
+                .position(structural)
+                .unwrap_or(f.end - start);
+            at = start + len + 1;
+            if len > 0 {
+                return Some(Finding { start, end: start + len, ..f });
+            }
+        }
+        None
+    })
 }
 
 /// About a megabyte of raw records and their kinds, with the column hints
