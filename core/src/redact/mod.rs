@@ -279,9 +279,35 @@ impl Redactor {
         findings: &[Finding],
         out: &mut Vec<u8>,
     ) {
-        let spans = findings
-            .iter()
-            .map(|f| (f.start - offset, f.end - offset, f.entity));
+        let patterns = self.scanner.patterns();
+        let spans = findings.iter().flat_map(|f| {
+            let (start, end) = (f.start - offset, f.end - offset);
+            // An HL7 field's components are read by position: replacing
+            // `MORALES^DIANA^K` whole would move the components after it,
+            // and a second reading would take them for others. Each
+            // component is replaced on its own and the separators stay.
+            let positional = patterns
+                .get(f.pattern.as_usize())
+                .is_some_and(|p| p.hl7.is_some());
+            let mut at = start;
+            std::iter::from_fn(move || {
+                while at < end {
+                    let from = at;
+                    let len = match positional {
+                        true => hay[from..end]
+                            .iter()
+                            .position(|&b| b == b'^' || b == b'&')
+                            .unwrap_or(end - from),
+                        false => end - from,
+                    };
+                    at = from + len + 1;
+                    if len > 0 {
+                        return Some((from, from + len, f.entity));
+                    }
+                }
+                None
+            })
+        });
         self.apply_spans(hay, spans, out);
     }
 

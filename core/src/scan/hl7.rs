@@ -135,8 +135,11 @@ impl Hl7 {
         let mut starts = starts.peekable();
         while let Some((start, name)) = starts.next() {
             let mut end = segment_end(hay, start + 4);
+            // The byte that lets the next segment start (`| PD1|`) is
+            // not part of this one: redacting it with a field's value
+            // would join the two segments on a second reading.
             if let Some(&(next, _)) = starts.peek() {
-                end = end.min(next);
+                end = end.min(next - 1);
             }
             self.segment(name, hay, start + 4, end.max(start + 4), &mut emit);
         }

@@ -22,10 +22,36 @@ fn conflict(a: &Finding, b: &Finding) -> bool {
 }
 
 /// Resolves one overlap group, appending survivors to `out` in start order.
+/// Groups up to this size merge nested readings of one entity; larger
+/// ones (only hostile input makes them) skip that quadratic step.
+const MERGE_NESTED: usize = 256;
+
 fn resolve_group(group: &mut [Finding], out: &mut Vec<Finding>) {
     if group.len() == 1 {
         out.push(group[0]);
         return;
+    }
+    // One entity read narrow and wide (`jo@clinic.ex` inside the value of
+    // `email=`): the wide reading covers the narrow one and stays, with
+    // the better score. Keeping the narrow one would leave the rest of
+    // the wide one in the text.
+    let mut nested = 0;
+    if group.len() <= MERGE_NESTED {
+        for i in 0..group.len() {
+            let inner = group[i];
+            let outer = group.iter().position(|o| {
+                o.score != f32::NEG_INFINITY
+                    && o.entity == inner.entity
+                    && o.start <= inner.start
+                    && inner.end <= o.end
+                    && (o.start, o.end) != (inner.start, inner.end)
+            });
+            if let Some(o) = outer {
+                group[o].score = group[o].score.max(inner.score);
+                group[i].score = f32::NEG_INFINITY;
+                nested += 1;
+            }
+        }
     }
     group.sort_by(|a, b| {
         b.score
@@ -35,7 +61,7 @@ fn resolve_group(group: &mut [Finding], out: &mut Vec<Finding>) {
             .then(a.pattern.cmp(&b.pattern))
     });
     let first = out.len();
-    for f in group.iter() {
+    for f in &group[..group.len() - nested] {
         if out[first..].iter().all(|kept| !conflict(kept, f)) {
             out.push(*f);
         }
@@ -97,6 +123,21 @@ mod tests {
         let got =
             run(vec![f(Entity::Date, 0, 8, 0.8), f(Entity::Date, 0, 14, 0.8)]);
         assert_eq!(got, vec![(Entity::Date, 0, 14)]);
+    }
+
+    #[test]
+    fn a_wide_reading_of_one_entity_covers_a_narrow_one() {
+        // The narrow reading scores higher, but keeping it alone would
+        // leave the rest of the wide one in the text.
+        let mut raw = vec![
+            f(Entity::Email, 0, 30, 0.85),
+            f(Entity::Email, 6, 18, 0.95),
+            f(Entity::Email, 8, 12, 0.9),
+        ];
+        let mut out = Vec::new();
+        resolve(&mut raw, usize::MAX, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].start, out[0].end, out[0].score), (0, 30, 0.95));
     }
 
     #[test]
