@@ -356,3 +356,18 @@ fn times_follow_the_chain_order_across_threads() {
     // RFC 3339 UTC with a fixed number of digits sorts as text.
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
 }
+
+#[test]
+fn a_mac_in_another_spelling_does_not_verify() {
+    // Found by the `audit_verify` fuzz target: upper-case hex decoded to
+    // the same MAC, so a log whose bytes changed still verified.
+    let mut lines = chain_lines(3);
+    let upper = lines[1].replace("\"mac\":\"", "\"mac\":\"X");
+    let (head, tail) = upper.split_once("\"mac\":\"X").unwrap();
+    lines[1] = format!("{head}\"mac\":\"{}", tail.to_ascii_uppercase());
+    let log = lines.join("\n");
+    let report = verify(&key(1), log.as_bytes()).unwrap();
+    assert_eq!(report.valid, 1);
+    let bad = report.first_bad.unwrap();
+    assert!(bad.reason.contains("lowercase hex"), "{}", bad.reason);
+}
