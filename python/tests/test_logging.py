@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import logging.config
+import warnings
 
 import pytest
 
@@ -182,13 +183,26 @@ def test_record_factory_covers_handlers_added_later():
         assert raw not in out, out
     assert "ValueError: invalid ssn [SSN]" in out
 
-    # A handler filter still reads extra= fields, attached after the
-    # factory ran, but does not redact the message a second time.
+    # extra= fields, attached after the factory ran, are redacted under
+    # their names as makeRecord stores them: no filter needed.
+    handler.setFormatter(logging.Formatter("%(message)s %(mrn)s %(ssn)s %(last_name)s"))
+    logger.info("x", extra={"mrn": "0048213", "ssn": 219099999, "last_name": "Quixote"})
+    out = stream.getvalue().splitlines()[-1]
+    assert out == "x [MRN] [SSN] [PERSON]", out
+
+    # A handler filter as well does not redact anything a second time.
     handler.addFilter(plog.RedactingFilter())
     handler.setFormatter(logging.Formatter("%(message)s %(mrn)s"))
     logger.info("tagged %s", "[SSN]", extra={"mrn": "0048213"})
     assert "0048213" not in stream.getvalue()
-    assert "tagged [SSN]" in stream.getvalue()
+    assert "tagged [SSN] [MRN]" in stream.getvalue()
+
+    # A record still pickles (QueueHandler to another process, SocketHandler).
+    import pickle
+
+    record = logger.makeRecord("test.factory", logging.INFO, "f", 1, "m", None, None, extra={"mrn": "0048213"})
+    back = pickle.loads(pickle.dumps(record))
+    assert back.mrn == "[MRN]" and type(vars(back)) is dict
 
 
 def test_json_formatter_that_formats_exc_info_itself():
@@ -232,7 +246,11 @@ def test_pydantic_input_values_are_withheld_from_tracebacks():
 def test_install_without_handlers_warns_and_covers_last_resort(capsys):
     logger = logging.getLogger("test.nohandlers")
     logger.propagate = False
+    # Without the record factory nothing would redact later handlers.
     with pytest.warns(RuntimeWarning, match="no handlers"):
+        plog.install(["test.nohandlers"], record_factory=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         plog.install(["test.nohandlers"])
     # No handler anywhere: Python prints through its last-resort handler.
     logger.warning("ssn %s mail %s", SSN, EMAIL)

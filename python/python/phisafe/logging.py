@@ -35,9 +35,9 @@ own, libraries add theirs) have no filter. :func:`install` therefore also
 redacts every record where it is made (a ``logging.setLogRecordFactory``
 wrapper): message, arguments, exception and stack are redacted before any
 handler exists to see them. Fields added with ``extra=`` are attached by
-``Logger.makeRecord`` after the factory returns, so only a handler filter
-reads them: give uvicorn :func:`uvicorn_log_config` and keep filters on
-handlers that print ``extra=`` fields (JSON formatters).
+``Logger.makeRecord`` after the factory returns; the record it made holds
+its attributes in a dictionary that redacts each such field, under its
+name, as it is stored, so no handler sees them raw either.
 """
 
 from __future__ import annotations
@@ -151,20 +151,24 @@ class RedactingFilter(logging.Filter):
         try:
             if state != _MADE:
                 self._redact(record)
-            self._redact_extra(record)
+            if not isinstance(vars(record), _ExtraRedacting):
+                self._redact_extra(record)
         except Exception:
             _withhold(record)
         setattr(record, _DONE, True)
         return True
 
     def _made(self, record: logging.LogRecord) -> None:
-        """Redacts a record the factory just made: everything but the
-        ``extra=`` fields, which are attached after."""
+        """Redacts a record the factory just made. The ``extra=`` fields
+        come after: ``Logger.makeRecord`` stores them with
+        ``record.__dict__[key] = value``, which the record's own dictionary
+        redacts."""
         try:
             self._redact(record)
         except Exception:
             _withhold(record)
         setattr(record, _DONE, _MADE)
+        record.__dict__ = _ExtraRedacting(record.__dict__, self._redactor)
 
     def _redact_extra(self, record: logging.LogRecord) -> None:
         r = self._redactor
@@ -202,6 +206,28 @@ class RedactingFilter(logging.Filter):
             record.stack_info = r.text(record.stack_info)
 
 
+class _ExtraRedacting(dict[str, Any]):
+    """A record's attribute dictionary that redacts the fields stored in
+    it later by item assignment (``extra=``), each under its name."""
+
+    def __init__(self, attrs: dict[str, Any], redactor: _Redactor) -> None:
+        super().__init__(attrs)
+        self._redactor = redactor
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in _STANDARD and key != _DONE:
+            try:
+                value = self._redactor.keyed(key, value)
+            except Exception:
+                value = "[REDACTED]"
+        super().__setitem__(key, value)
+
+    def __reduce__(self) -> Any:
+        # Pickled (a record sent to another process) as the plain
+        # dictionary it is; the redactor stays here.
+        return (dict, (dict(self),))
+
+
 def _withhold(record: logging.LogRecord) -> None:
     if isinstance(record.args, tuple) and record.args:
         # Keep the shape for formatters that unpack it (uvicorn's access
@@ -230,9 +256,10 @@ def install(
     handler, and returns it. With ``record_factory`` (the default) records
     are also redacted where they are made (:func:`install_record_factory`),
     so handlers configured later still print redacted messages and
-    tracebacks. If none of ``loggers`` has a handler yet, a
-    ``RuntimeWarning`` says so: configure logging first, or ``extra=``
-    fields reach later handlers unread."""
+    tracebacks, and ``extra=`` fields under their names. Without the
+    record factory, a ``RuntimeWarning`` says so if none of ``loggers``
+    has a handler yet: configure logging first, or later handlers print
+    raw records."""
     f = filter or RedactingFilter()
     attached = 0
     for name in loggers:
@@ -247,11 +274,11 @@ def install(
         last.addFilter(f)
     if record_factory:
         install_record_factory(f)
-    if not attached:
+    if not attached and not record_factory:
         warnings.warn(
-            "phisafe.logging.install(): no handlers on the given loggers yet; records "
-            "are redacted where they are made, but call install() after logging is "
-            "configured so that extra= fields are redacted too",
+            "phisafe.logging.install(record_factory=False): no handlers on the given "
+            "loggers yet, so nothing redacts their records; call install() after "
+            "logging is configured",
             RuntimeWarning,
             stacklevel=2,
         )
