@@ -2,9 +2,9 @@
 
 - :class:`PHIMiddleware`: a pure ASGI middleware (no ``BaseHTTPMiddleware``,
   so contextvars and streaming keep working) that logs PHI in JSON request
-  bodies and redacts it in JSON and NDJSON responses (gzip too). What it
-  cannot read (too large, another encoding) is never passed silently:
-  ``on_unscanned`` logs it by default, or blocks it.
+  bodies and redacts it in JSON, NDJSON and plain-text responses (gzip
+  too). What it cannot read (too large, another encoding) is never passed
+  silently: ``on_unscanned`` logs it by default, or blocks it.
 - :func:`validation_error_handler`: 422 responses without the submitted
   ``input`` (FastAPI echoes it by default, PHI included) and without body
   keys that may be data.
@@ -55,6 +55,10 @@ _log = logging.getLogger("phisafe.fastapi")
 
 _JSON = 1
 _NDJSON = 2
+_TEXT = 3
+# Plain text bodies, redacted as text. HTML and XML are left alone: a
+# replacement could land inside markup.
+_TEXT_TYPES = (b"text/plain", b"text/csv", b"text/tab-separated-values")
 _NDJSON_TYPES = (b"application/x-ndjson", b"application/jsonl", b"application/json-seq", b"application/jsonlines")
 
 
@@ -66,7 +70,7 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> Optional[bytes]:
 
 
 def _kind(headers: list[tuple[bytes, bytes]]) -> int:
-    """_JSON, _NDJSON or 0 for a body of another type."""
+    """_JSON, _NDJSON, _TEXT or 0 for a body of another type."""
     v = _header(headers, b"content-type")
     if v is None:
         return 0
@@ -75,6 +79,8 @@ def _kind(headers: list[tuple[bytes, bytes]]) -> int:
         return _NDJSON
     if mime == b"application/json" or mime.endswith(b"+json"):
         return _JSON
+    if mime in _TEXT_TYPES:
+        return _TEXT
     return 0
 
 
@@ -132,7 +138,7 @@ class PHIMiddleware:
     never changed: an endpoint handed ``[SSN]`` would fail validation.
     ``responses`` is ``"off"``, ``"log"`` or ``"redact"`` (JSON bodies are
     replaced by their redacted JSON, same shape; NDJSON line by line as it
-    streams; gzip responses decompressed and compressed again;
+    streams; ``text/plain`` and ``text/csv`` as text, read whole; gzip responses decompressed and compressed again;
     ``content-length`` fixed). Defaults: log requests, redact responses.
 
     A body the middleware cannot read (JSON over ``max_body`` bytes,
@@ -194,6 +200,17 @@ class PHIMiddleware:
             "PHI in %s body of %s: %s", where, scanner.redact(path), scanner.redact(summary)
         )
 
+    def _text(self, text: str, mode: str, where: str, path: str) -> Optional[str]:
+        """The replacement for a text body, or None to keep it."""
+        scanner = self._scanner()
+        if mode == "log":
+            found = scanner.scan(text)
+            if found:
+                self._found(found, where, path)
+            return None
+        red = scanner.redact(text)
+        return None if red == text else red
+
     def _json(self, text: str, mode: str, where: str, path: str) -> Optional[str]:
         """The replacement for one JSON document, or None to keep it. Text
         that does not parse is redacted as text."""
@@ -201,13 +218,7 @@ class PHIMiddleware:
         try:
             doc = json.loads(text)
         except ValueError:
-            if mode == "log":
-                found = scanner.scan(text)
-                if found:
-                    self._found(found, where, path)
-                return None
-            red = scanner.redact(text)
-            return None if red == text else red
+            return self._text(text, mode, where, path)
         if mode == "log":
             found = scanner.scan_json(doc)
             if found:
@@ -380,6 +391,9 @@ class PHIMiddleware:
                     raise _Unscanned("not UTF-8") from e
                 if kind == _NDJSON:
                     new: Optional[bytes] = self._ndjson(plain, mode, path)
+                elif kind == _TEXT:
+                    red = self._text(text, mode, "response", path)
+                    new = None if red is None else red.encode()
                 else:
                     red = self._json(text, mode, "response", path) if text.strip() else None
                     new = None if red is None else red.encode()
