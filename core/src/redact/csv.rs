@@ -9,6 +9,7 @@ use crate::scan::csv::{Kind, scan_record, split, trim_terminator};
 use crate::scan::{CsvOptions, CsvScan};
 use crate::{Finding, Redactor};
 
+use super::pieces;
 use super::pipeline::{self, End};
 
 impl Redactor {
@@ -131,7 +132,16 @@ impl Redactor {
             // stay, so the record keeps its fields.
             let found: Vec<_> = found
                 .iter()
-                .flat_map(|f| pieces(body, *f.finding(), delim))
+                .flat_map(|f| {
+                    let f = *f.finding();
+                    let sep =
+                        |b| matches!(b, b'"' | b'\n' | b'\r') || b == delim;
+                    pieces(body, f.start..f.end, sep).map(move |r| Finding {
+                        start: r.start,
+                        end: r.end,
+                        ..f
+                    })
+                })
                 .collect();
             self.apply(body, 0, &found, out);
             out.extend_from_slice(&raw[body.len()..]);
@@ -179,31 +189,6 @@ impl Redactor {
         }
         count
     }
-}
-
-/// `f` split around the bytes that give a record its shape.
-fn pieces(
-    body: &[u8],
-    f: Finding,
-    delim: u8,
-) -> impl Iterator<Item = Finding> {
-    let structural =
-        move |b: &u8| matches!(*b, b'"' | b'\n' | b'\r') || *b == delim;
-    let mut at = f.start;
-    std::iter::from_fn(move || {
-        while at < f.end {
-            let start = at;
-            let len = body[start..f.end]
-                .iter()
-                .position(structural)
-                .unwrap_or(f.end - start);
-            at = start + len + 1;
-            if len > 0 {
-                return Some(Finding { start, end: start + len, ..f });
-            }
-        }
-        None
-    })
 }
 
 /// About a megabyte of raw records and their kinds, with the column hints

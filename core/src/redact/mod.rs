@@ -281,7 +281,6 @@ impl Redactor {
     ) {
         let patterns = self.scanner.patterns();
         let spans = findings.iter().flat_map(|f| {
-            let (start, end) = (f.start - offset, f.end - offset);
             // An HL7 field's components are read by position: replacing
             // `MORALES^DIANA^K` whole would move the components after it,
             // and a second reading would take them for others. Each
@@ -289,24 +288,9 @@ impl Redactor {
             let positional = patterns
                 .get(f.pattern.as_usize())
                 .is_some_and(|p| p.hl7.is_some());
-            let mut at = start;
-            std::iter::from_fn(move || {
-                while at < end {
-                    let from = at;
-                    let len = match positional {
-                        true => hay[from..end]
-                            .iter()
-                            .position(|&b| b == b'^' || b == b'&')
-                            .unwrap_or(end - from),
-                        false => end - from,
-                    };
-                    at = from + len + 1;
-                    if len > 0 {
-                        return Some((from, from + len, f.entity));
-                    }
-                }
-                None
-            })
+            let sep = move |b: u8| positional && matches!(b, b'^' | b'&');
+            pieces(hay, f.start - offset..f.end - offset, sep)
+                .map(|r| (r.start, r.end, f.entity))
         });
         self.apply_spans(hay, spans, out);
     }
@@ -451,6 +435,30 @@ fn partial(value: &[u8], out: &mut Vec<u8>) {
             out.push(b);
         }
     }
+}
+
+/// The non-empty pieces of `hay[span]` between bytes `sep` accepts, for
+/// replacing a finding without the bytes that give the text its shape.
+pub(crate) fn pieces(
+    hay: &[u8],
+    span: std::ops::Range<usize>,
+    sep: impl Fn(u8) -> bool,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut at = span.start;
+    std::iter::from_fn(move || {
+        while at < span.end {
+            let start = at;
+            let len = hay[start..span.end]
+                .iter()
+                .position(|&b| sep(b))
+                .unwrap_or(span.end - start);
+            at = start + len + 1;
+            if len > 0 {
+                return Some(start..start + len);
+            }
+        }
+        None
+    })
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@
 //! string is a second fact, while a number read as both a phone and an SSN
 //! is one fact read two ways. Within each group of transitively overlapping
 //! findings, the best (higher score, then longer, then earlier, then lower
-//! pattern index) wins and conflicting ones are dropped. Working group by
-//! group keeps the outcome independent of where a stream was cut.
+//! pattern index) wins and conflicting ones are dropped; first, a reading
+//! of one entity that lies inside a wider reading of the same entity gives
+//! way to it and lends it its score, so no part of the wide one is left in
+//! the text. Working group by group keeps the outcome independent of where
+//! a stream was cut.
 
 use crate::Finding;
 

@@ -192,6 +192,9 @@ class PHIMiddleware:
         return self.on_unscanned == "block"
 
     def _found(self, found: list[Finding], where: str, path: str) -> None:
+        """Logs what was found, if anything (entities and paths only)."""
+        if not found:
+            return
         # Paths carry values too (/patients/{email}), and a JSON path's
         # keys can be names: both are redacted.
         scanner = self._scanner()
@@ -204,9 +207,7 @@ class PHIMiddleware:
         """The replacement for a text body, or None to keep it."""
         scanner = self._scanner()
         if mode == "log":
-            found = scanner.scan(text)
-            if found:
-                self._found(found, where, path)
+            self._found(scanner.scan(text), where, path)
             return None
         red = scanner.redact(text)
         return None if red == text else red
@@ -220,9 +221,7 @@ class PHIMiddleware:
         except ValueError:
             return self._text(text, mode, where, path)
         if mode == "log":
-            found = scanner.scan_json(doc)
-            if found:
-                self._found(found, where, path)
+            self._found(scanner.scan_json(doc), where, path)
             return None
         # One pass: redact_json hands back what it did not change as it
         # was, so an equal result means nothing was found.

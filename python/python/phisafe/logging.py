@@ -129,6 +129,11 @@ class _Redactor:
         return v if red == s else red
 
 
+def _is_extra(key: str) -> bool:
+    """Whether a record attribute came from ``extra=``."""
+    return key not in _STANDARD and key != _DONE
+
+
 class RedactingFilter(logging.Filter):
     """A ``logging.Filter`` that redacts records in place; see the module
     documentation. Arguments are those of :meth:`phisafe.Scanner.redact`;
@@ -173,7 +178,7 @@ class RedactingFilter(logging.Filter):
     def _redact_extra(self, record: logging.LogRecord) -> None:
         r = self._redactor
         for key, value in list(vars(record).items()):
-            if key not in _STANDARD and key != _DONE:
+            if _is_extra(key):
                 setattr(record, key, r.keyed(key, value))
 
     def _redact(self, record: logging.LogRecord) -> None:
@@ -215,7 +220,7 @@ class _ExtraRedacting(dict[str, Any]):
         self._redactor = redactor
 
     def __setitem__(self, key: str, value: Any) -> None:
-        if key not in _STANDARD and key != _DONE:
+        if _is_extra(key):
             try:
                 value = self._redactor.keyed(key, value)
             except Exception:
@@ -241,7 +246,7 @@ def _withhold(record: logging.LogRecord) -> None:
     record.exc_text = None
     record.stack_info = None
     for key in list(vars(record)):
-        if key not in _STANDARD and key != _DONE:
+        if _is_extra(key):
             setattr(record, key, "[REDACTED]")
 
 
