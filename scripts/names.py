@@ -1,4 +1,4 @@
-"""Regenerate patterns/names/{first,last}.txt from the 1990 Census lists.
+"""Regenerate core/patterns/names/{first,last}.txt from the 1990 Census lists.
 
 Usage: pip download --no-deps names==0.3.0 -d /tmp/n && tar xzf ... and
        python3 scripts/names.py /path/to/names-0.3.0/names
@@ -20,7 +20,7 @@ def load(path):
 
 def main(src):
     src = pathlib.Path(src)
-    out = pathlib.Path(__file__).resolve().parent.parent / "patterns" / "names"
+    out = pathlib.Path(__file__).resolve().parent.parent / "core" / "patterns" / "names"
     first = {n for n, _ in load(src / "dist.male.first") + load(src / "dist.female.first")}
     last = {n for n, rank in load(src / "dist.all.last") if rank <= LAST_KEPT}
     (out / "first.txt").write_text("\n".join(sorted(first)) + "\n")

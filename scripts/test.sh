@@ -39,6 +39,11 @@ cargo test --workspace --all-features 2>&1 | tee "$log"
 echo "== benches compile"
 cargo bench -p phisafe-benches --no-run --quiet
 
+echo "== package"
+# The phisafe crate as crates.io would get it: everything it embeds
+# (the pattern pack, the name lists) must be inside the package.
+cargo package -p phisafe --allow-dirty --quiet
+
 echo "== fuzz smoke"
 # Every cargo-fuzz target for 20 s (nightly; skipped without it).
 scripts/fuzz.sh 20

@@ -90,7 +90,8 @@ fn generate(docs: usize) -> PathBuf {
         .collect();
     pkg.sort();
     sources.extend(pkg);
-    for p in ["patterns/names/first.txt", "patterns/names/last.txt"] {
+    for p in ["core/patterns/names/first.txt", "core/patterns/names/last.txt"]
+    {
         sources.push(root.join(p));
     }
     for s in &sources {

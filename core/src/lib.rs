@@ -54,8 +54,8 @@
 //! - **Configuration is explicit.** [`ScannerBuilder`] takes entity filters,
 //!   extra pattern files, allow and deny lists and the score threshold; the
 //!   library reads no environment variables and no files of its own.
-//! - **Patterns are data.** The default pack lives in `patterns/*.toml`,
-//!   embedded at build time; the format is in `patterns/README.md`.
+//! - **Patterns are data.** The default pack lives in `core/patterns/*.toml`,
+//!   embedded at build time; the format is in `core/patterns/README.md`.
 //! - **Errors say what to do** and never contain scanned data.
 //! - **Forks.** A forked child never reuses its parent's nonces, and audit
 //!   sinks opened before a fork refuse work in the child

@@ -9,7 +9,7 @@ import pytest
 
 from phisafe import Scanner
 
-PATTERNS = pathlib.Path(__file__).resolve().parents[2] / "patterns"
+PATTERNS = pathlib.Path(__file__).resolve().parents[2] / "core" / "patterns"
 
 
 def marked(example):

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _census(name, limit):
-    words = (ROOT / "patterns/names" / name).read_text().split()
+    words = (ROOT / "core/patterns/names" / name).read_text().split()
     return words[:limit]
 
 

@@ -9,9 +9,9 @@ use std::sync::OnceLock;
 
 use std::collections::HashSet;
 
-const FIRST: &str = include_str!("../../../patterns/names/first.txt");
-const LAST: &str = include_str!("../../../patterns/names/last.txt");
-const COMMON: &str = include_str!("../../../patterns/names/common-words.txt");
+const FIRST: &str = include_str!("../../patterns/names/first.txt");
+const LAST: &str = include_str!("../../patterns/names/last.txt");
+const COMMON: &str = include_str!("../../patterns/names/common-words.txt");
 
 /// A set of words with exact, case-insensitive membership.
 #[derive(Debug)]

@@ -561,22 +561,22 @@ fn convert(origin: &str, p: RawPattern) -> Result<Pattern, BuildError> {
 
 /// The default pack, embedded at compile time.
 pub(crate) const DEFAULT_PACK: &[(&str, &str)] = &[
-    ("age.toml", include_str!("../../../patterns/age.toml")),
-    ("contact.toml", include_str!("../../../patterns/contact.toml")),
-    ("date.toml", include_str!("../../../patterns/date.toml")),
-    ("financial.toml", include_str!("../../../patterns/financial.toml")),
-    ("government.toml", include_str!("../../../patterns/government.toml")),
-    ("health.toml", include_str!("../../../patterns/health.toml")),
-    ("hl7.toml", include_str!("../../../patterns/hl7.toml")),
-    ("ignore.toml", include_str!("../../../patterns/ignore.toml")),
-    ("keys.toml", include_str!("../../../patterns/keys.toml")),
-    ("location.toml", include_str!("../../../patterns/location.toml")),
-    ("network.toml", include_str!("../../../patterns/network.toml")),
-    ("person.toml", include_str!("../../../patterns/person.toml")),
-    ("secret.toml", include_str!("../../../patterns/secret.toml")),
+    ("age.toml", include_str!("../../patterns/age.toml")),
+    ("contact.toml", include_str!("../../patterns/contact.toml")),
+    ("date.toml", include_str!("../../patterns/date.toml")),
+    ("financial.toml", include_str!("../../patterns/financial.toml")),
+    ("government.toml", include_str!("../../patterns/government.toml")),
+    ("health.toml", include_str!("../../patterns/health.toml")),
+    ("hl7.toml", include_str!("../../patterns/hl7.toml")),
+    ("ignore.toml", include_str!("../../patterns/ignore.toml")),
+    ("keys.toml", include_str!("../../patterns/keys.toml")),
+    ("location.toml", include_str!("../../patterns/location.toml")),
+    ("network.toml", include_str!("../../patterns/network.toml")),
+    ("person.toml", include_str!("../../patterns/person.toml")),
+    ("secret.toml", include_str!("../../patterns/secret.toml")),
     (
         "vehicle-device.toml",
-        include_str!("../../../patterns/vehicle-device.toml"),
+        include_str!("../../patterns/vehicle-device.toml"),
     ),
 ];
 
