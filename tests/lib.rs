@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use phisafe::format::Format;
-use phisafe::scan::CsvOptions;
+use phisafe::format::csv::CsvOptions;
 use phisafe::{Entity, Redactor, Scanner};
 use serde::Deserialize;
 

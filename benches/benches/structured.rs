@@ -7,7 +7,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use phisafe::Scanner;
-use phisafe::scan::{CsvOptions, DumpDialect};
+use phisafe::format::csv::CsvOptions;
+use phisafe::format::dump::DumpDialect;
 use phisafe_benches::{patients_csv, patients_jsonl, patients_pg_dump};
 
 const SIZE: usize = 16 << 20;

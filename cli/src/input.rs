@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Read};
 use std::path::Path;
 
 use phisafe::format::Format;
-use phisafe::scan::DumpDialect;
+use phisafe::format::dump::DumpDialect;
 
 use crate::InputFormat;
 

@@ -20,7 +20,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod crypt;
 mod db;
 mod input;
-mod redact;
 mod report;
 mod walk;
 
@@ -141,7 +140,7 @@ impl CsvArgs {
         scanner: &Scanner,
         format: Format,
         sample: &[u8],
-    ) -> phisafe::scan::CsvOptions {
+    ) -> phisafe::format::csv::CsvOptions {
         let default = if format == Format::Tsv { b'\t' } else { b',' };
         let sniffed =
             scanner.sniff_csv(sample, self.csv_delimiter.unwrap_or(default));
@@ -366,7 +365,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     for (path, err) in &failed {
         eprintln!("phisafe: {}: {err}", path.display());
     }
-    let mut classifier = phisafe::scan::Classifier::new();
+    let mut classifier = phisafe::classify::Classifier::new();
     for f in &mut files {
         if let Some(c) = f.columns.take() {
             classifier.merge(c);
@@ -466,7 +465,7 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
             // Element by element, in bounded memory.
             Format::Json => redactor.redact_json_stream(input, w).map(drop),
             Format::JsonLines => {
-                bad_lines = redact::jsonl(&redactor, input, w)?;
+                bad_lines = redactor.redact_jsonl(input, w)?;
                 Ok(())
             }
             Format::Dump(dialect) => {

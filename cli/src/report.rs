@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use phisafe::scan::ColumnSummary;
+use phisafe::classify::ColumnSummary;
 use phisafe::{Entity, Finding, Scanner};
 use serde::Serialize;
 
@@ -139,7 +139,7 @@ pub(crate) struct FileReport {
     /// lost, so these are not errors.
     pub(crate) notes: Vec<String>,
     /// Per-column counts, for structured inputs.
-    pub(crate) columns: Option<phisafe::scan::Classifier>,
+    pub(crate) columns: Option<phisafe::classify::Classifier>,
 }
 
 /// The value with every letter and digit masked but the last two, unless

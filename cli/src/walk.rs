@@ -4,8 +4,9 @@ use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use phisafe::Scanner;
+use phisafe::classify::Classifier;
+use phisafe::format::dump::DumpDialect;
 use phisafe::scan::{Blocks, DEFAULT_CHUNK};
-use phisafe::scan::{Classifier, DumpDialect};
 use rayon::prelude::*;
 
 use crate::InputFormat;
@@ -212,7 +213,7 @@ impl Columns {
         &mut self,
         table: &str,
         paths: &[String],
-        found: &[phisafe::scan::JsonFinding],
+        found: &[phisafe::format::json::JsonFinding],
     ) {
         for path in paths {
             let here = found
@@ -348,7 +349,7 @@ fn table_name(path: &Path) -> String {
 fn scan_csv(
     scanner: &Scanner,
     rdr: impl BufRead,
-    opts: phisafe::scan::CsvOptions,
+    opts: phisafe::format::csv::CsvOptions,
     show_values: bool,
     report: &mut FileReport,
 ) -> io::Result<()> {

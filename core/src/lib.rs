@@ -21,7 +21,7 @@
 //!   [`Redactor::redact_dump`]; [`Redactor::redact_csv_parallel`] and
 //!   [`Redactor::redact_dump_parallel`] on the rayon pool) and per-column
 //!   classification
-//!   ([`scan::Classifier`]). [`format::Format`] tells which an input is,
+//!   ([`classify::Classifier`]). [`format::Format`] tells which an input is,
 //!   by name or content, and never refuses: what is not structured is
 //!   text.
 //!
@@ -73,6 +73,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod classify;
 #[cfg(feature = "compression")]
 pub mod compress;
 pub mod crypto;

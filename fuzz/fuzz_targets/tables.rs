@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use phisafe::Scanner;
-use phisafe::scan::{CsvOptions, DumpDialect};
+use phisafe::format::csv::CsvOptions;
+use phisafe::format::dump::DumpDialect;
 
 fn scanner() -> &'static Scanner {
     static S: OnceLock<Scanner> = OnceLock::new();

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use phisafe::scan::Classifier;
+use phisafe::classify::Classifier;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -43,7 +43,7 @@ impl PyClassifier {
 #[pymethods]
 impl PyClassifier {
     /// The default threshold is the core's
-    /// (`phisafe::scan::DEFAULT_CLASSIFY_THRESHOLD`), written out so that
+    /// (`phisafe::classify::DEFAULT_CLASSIFY_THRESHOLD`), written out so that
     /// Python's signature shows it.
     #[new]
     #[pyo3(signature = (threshold = 0.5))]
@@ -207,7 +207,8 @@ mod tests {
     fn the_python_default_threshold_is_the_cores() {
         // `PyClassifier::new` spells the default out for its signature.
         assert!(
-            (phisafe::scan::DEFAULT_CLASSIFY_THRESHOLD - 0.5).abs() < 1e-12
+            (phisafe::classify::DEFAULT_CLASSIFY_THRESHOLD - 0.5).abs()
+                < 1e-12
         );
     }
 }

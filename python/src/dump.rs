@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use phisafe::Scanner;
-use phisafe::scan::{DumpDialect, DumpScan};
+use phisafe::format::dump::{DumpDialect, DumpScan};
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 

@@ -11,7 +11,7 @@ mod dump;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use phisafe::scan::JsonFinding;
+use phisafe::format::json::JsonFinding;
 use phisafe::{Entity, HashKey, Operator, Redactor};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use phisafe::Scanner;
-use phisafe::scan::Classifier;
+use phisafe::classify::Classifier;
 use sqlx::{AnyPool, Row as _};
 
 use crate::backend::Dialect;

@@ -474,7 +474,7 @@ async fn scan_classifies_live_columns_and_skips_phisafe_tables() {
                         1\tperson1@example.org\t219-09-9999\topen\t3\n\\.\n";
             let mut rows = scanner.scan_dump(
                 dump.as_bytes(),
-                phisafe::scan::DumpDialect::Postgres,
+                phisafe::format::dump::DumpDialect::Postgres,
             );
             let row = rows.next_row().unwrap().unwrap();
             for f in &row.findings {

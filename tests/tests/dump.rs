@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use phisafe::Scanner;
-use phisafe::scan::DumpDialect;
+use phisafe::format::dump::DumpDialect;
 
 /// The fixture directory: `PHISAFE_PG_FIXTURES` when the test script made
 /// it already, else made here once.
@@ -206,7 +206,7 @@ fn a_redacted_dump_still_restores_and_holds_no_phi() {
 /// Everything a row carries, to compare the two ways of reading a dump.
 type FullRow = (String, Vec<String>, u64, u64, usize, Vec<u8>, usize, String);
 
-fn full(row: phisafe::scan::DumpRow<'_>) -> FullRow {
+fn full(row: phisafe::format::dump::DumpRow<'_>) -> FullRow {
     (
         row.table.to_string(),
         row.columns.iter().map(|c| c.to_string()).collect(),

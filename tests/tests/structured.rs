@@ -1,6 +1,7 @@
 //! Structured readers on arbitrary bytes: errors, never panics.
 
-use phisafe::scan::{CsvOptions, DumpDialect};
+use phisafe::format::csv::CsvOptions;
+use phisafe::format::dump::DumpDialect;
 use phisafe::{Redactor, Scanner};
 use proptest::prelude::*;
 
@@ -107,7 +108,7 @@ type Seen = Vec<(
     Vec<String>,
 )>;
 
-fn record(line: phisafe::scan::JsonlLine<'_>, out: &mut Seen) {
+fn record(line: phisafe::format::json::JsonlLine<'_>, out: &mut Seen) {
     let result = line
         .result
         .map(|found| {
@@ -231,7 +232,7 @@ fn parallel_csv_equals_sequential() {
     let data = big_csv();
     type Rec =
         (u64, u64, usize, Vec<u8>, usize, Vec<(Option<usize>, usize, usize)>);
-    let flatten = |r: phisafe::scan::CsvRecord<'_>| -> Rec {
+    let flatten = |r: phisafe::format::csv::CsvRecord<'_>| -> Rec {
         let found = r
             .findings
             .iter()

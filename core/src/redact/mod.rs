@@ -14,11 +14,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-mod csv;
-mod dump;
-mod json;
-mod pipeline;
-
 use crate::scan::{Blocks, DEFAULT_CHUNK};
 use crate::{Entity, Finding, Scanner};
 

@@ -12,10 +12,7 @@ use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 
 use super::context::{self, ContextWords};
-use super::dicom::{self, Dicom};
 use super::hints::{self, FieldHint, Fields};
-use super::hl7::{self, Hl7};
-use super::kv;
 use super::names::Names;
 use super::pattern::{self, MAX_WINDOW, Pattern, PatternId};
 use super::resolve;
@@ -24,6 +21,9 @@ use super::stream::ReaderScan;
 use super::validate;
 use crate::Entity;
 use crate::error::{BuildError, BuildErrorKind};
+use crate::format::text::dicom::{self, Dicom};
+use crate::format::text::hl7::{self, Hl7};
+use crate::format::text::kv;
 
 /// The default minimum score for a finding to be reported.
 pub const DEFAULT_MIN_SCORE: f32 = 0.5;
@@ -479,7 +479,7 @@ impl Inner {
             .is_none_or(|val| val.check(hay, value.clone(), self.names));
         let ok = valid
             && alnum >= pat.min_length.max(1)
-            && !super::json::placeholder(v)
+            && !crate::format::json::placeholder(v)
             && pat.score >= self.min_score;
         ok.then_some(Finding {
             entity: pat.entity,
@@ -607,7 +607,7 @@ impl ScannerBuilder {
             allow: HashSet::new(),
             deny: Vec::new(),
             log_timestamps: false,
-            json_max_depth: super::json::DEFAULT_MAX_DEPTH,
+            json_max_depth: crate::format::json::DEFAULT_MAX_DEPTH,
         }
     }
 
@@ -684,7 +684,7 @@ impl ScannerBuilder {
     }
 
     /// The deepest JSON nesting scanned (default
-    /// [`DEFAULT_MAX_DEPTH`](crate::scan::DEFAULT_MAX_DEPTH)); deeper
+    /// [`DEFAULT_MAX_DEPTH`](crate::format::json::DEFAULT_MAX_DEPTH)); deeper
     /// documents are an error, never a stack overflow.
     pub fn json_max_depth(&mut self, depth: usize) -> &mut ScannerBuilder {
         self.json_max_depth = depth;

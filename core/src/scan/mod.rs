@@ -8,18 +8,9 @@
 //! passes its validator, context words around it set its score, and
 //! overlapping findings are resolved (see `resolve.rs`).
 
-mod classify;
 mod context;
-pub(crate) mod csv;
-pub(crate) mod csv_sniff;
-pub(crate) mod dicom;
-pub(crate) mod dump;
-mod engine;
+pub(crate) mod engine;
 pub(crate) mod hints;
-pub(crate) mod hl7;
-pub(crate) mod json;
-pub(crate) mod json_stream;
-mod kv;
 pub(crate) mod names;
 pub(crate) mod pattern;
 mod resolve;
@@ -29,18 +20,7 @@ mod stream;
 mod tests;
 pub(crate) mod validate;
 
-pub use classify::{
-    Classifier, ColumnSummary, DEFAULT_CLASSIFY_THRESHOLD, EntityCount,
-};
-pub use csv::{CsvFinding, CsvOptions, CsvRecord, CsvScan};
-pub use dump::{
-    DumpDialect, DumpError, DumpFinding, DumpRow, DumpScan, DumpValues,
-};
 pub use engine::{DEFAULT_MIN_SCORE, Finding, Scanner, ScannerBuilder};
-pub use json::{
-    DEFAULT_MAX_DEPTH, JsonError, JsonFinding, JsonlLine, JsonlScan,
-};
-pub use json_stream::JsonElement;
 pub use pattern::{Pattern, PatternId};
 pub use search::SearchStats;
 pub use stream::{Block, Blocks, DEFAULT_CHUNK, ReaderScan};

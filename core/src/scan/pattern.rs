@@ -59,7 +59,7 @@ pub struct Pattern {
     /// For HL7 rules: the fields they read and how.
     pub(crate) hl7: Option<Hl7Spec>,
     /// For DICOM rules: the tags and value representations they read.
-    pub(crate) dicom: Option<super::dicom::DicomSpec>,
+    pub(crate) dicom: Option<crate::format::text::dicom::DicomSpec>,
 }
 
 /// What an `[[hl7]]` rule reads: fields (segment name, field number), a
@@ -67,7 +67,7 @@ pub struct Pattern {
 #[derive(Clone, Debug)]
 pub(crate) struct Hl7Spec {
     pub(crate) fields: Vec<([u8; 3], u16)>,
-    pub(crate) kind: super::hl7::FieldKind,
+    pub(crate) kind: crate::format::text::hl7::FieldKind,
     pub(crate) codes: Vec<String>,
 }
 
@@ -385,8 +385,9 @@ fn convert_dicom(origin: &str, d: RawDicom) -> Result<Pattern, BuildError> {
     if !(0.0..=1.0).contains(&d.score) {
         return Err(invalid("scores must be between 0 and 1".into()));
     }
-    let spec = super::dicom::DicomSpec::parse(&d.tags, &d.vr, &d.kind)
-        .map_err(invalid)?;
+    let spec =
+        crate::format::text::dicom::DicomSpec::parse(&d.tags, &d.vr, &d.kind)
+            .map_err(invalid)?;
     Ok(Pattern {
         examples: d.examples,
         dicom: Some(spec),
@@ -407,17 +408,18 @@ fn convert_hl7(origin: &str, h: RawHl7) -> Result<Pattern, BuildError> {
     if !(0.0..=1.0).contains(&h.score) {
         return Err(invalid("scores must be between 0 and 1".into()));
     }
-    let kind = super::hl7::FieldKind::from_name(&h.kind).ok_or_else(|| {
-        invalid(format!(
-            "unknown type {:?}; known: {}",
-            h.kind,
-            super::hl7::FieldKind::NAMES
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
+    let kind = crate::format::text::hl7::FieldKind::from_name(&h.kind)
+        .ok_or_else(|| {
+            invalid(format!(
+                "unknown type {:?}; known: {}",
+                h.kind,
+                crate::format::text::hl7::FieldKind::NAMES
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
     let mut fields = Vec::with_capacity(h.fields.len());
     for f in &h.fields {
         let parsed = f.split_once('-').and_then(|(seg, n)| {

@@ -2,7 +2,7 @@
 
 use super::DEFAULT_MIN_SCORE as MIN;
 use super::pattern::{default_pack, default_patterns, parse_file};
-use crate::scan::DumpDialect;
+use crate::format::dump::DumpDialect;
 use crate::{Entity, Finding, Scanner};
 
 /// Splits `a «b» c` into the text without markers and the marked span.

@@ -2,12 +2,12 @@
 //! lengths, strings stay strings. A number holding PHI becomes a string
 //! (the redaction of a number is not a number).
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
+use super::JsonError;
 use crate::Redactor;
-use crate::scan::JsonError;
-use crate::scan::json::{Scalar, Segment, walk_in};
-use crate::scan::json_stream::{Splitter, relocate};
+use crate::format::json::stream::{Splitter, relocate};
+use crate::format::json::{Scalar, Segment, walk_in};
 
 /// Appends `bytes` as the inside of a JSON string.
 fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
@@ -68,6 +68,51 @@ impl Redactor {
         }
         wtr.flush()?;
         Ok(changed)
+    }
+
+    /// Redacts JSON lines, one document per line, in bounded memory. Each
+    /// line keeps its shape and its line ending; blank lines are copied. A
+    /// line that is not JSON is redacted as text rather than dropped or
+    /// copied through. Returns how many lines were not JSON.
+    ///
+    /// ```
+    /// use phisafe::{Redactor, Scanner};
+    ///
+    /// let r = Redactor::new(Scanner::new());
+    /// let input = "{\"ssn\": \"219-09-9999\"}\r\n[INFO] call 415-555-2671\n";
+    /// let mut out = Vec::new();
+    /// let not_json = r.redact_jsonl(input.as_bytes(), &mut out)?;
+    /// assert_eq!(out, b"{\"ssn\": \"[SSN]\"}\r\n[INFO] call [PHONE]\n");
+    /// assert_eq!(not_json, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn redact_jsonl<R: BufRead, W: Write>(
+        &self,
+        mut rdr: R,
+        mut wtr: W,
+    ) -> io::Result<u64> {
+        let mut line = Vec::new();
+        let mut not_json = 0;
+        loop {
+            line.clear();
+            if rdr.read_until(b'\n', &mut line)? == 0 {
+                wtr.flush()?;
+                return Ok(not_json);
+            }
+            let body = line.strip_suffix(b"\n").unwrap_or(&line);
+            if body.trim_ascii().is_empty() {
+                wtr.write_all(&line)?;
+                continue;
+            }
+            match self.redact_json(body) {
+                Ok(out) => wtr.write_all(&out)?,
+                Err(_) => {
+                    not_json += 1;
+                    wtr.write_all(&self.redact(body))?;
+                }
+            }
+            wtr.write_all(&line[body.len()..])?;
+        }
     }
 
     /// Redacts a value at `prefix` of a larger document; also returns how

@@ -1,4 +1,17 @@
-//! What an input is, from its name or its first bytes.
+//! Input formats: what an input is, and how each format is read, scanned
+//! and redacted.
+//!
+//! One folder per format, each holding its syntax (reading and writing),
+//! its scan and its redaction:
+//!
+//! - [`json`]: JSON documents and JSON lines, whole or streamed;
+//! - [`csv`]: delimited tables, with dialect sniffing;
+//! - [`dump`]: SQL scripts (`pg_dump`, `mysqldump`, hand-written);
+//! - `text`: the structure found inside free text (HL7 v2 segments, DICOM
+//!   dumps, `key=value` pairs), used by every text scan.
+//!
+//! Column semantics shared by all of them live in `scan::hints`; per-column
+//! classes in [`crate::classify`].
 //!
 //! Detection never refuses: whatever does not look like a structured
 //! format is [`Format::Text`], which is scanned byte for byte. A name
@@ -7,7 +20,13 @@
 
 use std::path::Path;
 
-use crate::scan::DumpDialect;
+pub(crate) mod batch;
+pub mod csv;
+pub mod dump;
+pub mod json;
+pub(crate) mod text;
+
+use dump::DumpDialect;
 
 /// How an input is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,7 +107,7 @@ impl Format {
         let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
         let body = body.trim_ascii_start();
         if !matches!(body.first(), Some(b'{' | b'[')) {
-            return match crate::scan::csv_sniff::table_delimiter(head) {
+            return match crate::format::csv::sniff::table_delimiter(head) {
                 Some(b'\t') => Format::Tsv,
                 Some(_) => Format::Csv,
                 None => Format::Text,

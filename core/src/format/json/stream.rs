@@ -10,9 +10,7 @@
 
 use std::io::{self, Read};
 
-use super::json::{
-    JsonError, JsonErrorKind, JsonFinding, Segment, decode_key,
-};
+use super::{JsonError, JsonErrorKind, JsonFinding, Segment, decode_key};
 use crate::Scanner;
 
 /// One element of a streamed JSON document; see
@@ -640,7 +638,7 @@ mod tests {
 
     #[test]
     fn nesting_limits_are_reported_where_the_whole_document_would() {
-        let limit = super::super::json::DEFAULT_MAX_DEPTH;
+        let limit = super::super::DEFAULT_MAX_DEPTH;
         for depth in [limit - 1, limit, limit + 1, 3 * limit] {
             for (open, close) in [("{\"k\": ", "}"), ("[", "]")] {
                 for inner in ["\"219-09-9999\"", "[1]", "{\"ssn\": 1}"] {

@@ -87,7 +87,7 @@ impl Hl7 {
     pub(crate) fn add(
         &mut self,
         pattern: usize,
-        spec: &super::pattern::Hl7Spec,
+        spec: &crate::scan::pattern::Hl7Spec,
     ) {
         let codes: Vec<Vec<u8>> = spec
             .codes
@@ -228,10 +228,10 @@ impl Hl7 {
                 }
                 FieldKind::XcnId => {
                     if let Some(id) = comp(0)
-                        && super::validate::Validator::Npi.check(
+                        && crate::scan::validate::Validator::Npi.check(
                             hay,
                             id.clone(),
-                            super::names::Names::default_pack(),
+                            crate::scan::names::Names::default_pack(),
                         )
                     {
                         emit(p, id);

@@ -23,7 +23,7 @@ struct Column {
 ///
 /// ```
 /// use phisafe::Entity;
-/// use phisafe::scan::Classifier;
+/// use phisafe::classify::Classifier;
 ///
 /// let mut c = Classifier::new();
 /// for row in 0..10 {
@@ -92,7 +92,7 @@ impl Classifier {
     ///
     /// ```
     /// use phisafe::Entity;
-    /// use phisafe::scan::Classifier;
+    /// use phisafe::classify::Classifier;
     ///
     /// let mut c = Classifier::new();
     /// c.add("patients.ssn", 10, 9, [(Entity::Ssn, 9, 8.1)]);

@@ -19,7 +19,10 @@ use std::io::{self, BufRead};
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::engine::{Finding, Scanner};
+use crate::scan::engine::{Finding, Scanner};
+
+mod redact;
+pub(crate) mod sniff;
 
 /// The longest record read; a longer one is scanned as text.
 const MAX_RECORD: usize = 64 << 20;
@@ -448,7 +451,7 @@ impl Scanner {
     ///
     /// ```
     /// use phisafe::{Entity, Scanner};
-    /// use phisafe::scan::CsvOptions;
+    /// use phisafe::format::csv::CsvOptions;
     ///
     /// let csv = "id,last_name,note\n1,Quixote,\"SSN 219-09-9999, \"\"old\"\"\"\n";
     /// let scanner = Scanner::new();

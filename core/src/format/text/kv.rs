@@ -20,7 +20,9 @@
 
 use std::ops::Range;
 
-use super::hints::{FieldHint, Fields, WordBuf, is_generic, is_label_key};
+use crate::scan::hints::{
+    FieldHint, Fields, WordBuf, is_generic, is_label_key,
+};
 
 /// The longest key read, in bytes.
 const MAX_KEY: usize = 48;

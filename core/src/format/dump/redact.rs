@@ -16,9 +16,9 @@ use std::io::{self, BufRead, Write};
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::pipeline::{self, End};
-use crate::scan::dump::{ColumnType, Columns, OwnedUnit, text_findings};
-use crate::scan::{DumpDialect, DumpScan};
+use super::{DumpDialect, DumpScan};
+use crate::format::batch::{self, End};
+use crate::format::dump::{ColumnType, Columns, OwnedUnit, text_findings};
 use crate::{Operator, Redactor};
 
 /// How a value is written back.
@@ -87,7 +87,7 @@ impl Redactor {
     ///
     /// ```
     /// use phisafe::{Redactor, Scanner};
-    /// use phisafe::scan::DumpDialect;
+    /// use phisafe::format::dump::DumpDialect;
     ///
     /// let dump = "CREATE TABLE p (name text, ssn text, dob date NOT NULL);\n\
     ///             COPY p (name, ssn, dob) FROM stdin;\n\
@@ -132,7 +132,7 @@ impl Redactor {
         let mysql = scan.is_mysql();
         let mut columns = Arc::default();
         let mut out = Out::default();
-        pipeline::run(
+        batch::run(
             || read_batch(&mut scan, &mut columns),
             |units: &Vec<OwnedUnit>| {
                 units

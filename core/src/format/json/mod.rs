@@ -11,10 +11,15 @@ use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::ops::Range;
 
-use super::engine::{Finding, Scanner};
-use super::hints::{FieldHint, is_label_key};
-use super::pattern::PatternId;
 use crate::Entity;
+use crate::scan::engine::{Finding, Scanner};
+use crate::scan::hints::{FieldHint, is_label_key};
+use crate::scan::pattern::PatternId;
+
+mod redact;
+pub(crate) mod stream;
+
+pub use stream::JsonElement;
 
 /// The default limit on JSON nesting depth.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
@@ -340,7 +345,7 @@ pub(crate) fn decode_key(src: &[u8]) -> Result<String, JsonError> {
 
 /// Walks one JSON document, calling `visit` for every string and number
 /// with its path and the label a sibling gave it
-/// ([`is_label_key`](super::hints::is_label_key));
+/// ([`is_label_key`](crate::scan::hints::is_label_key));
 /// for a value that sits at `prefix` inside a larger document (streaming),
 /// paths start with `prefix`, and its containers count toward `max_depth`
 /// (the limit of the whole document).
@@ -566,7 +571,7 @@ impl Scanner {
             // says; a label naming an entity outranks even `id`'s "no PHI".
             Some(label)
                 if matches!(hint, FieldHint::Unknown | FieldHint::NotPhi)
-                    && super::hints::is_generic(near.as_bytes()) =>
+                    && crate::scan::hints::is_generic(near.as_bytes()) =>
             {
                 match self.inner.fields.label_hint(label) {
                     FieldHint::Entity(p) => FieldHint::Entity(p),
@@ -649,7 +654,7 @@ impl Scanner {
             // An event time or an id of a thing: a date in it is not a
             // patient's, and a bare number reading is not evidence enough.
             found.retain(|f| {
-                !super::hints::gives_way(
+                !crate::scan::hints::gives_way(
                     f.entity(),
                     f.score(),
                     &value[f.range()],
@@ -1549,5 +1554,56 @@ mod tests {
         assert_eq!(after["patient"]["note"], "quote \" and tab\t SSN [SSN] é");
         // The parsed-value path gives the same document.
         assert_eq!(r.redact_json_value(&before), after);
+    }
+
+    #[test]
+    fn jsonl_redaction_keeps_every_line_and_its_ending() {
+        let input = concat!(
+            "{\"ssn\": \"219-09-9999\"}\r\n",
+            "\n",
+            "   \r\n",
+            "[2024-08-30 11:02:44,918: INFO] mrn=00482913 phone 415-555-2671\n",
+            "{\"note\": \"DOB 03/14/1957\", \"n\": 3}",
+        );
+        let r = Redactor::new(Scanner::new());
+        let mut out = Vec::new();
+        let not_json = r.redact_jsonl(input.as_bytes(), &mut out).unwrap();
+        assert_eq!(not_json, 1);
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = out.split_inclusive('\n').collect();
+        assert_eq!(lines.len(), 5, "{out}");
+        assert_eq!(lines[0], "{\"ssn\": \"[SSN]\"}\r\n");
+        assert_eq!(lines[1], "\n");
+        assert_eq!(lines[2], "   \r\n");
+        assert!(lines[3].starts_with("[2024-08-30"), "{out}");
+        for leaked in ["219-09-9999", "00482913", "415-555-2671", "03/14/1957"]
+        {
+            assert!(!out.contains(leaked), "{leaked} survived: {out}");
+        }
+        // The last line has no newline in, and none out.
+        let last: serde_json::Value = serde_json::from_str(lines[4]).unwrap();
+        assert_eq!(last["n"], 3);
+    }
+
+    #[test]
+    fn jsonl_redaction_matches_per_line_redaction() {
+        let docs = [
+            r#"{"patient": {"name": "Zed Quixote", "email": "jo@clinic.example"}}"#,
+            r#"[1, "SSN 219-09-9999", {"npi": "1245319599"}]"#,
+            r#""a bare string with 415-555-2671""#,
+        ];
+        let r = Redactor::new(Scanner::new());
+        let mut out = Vec::new();
+        let input = docs.join("\n") + "\n";
+        assert_eq!(r.redact_jsonl(input.as_bytes(), &mut out).unwrap(), 0);
+        let mut want = Vec::new();
+        for d in docs {
+            want.extend(r.redact_json(d.as_bytes()).unwrap());
+            want.push(b'\n');
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
     }
 }

@@ -7,9 +7,9 @@
 //! such a file with the wrong dialect splits it into garbage, and the
 //! column names that carry most of a table's evidence are lost.
 
-use super::csv::{CsvOptions, Field, split, trim_terminator};
-use super::engine::Scanner;
-use super::hints::FieldHint;
+use super::{CsvOptions, Field, split, trim_terminator};
+use crate::scan::engine::Scanner;
+use crate::scan::hints::FieldHint;
 
 /// Delimiters tried, after the caller's default.
 const CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];

@@ -5,12 +5,12 @@
 use crate::scan::hints::FieldHint;
 use std::io::{self, BufRead, Write};
 
-use crate::scan::csv::{Kind, scan_record, split, trim_terminator};
-use crate::scan::{CsvOptions, CsvScan};
+use super::{CsvOptions, CsvScan};
+use crate::format::csv::{Kind, scan_record, split, trim_terminator};
 use crate::{Finding, Redactor};
 
-use super::pieces;
-use super::pipeline::{self, End};
+use crate::format::batch::{self, End};
+use crate::redact::pieces;
 
 impl Redactor {
     /// Redacts a delimited stream record by record, in bounded memory, and
@@ -19,7 +19,7 @@ impl Redactor {
     ///
     /// ```
     /// use phisafe::{Redactor, Scanner};
-    /// use phisafe::scan::CsvOptions;
+    /// use phisafe::format::csv::CsvOptions;
     ///
     /// let csv = "id,last_name,ssn\n1,Quixote,219099999\n";
     /// let mut out = Vec::new();
@@ -74,7 +74,7 @@ impl Redactor {
         let delim = opts.delimiter_byte();
         let mut records = self.scanner().scan_csv(rdr, opts);
         let mut count = 0;
-        pipeline::run(
+        batch::run(
             || read_batch(&mut records),
             |batch: &Batch| {
                 batch

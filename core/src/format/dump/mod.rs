@@ -19,7 +19,9 @@ use std::io::{self, BufRead};
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::engine::{Finding, Scanner};
+use crate::scan::engine::{Finding, Scanner};
+
+mod redact;
 
 /// The longest statement or COPY line read.
 const MAX_STATEMENT: usize = 256 << 20;
@@ -375,7 +377,7 @@ impl Scanner {
     ///
     /// ```
     /// use phisafe::{Entity, Scanner};
-    /// use phisafe::scan::DumpDialect;
+    /// use phisafe::format::dump::DumpDialect;
     ///
     /// let dump = "COPY public.patients (id, last_name, ssn) FROM stdin;\n\
     ///             1\tQuixote\t219099999\n\\.\n";
@@ -873,7 +875,7 @@ impl<R: BufRead> DumpScan<'_, R> {
     ///
     /// ```
     /// use phisafe::Scanner;
-    /// use phisafe::scan::DumpDialect;
+    /// use phisafe::format::dump::DumpDialect;
     ///
     /// let dump = "COPY public.patients (id, note) FROM stdin;\n1\tline\\none\n2\t\\N\n\\.\n";
     /// let scanner = Scanner::new();
