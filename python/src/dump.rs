@@ -2,23 +2,16 @@
 //! parser, for loading its tables elsewhere (Spark DataFrames).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
-use phisafe::Scanner;
-use phisafe::format::dump::{DumpDialect, DumpScan};
+use phisafe::format::Format;
+use phisafe::format::dump::{DumpDialect, DumpReader};
 use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 
 use super::InputError;
-
-/// The parser borrows a scanner; reading values never scans, so one
-/// default scanner serves every reader.
-fn scanner() -> &'static Scanner {
-    static SCANNER: OnceLock<Scanner> = OnceLock::new();
-    SCANNER.get_or_init(Scanner::new)
-}
 
 /// One table row, as `next` returns it: table, column names, 1-based row
 /// within the table, and the values (text; None for NULL).
@@ -31,7 +24,7 @@ type Row = (String, Vec<String>, u64, Vec<Option<String>>);
 /// UTF-8 become U+FFFD).
 #[pyclass(frozen, module = "phisafe", name = "DumpReader")]
 pub struct PyDumpReader {
-    rows: Mutex<DumpScan<'static, BufReader<Box<dyn Read + Send>>>>,
+    rows: Mutex<DumpReader<BufReader<Box<dyn Read + Send>>>>,
 }
 
 impl std::fmt::Debug for PyDumpReader {
@@ -42,16 +35,19 @@ impl std::fmt::Debug for PyDumpReader {
 
 #[pymethods]
 impl PyDumpReader {
-    /// Opens `path`; `dialect` is `postgres` or `mysql`.
+    /// Opens `path`; `dialect` is `auto` (what the file's header says,
+    /// as the CLI decides), `postgres` or `mysql`.
     #[new]
-    #[pyo3(signature = (path, dialect="postgres"))]
+    #[pyo3(signature = (path, dialect="auto"))]
     fn new(path: PathBuf, dialect: &str) -> PyResult<PyDumpReader> {
         let dialect = match dialect {
-            "postgres" => DumpDialect::Postgres,
-            "mysql" => DumpDialect::Mysql,
+            "auto" => None,
+            "postgres" => Some(DumpDialect::Postgres),
+            "mysql" => Some(DumpDialect::Mysql),
             other => {
                 return Err(InputError::new_err(format!(
-                    "unknown dump dialect {other:?}: use postgres or mysql"
+                    "unknown dump dialect {other:?}: use auto, postgres or \
+                     mysql"
                 )));
             }
         };
@@ -61,8 +57,17 @@ impl PyDumpReader {
         let input = phisafe::compress::decompressed(file).map_err(|e| {
             InputError::new_err(format!("cannot read {}: {e}", path.display()))
         })?;
-        let rows = scanner()
-            .scan_dump(BufReader::with_capacity(256 << 10, input), dialect);
+        let mut input = BufReader::with_capacity(256 << 10, input);
+        let dialect = match dialect {
+            Some(d) => d,
+            None => Format::dump_dialect(input.fill_buf().map_err(|e| {
+                InputError::new_err(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                ))
+            })?),
+        };
+        let rows = DumpReader::new(input, dialect);
         Ok(PyDumpReader { rows: Mutex::new(rows) })
     }
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use phisafe::Scanner;
-use phisafe::format::dump::DumpDialect;
+use phisafe::format::dump::{DumpDialect, DumpReader};
 
 /// The fixture directory: `PHISAFE_PG_FIXTURES` when the test script made
 /// it already, else made here once.
@@ -437,7 +437,7 @@ fn real_mysqldump_output_in_three_insert_styles() {
         assert_eq!(found, expected, "{file}");
 
         // The values come back as stored, escapes undone.
-        let mut rows = scanner.scan_dump(&bytes[..], DumpDialect::Mysql);
+        let mut rows = DumpReader::new(&bytes[..], DumpDialect::Mysql);
         let mut values = Vec::new();
         while let Some(r) = rows.next_values() {
             let r = r.unwrap();

@@ -394,7 +394,7 @@ def read_dump(
     spark: SparkSession,
     path: str,
     *,
-    dialect: str = "postgres",
+    dialect: str = "auto",
     staging: Optional[str] = None,
     chunk_rows: int = 100_000,
 ) -> dict[str, DataFrame]:
@@ -408,6 +408,7 @@ def read_dump(
     directory; on a cluster, give a path the executors can read. Values
     are text, NULLs stay NULL; columns are named from the COPY/INSERT
     column list or the CREATE TABLE (``c1``, ``c2``... when neither says).
+    `dialect` is ``auto`` (from the dump's header), ``postgres`` or ``mysql``.
     """
     import tempfile
 

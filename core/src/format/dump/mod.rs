@@ -103,7 +103,7 @@ pub struct DumpRow<'a> {
     pub findings: Vec<DumpFinding>,
 }
 
-/// One row's decoded values; see [`DumpScan::next_values`].
+/// One row's decoded values; see [`DumpReader::next_values`].
 #[derive(Debug)]
 pub struct DumpValues<'a> {
     /// The table.
@@ -270,10 +270,11 @@ enum ValueKind {
     Bare,
 }
 
-/// The rows and findings of a dump; see [`Scanner::scan_dump`].
+/// A dump's rows, decoded but not scanned: the parser on its own, for
+/// loading a dump's tables elsewhere (a DataFrame, a database). See
+/// [`DumpReader::next_values`]; [`Scanner::scan_dump`] scans with it.
 #[derive(Debug)]
-pub struct DumpScan<'s, R> {
-    scanner: &'s Scanner,
+pub struct DumpReader<R> {
     rdr: R,
     dialect: DumpDialect,
     buf: Vec<u8>,
@@ -291,8 +292,9 @@ pub struct DumpScan<'s, R> {
     /// The table and columns of the current COPY block or INSERT.
     table: Arc<str>,
     columns: Vec<Arc<str>>,
-    /// The key hint of each of `columns`, looked up once per table.
-    hints: Vec<FieldHint>,
+    /// Counts changes of `columns`, so that a scan looks their hints up
+    /// once per table, not per row.
+    columns_version: u64,
     in_copy: bool,
     /// Tuples of the current INSERT not yet returned.
     tuples: std::vec::IntoIter<Vec<Value>>,
@@ -310,6 +312,17 @@ pub struct DumpScan<'s, R> {
     result: Option<ResultTable>,
 }
 
+/// The rows and findings of a dump; see [`Scanner::scan_dump`].
+#[derive(Debug)]
+pub struct DumpScan<'s, R> {
+    scanner: &'s Scanner,
+    reader: DumpReader<R>,
+    /// The key hint of each of the reader's columns, and the
+    /// `columns_version` they were looked up for.
+    hints: Vec<FieldHint>,
+    hints_version: u64,
+}
+
 /// A result table that `psql` or the `mysql` client printed: column names,
 /// a rule line, then rows of cells split by `|`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,7 +332,7 @@ struct ResultTable {
     boxed: bool,
 }
 
-/// What [`DumpScan::advance`] found next.
+/// What [`DumpReader::advance`] found next.
 enum Next {
     Row(Vec<Value>),
     Text(Vec<Range<usize>>),
@@ -402,6 +415,19 @@ impl Scanner {
     ) -> DumpScan<'_, R> {
         DumpScan {
             scanner: self,
+            reader: DumpReader::new(rdr, dialect),
+            hints: Vec::new(),
+            hints_version: 0,
+        }
+    }
+}
+
+impl<R: BufRead> DumpReader<R> {
+    /// A reader of the dump `rdr`, in bounded memory (one statement or
+    /// COPY line at a time). A custom-format `pg_dump` archive is an error
+    /// that says how to convert it.
+    pub fn new(rdr: R, dialect: DumpDialect) -> DumpReader<R> {
+        DumpReader {
             rdr,
             dialect,
             buf: Vec::new(),
@@ -411,11 +437,10 @@ impl Scanner {
             next_line: 1,
             schemas: HashMap::new(),
             types: HashMap::new(),
-
             rows: HashMap::new(),
             table: Arc::from(""),
             columns: Vec::new(),
-            hints: Vec::new(),
+            columns_version: 0,
             in_copy: false,
             tuples: Vec::new().into_iter(),
             text: None,
@@ -428,7 +453,6 @@ impl Scanner {
     }
 }
 
-/// An identifier without its quotes (`"x"`, `` `x` ``).
 fn unquote_ident(s: &str) -> String {
     let s = s.trim();
     let inner = s
@@ -798,7 +822,7 @@ fn bytea_hex(text: &[u8]) -> Option<(Vec<u8>, Vec<usize>)> {
     Some((bytes, map))
 }
 
-impl<R: BufRead> DumpScan<'_, R> {
+impl<R: BufRead> DumpReader<R> {
     /// Appends one line to `buf`; false at the end of input.
     fn read_line(&mut self) -> io::Result<bool> {
         let n = self.rdr.read_until(b'\n', &mut self.buf)?;
@@ -828,58 +852,16 @@ impl<R: BufRead> DumpScan<'_, R> {
         self.line = self.next_line;
     }
 
-    /// The next row with its findings, or `None` at the end of the dump.
-    /// Text between rows that holds findings comes as a row of no values
-    /// (see [`DumpRow`]).
-    pub fn next_row(&mut self) -> Option<io::Result<DumpRow<'_>>> {
-        loop {
-            match self.advance(true) {
-                Ok(Some(Next::Row(values))) => {
-                    return Some(Ok(self.row(values)));
-                }
-                Ok(Some(Next::Text(ranges))) => {
-                    let found = text_findings(
-                        self.scanner,
-                        &self.buf,
-                        &ranges,
-                        self.offset,
-                    );
-                    if !found.is_empty() {
-                        return Some(Ok(self.text_row(found)));
-                    }
-                }
-                Ok(None) => return None,
-                Err(e) => return Some(Err(e)),
-            }
-        }
-    }
-
-    /// The findings in the current unit's text as a row of no values.
-    fn text_row(&self, found: Vec<Finding>) -> DumpRow<'_> {
-        DumpRow {
-            table: &self.no_table,
-            columns: &[],
-            row: 0,
-            line: self.line,
-            offset: self.offset,
-            bytes: &self.buf,
-            values: 0,
-            findings: text_named(found, &self.no_table),
-        }
-    }
-
     /// The next row's values, decoded (COPY escapes and SQL string
     /// literals undone; `None` for NULL), without scanning them: for
     /// loading a dump's tables elsewhere (a DataFrame, a database) with
-    /// this parser.
+    /// this parser. Text between rows is skipped.
     ///
     /// ```
-    /// use phisafe::Scanner;
-    /// use phisafe::format::dump::DumpDialect;
+    /// use phisafe::format::dump::{DumpDialect, DumpReader};
     ///
     /// let dump = "COPY public.patients (id, note) FROM stdin;\n1\tline\\none\n2\t\\N\n\\.\n";
-    /// let scanner = Scanner::new();
-    /// let mut rows = scanner.scan_dump(dump.as_bytes(), DumpDialect::Postgres);
+    /// let mut rows = DumpReader::new(dump.as_bytes(), DumpDialect::Postgres);
     /// let first = rows.next_values().unwrap()?;
     /// assert_eq!((first.table, first.row), ("public.patients", 1));
     /// assert_eq!(first.values, [Some(b"1".to_vec()), Some(b"line\none".to_vec())]);
@@ -1068,53 +1050,6 @@ impl<R: BufRead> DumpScan<'_, R> {
         self.dialect == DumpDialect::Mysql
     }
 
-    /// Reads the next unit with its own copy of its bytes and what
-    /// redacting its values needs, so they can be scanned away from the
-    /// reader. `columns` is the previous unit's, reused while the table
-    /// and columns stay the same.
-    pub(crate) fn read_owned(
-        &mut self,
-        columns: &mut Arc<Columns>,
-    ) -> io::Result<Option<OwnedUnit>> {
-        let Some(unit) = self.read_unit()? else { return Ok(None) };
-        let (tuples, copy) = match unit {
-            Unit::Other => (Vec::new(), false),
-            Unit::CopyRow(values) => (vec![values], true),
-            Unit::Insert(tuples) => (tuples, false),
-        };
-        let text =
-            if copy { Vec::new() } else { text_ranges(&self.buf, &tuples) };
-        if !tuples.is_empty() {
-            self.share_columns(columns);
-        }
-        Ok(Some(OwnedUnit {
-            bytes: self.buf.clone(),
-            tuples,
-            copy,
-            columns: columns.clone(),
-            text,
-        }))
-    }
-
-    /// Makes `shared` describe the current table's columns, building a new
-    /// one only when they changed.
-    fn share_columns(&self, shared: &mut Arc<Columns>) {
-        if shared.table == self.table && shared.names == self.columns {
-            return;
-        }
-        let types = self.types.get(&*self.table);
-        *shared = Arc::new(Columns {
-            table: self.table.clone(),
-            names: self.columns.clone(),
-            hints: self.hints.clone(),
-            types: self
-                .columns
-                .iter()
-                .map(|c| types.and_then(|t| t.get(&**c)).copied())
-                .collect(),
-        });
-    }
-
     /// Interprets a complete statement in `buf`; an INSERT's tuples.
     fn statement(
         &mut self,
@@ -1222,12 +1157,11 @@ impl<R: BufRead> DumpScan<'_, R> {
         Ok(None)
     }
 
-    /// Sets the current columns and looks up their key hints.
+    /// Sets the current columns.
     fn set_columns(&mut self, columns: Vec<Arc<str>>) {
         if columns != self.columns {
-            self.hints =
-                columns.iter().map(|c| self.scanner.field_hint(c)).collect();
             self.columns = columns;
+            self.columns_version += 1;
         }
     }
 
@@ -1237,23 +1171,135 @@ impl<R: BufRead> DumpScan<'_, R> {
         *counter += 1;
         *counter
     }
+}
+
+impl<R: BufRead> DumpScan<'_, R> {
+    /// Looks up the key hints of the reader's columns if they changed.
+    fn sync_hints(&mut self) {
+        if self.hints_version != self.reader.columns_version {
+            let scanner = self.scanner;
+            self.hints = self
+                .reader
+                .columns
+                .iter()
+                .map(|c| scanner.field_hint(c))
+                .collect();
+            self.hints_version = self.reader.columns_version;
+        }
+    }
+
+    /// The next row with its findings, or `None` at the end of the dump.
+    /// Text between rows that holds findings comes as a row of no values
+    /// (see [`DumpRow`]).
+    pub fn next_row(&mut self) -> Option<io::Result<DumpRow<'_>>> {
+        loop {
+            match self.reader.advance(true) {
+                Ok(Some(Next::Row(values))) => {
+                    return Some(Ok(self.row(values)));
+                }
+                Ok(Some(Next::Text(ranges))) => {
+                    let found = text_findings(
+                        self.scanner,
+                        &self.reader.buf,
+                        &ranges,
+                        self.reader.offset,
+                    );
+                    if !found.is_empty() {
+                        return Some(Ok(self.text_row(found)));
+                    }
+                }
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// The findings in the current unit's text as a row of no values.
+    fn text_row(&self, found: Vec<Finding>) -> DumpRow<'_> {
+        DumpRow {
+            table: &self.reader.no_table,
+            columns: &[],
+            row: 0,
+            line: self.reader.line,
+            offset: self.reader.offset,
+            bytes: &self.reader.buf,
+            values: 0,
+            findings: text_named(found, &self.reader.no_table),
+        }
+    }
+
+    /// Reads the next unit with its own copy of its bytes and what
+    /// redacting its values needs, so they can be scanned away from the
+    /// reader. `columns` is the previous unit's, reused while the table
+    /// and columns stay the same.
+    pub(crate) fn read_owned(
+        &mut self,
+        columns: &mut Arc<Columns>,
+    ) -> io::Result<Option<OwnedUnit>> {
+        let Some(unit) = self.reader.read_unit()? else { return Ok(None) };
+        let (tuples, copy) = match unit {
+            Unit::Other => (Vec::new(), false),
+            Unit::CopyRow(values) => (vec![values], true),
+            Unit::Insert(tuples) => (tuples, false),
+        };
+        let text = if copy {
+            Vec::new()
+        } else {
+            text_ranges(&self.reader.buf, &tuples)
+        };
+        if !tuples.is_empty() {
+            self.share_columns(columns);
+        }
+        Ok(Some(OwnedUnit {
+            bytes: self.reader.buf.clone(),
+            tuples,
+            copy,
+            columns: columns.clone(),
+            text,
+        }))
+    }
+
+    /// Makes `shared` describe the current table's columns, building a new
+    /// one only when they changed.
+    fn share_columns(&mut self, shared: &mut Arc<Columns>) {
+        if shared.table == self.reader.table
+            && shared.names == self.reader.columns
+        {
+            return;
+        }
+        self.sync_hints();
+        let types = self.reader.types.get(&*self.reader.table);
+        *shared = Arc::new(Columns {
+            table: self.reader.table.clone(),
+            names: self.reader.columns.clone(),
+            hints: self.hints.clone(),
+            types: self
+                .reader
+                .columns
+                .iter()
+                .map(|c| types.and_then(|t| t.get(&**c)).copied())
+                .collect(),
+        });
+    }
 
     fn row(&mut self, values: Vec<Value>) -> DumpRow<'_> {
-        let row = self.count_row();
+        self.sync_hints();
+        let row = self.reader.count_row();
         let unit = UnitRef {
-            bytes: &self.buf,
-            offset: self.offset,
+            bytes: &self.reader.buf,
+            offset: self.reader.offset,
             hints: &self.hints,
         };
         let found = row_findings(self.scanner, &unit, &values);
-        let findings = named(found, &self.table, &self.columns, row);
+        let findings =
+            named(found, &self.reader.table, &self.reader.columns, row);
         DumpRow {
-            table: &self.table,
-            columns: &self.columns,
+            table: &self.reader.table,
+            columns: &self.reader.columns,
             row,
-            line: self.line,
-            offset: self.offset,
-            bytes: &self.buf,
+            line: self.reader.line,
+            offset: self.reader.offset,
+            bytes: &self.reader.buf,
             values: values.len(),
             findings,
         }
@@ -1397,7 +1443,7 @@ impl<R: BufRead> DumpScan<'_, R> {
         batch.last = false;
         batch.error = None;
         while batch.bytes.len() < BATCH {
-            let unit = match self.read_unit() {
+            let unit = match self.reader.read_unit() {
                 Ok(unit) => unit,
                 Err(e) => {
                     batch.last = true;
@@ -1417,18 +1463,18 @@ impl<R: BufRead> DumpScan<'_, R> {
             let text = if copy {
                 Vec::new()
             } else {
-                text_ranges(&self.buf, &tuples)
+                text_ranges(&self.reader.buf, &tuples)
             };
             if tuples.is_empty() && text.is_empty() {
                 continue;
             }
             self.share_columns(columns);
             let start = batch.bytes.len();
-            batch.bytes.extend_from_slice(&self.buf);
+            batch.bytes.extend_from_slice(&self.reader.buf);
             batch.units.push(BatchUnit {
                 span: start..batch.bytes.len(),
-                offset: self.offset,
-                line: self.line,
+                offset: self.reader.offset,
+                line: self.reader.line,
                 columns: columns.clone(),
             });
             let u = batch.units.len() - 1;
@@ -1436,7 +1482,11 @@ impl<R: BufRead> DumpScan<'_, R> {
                 batch.rows.push(BatchRow::Text(u, text));
             }
             for values in tuples {
-                batch.rows.push(BatchRow::Row(u, self.count_row(), values));
+                batch.rows.push(BatchRow::Row(
+                    u,
+                    self.reader.count_row(),
+                    values,
+                ));
             }
         }
         batch
