@@ -552,3 +552,32 @@ fn text_outside_values_is_scanned_and_redacted() {
         );
     }
 }
+
+#[test]
+fn text_after_an_inserts_values_comes_after_its_rows() {
+    // Found by the `tables` fuzz target: text after the tuples of an
+    // INSERT was reported before them.
+    let dump = "INSERT INTO `patients` VALUES (1,'Zed Quixote','219-09-9999')\
+                'Brien','156-05-1120');\n";
+    let scanner = Scanner::new();
+    for dialect in [DumpDialect::Postgres, DumpDialect::Mysql] {
+        let mut starts = Vec::new();
+        let mut rows = scanner.scan_dump(dump.as_bytes(), dialect);
+        while let Some(row) = rows.next_row() {
+            starts.extend(
+                row.unwrap().findings.iter().map(|f| f.finding().start()),
+            );
+        }
+        let mut parallel = Vec::new();
+        scanner
+            .scan_dump_parallel(dump.as_bytes(), dialect, |row| {
+                parallel
+                    .extend(row.findings.iter().map(|f| f.finding().start()));
+                Ok(())
+            })
+            .unwrap();
+        assert!(starts.len() >= 2, "{dialect:?}: {starts:?}");
+        assert!(starts.is_sorted(), "{dialect:?}: {starts:?}");
+        assert_eq!(starts, parallel, "{dialect:?}");
+    }
+}

@@ -273,7 +273,6 @@ enum ValueKind {
 /// A dump's rows, decoded but not scanned: the parser on its own, for
 /// loading a dump's tables elsewhere (a DataFrame, a database). See
 /// [`DumpReader::next_values`]; [`Scanner::scan_dump`] scans with it.
-#[derive(Debug)]
 pub struct DumpReader<R> {
     rdr: R,
     dialect: DumpDialect,
@@ -296,10 +295,9 @@ pub struct DumpReader<R> {
     /// once per table, not per row.
     columns_version: u64,
     in_copy: bool,
-    /// Tuples of the current INSERT not yet returned.
-    tuples: std::vec::IntoIter<Vec<Value>>,
-    /// Text of the current unit to scan before its rows.
-    text: Option<Vec<Range<usize>>>,
+    /// Rows and text of the current INSERT not yet returned, in input
+    /// order.
+    pending: std::vec::IntoIter<Next>,
     /// The table of text between rows: none.
     no_table: Arc<str>,
     started: bool,
@@ -310,6 +308,17 @@ pub struct DumpReader<R> {
     selected: Option<String>,
     /// Inside a psql or mysql client result table: its shape.
     result: Option<ResultTable>,
+}
+
+/// Shows where the reader is, never the dump's bytes (they hold PHI).
+impl<R> std::fmt::Debug for DumpReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DumpReader")
+            .field("dialect", &self.dialect)
+            .field("line", &self.line)
+            .field("offset", &self.offset)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The rows and findings of a dump; see [`Scanner::scan_dump`].
@@ -336,6 +345,27 @@ struct ResultTable {
 enum Next {
     Row(Vec<Value>),
     Text(Vec<Range<usize>>),
+}
+
+/// An INSERT's tuples and the text around them in input order, so that
+/// findings come in input order: each tuple after the text before it.
+fn in_order(tuples: Vec<Vec<Value>>, text: Vec<Range<usize>>) -> Vec<Next> {
+    let mut text = text.into_iter().peekable();
+    let mut out = Vec::with_capacity(tuples.len() + 1);
+    for tuple in tuples {
+        let at = tuple.first().map_or(usize::MAX, |v| v.raw.start);
+        let before: Vec<_> =
+            std::iter::from_fn(|| text.next_if(|r| r.start < at)).collect();
+        if !before.is_empty() {
+            out.push(Next::Text(before));
+        }
+        out.push(Next::Row(tuple));
+    }
+    let rest: Vec<_> = text.collect();
+    if !rest.is_empty() {
+        out.push(Next::Text(rest));
+    }
+    out
 }
 
 /// The parts of `unit` that are not values of `tuples` and hold something
@@ -442,8 +472,7 @@ impl<R: BufRead> DumpReader<R> {
             columns: Vec::new(),
             columns_version: 0,
             in_copy: false,
-            tuples: Vec::new().into_iter(),
-            text: None,
+            pending: Vec::new().into_iter(),
             no_table: Arc::from(""),
             started: false,
             last_text: Vec::new(),
@@ -894,11 +923,10 @@ impl<R: BufRead> DumpReader<R> {
     /// Reads until a row (or, with `text`, text) is available.
     fn advance(&mut self, text: bool) -> io::Result<Option<Next>> {
         loop {
-            if let Some(ranges) = self.text.take() {
-                return Ok(Some(Next::Text(ranges)));
-            }
-            if let Some(tuple) = self.tuples.next() {
-                return Ok(Some(Next::Row(tuple)));
+            for next in self.pending.by_ref() {
+                if text || matches!(next, Next::Row(_)) {
+                    return Ok(Some(next));
+                }
             }
             match self.read_unit()? {
                 None => return Ok(None),
@@ -912,11 +940,12 @@ impl<R: BufRead> DumpReader<R> {
                     return Ok(Some(Next::Row(values)));
                 }
                 Some(Unit::Insert(tuples)) => {
-                    let ranges = text_ranges(&self.buf, &tuples);
-                    if text && !ranges.is_empty() {
-                        self.text = Some(ranges);
-                    }
-                    self.tuples = tuples.into_iter();
+                    let ranges = if text {
+                        text_ranges(&self.buf, &tuples)
+                    } else {
+                        Vec::new()
+                    };
+                    self.pending = in_order(tuples, ranges).into_iter();
                 }
             }
         }
@@ -1478,15 +1507,13 @@ impl<R: BufRead> DumpScan<'_, R> {
                 columns: columns.clone(),
             });
             let u = batch.units.len() - 1;
-            if !text.is_empty() {
-                batch.rows.push(BatchRow::Text(u, text));
-            }
-            for values in tuples {
-                batch.rows.push(BatchRow::Row(
-                    u,
-                    self.reader.count_row(),
-                    values,
-                ));
+            for next in in_order(tuples, text) {
+                batch.rows.push(match next {
+                    Next::Text(ranges) => BatchRow::Text(u, ranges),
+                    Next::Row(values) => {
+                        BatchRow::Row(u, self.reader.count_row(), values)
+                    }
+                });
             }
         }
         batch
