@@ -81,8 +81,7 @@ impl DumpFinding {
 /// Text between rows (comments, DDL, other statements, psql output, the
 /// syntax of an INSERT around its values) comes as a row of no values, no
 /// table and row number 0, whose findings are those of scanning it as
-/// text.
-#[derive(Debug)]
+/// text. Its `Debug` leaves out the bytes.
 pub struct DumpRow<'a> {
     /// The table.
     pub table: &'a str,
@@ -103,8 +102,8 @@ pub struct DumpRow<'a> {
     pub findings: Vec<DumpFinding>,
 }
 
-/// One row's decoded values; see [`DumpReader::next_values`].
-#[derive(Debug)]
+/// One row's decoded values; see [`DumpReader::next_values`]. Its
+/// `Debug` shows how many values there are, not what they hold.
 pub struct DumpValues<'a> {
     /// The table.
     pub table: &'a str,
@@ -114,6 +113,30 @@ pub struct DumpValues<'a> {
     pub row: u64,
     /// The values, decoded; `None` for NULL.
     pub values: Vec<Option<Vec<u8>>>,
+}
+
+// Rows hold PHI: their `Debug` says where they are, not what they say.
+impl std::fmt::Debug for DumpRow<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DumpRow")
+            .field("table", &self.table)
+            .field("row", &self.row)
+            .field("line", &self.line)
+            .field("offset", &self.offset)
+            .field("values", &self.values)
+            .field("findings", &self.findings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for DumpValues<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DumpValues")
+            .field("table", &self.table)
+            .field("row", &self.row)
+            .field("values", &self.values.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A malformed dump, or one in a format that is not plain SQL.
@@ -353,7 +376,8 @@ fn in_order(tuples: Vec<Vec<Value>>, text: Vec<Range<usize>>) -> Vec<Next> {
     let mut text = text.into_iter().peekable();
     let mut out = Vec::with_capacity(tuples.len() + 1);
     for tuple in tuples {
-        let at = tuple.first().map_or(usize::MAX, |v| v.raw.start);
+        // An empty tuple has no findings to order text against.
+        let at = tuple.first().map_or(0, |v| v.raw.start);
         let before: Vec<_> =
             std::iter::from_fn(|| text.next_if(|r| r.start < at)).collect();
         if !before.is_empty() {
@@ -1072,11 +1096,6 @@ impl<R: BufRead> DumpReader<R> {
             self.last_text.extend_from_slice(&self.buf);
         }
         Unit::Other
-    }
-
-    /// Whether the dump is MySQL's.
-    pub(crate) fn is_mysql(&self) -> bool {
-        self.dialect == DumpDialect::Mysql
     }
 
     /// Interprets a complete statement in `buf`; an INSERT's tuples.

@@ -105,7 +105,7 @@ impl Redactor {
         dialect: DumpDialect,
     ) -> io::Result<u64> {
         let mut scan = self.scanner().scan_dump(rdr, dialect);
-        let mysql = scan.reader.is_mysql();
+        let mysql = dialect == DumpDialect::Mysql;
         let mut columns = Arc::default();
         let mut out = Out::default();
         while let Some(unit) = scan.read_owned(&mut columns)? {
@@ -129,7 +129,7 @@ impl Redactor {
     ) -> io::Result<u64> {
         use rayon::prelude::*;
         let mut scan = self.scanner().scan_dump(rdr, dialect);
-        let mysql = scan.reader.is_mysql();
+        let mysql = dialect == DumpDialect::Mysql;
         let mut columns = Arc::default();
         let mut out = Out::default();
         batch::run(
