@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use phisafe::Scanner;
 use phisafe::format::dump::{DumpDialect, DumpReader};
+use phisafe::format::{Format, InputError, InputErrorKind};
 
 /// The fixture directory: `PHISAFE_PG_FIXTURES` when the test script made
 /// it already, else made here once.
@@ -124,6 +125,10 @@ fn custom_format_is_rejected_with_the_fix() {
     let mut rows = scanner.scan_dump(&bytes[..], DumpDialect::Postgres);
     let err = rows.next_row().unwrap().unwrap_err();
     assert!(err.to_string().contains("pg_restore -f -"), "{err}");
+    let input = InputError::in_io(&err).expect("an InputError inside");
+    assert_eq!(input.kind(), InputErrorKind::Unsupported);
+    assert_eq!(input.format(), Format::Dump(DumpDialect::Postgres));
+    assert_eq!((input.line(), input.column()), (1, None));
 }
 
 #[test]

@@ -23,10 +23,12 @@ use std::path::Path;
 pub(crate) mod batch;
 pub mod csv;
 pub mod dump;
+mod error;
 pub mod json;
 pub(crate) mod text;
 
 use dump::DumpDialect;
+pub use error::{InputError, InputErrorKind};
 
 /// How an input is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

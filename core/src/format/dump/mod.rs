@@ -13,6 +13,7 @@
 //! as a [`DumpRow`] of no values and no table. Files named `.sql` are often
 //! psql sessions or hand-written statements, not dumps.
 
+use crate::format::{Format, InputError, InputErrorKind};
 use crate::scan::hints::FieldHint;
 use std::collections::HashMap;
 use std::io::{self, BufRead};
@@ -137,32 +138,6 @@ impl std::fmt::Debug for DumpValues<'_> {
             .field("values", &self.values.len())
             .finish_non_exhaustive()
     }
-}
-
-/// A malformed dump, or one in a format that is not plain SQL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DumpError {
-    line: u64,
-    what: &'static str,
-}
-
-impl DumpError {
-    /// 1-based line of the problem.
-    pub fn line(&self) -> u64 {
-        self.line
-    }
-}
-
-impl std::fmt::Display for DumpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "dump line {}: {}", self.line, self.what)
-    }
-}
-
-impl std::error::Error for DumpError {}
-
-fn dump_error(line: u64, what: &'static str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, DumpError { line, what })
 }
 
 /// What redaction may write into a column and still restore.
@@ -876,13 +851,24 @@ fn bytea_hex(text: &[u8]) -> Option<(Vec<u8>, Vec<usize>)> {
 }
 
 impl<R: BufRead> DumpReader<R> {
+    fn error(
+        &self,
+        kind: InputErrorKind,
+        line: u64,
+        what: &'static str,
+    ) -> io::Error {
+        let format = Format::Dump(self.dialect);
+        InputError::new(format, kind, line, None, what).into_io()
+    }
+
     /// Appends one line to `buf`; false at the end of input.
     fn read_line(&mut self) -> io::Result<bool> {
         let n = self.rdr.read_until(b'\n', &mut self.buf)?;
         if self.buf.len() > MAX_STATEMENT {
-            return Err(dump_error(
+            return Err(self.error(
+                InputErrorKind::TooLong(MAX_STATEMENT),
                 self.line,
-                "a statement is longer than 256 MiB",
+                "a statement is too long",
             ));
         }
         self.next_offset += n;
@@ -984,7 +970,8 @@ impl<R: BufRead> DumpReader<R> {
         if !self.started {
             self.started = true;
             if self.buf.starts_with(b"PGDMP") {
-                return Err(dump_error(
+                return Err(self.error(
+                    InputErrorKind::Unsupported,
                     1,
                     "this is a pg_dump custom-format archive, not a SQL \
                      script; convert it with `pg_restore -f - DUMP` and \

@@ -7,11 +7,11 @@
 //! not scanned. The parser is iterative, so nesting depth is bounded by a
 //! limit and never by the stack.
 
-use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::ops::Range;
 
 use crate::Entity;
+use crate::format::{Format, InputError, InputErrorKind};
 use crate::scan::engine::{Finding, Scanner};
 use crate::scan::hints::{FieldHint, is_label_key};
 use crate::scan::pattern::PatternId;
@@ -54,64 +54,6 @@ impl JsonFinding {
     }
 }
 
-/// Malformed or too deeply nested JSON, located by line and column.
-///
-/// The message describes the syntax, never the document's content.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JsonError {
-    pub(crate) line: u64,
-    pub(crate) column: u64,
-    pub(crate) kind: JsonErrorKind,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum JsonErrorKind {
-    Syntax(&'static str),
-    TooDeep(usize),
-    LineTooLong(usize),
-}
-
-impl JsonError {
-    /// 1-based line of the error.
-    pub fn line(&self) -> u64 {
-        self.line
-    }
-
-    /// 1-based column (in bytes) of the error.
-    pub fn column(&self) -> u64 {
-        self.column
-    }
-
-    /// Whether the document was rejected for nesting deeper than the limit.
-    pub fn is_too_deep(&self) -> bool {
-        matches!(self.kind, JsonErrorKind::TooDeep(_))
-    }
-}
-
-impl fmt::Display for JsonError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid JSON at line {}, column {}: ",
-            self.line, self.column
-        )?;
-        match self.kind {
-            JsonErrorKind::Syntax(what) => f.write_str(what),
-            JsonErrorKind::TooDeep(limit) => write!(
-                f,
-                "nested deeper than {limit} levels; raise \
-                 ScannerBuilder::json_max_depth if the input is trusted"
-            ),
-            JsonErrorKind::LineTooLong(limit) => write!(
-                f,
-                "the line is longer than {limit} bytes; it was skipped"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for JsonError {}
-
 /// One step of a path: an object key or an array index.
 #[derive(Clone, Debug)]
 pub(crate) enum Segment {
@@ -135,16 +77,22 @@ struct Cursor<'a> {
 }
 
 impl Cursor<'_> {
-    fn error(&self, at: usize, kind: JsonErrorKind) -> JsonError {
+    fn error(
+        &self,
+        at: usize,
+        kind: InputErrorKind,
+        what: &'static str,
+    ) -> InputError {
         let at = at.min(self.src.len());
         let before = &self.src[..at];
         let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
         let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
-        JsonError { line, column: (at - line_start) as u64 + 1, kind }
+        let column = Some((at - line_start) as u64 + 1);
+        InputError::new(Format::Json, kind, line, column, what)
     }
 
-    fn syntax(&self, what: &'static str) -> JsonError {
-        self.error(self.pos, JsonErrorKind::Syntax(what))
+    fn syntax(&self, what: &'static str) -> InputError {
+        self.error(self.pos, InputErrorKind::Syntax, what)
     }
 
     fn skip_ws(&mut self) {
@@ -157,7 +105,7 @@ impl Cursor<'_> {
         self.src.get(self.pos).copied()
     }
 
-    fn expect(&mut self, b: u8, what: &'static str) -> Result<(), JsonError> {
+    fn expect(&mut self, b: u8, what: &'static str) -> Result<(), InputError> {
         self.skip_ws();
         if self.peek() == Some(b) {
             self.pos += 1;
@@ -168,7 +116,7 @@ impl Cursor<'_> {
     }
 
     /// A string starting at the opening quote.
-    fn string(&mut self) -> Result<Scalar, JsonError> {
+    fn string(&mut self) -> Result<Scalar, InputError> {
         self.pos += 1;
         let start = self.pos;
         // Fast path: no escape before the closing quote.
@@ -243,8 +191,8 @@ impl Cursor<'_> {
 
     /// After `\u`: four hex digits, and a low surrogate if the first is a
     /// high one. Unpaired surrogates decode to U+FFFD.
-    fn unicode_escape(&mut self) -> Result<char, JsonError> {
-        let hex4 = |c: &mut Self| -> Result<u32, JsonError> {
+    fn unicode_escape(&mut self) -> Result<char, InputError> {
+        let hex4 = |c: &mut Self| -> Result<u32, InputError> {
             let digits = c
                 .src
                 .get(c.pos..c.pos + 4)
@@ -275,7 +223,7 @@ impl Cursor<'_> {
         Ok(char::from_u32(hi).unwrap_or('\u{FFFD}'))
     }
 
-    fn number(&mut self) -> Result<Range<usize>, JsonError> {
+    fn number(&mut self) -> Result<Range<usize>, InputError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -309,7 +257,7 @@ impl Cursor<'_> {
     }
 
     /// An object key followed by its colon.
-    fn key(&mut self) -> Result<String, JsonError> {
+    fn key(&mut self) -> Result<String, InputError> {
         self.skip_ws();
         if self.peek() != Some(b'"') {
             return Err(self.syntax("expected a string key"));
@@ -330,7 +278,7 @@ impl Cursor<'_> {
 
 /// Decodes the JSON string that opens `src` (at its quote) as the walker
 /// decodes keys; errors are located within `src`.
-pub(crate) fn decode_key(src: &[u8]) -> Result<String, JsonError> {
+pub(crate) fn decode_key(src: &[u8]) -> Result<String, InputError> {
     let mut c = Cursor { src, pos: 0 };
     Ok(match c.string()? {
         Scalar::Str { raw, decoded: None } => {
@@ -354,7 +302,7 @@ pub(crate) fn walk_in(
     prefix: &[Segment],
     max_depth: usize,
     mut visit: impl FnMut(&[Segment], Option<&str>, Scalar),
-) -> Result<(), JsonError> {
+) -> Result<(), InputError> {
     let mut c = Cursor { src, pos: 0 };
     let mut path: Vec<Segment> = prefix.to_vec();
     // b'{' or b'[' for each open container, and the label its members
@@ -371,9 +319,11 @@ pub(crate) fn walk_in(
             }
             Some(b @ (b'{' | b'[')) => {
                 if open.len() + prefix.len() >= max_depth {
-                    return Err(
-                        c.error(c.pos, JsonErrorKind::TooDeep(max_depth))
-                    );
+                    return Err(c.error(
+                        c.pos,
+                        InputErrorKind::TooDeep(max_depth),
+                        "",
+                    ));
                 }
                 c.pos += 1;
                 c.skip_ws();
@@ -729,7 +679,7 @@ impl Scanner {
     pub fn scan_json(
         &self,
         text: &[u8],
-    ) -> Result<Vec<JsonFinding>, JsonError> {
+    ) -> Result<Vec<JsonFinding>, InputError> {
         self.scan_json_paths(text, None)
     }
 
@@ -739,7 +689,7 @@ impl Scanner {
         &self,
         text: &[u8],
         paths: Option<&mut Vec<String>>,
-    ) -> Result<Vec<JsonFinding>, JsonError> {
+    ) -> Result<Vec<JsonFinding>, InputError> {
         self.scan_json_in(text, &[], 0, paths)
     }
 
@@ -751,7 +701,7 @@ impl Scanner {
         prefix: &[Segment],
         base: usize,
         mut paths: Option<&mut Vec<String>>,
-    ) -> Result<Vec<JsonFinding>, JsonError> {
+    ) -> Result<Vec<JsonFinding>, InputError> {
         let mut out = Vec::new();
         let depth = self.inner.json_max_depth;
         walk_in(text, prefix, depth, |path, label, scalar| {
@@ -957,7 +907,8 @@ impl Scanner {
                         number: number + l.rel_line,
                         offset: base + l.range.start,
                         bytes: &batch[l.range.clone()],
-                        result: l.result.map_err(|e| JsonError {
+                        result: l.result.map_err(|e| InputError {
+                            format: Format::JsonLines,
                             line: number + l.rel_line,
                             ..e
                         }),
@@ -988,7 +939,8 @@ impl Scanner {
         &self,
         line: &[u8],
         offset: usize,
-    ) -> (Result<Vec<JsonFinding>, JsonError>, Vec<String>, Vec<Finding>) {
+    ) -> (Result<Vec<JsonFinding>, InputError>, Vec<String>, Vec<Finding>)
+    {
         let body = line.strip_suffix(b"\n").unwrap_or(line);
         let body = body.strip_suffix(b"\r").unwrap_or(body);
         let mut paths = Vec::new();
@@ -1082,7 +1034,7 @@ struct ParLine {
     /// 1-based line within its piece.
     rel_line: u64,
     range: Range<usize>,
-    result: Result<Vec<JsonFinding>, JsonError>,
+    result: Result<Vec<JsonFinding>, InputError>,
     paths: Vec<String>,
     text: Vec<Finding>,
 }
@@ -1097,7 +1049,7 @@ pub struct JsonlLine<'a> {
     /// The line's bytes, newline included (empty if it was too long).
     pub bytes: &'a [u8],
     /// Its findings (offsets from the start of the stream), or its error.
-    pub result: Result<Vec<JsonFinding>, JsonError>,
+    pub result: Result<Vec<JsonFinding>, InputError>,
     /// The pointers of every string and number in the line, array indices
     /// folded to `*` (see [`JsonFinding::folded_pointer`]),
     /// each once: the columns a per-column summary counts.
@@ -1131,11 +1083,13 @@ impl<R: BufRead> JsonlScan<'_, R> {
             self.offset += n;
             let number = self.line;
             if too_long {
-                let err = JsonError {
-                    line: number,
-                    column: 1,
-                    kind: JsonErrorKind::LineTooLong(MAX_LINE),
-                };
+                let err = InputError::new(
+                    Format::JsonLines,
+                    InputErrorKind::TooLong(MAX_LINE),
+                    number,
+                    Some(1),
+                    "the line is too long; it was skipped",
+                );
                 return Some(Ok(JsonlLine {
                     number,
                     offset,
@@ -1150,7 +1104,11 @@ impl<R: BufRead> JsonlScan<'_, R> {
             }
             let (result, paths, text) =
                 self.scanner.scan_jsonl_line(&self.buf, offset);
-            let result = result.map_err(|e| JsonError { line: number, ..e });
+            let result = result.map_err(|e| InputError {
+                format: Format::JsonLines,
+                line: number,
+                ..e
+            });
             return Some(Ok(JsonlLine {
                 number,
                 offset,
@@ -1164,7 +1122,7 @@ impl<R: BufRead> JsonlScan<'_, R> {
 }
 
 impl<R: BufRead> Iterator for JsonlScan<'_, R> {
-    type Item = io::Result<(u64, Result<Vec<JsonFinding>, JsonError>)>;
+    type Item = io::Result<(u64, Result<Vec<JsonFinding>, InputError>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_line().map(|r| r.map(|line| (line.number, line.result)))
@@ -1417,8 +1375,8 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = "[".repeat(100_000) + &"]".repeat(100_000);
         let err = Scanner::new().scan_json(deep.as_bytes()).unwrap_err();
-        assert!(err.is_too_deep());
-        assert_eq!((err.line(), err.column()), (1, 129));
+        assert_eq!(err.kind(), InputErrorKind::TooDeep(128));
+        assert_eq!((err.line(), err.column()), (1, Some(129)));
         assert!(err.to_string().contains("json_max_depth"));
         let ok = "[".repeat(100) + &"]".repeat(100);
         assert!(Scanner::new().scan_json(ok.as_bytes()).is_ok());
@@ -1444,10 +1402,11 @@ mod tests {
             let err = Scanner::new().scan_json(text.as_bytes()).unwrap_err();
             assert_eq!(
                 (err.line(), err.column()),
-                (line, column),
+                (line, Some(column)),
                 "{text:?}: {err}"
             );
-            assert!(!err.is_too_deep());
+            assert_eq!(err.kind(), InputErrorKind::Syntax);
+            assert!(err.to_string().starts_with("invalid JSON at line"));
         }
         // Messages never repeat the document.
         let err =
@@ -1468,7 +1427,8 @@ mod tests {
         assert_eq!(&text[first[0].finding().range()], "jo@clinic.example");
         assert_eq!(items[1].0, 2);
         let err = items[1].1.as_ref().unwrap_err();
-        assert_eq!((err.line(), err.column()), (2, 12));
+        assert_eq!((err.line(), err.column()), (2, Some(12)));
+        assert_eq!(err.format(), Format::JsonLines);
         assert_eq!(items[2].0, 4);
         let last = items[2].1.as_ref().unwrap();
         assert_eq!(&text[last[0].finding().range()], "219099999");

@@ -4,8 +4,8 @@
 
 use std::io::{self, BufRead, Read, Write};
 
-use super::JsonError;
 use crate::Redactor;
+use crate::format::InputError;
 use crate::format::json::stream::{Splitter, relocate};
 use crate::format::json::{Scalar, Segment, walk_in};
 
@@ -38,7 +38,7 @@ impl Redactor {
     /// assert_eq!(out, br#"{"ssn": "[SSN]", "note": "call [PHONE]"}"#);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn redact_json(&self, text: &[u8]) -> Result<Vec<u8>, JsonError> {
+    pub fn redact_json(&self, text: &[u8]) -> Result<Vec<u8>, InputError> {
         self.redact_json_in(text, &[]).map(|(out, _)| out)
     }
 
@@ -121,7 +121,7 @@ impl Redactor {
         &self,
         text: &[u8],
         prefix: &[Segment],
-    ) -> Result<(Vec<u8>, usize), JsonError> {
+    ) -> Result<(Vec<u8>, usize), InputError> {
         let scanner = self.scanner();
         let mut edits: Vec<(std::ops::Range<usize>, Vec<u8>)> = Vec::new();
         let max_depth = scanner.inner.json_max_depth;

@@ -10,8 +10,9 @@
 
 use std::io::{self, Read};
 
-use super::{JsonError, JsonErrorKind, JsonFinding, Segment, decode_key};
+use super::{JsonFinding, Segment, decode_key};
 use crate::Scanner;
+use crate::format::{Format, InputError, InputErrorKind};
 
 /// One element of a streamed JSON document; see
 /// [`Scanner::scan_json_stream`].
@@ -191,14 +192,14 @@ impl<R: Read> Splitter<R> {
 
     fn error(&self, what: &'static str) -> io::Error {
         let column = (self.base + self.pos - self.line_start) as u64 + 1;
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            JsonError {
-                line: self.line,
-                column,
-                kind: JsonErrorKind::Syntax(what),
-            },
+        InputError::new(
+            Format::Json,
+            InputErrorKind::Syntax,
+            self.line,
+            Some(column),
+            what,
         )
+        .into_io()
     }
 
     fn expect(&mut self, b: u8, what: &'static str) -> io::Result<()> {
@@ -443,13 +444,12 @@ impl<R: Read> Splitter<R> {
 }
 
 /// An element's error, moved from its own coordinates to the stream's.
-pub(crate) fn relocate(e: JsonError, element: &Element<'_>) -> io::Error {
-    let column =
-        if e.line == 1 { element.column + e.column - 1 } else { e.column };
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        JsonError { line: element.line + e.line - 1, column, ..e },
-    )
+pub(crate) fn relocate(e: InputError, element: &Element<'_>) -> io::Error {
+    let column = match e.column {
+        Some(c) if e.line == 1 => Some(element.column + c - 1),
+        c => c,
+    };
+    InputError { line: element.line + e.line - 1, column, ..e }.into_io()
 }
 
 impl Scanner {
@@ -460,7 +460,7 @@ impl Scanner {
     /// findings. Findings, pointers and error positions are those of
     /// [`Scanner::scan_json`] on the whole text; memory is bounded by the
     /// largest element. A syntax error ends the scan with an error of
-    /// kind `InvalidData` holding a [`JsonError`](super::JsonError), after
+    /// kind `InvalidData` holding a [`InputError`](crate::format::InputError), after
     /// the elements before it were handed out.
     ///
     /// ```
