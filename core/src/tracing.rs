@@ -67,11 +67,19 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for RedactingMakeWriter<M> {
 }
 
 /// Buffers one event's output and writes it redacted, line by line.
-#[derive(Debug)]
 pub struct RedactingWriter<'a, W: Write> {
     redactor: &'a Redactor,
     inner: W,
     buf: Vec<u8>,
+}
+
+/// Shows how much is buffered, never the buffered text.
+impl<W: Write> std::fmt::Debug for RedactingWriter<'_, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedactingWriter")
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<W: Write> RedactingWriter<'_, W> {
@@ -104,5 +112,35 @@ impl<W: Write> Drop for RedactingWriter<'_, W> {
         // Drop cannot report errors; a failed log write is not worth a
         // panic, and the unredacted bytes are never written.
         let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffered_text_is_redacted_and_never_shown() {
+        let redactor = Redactor::new(crate::Scanner::new());
+        let mut out = Vec::new();
+        let mut w = RedactingWriter {
+            redactor: &redactor,
+            inner: &mut out,
+            buf: Vec::new(),
+        };
+        w.write_all(b"ssn 219-09-9999 then").unwrap();
+        let shown = format!("{w:?}");
+        assert!(shown.contains("buffered: 20"), "{shown}");
+        assert!(
+            !shown.contains("219") && !shown.contains("50, 49"),
+            "{shown}"
+        );
+        w.write_all(b" more\n").unwrap();
+        drop(w);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.ends_with(" then more\n") && !out.contains("219"),
+            "{out}"
+        );
     }
 }

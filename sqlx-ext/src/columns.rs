@@ -206,10 +206,20 @@ enum Kind {
 }
 
 /// One column value as read.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum Val {
     Text(String),
     Bytes(Vec<u8>),
+}
+
+/// Plaintext before encryption: shows its kind and length only.
+impl std::fmt::Debug for Val {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Val::Text(s) => write!(f, "Text({} bytes)", s.len()),
+            Val::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+        }
+    }
 }
 
 /// What the statements need to know about the table.
@@ -864,4 +874,19 @@ pub async fn key_versions(
         *counts.entry(version).or_default() += 1;
     }
     Ok(counts.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Val;
+
+    #[test]
+    fn plaintext_values_do_not_show_in_debug() {
+        let text = format!("{:?}", Val::Text("219-09-9999".into()));
+        let bytes = format!("{:?}", Val::Bytes(b"219".to_vec()));
+        assert_eq!(
+            (text.as_str(), bytes.as_str()),
+            ("Text(11 bytes)", "Bytes(3 bytes)")
+        );
+    }
 }

@@ -10,6 +10,7 @@
 //! - `coverage`: structure never hides text: what a text scan of a
 //!   structured document finds, its structured reading covers or a named
 //!   rule explains, and `redact` leaves none of it.
+//! - `debug`: `Debug` output of the readers never shows input bytes.
 //! - `dump`: real pg_dump output (COPY, --inserts, --column-inserts,
 //!   custom format) from a throwaway cluster, and mysqldump syntax.
 //! - `streaming`: scanning and redacting readers gives exactly the
@@ -18,6 +19,7 @@
 
 mod accuracy;
 mod coverage;
+mod debug;
 mod dump;
 mod streaming;
 mod structured;

@@ -21,7 +21,6 @@ pub const DEFAULT_CHUNK: usize = 64 * 1024;
 ///
 /// The blocks of a stream, in order, cover every byte exactly once, and
 /// every finding lies entirely within one block.
-#[derive(Debug)]
 pub struct Block<'a> {
     /// Offset of `bytes[0]` from the start of the stream.
     pub offset: usize,
@@ -36,7 +35,6 @@ pub struct Block<'a> {
 /// This is the building block of streaming scans and redaction; most
 /// callers want [`Scanner::scan_reader`] or
 /// [`Redactor::redact_reader`](crate::Redactor::redact_reader).
-#[derive(Debug)]
 pub struct Blocks<'s, R> {
     scanner: &'s Scanner,
     rdr: R,
@@ -51,6 +49,29 @@ pub struct Blocks<'s, R> {
     raw: Vec<Finding>,
     done: Vec<Finding>,
     eof: bool,
+}
+
+/// Shows the block's place and findings, never its bytes.
+impl std::fmt::Debug for Block<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block")
+            .field("offset", &self.offset)
+            .field("bytes", &format_args!("{} bytes", self.bytes.len()))
+            .field("findings", &self.findings)
+            .finish()
+    }
+}
+
+/// Shows the position, never the buffered bytes.
+impl<R> std::fmt::Debug for Blocks<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blocks")
+            .field("chunk", &self.chunk)
+            .field("emitted", &self.emitted)
+            .field("buffered", &self.buf.len())
+            .field("eof", &self.eof)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'s, R: Read> Blocks<'s, R> {

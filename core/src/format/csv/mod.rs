@@ -374,7 +374,6 @@ pub(crate) fn split(rec: &[u8], delim: u8) -> Option<Vec<Field>> {
 pub(crate) type Raw = (Kind, usize, u64, u64);
 
 /// A record read ahead, with its bytes.
-#[derive(Debug)]
 struct Ahead {
     raw: Raw,
     bytes: Vec<u8>,
@@ -394,7 +393,6 @@ pub(crate) enum Kind {
 }
 
 /// One record of a delimited stream; see [`CsvScan::next_record`].
-#[derive(Debug)]
 pub struct CsvRecord<'a> {
     /// 1-based data row; 0 for the header row and preamble text.
     pub row: u64,
@@ -413,9 +411,23 @@ pub struct CsvRecord<'a> {
     pub findings: Vec<CsvFinding>,
 }
 
+/// Shows the record's place, shape and findings, never its bytes.
+impl std::fmt::Debug for CsvRecord<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvRecord")
+            .field("row", &self.row)
+            .field("line", &self.line)
+            .field("offset", &self.offset)
+            .field("bytes", &format_args!("{} bytes", self.bytes.len()))
+            .field("fields", &self.fields)
+            .field("headers", &self.headers)
+            .field("findings", &self.findings)
+            .finish()
+    }
+}
+
 /// The records of a delimited stream and their findings; see
 /// [`Scanner::scan_csv`].
-#[derive(Debug)]
 pub struct CsvScan<'s, R> {
     scanner: &'s Scanner,
     rdr: R,
@@ -495,6 +507,20 @@ impl Scanner {
             done: false,
             pending: Vec::new(),
         }
+    }
+}
+
+/// Shows the position and the columns, never the buffered bytes.
+impl<R> std::fmt::Debug for CsvScan<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvScan")
+            .field("opts", &self.opts)
+            .field("headers", &self.headers)
+            .field("hints", &self.hints)
+            .field("line", &self.line)
+            .field("row", &self.row)
+            .field("offset", &self.offset)
+            .finish_non_exhaustive()
     }
 }
 

@@ -7,6 +7,7 @@
 //! not scanned. The parser is iterative, so nesting depth is bounded by a
 //! limit and never by the stack.
 
+use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::ops::Range;
 
@@ -1016,7 +1017,6 @@ impl Scanner {
 
 /// The lines of a JSON lines stream and their findings; see
 /// [`Scanner::scan_jsonl`].
-#[derive(Debug)]
 pub struct JsonlScan<'s, R> {
     scanner: &'s Scanner,
     rdr: R,
@@ -1040,7 +1040,6 @@ struct ParLine {
 }
 
 /// One line of a JSON lines stream; see [`JsonlScan::next_line`].
-#[derive(Debug)]
 pub struct JsonlLine<'a> {
     /// 1-based line number.
     pub number: u64,
@@ -1057,6 +1056,30 @@ pub struct JsonlLine<'a> {
     /// A line that is not JSON is scanned as text: its findings (offsets
     /// from the start of the stream); empty for a JSON line.
     pub text: Vec<Finding>,
+}
+
+/// Shows the position, never the line's bytes.
+impl<R> fmt::Debug for JsonlScan<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonlScan")
+            .field("line", &self.line)
+            .field("offset", &self.offset)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shows the findings' places and the line's length, never its bytes.
+impl fmt::Debug for JsonlLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonlLine")
+            .field("number", &self.number)
+            .field("offset", &self.offset)
+            .field("bytes", &format_args!("{} bytes", self.bytes.len()))
+            .field("result", &self.result)
+            .field("paths", &self.paths.len())
+            .field("text", &self.text)
+            .finish()
+    }
 }
 
 impl<R: BufRead> JsonlScan<'_, R> {

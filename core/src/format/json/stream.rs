@@ -16,7 +16,6 @@ use crate::format::{Format, InputError, InputErrorKind};
 
 /// One element of a streamed JSON document; see
 /// [`Scanner::scan_json_stream`].
-#[derive(Debug)]
 pub struct JsonElement<'a> {
     /// 1-based line where the element starts.
     pub line: u64,
@@ -31,6 +30,19 @@ pub struct JsonElement<'a> {
     /// once: the columns a per-column summary counts, the element being
     /// one row.
     pub paths: Vec<String>,
+}
+
+/// Shows the findings and the element's length, never its bytes.
+impl std::fmt::Debug for JsonElement<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonElement")
+            .field("line", &self.line)
+            .field("offset", &self.offset)
+            .field("bytes", &format_args!("{} bytes", self.bytes.len()))
+            .field("findings", &self.findings)
+            .field("paths", &self.paths.len())
+            .finish()
+    }
 }
 
 /// What the splitter hands out: structural bytes (brackets, commas, keys,
