@@ -22,9 +22,18 @@ fi
 status=0
 for t in $(cargo +nightly fuzz list); do
     mkdir -p "fuzz/work/$t" "fuzz/corpus/$t"
+    # The tokens of the format the target reads (fuzz/dict/).
+    dict=()
+    case "$t" in
+        scan_text | stream_equals_whole) dict=(-dict=fuzz/dict/text.dict) ;;
+        json) dict=(-dict=fuzz/dict/json.dict) ;;
+        tables | redact_roundtrip | structure_covers_text)
+            dict=(-dict=fuzz/dict/tables.dict) ;;
+    esac
     log="$(mktemp)"
     if cargo +nightly fuzz run "$t" "fuzz/work/$t" "fuzz/corpus/$t" -- \
-        -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 >"$log" 2>&1; then
+        -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+        "${dict[@]}" >"$log" 2>&1; then
         runs="$(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1)"
         cov="$(grep -Eo 'cov: [0-9]+' "$log" | tail -1)"
         echo "fuzz $t: ${runs:-?}s, $cov, corpus $(ls "fuzz/work/$t" | wc -l) found + $(ls "fuzz/corpus/$t" | wc -l) seeds"

@@ -58,7 +58,7 @@ scripts/wheels.sh --gnu-only target/wheels
 venv="$PWD/target/py-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 wheel="$(ls target/wheels/phisafe-*manylinux2014*.whl)"
-"$venv/bin/pip" install -q --disable-pip-version-check pytest mypy httpx uvicorn \
+"$venv/bin/pip" install -q --disable-pip-version-check pytest hypothesis mypy httpx uvicorn \
     "$wheel[fastapi,structlog]" "pyspark>=4.0,<5" pyarrow pandas
 "$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 # The hand-written stubs must match the installed module (checked from

@@ -10,13 +10,18 @@
 //!   keys, array lengths, nulls and booleans; a number may become a
 //!   string);
 //! - CSV (sniffed): the redacted file has the same records, each with the
-//!   same number of fields, read by an independent parser.
+//!   same number of fields, read by an independent parser;
+//! - SQL dumps (pg_dump or mysqldump): the redacted dump has the same rows
+//!   (COPY lines and INSERT tuples), in the same tables, each with the
+//!   same number of values, and redacted text between them (comments, DDL,
+//!   other statements) never changes where a statement ends.
 
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use phisafe::format::dump::{DumpDialect, DumpReader};
 use phisafe::{Redactor, Scanner};
 use serde_json::Value;
 
@@ -75,10 +80,21 @@ fn shape(text: &[u8], delimiter: u8) -> Vec<usize> {
     counts
 }
 
+/// The rows of a dump as (table, row, number of values), up to the end
+/// or the first error.
+fn rows(text: &[u8], dialect: DumpDialect) -> Vec<(String, u64, usize)> {
+    let mut rdr = DumpReader::new(text, dialect);
+    let mut out = Vec::new();
+    while let Some(Ok(v)) = rdr.next_values() {
+        out.push((v.table.to_string(), v.row, v.values.len()));
+    }
+    out
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, text)) = data.split_first() else { return };
     let r = redactor();
-    match mode % 3 {
+    match mode % 4 {
         0 => {
             let once = r.redact(text);
             // Tags are atomic: scanned again, no finding starts or ends
@@ -105,7 +121,7 @@ fuzz_target!(|data: &[u8]| {
                 serde_json::from_slice(&out).expect("redacted JSON parses");
             assert!(same_shape(&before, &after), "{before} became {after}");
         }
-        _ => {
+        2 => {
             let opts = r.scanner().sniff_csv(text, b',');
             let mut out = Vec::new();
             if r.redact_csv(text, &mut out, opts).is_err() {
@@ -115,6 +131,23 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(
                 shape(text, d),
                 shape(&out, d),
+                "{:?}",
+                String::from_utf8_lossy(&out)
+            );
+        }
+        _ => {
+            let dialect = if mode & 4 == 0 {
+                DumpDialect::Postgres
+            } else {
+                DumpDialect::Mysql
+            };
+            let mut out = Vec::new();
+            if r.redact_dump(text, &mut out, dialect).is_err() {
+                return;
+            }
+            assert_eq!(
+                rows(text, dialect),
+                rows(&out, dialect),
                 "{:?}",
                 String::from_utf8_lossy(&out)
             );
