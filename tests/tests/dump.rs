@@ -586,3 +586,40 @@ fn text_after_an_inserts_values_comes_after_its_rows() {
         assert_eq!(starts, parallel, "{dialect:?}");
     }
 }
+
+#[test]
+fn table_and_column_names_are_identifiers_never_text() {
+    // Found by `redact_roundtrip`: in a psql session, `INSERT INTO` at the
+    // end of a line was read with the next lines (result rows holding an
+    // SSN) as its table and `(1 row)` as its column list, and names
+    // reach reports.
+    let dump = "clinic=> SELECT id, ssn FROM patients;\n INSERT INTO \n\
+                ----+-------------\n  1 | 219-09-9999\n(1 row)\n;\n\
+                COPY 536221837 (ssn) FROM stdin;\n\
+                CREATE TABLE \"Odd Name\" (\"Last Name\" text, 2fa text);\n\
+                INSERT INTO \"Odd Name\" VALUES ('Quixote', 'x');\n\
+                INSERT INTO p (id, note) VALUES (1, 'O''Neil 536-22-1837');\n";
+    let scanner = Scanner::new();
+    let mut names = Vec::new();
+    let mut found = Vec::new();
+    let mut rows = scanner.scan_dump(dump.as_bytes(), DumpDialect::Postgres);
+    while let Some(row) = rows.next_row() {
+        for f in row.unwrap().findings {
+            names
+                .push((f.table().to_string(), f.column().map(str::to_string)));
+            found.push(dump[f.finding().range()].to_string());
+        }
+    }
+    for (table, column) in &names {
+        let shown = format!("{table} {column:?}");
+        assert!(!shown.contains("219") && !shown.contains("536"), "{shown}");
+        assert!(!shown.contains('\n') && !shown.contains("row"), "{shown}");
+    }
+    // The values are still found: as text, or in their columns.
+    for v in ["219-09-9999", "536-22-1837", "Quixote"] {
+        assert!(found.iter().any(|f| f.contains(v)), "{v}: {found:?}");
+    }
+    assert!(names.contains(&("p".into(), Some("note".into()))), "{names:?}");
+    let odd = ("Odd Name".to_string(), Some("Last Name".to_string()));
+    assert!(names.contains(&odd), "{names:?}");
+}

@@ -288,30 +288,60 @@ impl<R: BufRead> DumpReader<R> {
     }
 }
 
-fn unquote_ident(s: &str) -> String {
-    let s = s.trim();
-    let inner = s
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .or_else(|| s.strip_prefix('`').and_then(|s| s.strip_suffix('`')));
-    inner.unwrap_or(s).to_string()
+/// The longest identifier part read, in bytes (PostgreSQL allows 63,
+/// MySQL 64).
+const MAX_IDENT: usize = 64;
+
+/// One identifier at the start of `s`: `"quoted"`, `` `quoted` `` or bare
+/// (letters, digits, `_`, `$`, not all digits), and the rest of `s`.
+/// Names reach reports, so anything else (a line of output, a value) is
+/// not a name.
+fn ident(s: &str) -> Option<(String, &str)> {
+    let (name, rest) = match s.as_bytes().first()? {
+        &q @ (b'"' | b'`') => {
+            let close = s[1..].find(char::from(q))? + 1;
+            (&s[1..close], &s[close + 1..])
+        }
+        _ => {
+            let end = s
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .unwrap_or(s.len());
+            let name = &s[..end];
+            if name.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (name, &s[end..])
+        }
+    };
+    let fits = !name.is_empty() && name.len() <= MAX_IDENT;
+    (fits && !name.contains(['\n', '\r'])).then(|| (name.to_string(), rest))
 }
 
-/// A possibly qualified name without quotes: `public."Patients"` becomes
-/// `public.Patients`.
-fn table_name(s: &str) -> String {
-    s.split('.').map(unquote_ident).collect::<Vec<_>>().join(".")
+/// A possibly qualified name at the start of `s` (after spaces), without
+/// quotes (`public."Patients"` becomes `public.Patients`), and the rest.
+fn qualified_name(s: &str) -> Option<(String, &str)> {
+    let (mut name, mut rest) = ident(s.trim_start())?;
+    while let Some(after) = rest.strip_prefix('.') {
+        let (part, r) = ident(after)?;
+        name.push('.');
+        name.push_str(&part);
+        rest = r;
+    }
+    Some((name, rest))
 }
 
-/// `(a, "b", c)` into names.
-fn column_list(s: &str) -> Vec<Arc<str>> {
-    s.trim()
-        .trim_start_matches('(')
-        .trim_end_matches(')')
-        .split(',')
-        .map(|c| Arc::from(unquote_ident(c)))
-        .filter(|c: &Arc<str>| !c.is_empty())
-        .collect()
+/// `s` as exactly one identifier, spaces around it allowed.
+fn whole_ident(s: &str) -> Option<String> {
+    ident(s.trim()).filter(|(_, rest)| rest.is_empty()).map(|(n, _)| n)
+}
+
+/// `(a, "b", c)` into names; `None` unless every item is an identifier.
+fn column_list(s: &str) -> Option<Vec<Arc<str>>> {
+    let inner = s.trim().strip_prefix('(')?.strip_suffix(')')?;
+    if inner.trim().is_empty() {
+        return Some(Vec::new());
+    }
+    inner.split(',').map(|c| whole_ident(c).map(Arc::from)).collect()
 }
 
 /// Words a SQL statement starts with, upper case.
@@ -906,19 +936,21 @@ impl<R: BufRead> DumpReader<R> {
             t.chars().take(40).collect::<String>().to_ascii_uppercase();
         if upper.starts_with("SELECT") {
             let upper_all = t.to_ascii_uppercase();
-            self.selected = upper_all.find(" FROM ").map(|i| {
-                let rest = t[i + " FROM ".len()..].trim_start();
-                let end = rest
-                    .find(|c: char| c.is_whitespace() || c == ';' || c == ',')
-                    .unwrap_or(rest.len());
-                table_name(&rest[..end])
-            });
+            self.selected = upper_all
+                .find(" FROM ")
+                .and_then(|i| qualified_name(&t[i + " FROM ".len()..]))
+                .map(|(name, _)| name);
         }
         if upper.starts_with("CREATE TABLE") {
             let Some(open) = t.find('(') else { return Ok(None) };
             let head = &t["CREATE TABLE".len()..open];
             let head = head.trim().trim_start_matches("IF NOT EXISTS").trim();
-            let name = table_name(head);
+            let Some(name) = qualified_name(head)
+                .filter(|(_, rest)| rest.trim().is_empty())
+                .map(|(name, _)| name)
+            else {
+                return Ok(None);
+            };
             // The last `)` closes the column list, unless a malformed
             // statement has none after the first `(`.
             let close = t.rfind(')').filter(|&c| c > open).unwrap_or(t.len());
@@ -928,7 +960,6 @@ impl<R: BufRead> DumpReader<R> {
             for part in split_top_level(body) {
                 let p = part.trim();
                 let word = p.split_whitespace().next().unwrap_or("");
-                let declared = p[word.len()..].trim();
                 let w = word.to_ascii_uppercase();
                 if matches!(
                     w.as_str(),
@@ -946,22 +977,28 @@ impl<R: BufRead> DumpReader<R> {
                 ) {
                     continue;
                 }
-                let col = unquote_ident(word);
-                types.insert(col.clone(), ColumnType::parse(declared));
+                // A column: its name (a quoted one may hold spaces), then
+                // its type; else not a table this reader follows.
+                let Some((col, declared)) = ident(p) else {
+                    return Ok(None);
+                };
+                types.insert(col.clone(), ColumnType::parse(declared.trim()));
                 cols.push(Arc::from(col));
             }
             self.types.insert(name.clone(), types);
             self.schemas.insert(name, cols);
         } else if upper.starts_with("COPY ") {
-            let rest = &t[5..];
-            let name_end = rest
-                .find(|c: char| c == '(' || c.is_whitespace())
-                .unwrap_or(rest.len());
-            let name = table_name(&rest[..name_end]);
-            let after = &rest[name_end..];
+            let Some((name, after)) = qualified_name(&t[5..]) else {
+                return Ok(None);
+            };
             let columns =
                 match (after.trim_start().starts_with('('), after.find(')')) {
-                    (true, Some(close)) => column_list(&after[..=close]),
+                    (true, Some(close)) => {
+                        let Some(cols) = column_list(&after[..=close]) else {
+                            return Ok(None);
+                        };
+                        cols
+                    }
                     _ => self.schemas.get(&name).cloned().unwrap_or_default(),
                 };
             self.table = Arc::from(name);
@@ -975,16 +1012,18 @@ impl<R: BufRead> DumpReader<R> {
             let Some(values_at) = upper_rest.find("VALUES") else {
                 return Ok(None);
             };
-            let head = rest[..values_at].trim();
-            let (name, cols) = match head.find('(') {
-                Some(open) => {
-                    (table_name(&head[..open]), column_list(&head[open..]))
-                }
-                None => {
-                    let name = table_name(head);
-                    let cols =
-                        self.schemas.get(&name).cloned().unwrap_or_default();
-                    (name, cols)
+            // A name and an optional column list, or a statement this
+            // reader does not follow (scanned as text).
+            let Some((name, after)) = qualified_name(&rest[..values_at])
+            else {
+                return Ok(None);
+            };
+            let cols = if after.trim().is_empty() {
+                self.schemas.get(&name).cloned().unwrap_or_default()
+            } else {
+                match column_list(after) {
+                    Some(cols) => cols,
+                    None => return Ok(None),
                 }
             };
             let at = rest_start + values_at + "VALUES".len();
