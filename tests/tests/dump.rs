@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use phisafe::Scanner;
+use phisafe::{Redactor, Scanner};
 use phisafe::format::dump::{DumpDialect, DumpReader};
 use phisafe::format::{Format, InputError, InputErrorKind};
 
@@ -622,4 +622,33 @@ fn table_and_column_names_are_identifiers_never_text() {
     assert!(names.contains(&("p".into(), Some("note".into()))), "{names:?}");
     let odd = ("Odd Name".to_string(), Some("Last Name".to_string()));
     assert!(names.contains(&odd), "{names:?}");
+}
+
+#[test]
+fn redacting_text_keeps_the_bytes_that_end_strings_and_statements() {
+    // Found by `redact_roundtrip`: an MRN read in an HL7-like line inside
+    // a statement held a quote (`P9099999;5'1`); replaced whole, the quote
+    // went with it, and the statements after it were read differently.
+    let dump = "CREATE TABLE t (\n  a PID|1||P9099999;5'1||x\n);\n\
+                INSERT INTO v VALUES (1,'a'),(2,'b');\n\
+                INSERT INTO v VALUES (3,'it''s');\n";
+    let redactor = Redactor::new(Scanner::new());
+    for dialect in [DumpDialect::Postgres, DumpDialect::Mysql] {
+        let mut out = Vec::new();
+        redactor.redact_dump(dump.as_bytes(), &mut out, dialect).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("9099999"), "{out}");
+        let rows = |text: &str| {
+            let mut rdr = DumpReader::new(text.as_bytes(), dialect);
+            let mut rows = Vec::new();
+            while let Some(v) = rdr.next_values() {
+                let v = v.unwrap();
+                rows.push((v.table.to_string(), v.row, v.values.len()));
+            }
+            rows
+        };
+        assert_eq!(rows(dump), rows(&out), "{dialect:?}: {out}");
+        let quotes = |t: &str| t.matches(['\'', ';']).count();
+        assert_eq!(quotes(dump), quotes(&out), "{out}");
+    }
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use super::{DumpDialect, DumpScan};
 use crate::format::batch::{self, End};
 use crate::format::dump::{ColumnType, Columns, OwnedUnit, text_findings};
+use crate::redact::pieces;
 use crate::{Operator, Redactor};
 
 /// How a value is written back.
@@ -201,11 +202,22 @@ impl Redactor {
         // Text outside values, in place.
         out.count += found.text.len() as u64;
         for r in &unit.text {
+            // A finding in text may cross the bytes that decide where a
+            // string or statement ends (a value in an HL7 line, `5'1`):
+            // each piece is replaced and those bytes stay, so the dump
+            // reads the same statements and rows after redaction.
+            let sep = |b| {
+                matches!(b, b'\'' | b'"' | b'`' | b'\\' | b';' | b'\n' | b'\r')
+            };
             let inside: Vec<_> = found
                 .text
                 .iter()
                 .filter(|f| r.start <= f.start() && f.end() <= r.end)
-                .copied()
+                .flat_map(|f| {
+                    pieces(&unit.bytes, f.range(), sep).map(move |p| {
+                        crate::Finding { start: p.start, end: p.end, ..*f }
+                    })
+                })
                 .collect();
             if !inside.is_empty() {
                 let mut rep = Vec::new();
