@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use phisafe::{Redactor, Scanner};
 use phisafe::format::dump::{DumpDialect, DumpReader};
 use phisafe::format::{Format, InputError, InputErrorKind};
+use phisafe::{Redactor, Scanner};
 
 /// The fixture directory: `PHISAFE_PG_FIXTURES` when the test script made
 /// it already, else made here once.

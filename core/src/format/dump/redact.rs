@@ -202,19 +202,12 @@ impl Redactor {
         // Text outside values, in place.
         out.count += found.text.len() as u64;
         for r in &unit.text {
-            // A finding in text may cross the bytes that decide where a
-            // string or statement ends (a value in an HL7 line, `5'1`):
-            // each piece is replaced and those bytes stay, so the dump
-            // reads the same statements and rows after redaction.
-            let sep = |b| {
-                matches!(b, b'\'' | b'"' | b'`' | b'\\' | b';' | b'\n' | b'\r')
-            };
             let inside: Vec<_> = found
                 .text
                 .iter()
                 .filter(|f| r.start <= f.start() && f.end() <= r.end)
                 .flat_map(|f| {
-                    pieces(&unit.bytes, f.range(), sep).map(move |p| {
+                    structure_kept(&unit.bytes, f.range()).map(move |p| {
                         crate::Finding { start: p.start, end: p.end, ..*f }
                     })
                 })
@@ -322,4 +315,87 @@ fn read_batch<R: BufRead>(
         }
     }
     (units, End::More)
+}
+
+/// Words whose place decides how a statement is read (`COPY t (...) FROM
+/// stdin`, `INSERT INTO t VALUES`). None is PHI.
+const KEYWORDS: [&[u8]; 6] =
+    [b"COPY", b"FROM", b"INSERT", b"INTO", b"STDIN", b"VALUES"];
+
+/// The pieces of the text finding `hay[span]` to replace: a finding may
+/// cross the bytes that decide where a string, statement, tuple or value
+/// ends (a value in an HL7 line, `5'1`), or run over a keyword (a value
+/// read after `mrn = '` up to `... VALUES (1, '`). Those bytes and words
+/// stay, so the dump reads as the same statements and rows after.
+fn structure_kept(
+    hay: &[u8],
+    span: Range<usize>,
+) -> impl Iterator<Item = Range<usize>> + '_ {
+    let sep = |b| {
+        matches!(
+            b,
+            b'\''
+                | b'"'
+                | b'`'
+                | b'\\'
+                | b';'
+                | b'('
+                | b')'
+                | b','
+                | b'\n'
+                | b'\r'
+        )
+    };
+    pieces(hay, span, sep).flat_map(move |piece| {
+        let mut out = Vec::new();
+        let mut at = piece.start;
+        let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+        let mut i = piece.start;
+        while i < piece.end {
+            if !word(&hay[i]) {
+                i += 1;
+                continue;
+            }
+            let end =
+                i + hay[i..piece.end].iter().take_while(|b| word(b)).count();
+            let bounded = (i == 0 || !word(&hay[i - 1]))
+                && hay.get(end).is_none_or(|b| !word(b));
+            let w = &hay[i..end];
+            if bounded && KEYWORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) {
+                out.extend(trimmed(hay, at..i));
+                at = end;
+            }
+            i = end;
+        }
+        out.extend(trimmed(hay, at..piece.end));
+        out
+    })
+}
+
+/// `hay[r]` without the spaces around it, if anything is left.
+fn trimmed(hay: &[u8], r: Range<usize>) -> Option<Range<usize>> {
+    let s = &hay[r.clone()];
+    let start =
+        r.start + s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let end =
+        r.end - s.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
+    (start < end).then_some(start..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::structure_kept;
+
+    #[test]
+    fn pieces_keep_quotes_separators_and_keywords() {
+        let hay = b"x mrn = 'K2091 (FROM stdin; 5'1, Maria Lopez";
+        let got: Vec<_> = structure_kept(hay, 9..hay.len())
+            .map(|r| std::str::from_utf8(&hay[r]).unwrap())
+            .collect();
+        assert_eq!(got, ["K2091", "5", "1", "Maria Lopez"]);
+        // A keyword inside a word is no keyword.
+        let hay = b"FROMAGE INTOLERANT";
+        let got: Vec<_> = structure_kept(hay, 0..hay.len()).collect();
+        assert_eq!((got.len(), got.first()), (1, Some(&(0..hay.len()))));
+    }
 }
