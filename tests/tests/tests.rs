@@ -10,6 +10,8 @@
 //! - `coverage`: structure never hides text: what a text scan of a
 //!   structured document finds, its structured reading covers or a named
 //!   rule explains, and `redact` leaves none of it.
+//! - `crash`: a decrypting child killed with SIGKILL never handed out a
+//!   plaintext whose audit record is not on disk.
 //! - `debug`: `Debug` output of the readers never shows input bytes.
 //! - `dump`: real pg_dump output (COPY, --inserts, --column-inserts,
 //!   custom format) from a throwaway cluster, and mysqldump syntax.
@@ -19,6 +21,7 @@
 
 mod accuracy;
 mod coverage;
+mod crash;
 mod debug;
 mod dump;
 mod streaming;
