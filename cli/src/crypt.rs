@@ -300,10 +300,11 @@ pub(crate) enum AuditCommand {
         /// is read from it too).
         #[arg(long, value_name = "URL", conflicts_with = "file")]
         db: Option<String>,
-        /// A checkpoint from `audit checkpoint`: the log must still hold
-        /// the head it saw, so records cut off the end, or a log begun
-        /// again, are reported (a chain alone cannot show them).
-        #[arg(long, value_name = "FILE", conflicts_with = "db")]
+        /// A checkpoint from `audit checkpoint` (with --db: of every
+        /// chain): the log must still hold the head it saw, so records cut
+        /// off the end, or a log begun again, are reported (a chain alone
+        /// cannot show them).
+        #[arg(long, value_name = "FILE")]
         expect_head: Option<PathBuf>,
     },
     /// Verify a log and write a checkpoint of its head (JSON, MACed under
@@ -314,6 +315,9 @@ pub(crate) enum AuditCommand {
         keys: KeyArgs,
         /// The log (default: --audit-log).
         file: Option<PathBuf>,
+        /// Checkpoint every audit chain in this database instead.
+        #[arg(long, value_name = "URL", conflicts_with = "file")]
+        db: Option<String>,
         /// Where to write the checkpoint (atomically).
         #[arg(long, short)]
         output: PathBuf,
@@ -511,10 +515,14 @@ fn open_log(
 /// Returns whether the chain verified.
 pub(crate) fn audit(cmd: AuditCommand) -> anyhow::Result<bool> {
     match cmd {
-        AuditCommand::Verify { keys, db: Some(url), .. } => {
-            crate::db::verify(&url, &keys.master)
+        AuditCommand::Verify { keys, db: Some(url), expect_head, .. } => {
+            crate::db::verify(&url, &keys.master, expect_head.as_deref())
         }
-        AuditCommand::Checkpoint { keys, file, output } => {
+        AuditCommand::Checkpoint { keys, db: Some(url), output, .. } => {
+            crate::db::checkpoint(&url, &keys.master, &output)?;
+            Ok(true)
+        }
+        AuditCommand::Checkpoint { keys, file, output, db: None } => {
             let (key, path) = file_log(keys, file)?;
             let report = audit::verify(&key, open_log(&path)?)?;
             let Some(cp) = audit::Checkpoint::of(

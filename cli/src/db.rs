@@ -2,11 +2,12 @@
 //! in PostgreSQL or SQLite.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use phisafe::crypto::{FieldCipher, IndexSpec, Normalizer, Scope, audit_key};
@@ -364,23 +365,60 @@ fn run_column(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Verifies every audit chain in the database; returns whether all hold.
-pub(crate) fn verify(url: &str, master: &MasterKey) -> anyhow::Result<bool> {
+/// The audit key and every chain's report; `expect` holds chains to
+/// their checkpoints.
+fn chain_reports(
+    url: &str,
+    master: &MasterKey,
+    expect: &phisafe::audit::Checkpoints,
+) -> anyhow::Result<(
+    phisafe::audit::AuditKey,
+    Vec<phisafe_sqlx::audit::ChainReport>,
+)> {
     let provider = master.provider()?;
     let store = SqlKeyStore::connect(url)?;
     let key = audit_key(&*provider, &store)?;
     let reports = runtime()?.block_on(async {
         let pool = phisafe_sqlx::connect(url).await?;
-        anyhow::Ok(phisafe_sqlx::audit::verify(&pool, &key).await?)
+        anyhow::Ok(
+            phisafe_sqlx::audit::verify_with(&pool, &key, expect).await?,
+        )
     })?;
+    Ok((key, reports))
+}
+
+/// Verifies every audit chain in the database, each against its
+/// checkpoint in `expect_head` if given; returns whether all hold.
+pub(crate) fn verify(
+    url: &str,
+    master: &MasterKey,
+    expect_head: Option<&Path>,
+) -> anyhow::Result<bool> {
+    let expect = match expect_head {
+        Some(path) => {
+            phisafe::audit::Checkpoints::load(path).with_context(|| {
+                format!("cannot read checkpoints {}", path.display())
+            })?
+        }
+        None => Default::default(),
+    };
+    let (_, reports) = chain_reports(url, master, &expect)?;
     if reports.is_empty() {
         println!("{}: no audit records", redact_url(url));
         return Ok(true);
     }
     let mut ok = true;
     for r in &reports {
+        let held = if expect.chains.contains_key(&r.chain) {
+            "; holds the head of its checkpoint"
+        } else {
+            ""
+        };
         match &r.problem {
-            None => println!("chain {}: {} records, intact", r.chain, r.valid),
+            None => println!(
+                "chain {}: {} records, intact{held}",
+                r.chain, r.valid
+            ),
             Some(p) => {
                 ok = false;
                 println!(
@@ -391,4 +429,40 @@ pub(crate) fn verify(url: &str, master: &MasterKey) -> anyhow::Result<bool> {
         }
     }
     Ok(ok)
+}
+
+/// Verifies every audit chain and writes a checkpoint of each intact one
+/// to `output`; an error when no chain verifies.
+pub(crate) fn checkpoint(
+    url: &str,
+    master: &MasterKey,
+    output: &Path,
+) -> anyhow::Result<()> {
+    let (key, reports) = chain_reports(url, master, &Default::default())?;
+    let set = phisafe_sqlx::audit::checkpoints(
+        &key,
+        &reports,
+        std::time::SystemTime::now(),
+    );
+    for r in reports.iter().filter(|r| r.problem.is_some()) {
+        eprintln!(
+            "phisafe: chain {} is broken (run `phisafe audit verify --db`): not checkpointed",
+            r.chain
+        );
+    }
+    if set.chains.is_empty() {
+        bail!(
+            "{}: no intact audit chain: no checkpoint written",
+            redact_url(url)
+        );
+    }
+    set.save(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    println!(
+        "{}: checkpoint of {} chain(s) written to {}",
+        redact_url(url),
+        set.chains.len(),
+        output.display()
+    );
+    Ok(())
 }

@@ -175,6 +175,13 @@ fn encrypt_column_killed_and_resumed_then_rolled_back() {
 
         let verify = run(dir.path(), &["audit", "verify", "--db", &url]);
         assert!(ok(&verify).contains("intact"));
+        // Checkpoints of every chain, kept outside the database.
+        let cp = ["audit", "checkpoint", "--db", &url, "-o", "heads.json"];
+        assert!(ok(&run(dir.path(), &cp)).contains("checkpoint of 1 chain"));
+        let held =
+            ["audit", "verify", "--db", &url, "--expect-head", "heads.json"];
+        let held = ok(&run(dir.path(), &held));
+        assert!(held.contains("holds the head of its checkpoint"), "{held}");
     }
 }
 

@@ -20,7 +20,8 @@ use std::time::SystemTime;
 
 use phisafe::audit::{
     AuditAction, AuditError, AuditEvent, AuditKey, AuditRecord, AuditSink,
-    Chain, Outcome, Rows, Verifier,
+    BadRecord, Chain, Checkpoint, Checkpoints, Outcome, Rows, Verifier,
+    VerifyReport,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row as _};
@@ -285,6 +286,9 @@ pub struct ChainReport {
     pub valid: u64,
     /// How many records the chain head says there are.
     pub expected: u64,
+    /// Sequence number and MAC of the last record that verified: what a
+    /// checkpoint keeps ([`checkpoints`]).
+    pub head: Option<(u64, String)>,
     /// Why the chain is broken, if it is.
     pub problem: Option<String>,
 }
@@ -301,6 +305,46 @@ pub async fn verify(
     pool: &AnyPool,
     key: &AuditKey,
 ) -> Result<Vec<ChainReport>, Error> {
+    verify_with(pool, key, &Checkpoints::default()).await
+}
+
+/// Checkpoints of every chain that verifies, to keep outside the database
+/// (another host, write-once storage) and hand to [`verify_with`] later;
+/// chains that are empty or broken get none.
+pub fn checkpoints(
+    key: &AuditKey,
+    reports: &[ChainReport],
+    now: std::time::SystemTime,
+) -> Checkpoints {
+    let chains = reports
+        .iter()
+        .filter_map(|r| {
+            let report = VerifyReport {
+                valid: r.valid,
+                head: r.head.clone(),
+                first_bad: r.problem.as_ref().map(|why| BadRecord {
+                    line: r.valid + 1,
+                    reason: why.clone(),
+                }),
+            };
+            Some((r.chain, Checkpoint::of(key, &report, now)?))
+        })
+        .collect();
+    Checkpoints { v: 1, chains }
+}
+
+/// [`verify`], and each chain held to its checkpoint in `expect`: records
+/// cut off a chain's end, a chain deleted, or one begun again are reported
+/// even when its head row was changed with them. A checkpoint whose tag
+/// does not verify under `key` is an error.
+pub async fn verify_with(
+    pool: &AnyPool,
+    key: &AuditKey,
+    expect: &Checkpoints,
+) -> Result<Vec<ChainReport>, Error> {
+    for cp in expect.chains.values() {
+        cp.check(key).map_err(|e| Error::Audit(e.to_string()))?;
+    }
     let dialect = dialect_of(pool).await?;
     let heads: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT chain, next_seq FROM {} ORDER BY chain",
@@ -310,8 +354,10 @@ pub async fn verify(
     .await?;
     let mut reports = Vec::with_capacity(heads.len());
     for (chain, next_seq) in &heads {
-        reports
-            .push(verify_chain(pool, dialect, key, *chain, *next_seq).await?);
+        let cp = expect.chains.get(chain);
+        reports.push(
+            verify_chain(pool, dialect, key, *chain, *next_seq, cp).await?,
+        );
     }
     let orphans: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT chain FROM {} WHERE chain NOT IN (SELECT chain FROM {})",
@@ -325,11 +371,28 @@ pub async fn verify(
             chain,
             valid: 0,
             expected: 0,
+            head: None,
             problem: Some(
                 "records of a chain with no head: the head was deleted".into(),
             ),
         });
     }
+    // A checkpointed chain with neither head nor records was deleted.
+    for (&chain, cp) in &expect.chains {
+        if !reports.iter().any(|r| r.chain == chain) {
+            reports.push(ChainReport {
+                chain,
+                valid: 0,
+                expected: 0,
+                head: None,
+                problem: Some(format!(
+                    "the checkpoint of {} saw record {} of this chain, which is gone: it was deleted",
+                    cp.taken, cp.seq
+                )),
+            });
+        }
+    }
+    reports.sort_by_key(|r| r.chain);
     Ok(reports)
 }
 
@@ -339,6 +402,7 @@ async fn verify_chain(
     key: &AuditKey,
     chain: i64,
     next_seq: i64,
+    expect: Option<&Checkpoint>,
 ) -> Result<ChainReport, Error> {
     use futures_util::TryStreamExt as _;
 
@@ -349,6 +413,9 @@ async fn verify_chain(
     let mut rows =
         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(chain).fetch(pool);
     let mut v = Verifier::new(key);
+    if let Some(cp) = expect {
+        v = v.expecting(cp).map_err(|e| Error::Audit(e.to_string()))?;
+    }
     let mut problem = None;
     while let Some(row) = rows.try_next().await? {
         if let Err(why) = v.push(&record(&row)?) {
@@ -363,5 +430,9 @@ async fn verify_chain(
             v.valid()
         ));
     }
-    Ok(ChainReport { chain, valid: v.valid(), expected, problem })
+    if problem.is_none() {
+        problem = v.finish().err();
+    }
+    let head = v.head().cloned();
+    Ok(ChainReport { chain, valid: v.valid(), expected, head, problem })
 }

@@ -371,3 +371,67 @@ async fn phisafe_migrations_stay_out_of_the_applications_table() {
         app.run(&db.pool).await.unwrap();
     }
 }
+
+/// Lets the test remove audit rows, as a database owner could.
+async fn drop_append_only_guard(db: &Db) {
+    if db.is_pg() {
+        db.exec("ALTER TABLE phisafe.audit_log DISABLE TRIGGER audit_log_no_update_delete")
+            .await;
+    } else {
+        db.exec("DROP TRIGGER phisafe_audit_log_no_delete").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkpoint_catches_records_cut_off_at_every_boundary() {
+    use phisafe_sqlx::audit::{checkpoints, verify, verify_with};
+    for db in Db::both().await {
+        let scope = Scope::new("t.c").unwrap();
+        for i in 0..5 {
+            let row = i.to_string();
+            let ctx = Context::new(&scope, &row).actor("t").purpose("test");
+            db.cipher.encrypt_phi(&ctx, b"x").unwrap(); // + key creation
+        }
+        let key = db.sql.audit_key().clone();
+        let reports = verify(&db.pool, &key).await.unwrap();
+        let now = std::time::SystemTime::now();
+        let set = checkpoints(&key, &reports, now);
+        assert_eq!(set.chains.len(), 1);
+        let (&chain, cp) = set.chains.iter().next().unwrap();
+        assert_eq!(cp.seq, 5);
+        // Saved and read back as the CLI does.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("heads.json");
+        set.save(&file).unwrap();
+        let set = phisafe::audit::Checkpoints::load(&file).unwrap();
+
+        drop_append_only_guard(&db).await;
+        let (log, head) = (db.table("audit_log"), db.table("audit_head"));
+        // Cut at every record boundary, the head row moved back with the
+        // records: the chain alone still verifies; the checkpoint sees it.
+        for n in (0..6).rev() {
+            db.exec(&format!(
+                "DELETE FROM {log} WHERE chain = {chain} AND seq >= {n}"
+            ))
+            .await;
+            db.exec(&format!(
+                "UPDATE {head} SET next_seq = {n} WHERE chain = {chain}"
+            ))
+            .await;
+            let alone = verify(&db.pool, &key).await.unwrap();
+            assert!(alone.iter().all(|r| r.is_ok()), "{n}: {alone:?}");
+            let held = verify_with(&db.pool, &key, &set).await.unwrap();
+            let problem = held[0].problem.as_deref().unwrap_or("");
+            assert!(problem.contains("cut off the end"), "{n}: {held:?}");
+        }
+        // The chain deleted, head and all.
+        db.exec(&format!("DELETE FROM {head} WHERE chain = {chain}")).await;
+        let held = verify_with(&db.pool, &key, &set).await.unwrap();
+        let problem = held[0].problem.as_deref().unwrap_or("");
+        assert!(problem.contains("deleted"), "{held:?}");
+        // An altered checkpoint is refused.
+        let mut forged = set.clone();
+        forged.chains.get_mut(&chain).unwrap().seq = 2;
+        assert!(verify_with(&db.pool, &key, &forged).await.is_err());
+    }
+}

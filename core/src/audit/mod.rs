@@ -615,12 +615,42 @@ pub struct Verifier<'k> {
     prev: [u8; 32],
     valid: u64,
     head: Option<(u64, String)>,
+    expect: Option<&'k Checkpoint>,
 }
 
 impl<'k> Verifier<'k> {
     /// Starts at sequence number 0.
     pub fn new(key: &'k AuditKey) -> Verifier<'k> {
-        Verifier { key, prev: [0; 32], valid: 0, head: None }
+        Verifier { key, prev: [0; 32], valid: 0, head: None, expect: None }
+    }
+
+    /// Also holds the chain to `checkpoint`, taken of it earlier and kept
+    /// elsewhere: the record at its sequence number must be the one it saw
+    /// ([`push`](Self::push) says so), and the chain must reach it
+    /// ([`finish`](Self::finish)). An error if its tag does not verify
+    /// under the key.
+    pub fn expecting(
+        mut self,
+        checkpoint: &'k Checkpoint,
+    ) -> Result<Verifier<'k>, AuditError> {
+        checkpoint.check(self.key)?;
+        self.expect = Some(checkpoint);
+        Ok(self)
+    }
+
+    /// Checks the end of the chain: with a checkpoint, `Err` says that
+    /// records it saw were cut off the end (or the chain is empty).
+    pub fn finish(&self) -> Result<(), String> {
+        let Some(cp) = self.expect else { return Ok(()) };
+        let ends = match &self.head {
+            Some((seq, _)) if *seq >= cp.seq => return Ok(()),
+            Some((seq, _)) => format!("ends at record {seq}"),
+            None => "is empty".to_string(),
+        };
+        Err(format!(
+            "the log {ends} but the checkpoint of {} saw record {}: records were cut off the end",
+            cp.taken, cp.seq
+        ))
     }
 
     /// Checks the next record. `Err` says why it breaks the chain; every
@@ -641,6 +671,15 @@ impl<'k> Verifier<'k> {
         if !bool::from(self.key.mac(&record.fields(), &self.prev).ct_eq(&mac))
         {
             return Err("mac does not match: the record was altered (or the audit key is wrong)".into());
+        }
+        if let Some(cp) = self.expect
+            && record.seq == cp.seq
+            && !bool::from(record.mac.as_bytes().ct_eq(cp.mac.as_bytes()))
+        {
+            return Err(format!(
+                "record {} is not the one the checkpoint of {} saw: the log was rewritten or begun again",
+                record.seq, cp.taken
+            ));
         }
         self.prev = mac;
         self.valid += 1;
@@ -682,10 +721,10 @@ pub fn verify_with(
     input: impl BufRead,
     expect: Option<&Checkpoint>,
 ) -> Result<VerifyReport, AuditError> {
-    if let Some(cp) = expect {
-        cp.check(key)?;
-    }
     let mut v = Verifier::new(key);
+    if let Some(cp) = expect {
+        v = v.expecting(cp)?;
+    }
     let mut first_bad = None;
     let mut lines = 0;
     for (i, line) in input.split(b'\n').enumerate() {
@@ -696,39 +735,16 @@ pub fn verify_with(
         }
         let checked = serde_json::from_slice::<AuditRecord>(&line)
             .map_err(|e| format!("not a valid record: {e}"))
-            .and_then(|r| v.push(&r).map(|()| r));
-        let reason = match (checked, expect) {
-            (Err(reason), _) => reason,
-            (Ok(r), Some(cp))
-                if r.seq == cp.seq
-                    && !bool::from(
-                        r.mac.as_bytes().ct_eq(cp.mac.as_bytes()),
-                    ) =>
-            {
-                format!(
-                    "record {} is not the one the checkpoint of {} saw: the log was rewritten or begun again",
-                    r.seq, cp.taken
-                )
-            }
-            (Ok(_), _) => continue,
-        };
-        first_bad = Some(BadRecord { line: i as u64 + 1, reason });
-        break;
+            .and_then(|r| v.push(&r));
+        if let Err(reason) = checked {
+            first_bad = Some(BadRecord { line: i as u64 + 1, reason });
+            break;
+        }
     }
-    if let (None, Some(cp)) = (&first_bad, expect)
-        && v.head.as_ref().is_none_or(|(seq, _)| *seq < cp.seq)
+    if first_bad.is_none()
+        && let Err(reason) = v.finish()
     {
-        let ends = match &v.head {
-            Some((seq, _)) => format!("ends at record {seq}"),
-            None => "is empty".to_string(),
-        };
-        first_bad = Some(BadRecord {
-            line: lines + 1,
-            reason: format!(
-                "the log {ends} but the checkpoint of {} saw record {}: records were cut off the end",
-                cp.taken, cp.seq
-            ),
-        });
+        first_bad = Some(BadRecord { line: lines + 1, reason });
     }
     Ok(VerifyReport { valid: v.valid, head: v.head, first_bad })
 }
@@ -774,23 +790,13 @@ impl Checkpoint {
     /// Reads a checkpoint file (JSON, as [`Checkpoint::save`] writes it).
     /// Its tag is checked when it is used ([`verify_with`]).
     pub fn load(path: &std::path::Path) -> Result<Checkpoint, AuditError> {
-        let text = std::fs::read(path).map_err(AuditError::Io)?;
-        serde_json::from_slice(&text).map_err(|_| {
-            AuditError::Other(format!(
-                "{} is not a phisafe audit checkpoint",
-                path.display()
-            ))
-        })
+        load_json(path)
     }
 
     /// Writes the checkpoint to `path` as JSON, atomically (a crash leaves
     /// the old file or the new one).
     pub fn save(&self, path: &std::path::Path) -> Result<(), AuditError> {
-        let mut json = serde_json::to_vec_pretty(self)
-            .map_err(|e| AuditError::Other(e.to_string()))?;
-        json.push(b'\n');
-        crate::crypto::keys::replace_file(path, ".phisafe-checkpoint", &json)
-            .map_err(|(_, e)| AuditError::Io(e))
+        save_json(self, path)
     }
 
     /// Whether the tag verifies under `key`.
@@ -809,6 +815,54 @@ impl Checkpoint {
             ))
         }
     }
+}
+
+/// Checkpoints of several chains by chain id, kept in one file: a
+/// database's audit tables hold a chain per concurrent writer (see
+/// `phisafe-sqlx`), each checked against its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoints {
+    /// Format version, 1.
+    pub v: u32,
+    /// Each chain's checkpoint.
+    pub chains: std::collections::BTreeMap<i64, Checkpoint>,
+}
+
+impl Checkpoints {
+    /// Reads a file that [`Checkpoints::save`] wrote. Tags are checked
+    /// when the checkpoints are used.
+    pub fn load(path: &std::path::Path) -> Result<Checkpoints, AuditError> {
+        load_json(path)
+    }
+
+    /// Writes the checkpoints to `path` as JSON, atomically.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), AuditError> {
+        save_json(self, path)
+    }
+}
+
+fn load_json<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+) -> Result<T, AuditError> {
+    let text = std::fs::read(path).map_err(AuditError::Io)?;
+    serde_json::from_slice(&text).map_err(|_| {
+        AuditError::Other(format!(
+            "{} is not a phisafe audit checkpoint file",
+            path.display()
+        ))
+    })
+}
+
+fn save_json<T: Serialize>(
+    value: &T,
+    path: &std::path::Path,
+) -> Result<(), AuditError> {
+    let mut json = serde_json::to_vec_pretty(value)
+        .map_err(|e| AuditError::Other(e.to_string()))?;
+    json.push(b'\n');
+    crate::crypto::keys::replace_file(path, ".phisafe-checkpoint", &json)
+        .map_err(|(_, e)| AuditError::Io(e))
 }
 
 fn checkpoint_tag(
