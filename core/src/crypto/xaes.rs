@@ -213,4 +213,103 @@ mod tests {
         let mut copy = buf.clone();
         assert!(x.open(&nonce, b"a", &mut copy, &bad).is_err());
     }
+
+    /// C2SP's accumulated randomized test: keys, nonces, plaintexts and
+    /// associated data read from one SHAKE-128 stream, every ciphertext
+    /// (tag included) hashed with another.
+    fn accumulated(iterations: usize) -> Vec<u8> {
+        use sha3::Shake128;
+        use sha3::digest::{ExtendableOutput, Update, XofReader};
+        let mut rng = Shake128::default().finalize_xof();
+        let mut hash = Shake128::default();
+        let mut read = |n: usize| {
+            let mut v = vec![0u8; n];
+            rng.read(&mut v);
+            v
+        };
+        for _ in 0..iterations {
+            let key: [u8; 32] = read(32).try_into().unwrap();
+            let nonce: [u8; 24] = read(24).try_into().unwrap();
+            let len = read(1)[0] as usize;
+            let plaintext = read(len);
+            let len = read(1)[0] as usize;
+            let aad = read(len);
+            let x = Xaes::new(&key);
+            let mut buf = plaintext.clone();
+            let tag = x.seal(&nonce, &aad, &mut buf).unwrap();
+            hash.update(&buf);
+            hash.update(&tag);
+            x.open(&nonce, &aad, &mut buf, &tag).unwrap();
+            assert_eq!(buf, plaintext);
+        }
+        let mut out = vec![0u8; 32];
+        hash.finalize_xof().read(&mut out);
+        out
+    }
+
+    #[test]
+    fn c2sp_accumulated_10k() {
+        let want =
+            "e6b9edf2df6cec60c8cbd864e2211b597fb69a529160cd040d56c0c210081939";
+        assert_eq!(accumulated(10_000), hex(want));
+    }
+
+    /// A minute or more in a debug build: run with `--ignored` in release.
+    #[test]
+    #[ignore = "slow; run with --release -- --ignored"]
+    fn c2sp_accumulated_1m() {
+        let want =
+            "2163ae1445985a30b60585ee67daa55674df06901b890593e824b8a7c885ab15";
+        assert_eq!(accumulated(1_000_000), hex(want));
+    }
+
+    /// Wycheproof's AES-GCM vectors of the sizes the crate uses (AES-256,
+    /// 96-bit nonce, 128-bit tag) through the exact AEAD type XAES runs
+    /// after deriving its key (`core/tests/data/wycheproof/`).
+    #[test]
+    fn wycheproof_aes_256_gcm() {
+        let text =
+            include_str!("../../tests/data/wycheproof/aes_gcm_test.json");
+        let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+        let field =
+            |t: &serde_json::Value, k: &str| hex(t[k].as_str().unwrap());
+        let (mut valid, mut invalid) = (0, 0);
+        for group in doc["testGroups"].as_array().unwrap() {
+            let sizes =
+                ["keySize", "ivSize", "tagSize"].map(|k| group[k].as_u64());
+            if sizes != [Some(256), Some(96), Some(128)] {
+                continue;
+            }
+            for t in group["tests"].as_array().unwrap() {
+                let id = &t["tcId"];
+                let key: [u8; 32] = field(t, "key").try_into().unwrap();
+                let iv: [u8; 12] = field(t, "iv").try_into().unwrap();
+                let (aad, msg, ct) =
+                    (field(t, "aad"), field(t, "msg"), field(t, "ct"));
+                let tag: [u8; 16] = field(t, "tag").try_into().unwrap();
+                let k = PrefixKey {
+                    prefix: [0; 12],
+                    gcm: Aes256Gcm::new(GenericArray::from_slice(&key)),
+                };
+                let mut buf = ct.clone();
+                let opened = k.open(&iv, &aad, &mut buf, &tag);
+                match t["result"].as_str().unwrap() {
+                    "valid" => {
+                        valid += 1;
+                        assert!(opened.is_ok(), "tcId {id}");
+                        assert_eq!(buf, msg, "tcId {id}");
+                        let mut buf = msg.clone();
+                        let sealed = k.seal(&iv, &aad, &mut buf).unwrap();
+                        assert_eq!((buf, sealed), (ct, tag), "tcId {id}");
+                    }
+                    _ => {
+                        invalid += 1;
+                        assert!(opened.is_err(), "tcId {id} was accepted");
+                    }
+                }
+            }
+        }
+        // Every vector of those sizes in the vendored file was run.
+        assert_eq!((valid, invalid), (39, 27));
+    }
 }
