@@ -554,9 +554,14 @@ pub struct MemorySink {
 
 impl MemorySink {
     /// A sink with a random chain key.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random source fails: a known key would
+    /// let anyone forge the chain, so there is no fallback.
     pub fn new() -> MemorySink {
         let key = DataKey::generate()
-            .unwrap_or_else(|_| DataKey::from_bytes([0; 32]));
+            .expect("the operating system's random source failed");
         MemorySink::with_key(AuditKey::new(&key))
     }
 

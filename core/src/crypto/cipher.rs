@@ -691,14 +691,14 @@ impl FieldCipher {
                     let mut rest = [0u8; 12];
                     draw.fill(&mut rest);
                     let key = entry.seal_key(draw);
-                    let out = seal_with_nonce(
+                    seal_with_nonce(
                         key, version, ctx.scope, row, plaintext, &rest, aad,
-                    );
-                    (version, out)
+                    )
+                    .map(|out| (version, out))
                 })
             },
         )?;
-        Ok(sealed?)
+        sealed?
     }
 
     /// Seals one value for `ctx`'s scope and row. Returns the binary
@@ -874,8 +874,8 @@ impl FieldCipher {
                         key, version, ctx.scope, row, plain, &rest, &mut aad,
                     )
                 })
-                .collect::<Vec<_>>()
-        })?;
+                .collect::<Result<Vec<_>, _>>()
+        })??;
         self.audit(&self.event(
             Op { ctx, action: AuditAction::Encrypt },
             rows(),
@@ -1113,7 +1113,7 @@ impl FieldCipher {
                 })?;
                 let out = seal_with_nonce(
                     key, active, ctx.scope, row, &plain, &rest, &mut aad,
-                );
+                )?;
                 Ok(Some(out))
             })
             .collect();
@@ -1458,8 +1458,8 @@ fn failure_code(e: &CryptoError) -> &'static str {
 }
 
 pub(crate) fn split_nonce(nonce: &[u8; NONCE_LEN]) -> (&[u8; 12], &[u8; 12]) {
-    let (a, b) = nonce.split_at(12);
-    (a.try_into().unwrap_or(&[0; 12]), b.try_into().unwrap_or(&[0; 12]))
+    let (halves, _) = nonce.as_chunks::<12>();
+    (&halves[0], &halves[1])
 }
 
 /// Seals under a derived key with the nonce `key.prefix() || rest`: the
@@ -1472,7 +1472,7 @@ pub(crate) fn seal_with_nonce(
     plaintext: &[u8],
     rest: &[u8; 12],
     aad: &mut Aad,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, CryptoError> {
     let header = format::header(version);
     aad.set(&header, scope, row);
     let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
@@ -1481,11 +1481,14 @@ pub(crate) fn seal_with_nonce(
     out.extend_from_slice(rest);
     out.extend_from_slice(plaintext);
     let body = HEADER_LEN + NONCE_LEN;
-    // Plaintext is bounded by MAX_PLAINTEXT, far below GCM's 64 GiB limit.
-    let tag =
-        key.seal(rest, aad.as_slice(), &mut out[body..]).unwrap_or([0; 16]);
+    // Plaintext is bounded by MAX_PLAINTEXT, far below GCM's 64 GiB limit;
+    // if sealing failed all the same, no plaintext may leave in `out`.
+    let Some(tag) = key.seal(rest, aad.as_slice(), &mut out[body..]) else {
+        zeroize::Zeroize::zeroize(&mut out);
+        return Err(CryptoError::TooLarge { len: plaintext.len() });
+    };
     out.extend_from_slice(&tag);
-    out
+    Ok(out)
 }
 
 fn open_with(

@@ -100,10 +100,10 @@ impl<'a> Envelope<'a> {
     }
 
     pub(crate) fn nonce(&self) -> &'a [u8; NONCE_LEN] {
-        // Length checked in parse.
-        self.bytes[HEADER_LEN..HEADER_LEN + NONCE_LEN]
-            .try_into()
-            .unwrap_or(&[0; NONCE_LEN])
+        // Length checked in parse: a wrong one is a bug, never zeros.
+        self.bytes[HEADER_LEN..]
+            .first_chunk()
+            .expect("parse checked the envelope's length")
     }
 
     pub(crate) fn ciphertext(&self) -> &'a [u8] {
@@ -111,9 +111,7 @@ impl<'a> Envelope<'a> {
     }
 
     pub(crate) fn tag(&self) -> &'a [u8; TAG_LEN] {
-        self.bytes[self.bytes.len() - TAG_LEN..]
-            .try_into()
-            .unwrap_or(&[0; TAG_LEN])
+        self.bytes.last_chunk().expect("parse checked the envelope's length")
     }
 }
 

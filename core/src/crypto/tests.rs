@@ -742,7 +742,8 @@ fn golden_vectors() {
             &plain,
             rest,
             &mut aad,
-        );
+        )
+        .unwrap();
         assert_eq!(hex(&got), e.envelope, "envelope for {}", e.scope);
         assert_eq!(to_text(&got), e.text);
         assert_eq!(from_text(&e.text).unwrap(), got);
@@ -852,7 +853,8 @@ fn golden_vector_print() {
             plain,
             rest,
             &mut aad,
-        );
+        )
+        .unwrap();
         env.push(serde_json::json!({
             "dek": hex(&dek), "scope": scope, "row": row, "key_version": version,
             "nonce": hex(&nonce), "plaintext": hex(plain), "aad": hex(aad.as_slice()),

@@ -105,11 +105,11 @@ impl Xaes {
 }
 
 fn first_half(nonce: &[u8; NONCE_LEN]) -> &[u8; 12] {
-    nonce.first_chunk().unwrap_or(&[0; 12])
+    &nonce.as_chunks::<12>().0[0]
 }
 
 fn second_half(nonce: &[u8; NONCE_LEN]) -> &[u8; 12] {
-    nonce.last_chunk().unwrap_or(&[0; 12])
+    &nonce.as_chunks::<12>().0[1]
 }
 
 /// XAES-256-GCM for one 12-byte nonce prefix: plain AES-256-GCM under the
