@@ -5,7 +5,6 @@ use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -177,29 +176,30 @@ impl LocalKek {
     }
 }
 
+/// A 32-byte key written as hex or base64 (standard or URL-safe, padded
+/// or not), decoded in constant time: no branch or table lookup depends
+/// on the key's bytes.
 fn parse_key_text(s: &str) -> Option<Zeroizing<[u8; 32]>> {
+    use base64ct::{
+        Base64, Base64Unpadded, Base64Url, Base64UrlUnpadded, Encoding as _,
+    };
     let mut out = Zeroizing::new([0u8; 32]);
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-        }
-        return Some(out);
-    }
-    let engines = [
-        base64::engine::general_purpose::STANDARD,
-        base64::engine::general_purpose::URL_SAFE,
-        base64::engine::general_purpose::STANDARD_NO_PAD,
-        base64::engine::general_purpose::URL_SAFE_NO_PAD,
-    ];
-    for engine in engines {
-        if let Ok(v) = engine.decode(s).map(Zeroizing::new)
-            && v.len() == 32
-        {
-            out.copy_from_slice(&v);
-            return Some(out);
-        }
-    }
-    None
+    let len = |r: Option<&[u8]>| r.map_or(0, <[u8]>::len);
+    let n = if s.len() == 64 {
+        len(base16ct::mixed::decode(s, &mut out[..]).ok())
+    } else {
+        [
+            Base64::decode,
+            Base64Url::decode,
+            Base64Unpadded::decode,
+            Base64UrlUnpadded::decode,
+        ]
+        .iter()
+        .map(|decode| len(decode(s, &mut out[..]).ok()))
+        .find(|&n| n == 32)
+        .unwrap_or(0)
+    };
+    (n == 32).then_some(out)
 }
 
 impl KeyProvider for LocalKek {
@@ -271,23 +271,14 @@ impl fmt::Debug for LocalKek {
     }
 }
 
+/// Lowercase hex, in constant time: the one hex writer of the crate.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    base16ct::lower::encode_string(bytes)
 }
 
+/// Lowercase hex only (what [`hex`] writes), in constant time.
 pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    base16ct::lower::decode_vec(s).ok()
 }
 
 /// Writes `bytes` to `path` through a temporary file (named with `prefix`)
@@ -476,10 +467,29 @@ mod tests {
     fn key_text_forms() {
         let hex64 = "00".repeat(31) + "ff";
         assert_eq!(parse_key_text(&hex64).unwrap()[31], 0xff);
-        let b64 = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+        let b64 = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            [9u8; 32],
+        );
         assert_eq!(*parse_key_text(&b64).unwrap(), [9u8; 32]);
+        assert_eq!(parse_key_text(&hex64.to_uppercase()).unwrap()[31], 0xff);
+        // URL-safe without padding: `-` and `_` where standard has + and /.
+        let url = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            [0xfbu8; 32],
+        );
+        assert!(url.contains(['-', '_']) && !url.ends_with('='));
+        assert_eq!(*parse_key_text(&url).unwrap(), [0xfb; 32]);
         assert!(parse_key_text("short").is_none());
         assert!(parse_key_text(&"zz".repeat(32)).is_none());
+        // 31 or 33 bytes are no key.
+        for n in [31, 33] {
+            let b64 = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                vec![9u8; n],
+            );
+            assert!(parse_key_text(&b64).is_none(), "{n} bytes");
+        }
     }
 
     #[test]
