@@ -687,18 +687,18 @@ impl FieldCipher {
             || self.enc_key(ctx),
             |entry| {
                 let version = entry.version();
-                rng::with(|draw| {
-                    let mut rest = [0u8; 12];
-                    draw.fill(&mut rest);
-                    let key = entry.seal_key(draw);
-                    seal_with_nonce(
-                        key, version, ctx.scope, row, plaintext, &rest, aad,
-                    )
-                    .map(|out| (version, out))
-                })
+                // The nonce's last 12 bytes come from the kernel for every
+                // value, never from state a VM snapshot could clone.
+                let mut rest = [0u8; 12];
+                rng::fill_os(&mut rest)?;
+                let key = rng::with(|draw| entry.seal_key(draw))?;
+                seal_with_nonce(
+                    key, version, ctx.scope, row, plaintext, &rest, aad,
+                )
+                .map(|out| (version, out))
             },
         )?;
-        sealed?
+        sealed
     }
 
     /// Seals one value for `ctx`'s scope and row. Returns the binary
@@ -863,15 +863,18 @@ impl FieldCipher {
         // One derived key per batch (a new one every 2^20 values), random
         // last 12 nonce bytes per value (docs/FORMAT.md).
         let mut sealer = Sealer::new();
+        // Every value's last 12 nonce bytes from the kernel, in one call
+        // (snapshot safety, docs/FORMAT.md).
+        let mut rests = vec![[0u8; 12]; items.len()];
+        rng::fill_os(rests.as_flattened_mut())?;
         let out = rng::with(|draw| {
             items
                 .iter()
-                .map(|(row, plain)| {
-                    let mut rest = [0u8; 12];
-                    draw.fill(&mut rest);
+                .zip(&rests)
+                .map(|((row, plain), rest)| {
                     let key = sealer.drawn_key(&xaes, draw);
                     seal_with_nonce(
-                        key, version, ctx.scope, row, plain, &rest, &mut aad,
+                        key, version, ctx.scope, row, plain, rest, &mut aad,
                     )
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -1106,7 +1109,7 @@ impl FieldCipher {
                 }
                 let plain = self.open_hot(&env, ctx.scope, row, &mut aad)?;
                 let mut rest = [0u8; 12];
-                rng::fill(&mut rest)?;
+                rng::fill_os(&mut rest)?;
                 let key = sealer.key(&xaes, || {
                     let mut prefix = [0u8; 12];
                     rng::fill(&mut prefix).map(|()| prefix)

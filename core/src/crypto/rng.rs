@@ -81,9 +81,28 @@ pub(crate) fn fill(buf: &mut [u8]) -> Result<(), RandomError> {
     with(|d| d.fill(buf))
 }
 
-/// Fills `buf` straight from the operating system, for long-lived keys.
+/// Fills `buf` straight from the operating system: for long-lived keys,
+/// and for the part of every nonce that must differ between clones of a
+/// VM snapshot, which copy this module's user-space state.
 pub(crate) fn fill_os(buf: &mut [u8]) -> Result<(), RandomError> {
     getrandom::fill(buf).map_err(|_| RandomError)
+}
+
+/// This thread's generator as a VM snapshot would copy it, and the way
+/// back to it: for tests of what a restored clone draws.
+#[cfg(test)]
+pub(crate) fn snapshot() -> Option<ChaCha20Rng> {
+    RNG.with(|cell| cell.borrow().as_ref().map(|s| s.rng.clone()))
+}
+
+/// Puts back a generator [`snapshot`] copied, as a restored clone has it.
+#[cfg(test)]
+pub(crate) fn restore(rng: ChaCha20Rng) {
+    RNG.with(|cell| {
+        if let Some(s) = cell.borrow_mut().as_mut() {
+            s.rng = rng;
+        }
+    });
 }
 
 #[cfg(test)]
