@@ -679,7 +679,7 @@ impl FieldCipher {
         plaintext: &[u8],
         aad: &mut Aad,
     ) -> Result<(u32, Vec<u8>), CryptoError> {
-        let sealed = hot::with_key(
+        hot::with_key(
             self.inner.id,
             ctx.scope.as_str(),
             Want::Active,
@@ -697,8 +697,7 @@ impl FieldCipher {
                 )
                 .map(|out| (version, out))
             },
-        )?;
-        sealed
+        )?
     }
 
     /// Seals one value for `ctx`'s scope and row. Returns the binary
