@@ -4,6 +4,7 @@
 
 use std::io::{self, BufRead, Read, Write};
 
+use super::scan::{LineRest, read_line};
 use crate::Redactor;
 use crate::format::InputError;
 use crate::format::json::stream::{Splitter, relocate};
@@ -73,7 +74,8 @@ impl Redactor {
     /// Redacts JSON lines, one document per line, in bounded memory. Each
     /// line keeps its shape and its line ending; blank lines are copied. A
     /// line that is not JSON is redacted as text rather than dropped or
-    /// copied through. Returns how many lines were not JSON.
+    /// copied through, and so is a line too long to hold (over 64 MiB),
+    /// as it streams by. Returns how many lines were not read as JSON.
     ///
     /// ```
     /// use phisafe::{Redactor, Scanner};
@@ -95,9 +97,16 @@ impl Redactor {
         let mut not_json = 0;
         loop {
             line.clear();
-            if rdr.read_until(b'\n', &mut line)? == 0 {
+            let (n, complete) = read_line(&mut rdr, &mut line)?;
+            if n == 0 {
                 wtr.flush()?;
                 return Ok(not_json);
+            }
+            if !complete {
+                // Too long to hold: redacted as text as it streams by.
+                not_json += 1;
+                self.redact_reader(LineRest::new(&line, &mut rdr), &mut wtr)?;
+                continue;
             }
             let body = line.strip_suffix(b"\n").unwrap_or(&line);
             if body.trim_ascii().is_empty() {

@@ -575,8 +575,12 @@ pub struct JsonlScan<'s, R> {
     done: bool,
 }
 
-/// The longest JSON line read; longer lines are reported and skipped.
-const MAX_LINE: usize = 64 << 20;
+/// The longest line read as JSON; a longer one is scanned as text, in
+/// bounded memory, and reported. (Small in unit tests, to reach it.)
+#[cfg(not(test))]
+pub(crate) const MAX_LINE: usize = 64 << 20;
+#[cfg(test)]
+pub(crate) const MAX_LINE: usize = 4 << 10;
 
 /// A line scanned by a worker of [`Scanner::scan_jsonl_parallel`].
 struct ParLine {
@@ -602,8 +606,9 @@ pub struct JsonlLine<'a> {
     /// folded to `*` (see [`JsonFinding::folded_pointer`]),
     /// each once: the columns a per-column summary counts.
     pub paths: Vec<String>,
-    /// A line that is not JSON is scanned as text: its findings (offsets
-    /// from the start of the stream); empty for a JSON line.
+    /// A line that is not JSON, or too long to read as JSON, is scanned
+    /// as text: its findings (offsets from the start of the stream); empty
+    /// for a JSON line.
     pub text: Vec<Finding>,
 }
 
@@ -639,7 +644,7 @@ impl<R: BufRead> JsonlScan<'_, R> {
                 return None;
             }
             self.buf.clear();
-            let (n, too_long) = match read_line(&mut self.rdr, &mut self.buf) {
+            let (n, complete) = match read_line(&mut self.rdr, &mut self.buf) {
                 Ok(r) => r,
                 Err(e) => {
                     self.done = true;
@@ -654,13 +659,28 @@ impl<R: BufRead> JsonlScan<'_, R> {
             let offset = self.offset;
             self.offset += n;
             let number = self.line;
-            if too_long {
+            if !complete {
+                // Too long to read as JSON: scanned as text as it streams
+                // by, so no byte of it goes unscanned.
+                let scanner = self.scanner;
+                let mut rest = LineRest::new(&self.buf, &mut self.rdr);
+                let mut text = Vec::new();
+                for f in scanner.scan_reader(&mut rest) {
+                    match f {
+                        Ok(f) => text.push(f.offset_by(offset)),
+                        Err(e) => {
+                            self.done = true;
+                            return Some(Err(e));
+                        }
+                    }
+                }
+                self.offset = offset + rest.given;
                 let err = InputError::new(
                     Format::JsonLines,
                     InputErrorKind::TooLong(MAX_LINE),
                     number,
                     Some(1),
-                    "the line is too long; it was skipped",
+                    "the line is too long to read as JSON; it was scanned as text",
                 );
                 return Some(Ok(JsonlLine {
                     number,
@@ -668,7 +688,7 @@ impl<R: BufRead> JsonlScan<'_, R> {
                     bytes: &[],
                     result: Err(err),
                     paths: Vec::new(),
-                    text: Vec::new(),
+                    text,
                 }));
             }
             if self.buf.trim_ascii().is_empty() {
@@ -701,14 +721,14 @@ impl<R: BufRead> Iterator for JsonlScan<'_, R> {
     }
 }
 
-/// Reads up to and including a newline, keeping at most `MAX_LINE` bytes.
-/// Returns the bytes consumed and whether the line was cut.
-fn read_line<R: BufRead>(
+/// Reads up to and including a newline into `buf`, but no more than
+/// `MAX_LINE` bytes in all. Returns the bytes consumed and whether the
+/// line is complete (else the rest of it is still in `rdr`).
+pub(crate) fn read_line<R: BufRead>(
     rdr: &mut R,
     buf: &mut Vec<u8>,
 ) -> io::Result<(usize, bool)> {
     let mut consumed = 0;
-    let mut too_long = false;
     loop {
         let avail = match rdr.fill_buf() {
             Ok(b) => b,
@@ -716,23 +736,72 @@ fn read_line<R: BufRead>(
             Err(e) => return Err(e),
         };
         if avail.is_empty() {
-            return Ok((consumed, too_long));
+            return Ok((consumed, true));
         }
         let (take, end) = match memchr::memchr(b'\n', avail) {
             Some(i) => (i + 1, true),
             None => (avail.len(), false),
         };
-        if buf.len() + take <= MAX_LINE {
-            buf.extend_from_slice(&avail[..take]);
-        } else {
-            too_long = true;
-            buf.clear();
+        let room = MAX_LINE.saturating_sub(buf.len());
+        if take > room {
+            buf.extend_from_slice(&avail[..room]);
+            rdr.consume(room);
+            return Ok((consumed + room, false));
         }
+        buf.extend_from_slice(&avail[..take]);
         rdr.consume(take);
         consumed += take;
         if end {
-            return Ok((consumed, too_long));
+            return Ok((consumed, true));
         }
+    }
+}
+
+/// A line too long to hold, as a reader: `head` (read already), then
+/// `rdr` up to and including the next newline. Counts what it gives.
+pub(crate) struct LineRest<'a, R> {
+    head: &'a [u8],
+    rdr: &'a mut R,
+    ended: bool,
+    /// Bytes given so far.
+    pub(crate) given: usize,
+}
+
+impl<'a, R: BufRead> LineRest<'a, R> {
+    pub(crate) fn new(head: &'a [u8], rdr: &'a mut R) -> LineRest<'a, R> {
+        LineRest { head, rdr, ended: false, given: 0 }
+    }
+}
+
+impl<R: BufRead> Read for LineRest<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if !self.head.is_empty() {
+            let n = self.head.len().min(out.len());
+            out[..n].copy_from_slice(&self.head[..n]);
+            self.head = &self.head[n..];
+            self.given += n;
+            return Ok(n);
+        }
+        if self.ended {
+            return Ok(0);
+        }
+        let avail = loop {
+            match self.rdr.fill_buf() {
+                Ok(b) => break b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        let (len, newline) = match memchr::memchr(b'\n', avail) {
+            Some(i) => (i + 1, true),
+            None => (avail.len(), false),
+        };
+        let n = len.min(out.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.ended = n == 0 || (newline && n == len);
+        self.rdr.consume(n);
+        self.given += n;
+        Ok(n)
     }
 }
 
@@ -984,6 +1053,73 @@ mod tests {
         let err =
             Scanner::new().scan_json(b"{\"ssn\": 219-09-9999}").unwrap_err();
         assert!(!err.to_string().contains("219"), "{err}");
+    }
+
+    /// A line longer than `MAX_LINE` (4 KiB in unit tests, 64 MiB
+    /// otherwise) is scanned as text, every byte of it, and the lines
+    /// after it are read as before, at the right offsets.
+    #[test]
+    fn a_line_too_long_for_json_is_scanned_as_text() {
+        let filler = "x".repeat(MAX_LINE);
+        let long = format!(
+            "{{\"note\": \"ssn 219-09-9999 {filler} call 415-555-2671\"}}\n"
+        );
+        let text =
+            format!("{{\"a\": 1}}\n{long}{{\"ssn\": \"536-22-1837\"}}\n");
+        let scanner = Scanner::new();
+        for chunk in [7, 1000, 1 << 16] {
+            let rdr = io::BufReader::with_capacity(chunk, text.as_bytes());
+            let mut scan = scanner.scan_jsonl(rdr);
+            let mut seen = Vec::new();
+            while let Some(line) = scan.next_line() {
+                let line = line.unwrap();
+                if line.number == 2 {
+                    let err = line.result.as_ref().unwrap_err();
+                    assert_eq!(err.kind(), InputErrorKind::TooLong(MAX_LINE));
+                    assert!(line.bytes.is_empty());
+                }
+                let found = line.result.as_deref().unwrap_or(&[]);
+                seen.extend(found.iter().map(|f| f.finding().range()));
+                seen.extend(line.text.iter().map(|f| f.range()));
+            }
+            let values: Vec<_> =
+                seen.iter().map(|r| &text[r.clone()]).collect();
+            assert_eq!(
+                values,
+                ["219-09-9999", "415-555-2671", "536-22-1837"],
+                "chunk {chunk}"
+            );
+        }
+        // The parallel reader hands such a line to the sequential one.
+        let mut values = Vec::new();
+        scanner
+            .scan_jsonl_parallel(text.as_bytes(), |line| {
+                let found = line.result.as_deref().unwrap_or(&[]);
+                values.extend(
+                    found
+                        .iter()
+                        .map(|f| text[f.finding().range()].to_string()),
+                );
+                values.extend(
+                    line.text.iter().map(|f| text[f.range()].to_string()),
+                );
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(values, ["219-09-9999", "415-555-2671", "536-22-1837"]);
+        // Redaction streams it as text, the lines around it as JSON.
+        let r = crate::Redactor::new(Scanner::new());
+        let mut out = Vec::new();
+        let not_json = r.redact_jsonl(text.as_bytes(), &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(not_json, 1);
+        assert!(
+            out.starts_with("{\"a\": 1}\n{\"note\": \"ssn [SSN] x"),
+            "{}",
+            &out[..80]
+        );
+        assert!(out.ends_with("call [PHONE]\"}\n{\"ssn\": \"[SSN]\"}\n"));
+        assert_eq!(out.len(), text.len() - 11 - 12 - 11 + 5 + 7 + 5);
     }
 
     #[test]
