@@ -514,6 +514,26 @@ fn a_create_table_whose_last_paren_comes_first_never_panics() {
 }
 
 #[test]
+fn an_empty_dicom_value_gives_no_empty_finding() {
+    // Found by the `scan_text` fuzz target with the text dictionary: a
+    // person name element with nothing between its brackets made a
+    // finding of zero bytes.
+    let s = Scanner::new();
+    for text in [&b"2(0010,0010) PN []10"[..], b"(0010,0010) PN []\n"] {
+        let found = s.scan(text);
+        assert!(found.iter().all(|f| f.start() < f.end()), "{found:?}");
+    }
+    let text = b"(0010,0010) PN [PARK^HELEN]    #  10, 1 PatientName\n";
+    let found = s.scan(text);
+    let names: Vec<_> = found
+        .iter()
+        .filter(|f| f.entity() == Entity::Person)
+        .map(|f| &text[f.range()])
+        .collect();
+    assert_eq!(names, [&b"PARK^HELEN"[..]], "{found:?}");
+}
+
+#[test]
 fn redaction_tags_are_no_context_words() {
     // Redacted text scanned again: `[DATE]` is phisafe's tag, not a cue
     // for the compact date beside it; the word itself still is.

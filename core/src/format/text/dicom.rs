@@ -139,7 +139,12 @@ impl Dicom {
                 b'(' => paren(hay, at),
                 _ => json(hay, at),
             };
-            let Some((tag, vr, value)) = element else { continue };
+            // An empty value (`PN []`) holds nothing to find.
+            let Some((tag, vr, value)) =
+                element.filter(|(_, _, v)| !v.is_empty())
+            else {
+                continue;
+            };
             let rules = self
                 .by_tag
                 .get(&tag)
