@@ -14,7 +14,10 @@
 //!   and rewraps keys under the policy's key-management actions.
 //!
 //! The byte format is specified in `docs/FORMAT.md` and frozen by golden
-//! vectors.
+//! vectors. That document also states the threat model: the process and
+//! the master key are trusted; the database, the keyring's storage and the
+//! audit log's storage are not (what each can and cannot do unseen is
+//! listed there).
 //!
 //! ```
 //! use std::sync::Arc;
