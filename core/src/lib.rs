@@ -67,7 +67,7 @@
 //!
 //! # Crate features
 //!
-//! - `tracing`: [`tracing::RedactingWriter`], a `tracing-subscriber` writer
+//! - `tracing`: `tracing::RedactingWriter`, a `tracing-subscriber` writer
 //!   that redacts each formatted event line.
 
 #![forbid(unsafe_code)]
