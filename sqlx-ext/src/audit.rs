@@ -20,8 +20,7 @@ use std::time::SystemTime;
 
 use phisafe::audit::{
     AuditAction, AuditError, AuditEvent, AuditKey, AuditRecord, AuditSink,
-    BadRecord, Chain, Checkpoint, Checkpoints, Outcome, Rows, Verifier,
-    VerifyReport,
+    Chain, Checkpoint, Checkpoints, Outcome, Rows, Verifier, VerifyReport,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row as _};
@@ -318,14 +317,12 @@ pub fn checkpoints(
 ) -> Checkpoints {
     let chains = reports
         .iter()
+        .filter(|r| r.is_ok())
         .filter_map(|r| {
             let report = VerifyReport {
                 valid: r.valid,
                 head: r.head.clone(),
-                first_bad: r.problem.as_ref().map(|why| BadRecord {
-                    line: r.valid + 1,
-                    reason: why.clone(),
-                }),
+                first_bad: None,
             };
             Some((r.chain, Checkpoint::of(key, &report, now)?))
         })

@@ -18,7 +18,7 @@ use super::hot::{self, Sealer, Stamp, Want};
 use super::store::{
     KeyPurpose, KeyRecord, KeyState, KeyStore, Keyring, wrap_aad,
 };
-use super::xaes::{NONCE_LEN, PrefixKey, Xaes};
+use super::xaes::{NONCE_LEN, PrefixKey, Xaes, split_nonce};
 use super::{
     Action, BlindIndex, CryptoError, DataKey, IndexSpec, KeyError,
     KeyProvider, MAX_ROW_REF, Policy, Scope, rng,
@@ -1099,22 +1099,25 @@ impl FieldCipher {
         // One derived key per batch, as in `encrypt_many`.
         let mut sealer = Sealer::new();
         let mut aad = Aad::new();
+        // Last nonce halves from the kernel in one call, as in
+        // `encrypt_many` (a value already current leaves its unused).
+        let mut rests = vec![[0u8; 12]; items.len()];
+        rng::fill_os(rests.as_flattened_mut())?;
         let out: Vec<_> = items
             .iter()
-            .map(|(row, bytes)| {
+            .zip(&rests)
+            .map(|((row, bytes), rest)| {
                 let env = Envelope::parse(bytes)?;
                 if env.key_version() == active {
                     return Ok(None);
                 }
                 let plain = self.open_hot(&env, ctx.scope, row, &mut aad)?;
-                let mut rest = [0u8; 12];
-                rng::fill_os(&mut rest)?;
                 let key = sealer.key(&xaes, || {
                     let mut prefix = [0u8; 12];
                     rng::fill(&mut prefix).map(|()| prefix)
                 })?;
                 let out = seal_with_nonce(
-                    key, active, ctx.scope, row, &plain, &rest, &mut aad,
+                    key, active, ctx.scope, row, &plain, rest, &mut aad,
                 )?;
                 Ok(Some(out))
             })
@@ -1457,11 +1460,6 @@ fn failure_code(e: &CryptoError) -> &'static str {
         CryptoError::Key(_) => "key",
         _ => "other",
     }
-}
-
-pub(crate) fn split_nonce(nonce: &[u8; NONCE_LEN]) -> (&[u8; 12], &[u8; 12]) {
-    let (halves, _) = nonce.as_chunks::<12>();
-    (&halves[0], &halves[1])
 }
 
 /// Seals under a derived key with the nonce `key.prefix() || rest`: the

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use serde::Deserialize;
 
-use super::cipher::{seal_with_nonce, split_nonce};
+use super::cipher::seal_with_nonce;
 use super::store::wrap_aad;
-use super::xaes::Xaes;
+use super::xaes::{Xaes, split_nonce};
 use super::*;
 use crate::audit::{AuditError, AuditEvent, AuditKey, AuditSink, MemorySink};
 

@@ -83,7 +83,8 @@ impl Xaes {
         aad: &[u8],
         buf: &mut [u8],
     ) -> Option<[u8; TAG_LEN]> {
-        self.prefix_key(first_half(nonce)).seal(second_half(nonce), aad, buf)
+        let (prefix, rest) = split_nonce(nonce);
+        self.prefix_key(prefix).seal(rest, aad, buf)
     }
 
     /// Decrypts `buf` in place if the tag verifies; on failure `buf` holds
@@ -95,21 +96,16 @@ impl Xaes {
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<(), Unauthentic> {
-        self.prefix_key(first_half(nonce)).open(
-            second_half(nonce),
-            aad,
-            buf,
-            tag,
-        )
+        let (prefix, rest) = split_nonce(nonce);
+        self.prefix_key(prefix).open(rest, aad, buf, tag)
     }
 }
 
-fn first_half(nonce: &[u8; NONCE_LEN]) -> &[u8; 12] {
-    &nonce.as_chunks::<12>().0[0]
-}
-
-fn second_half(nonce: &[u8; NONCE_LEN]) -> &[u8; 12] {
-    &nonce.as_chunks::<12>().0[1]
+/// The nonce's halves: the prefix that selects the derived key, and the
+/// GCM nonce under it.
+pub(crate) fn split_nonce(nonce: &[u8; NONCE_LEN]) -> (&[u8; 12], &[u8; 12]) {
+    let (halves, _) = nonce.as_chunks::<12>();
+    (&halves[0], &halves[1])
 }
 
 /// XAES-256-GCM for one 12-byte nonce prefix: plain AES-256-GCM under the

@@ -775,6 +775,9 @@ impl<'a, R: BufRead> LineRest<'a, R> {
 
 impl<R: BufRead> Read for LineRest<'_, R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
         if !self.head.is_empty() {
             let n = self.head.len().min(out.len());
             out[..n].copy_from_slice(&self.head[..n]);
@@ -798,7 +801,7 @@ impl<R: BufRead> Read for LineRest<'_, R> {
         };
         let n = len.min(out.len());
         out[..n].copy_from_slice(&avail[..n]);
-        self.ended = n == 0 || (newline && n == len);
+        self.ended = len == 0 || (newline && n == len);
         self.rdr.consume(n);
         self.given += n;
         Ok(n)
@@ -1053,6 +1056,21 @@ mod tests {
         let err =
             Scanner::new().scan_json(b"{\"ssn\": 219-09-9999}").unwrap_err();
         assert!(!err.to_string().contains("219"), "{err}");
+    }
+
+    #[test]
+    fn line_rest_reads_to_the_newline_whatever_the_buffer() {
+        let mut rdr: &[u8] = b"cd\nef";
+        let mut rest = LineRest::new(b"ab", &mut rdr);
+        let mut got = Vec::new();
+        let mut one = [0u8; 1];
+        // An empty buffer reads nothing and ends nothing.
+        assert_eq!(rest.read(&mut []).unwrap(), 0);
+        while rest.read(&mut one).unwrap() == 1 {
+            got.push(one[0]);
+        }
+        assert_eq!((&got[..], rest.given), (&b"abcd\n"[..], 5));
+        assert_eq!(rdr, b"ef");
     }
 
     /// A line longer than `MAX_LINE` (4 KiB in unit tests, 64 MiB
