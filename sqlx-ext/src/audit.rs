@@ -3,7 +3,8 @@
 //! transaction, and [`verify`].
 //!
 //! Records live in `audit_log`, in one or more chains. Each chain has a
-//! head row (`audit_head`: next sequence number, last MAC) that a writer
+//! head row (`audit_head`: next sequence number, last MAC, chain id and a
+//! tag over them, see `docs/FORMAT.md`) that a writer
 //! locks for the length of its transaction, so appends to a chain are
 //! serialized across connections and processes and a rolled-back
 //! transaction takes its records and its head update with it. In
@@ -12,8 +13,10 @@
 //! each other's audit records; SQLite, with one writer, has one chain.
 //!
 //! [`verify`] checks every chain from sequence 0, and that each chain has
-//! as many records as its head says: records deleted from the end of a
-//! chain are caught unless the head was rolled back with them.
+//! as many records as its head says, under the head's tag: records
+//! deleted from the end of a chain are caught unless a copy of the head
+//! row as it was then is put back; [`verify_with`] and checkpoints catch
+//! that too.
 
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -25,7 +28,7 @@ use phisafe::audit::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row as _};
 
-use crate::backend::{Backend, Dialect};
+use crate::backend::{Backend, Dialect, HeadRow, ZERO_MAC};
 use crate::bridge::Bridge;
 use crate::{Error, dialect_of};
 
@@ -246,7 +249,7 @@ async fn write_autonomous(
 
 const COLUMNS: &str = "chain, seq, ts, actor, role, purpose, action, scope, \
                        row_ref, rows, rows_sha256, key_version, outcome, error, \
-                       request_id, prev, mac";
+                       request_id, prev, mac, chain_id";
 
 fn record(row: &AnyRow) -> Result<AuditRecord, Error> {
     let bad = |_| Error::Corrupt("audit row has an out-of-range number");
@@ -255,6 +258,7 @@ fn record(row: &AnyRow) -> Result<AuditRecord, Error> {
     let key_version: Option<i64> = row.try_get(11)?;
     Ok(AuditRecord {
         seq: u64::try_from(seq).map_err(bad)?,
+        chain: row.try_get(17)?,
         ts: row.try_get(2)?,
         actor: row.try_get(3)?,
         role: row.try_get(4)?,
@@ -279,8 +283,11 @@ fn record(row: &AnyRow) -> Result<AuditRecord, Error> {
 /// The verification of one audit chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
-    /// Chain id.
+    /// Chain number (the head row's key).
     pub chain: i64,
+    /// The chain's random id, bound into its records' MACs (`None` for a
+    /// chain begun before chain ids).
+    pub id: Option<String>,
     /// Records that verified, from sequence 0 up to the first bad one.
     pub valid: u64,
     /// How many records the chain head says there are.
@@ -321,6 +328,7 @@ pub fn checkpoints(
         .filter_map(|r| {
             let report = VerifyReport {
                 valid: r.valid,
+                chain: r.id.clone(),
                 head: r.head.clone(),
                 first_bad: None,
             };
@@ -343,18 +351,16 @@ pub async fn verify_with(
         cp.check(key).map_err(|e| Error::Audit(e.to_string()))?;
     }
     let dialect = dialect_of(pool).await?;
-    let heads: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT chain, next_seq FROM {} ORDER BY chain",
+    let heads: Vec<HeadRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT chain, next_seq, prev, chain_id, tag FROM {} ORDER BY chain",
         dialect.table("audit_head")
     )))
     .fetch_all(pool)
     .await?;
     let mut reports = Vec::with_capacity(heads.len());
-    for (chain, next_seq) in &heads {
-        let cp = expect.chains.get(chain);
-        reports.push(
-            verify_chain(pool, dialect, key, *chain, *next_seq, cp).await?,
-        );
+    for head in &heads {
+        let cp = expect.chains.get(&head.0);
+        reports.push(verify_chain(pool, dialect, key, head, cp).await?);
     }
     let orphans: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT chain FROM {} WHERE chain NOT IN (SELECT chain FROM {})",
@@ -366,6 +372,7 @@ pub async fn verify_with(
     for (chain,) in orphans {
         reports.push(ChainReport {
             chain,
+            id: None,
             valid: 0,
             expected: 0,
             head: None,
@@ -379,6 +386,7 @@ pub async fn verify_with(
         if !reports.iter().any(|r| r.chain == chain) {
             reports.push(ChainReport {
                 chain,
+                id: cp.chain.clone(),
                 valid: 0,
                 expected: 0,
                 head: None,
@@ -397,12 +405,12 @@ async fn verify_chain(
     pool: &AnyPool,
     dialect: Dialect,
     key: &AuditKey,
-    chain: i64,
-    next_seq: i64,
+    head: &HeadRow,
     expect: Option<&Checkpoint>,
 ) -> Result<ChainReport, Error> {
     use futures_util::TryStreamExt as _;
 
+    let (chain, next_seq, _, ref id, _) = *head;
     let sql = format!(
         "SELECT {COLUMNS} FROM {} WHERE chain = $1 ORDER BY seq",
         dialect.table("audit_log")
@@ -430,6 +438,52 @@ async fn verify_chain(
     if problem.is_none() {
         problem = v.finish().err();
     }
-    let head = v.head().cloned();
-    Ok(ChainReport { chain, valid: v.valid(), expected, head, problem })
+    // The head row is checked last: the records say more about what
+    // happened, and a head moved back with them is caught here.
+    if problem.is_none() {
+        problem = check_head(key, v.head(), v.chain(), head);
+    }
+    let report_head = v.head().cloned();
+    Ok(ChainReport {
+        chain,
+        id: v.chain().map(str::to_string).or_else(|| id.clone()),
+        valid: v.valid(),
+        expected,
+        head: report_head,
+        problem,
+    })
+}
+
+/// Why the head row of a chain whose records verified does not belong to
+/// them, if it does not: its tag, id or last MAC.
+fn check_head(
+    key: &AuditKey,
+    last: Option<&(u64, String)>,
+    records_id: Option<&str>,
+    head: &HeadRow,
+) -> Option<String> {
+    let (_, next_seq, ref prev, ref id, ref tag) = *head;
+    let next_seq = u64::try_from(next_seq).unwrap_or(0);
+    if let Err(e) = Chain::from_head(
+        key.clone(),
+        id.as_deref(),
+        next_seq,
+        prev,
+        tag.as_deref(),
+    ) {
+        return Some(e.to_string());
+    }
+    if last.is_some() && records_id != id.as_deref() {
+        return Some(
+            "the head row names another chain id than its records: it was replaced".into(),
+        );
+    }
+    let last_mac = last.map_or(ZERO_MAC, |(_, mac)| mac.as_str());
+    if prev != last_mac {
+        return Some(
+            "the head row's last MAC is not the last record's: it was altered"
+                .into(),
+        );
+    }
+    None
 }

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use phisafe::audit::{AuditKey, AuditRecord, Chain};
+use phisafe::audit::{AuditError, AuditKey, AuditRecord, Chain};
 use phisafe::crypto::{KeyRecord, Keyring};
 
 use crate::Error;
@@ -66,16 +66,17 @@ struct Sql {
 
 const PG: Sql = Sql {
     // Any free chain; concurrent writers each get their own.
-    lock_head: "SELECT chain, next_seq, prev FROM phisafe.audit_head \
+    lock_head: "SELECT chain, next_seq, prev, chain_id, tag FROM phisafe.audit_head \
                 ORDER BY chain LIMIT 1 FOR UPDATE SKIP LOCKED",
-    new_head: "INSERT INTO phisafe.audit_head (chain, next_seq, prev) \
-               SELECT COALESCE(MAX(chain) + 1, 0), 0, $1 FROM phisafe.audit_head \
-               ON CONFLICT DO NOTHING RETURNING chain, next_seq, prev",
+    new_head: "INSERT INTO phisafe.audit_head (chain, next_seq, prev, chain_id, tag) \
+               SELECT COALESCE(MAX(chain) + 1, 0), 0, $1, $2, $3 FROM phisafe.audit_head \
+               ON CONFLICT DO NOTHING RETURNING chain, next_seq, prev, chain_id, tag",
     insert_record: "INSERT INTO phisafe.audit_log (chain, seq, ts, actor, role, purpose, \
                     action, scope, row_ref, rows, rows_sha256, key_version, outcome, error, \
-                    request_id, prev, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                    $11, $12, $13, $14, $15, $16, $17)",
-    update_head: "UPDATE phisafe.audit_head SET next_seq = $2, prev = $3 WHERE chain = $1",
+                    request_id, prev, mac, chain_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                    $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    update_head: "UPDATE phisafe.audit_head SET next_seq = $2, prev = $3, chain_id = $4, \
+                  tag = $5 WHERE chain = $1",
     keyring_select: "SELECT scope, purpose, version, state, kek_id, wrapped, created \
                      FROM phisafe.keyring ORDER BY created, scope, purpose, version",
     // Serializes keyring changes; plain reads go on.
@@ -89,14 +90,16 @@ const LITE: Sql = Sql {
     // A write first, so this transaction holds SQLite's write lock before
     // it reads the head.
     lock_head: "UPDATE phisafe_audit_head SET next_seq = next_seq WHERE chain = 0 \
-                RETURNING chain, next_seq, prev",
-    new_head: "INSERT INTO phisafe_audit_head (chain, next_seq, prev) VALUES (0, 0, $1) \
-               ON CONFLICT DO NOTHING RETURNING chain, next_seq, prev",
+                RETURNING chain, next_seq, prev, chain_id, tag",
+    new_head: "INSERT INTO phisafe_audit_head (chain, next_seq, prev, chain_id, tag) \
+               VALUES (0, 0, $1, $2, $3) \
+               ON CONFLICT DO NOTHING RETURNING chain, next_seq, prev, chain_id, tag",
     insert_record: "INSERT INTO phisafe_audit_log (chain, seq, ts, actor, role, purpose, \
                     action, scope, row_ref, rows, rows_sha256, key_version, outcome, error, \
-                    request_id, prev, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                    $11, $12, $13, $14, $15, $16, $17)",
-    update_head: "UPDATE phisafe_audit_head SET next_seq = $2, prev = $3 WHERE chain = $1",
+                    request_id, prev, mac, chain_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                    $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    update_head: "UPDATE phisafe_audit_head SET next_seq = $2, prev = $3, chain_id = $4, \
+                  tag = $5 WHERE chain = $1",
     keyring_select: "SELECT scope, purpose, version, state, kek_id, wrapped, created \
                      FROM phisafe_keyring ORDER BY created, scope, purpose, version",
     // The transaction began IMMEDIATE (or the caller's wrote first).
@@ -169,6 +172,10 @@ fn key_record(row: KeyRow) -> Result<KeyRecord, Error> {
     })
 }
 
+/// An audit head row: chain number, next sequence number, last MAC, chain
+/// id and tag (both `NULL` for a chain begun before chain ids).
+pub(crate) type HeadRow = (i64, i64, String, Option<String>, Option<String>);
+
 /// Converts a stored chain position to the `i64` SQL keeps.
 fn seq_i64(seq: u64) -> Result<i64, Error> {
     i64::try_from(seq).map_err(|_| Error::Corrupt("audit sequence overflow"))
@@ -197,7 +204,8 @@ macro_rules! backend {
                         return Ok(());
                     }
                     let q = sql(<$db as Backend>::dialect(conn)?);
-                    let mut head: Option<(i64, i64, String)> = None;
+                    let audit = |e: AuditError| Error::Audit(e.to_string());
+                    let mut head: Option<HeadRow> = None;
                     // A new chain can lose a race to another writer's;
                     // then the next round finds or makes another.
                     for _ in 0..16 {
@@ -207,15 +215,18 @@ macro_rules! backend {
                         if head.is_some() {
                             break;
                         }
+                        let fresh = Chain::new(key.clone()).map_err(audit)?;
                         head = sqlx::query_as(q.new_head)
                             .bind(ZERO_MAC)
+                            .bind(fresh.id().map(str::to_string))
+                            .bind(fresh.head_tag())
                             .fetch_optional(&mut *conn)
                             .await?;
                         if head.is_some() {
                             break;
                         }
                     }
-                    let Some((chain, next_seq, prev)) = head else {
+                    let Some((chain, next_seq, prev, id, tag)) = head else {
                         return Err(Error::Corrupt(
                             "no audit chain head could be locked",
                         ));
@@ -223,9 +234,22 @@ macro_rules! backend {
                     let next_seq = u64::try_from(next_seq).map_err(|_| {
                         Error::Corrupt("audit head has a negative sequence")
                     })?;
-                    let mut writer =
-                        Chain::from_head(key.clone(), next_seq, &prev)
-                            .map_err(|e| Error::Audit(e.to_string()))?;
+                    // An empty chain from before chain ids (SQLite's
+                    // first head) starts with one; a chain with records
+                    // keeps what its records have.
+                    let mut writer = if id.is_none() && next_seq == 0 {
+                        Chain::new(key.clone())
+                    } else {
+                        Chain::from_head(
+                            key.clone(),
+                            id.as_deref(),
+                            next_seq,
+                            &prev,
+                            tag.as_deref(),
+                        )
+                    }
+                    .map_err(audit)?;
+                    let id = writer.id().map(str::to_string);
                     for e in events {
                         let r = writer.seal(&e.as_event(), e.time());
                         sqlx::query(q.insert_record)
@@ -246,6 +270,7 @@ macro_rules! backend {
                             .bind(r.request_id.clone())
                             .bind(r.prev.clone())
                             .bind(r.mac.clone())
+                            .bind(id.clone())
                             .execute(&mut *conn)
                             .await?;
                     }
@@ -254,6 +279,8 @@ macro_rules! backend {
                         .bind(chain)
                         .bind(seq_i64(next)?)
                         .bind(mac)
+                        .bind(id)
+                        .bind(writer.head_tag())
                         .execute(&mut *conn)
                         .await?;
                     Ok(())

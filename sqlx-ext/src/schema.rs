@@ -8,24 +8,35 @@ use sqlx::{AnyPool, SqlSafeStr as _};
 use crate::Error;
 use crate::backend::Dialect;
 
-const PG_INIT: &str = include_str!("../migrations/postgres/0001_init.sql");
-const LITE_INIT: &str = include_str!("../migrations/sqlite/0001_init.sql");
+const PG: [&str; 2] = [
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_chain_ids.sql"),
+];
+const LITE: [&str; 2] = [
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_chain_ids.sql"),
+];
+const NAMES: [&str; 2] = ["phisafe init", "audit chain ids"];
 
 /// The migrator for a dialect. Its bookkeeping table is phisafe's own
 /// (`phisafe._sqlx_migrations`, `_phisafe_migrations`), so it never mixes
 /// with the application's sqlx migrations, in either direction.
 pub fn migrator(dialect: Dialect) -> Migrator {
     let sql = match dialect {
-        Dialect::Postgres => PG_INIT,
-        Dialect::Sqlite => LITE_INIT,
+        Dialect::Postgres => PG,
+        Dialect::Sqlite => LITE,
     };
-    let mut m = Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("phisafe init"),
-        MigrationType::Simple,
-        sql.into_sql_str(),
-        false,
-    )]);
+    let migrations =
+        (1..).zip(NAMES).zip(sql).map(|((version, name), sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(name),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        });
+    let mut m = Migrator::with_migrations(migrations.collect());
     match dialect {
         Dialect::Postgres => {
             m.create_schema("phisafe");

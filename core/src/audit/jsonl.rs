@@ -127,7 +127,7 @@ impl JsonlSink {
         }
         let chain = match last_record(&mut file)? {
             Some(last) => Chain::resume(key, &last)?,
-            None => Chain::new(key),
+            None => Chain::new(key)?,
         };
         let shared = Arc::new(Shared {
             path: path.to_path_buf(),

@@ -157,6 +157,10 @@ pub struct AuditEvent<'a> {
 pub struct AuditRecord {
     /// Position in the chain, from 0.
     pub seq: u64,
+    /// The chain's id (32 lowercase hex digits, random), the same in every
+    /// record of a chain; absent in chains begun before ids existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
     /// RFC 3339 UTC time with microseconds.
     pub ts: String,
     /// Who.
@@ -198,6 +202,7 @@ pub struct AuditRecord {
 /// A record's fields, borrowed: what is MACed and what is written.
 struct Fields<'a> {
     seq: u64,
+    chain: Option<&'a str>,
     ts: &'a str,
     actor: &'a str,
     role: &'a str,
@@ -219,6 +224,7 @@ impl AuditRecord {
     fn fields(&self) -> Fields<'_> {
         Fields {
             seq: self.seq,
+            chain: self.chain.as_deref(),
             ts: &self.ts,
             actor: &self.actor,
             role: &self.role,
@@ -255,7 +261,16 @@ impl AuditKey {
 
     fn mac(&self, r: &Fields<'_>, prev: &[u8; 32]) -> [u8; 32] {
         let mut m = self.mac.clone();
-        m.update(b"phisafe-audit-v1");
+        // Version 2 binds the chain id: a record copied into another
+        // chain, or a chain relabelled as another, does not verify.
+        match r.chain {
+            Some(id) => {
+                m.update(b"phisafe-audit-v2");
+                m.update(&(id.len() as u32).to_be_bytes());
+                m.update(id.as_bytes());
+            }
+            None => m.update(b"phisafe-audit-v1"),
+        }
         m.update(&r.seq.to_be_bytes());
         let mut field = |f: Option<&[u8]>| match f {
             Some(s) => {
@@ -319,21 +334,37 @@ impl fmt::Debug for AuditKey {
     }
 }
 
-/// The writing end of a chain: next sequence number and previous MAC.
+/// The writing end of a chain: its id, next sequence number and previous
+/// MAC.
 #[derive(Debug, Clone)]
 pub struct Chain {
     key: AuditKey,
+    /// `None` for a chain begun before ids existed (version 1 records).
+    id: Option<String>,
     next_seq: u64,
     prev: [u8; 32],
 }
 
 impl Chain {
-    /// A new chain.
-    pub fn new(key: AuditKey) -> Chain {
-        Chain { key, next_seq: 0, prev: [0; 32] }
+    /// A new chain with a random id.
+    pub fn new(key: AuditKey) -> Result<Chain, AuditError> {
+        let mut id = [0u8; 16];
+        crate::crypto::rng::fill_os(&mut id).map_err(|_| {
+            AuditError::Other(
+                "the operating system's random source failed".into(),
+            )
+        })?;
+        Chain::with_id(key, &crate::crypto::hex(&id))
     }
 
-    /// Continues after `last`, after checking its MAC.
+    /// A new chain with the id `id` (32 lowercase hex digits): for a chain
+    /// whose id was drawn elsewhere, and for tests.
+    pub fn with_id(key: AuditKey, id: &str) -> Result<Chain, AuditError> {
+        check_id(id)?;
+        Ok(Chain { key, id: Some(id.to_string()), next_seq: 0, prev: [0; 32] })
+    }
+
+    /// Continues after `last`, after checking its MAC, with its chain id.
     pub fn resume(
         key: AuditKey,
         last: &AuditRecord,
@@ -343,33 +374,78 @@ impl Chain {
         if !bool::from(want.ct_eq(&mac)) {
             return Err(AuditError::WrongKey);
         }
-        Ok(Chain { key, next_seq: last.seq + 1, prev: mac })
+        Ok(Chain {
+            key,
+            id: last.chain.clone(),
+            next_seq: last.seq + 1,
+            prev: mac,
+        })
     }
 
-    /// Continues from a head kept in a trusted place (a locked database
-    /// row): the next sequence number and the hex MAC of the record before
-    /// it, as records store it (zeros for an empty chain). Unlike
-    /// [`Chain::resume`] the MAC is not checked against a record; check the
-    /// key once with `resume` on the stored last record.
+    /// Continues from a head kept in a database row: the chain id, the
+    /// next sequence number, the hex MAC of the record before it as
+    /// records store it (zeros for an empty chain), and the head's tag
+    /// ([`Chain::head_tag`]). A head with an id must carry its tag, which
+    /// is checked: a head row moved back (to hide records cut off the
+    /// end) or given another id does not verify. A head without an id
+    /// (a chain begun before ids existed) has no tag.
     pub fn from_head(
         key: AuditKey,
+        id: Option<&str>,
         next_seq: u64,
         prev: &str,
+        tag: Option<&str>,
     ) -> Result<Chain, AuditError> {
+        let altered = || {
+            AuditError::Other(
+                "the audit chain's head row does not verify: it was altered, or the audit key \
+                 is wrong (run `phisafe audit verify`)"
+                    .into(),
+            )
+        };
         let prev = crate::crypto::unhex(prev)
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| {
-                AuditError::Other(
-                    "audit chain head: MAC is not 64 hex digits".into(),
-                )
-            })?;
-        Ok(Chain { key, next_seq, prev })
+            .ok_or_else(altered)?;
+        if let Some(id) = id {
+            check_id(id)?;
+        }
+        let chain = Chain { key, id: id.map(str::to_string), next_seq, prev };
+        let ok = match (chain.head_tag_bytes(), tag) {
+            (None, None) => true,
+            (Some(want), Some(tag)) => crate::crypto::unhex(tag)
+                .is_some_and(|tag| bool::from(tag.as_slice().ct_eq(&want))),
+            _ => false,
+        };
+        if ok { Ok(chain) } else { Err(altered()) }
+    }
+
+    /// The chain's id (`None` for a chain begun before ids existed).
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 
     /// The next sequence number and the hex MAC of the last sealed record:
     /// what to store as the head after sealing.
     pub fn head(&self) -> (u64, String) {
         (self.next_seq, as_str(&hex32(&self.prev)).to_string())
+    }
+
+    /// The tag of the head (hex HMAC of the chain id, next sequence number
+    /// and last MAC), stored beside it so that it cannot be changed
+    /// unseen; `None` for a chain without an id.
+    pub fn head_tag(&self) -> Option<String> {
+        self.head_tag_bytes().map(|t| as_str(&hex32(&t)).to_string())
+    }
+
+    fn head_tag_bytes(&self) -> Option<[u8; 32]> {
+        let id = self.id.as_deref()?;
+        let mut m = self.key.mac.clone();
+        m.update(b"phisafe-audit-head-v1");
+        m.update(&(id.len() as u32).to_be_bytes());
+        m.update(id.as_bytes());
+        m.update(&self.next_seq.to_be_bytes());
+        m.update(&self.prev);
+        Some(m.finalize().into_bytes().into())
     }
 
     /// Seals `e`, which happened at `time`, as the next record and hands
@@ -391,6 +467,7 @@ impl Chain {
         let prev_hex = hex32(&self.prev);
         let mut fields = Fields {
             seq: self.next_seq,
+            chain: self.id.as_deref(),
             ts: &ts,
             actor: e.actor,
             role: e.role,
@@ -424,6 +501,7 @@ impl Chain {
     ) -> AuditRecord {
         self.seal_with(e, time, |f| AuditRecord {
             seq: f.seq,
+            chain: f.chain.map(str::to_string),
             ts: f.ts.to_string(),
             actor: f.actor.to_string(),
             role: f.role.to_string(),
@@ -475,6 +553,9 @@ fn write_json(buf: &mut Vec<u8>, f: &Fields<'_>) -> serde_json::Result<()> {
     };
     buf.extend_from_slice(b"{\"seq\":");
     buf.extend_from_slice(decimal(&mut num, f.seq));
+    if let Some(id) = f.chain {
+        raw(buf, "chain", id.as_bytes(), true);
+    }
     raw(buf, "ts", f.ts.as_bytes(), true);
     for (name, v) in
         [("actor", f.actor), ("role", f.role), ("purpose", f.purpose)]
@@ -513,6 +594,21 @@ fn write_json(buf: &mut Vec<u8>, f: &Fields<'_>) -> serde_json::Result<()> {
     raw(buf, "mac", f.mac.as_bytes(), true);
     buf.push(b'}');
     Ok(())
+}
+
+/// A chain id is 32 lowercase hex digits.
+fn check_id(id: &str) -> Result<(), AuditError> {
+    let ok = id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuditError::Other(
+            "an audit chain id is 32 lowercase hex digits".into(),
+        ))
+    }
 }
 
 fn decode_macs(r: &AuditRecord) -> Option<([u8; 32], [u8; 32])> {
@@ -558,8 +654,14 @@ impl MemorySink {
     }
 
     /// A sink with a given chain key.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random source fails (for the chain id).
     pub fn with_key(key: AuditKey) -> MemorySink {
-        MemorySink { state: Mutex::new((Chain::new(key), Vec::new())) }
+        let chain = Chain::new(key)
+            .expect("the operating system's random source failed");
+        MemorySink { state: Mutex::new((chain, Vec::new())) }
     }
 
     /// The records so far.
@@ -588,6 +690,9 @@ impl AuditSink for MemorySink {
 pub struct VerifyReport {
     /// Records that verified, from the start up to the first bad one.
     pub valid: u64,
+    /// The chain's id, as its first record gives it (`None` for an empty
+    /// chain or one begun before ids existed).
+    pub chain: Option<String>,
     /// Sequence number and MAC of the last valid record: keep it elsewhere
     /// to detect records cut off the end later.
     pub head: Option<(u64, String)>,
@@ -609,6 +714,8 @@ pub struct BadRecord {
 #[derive(Debug)]
 pub struct Verifier<'k> {
     key: &'k AuditKey,
+    /// The id of the first record, once read.
+    chain: Option<Option<String>>,
     prev: [u8; 32],
     valid: u64,
     head: Option<(u64, String)>,
@@ -618,7 +725,14 @@ pub struct Verifier<'k> {
 impl<'k> Verifier<'k> {
     /// Starts at sequence number 0.
     pub fn new(key: &'k AuditKey) -> Verifier<'k> {
-        Verifier { key, prev: [0; 32], valid: 0, head: None, expect: None }
+        Verifier {
+            key,
+            chain: None,
+            prev: [0; 32],
+            valid: 0,
+            head: None,
+            expect: None,
+        }
     }
 
     /// Also holds the chain to `checkpoint`, taken of it earlier and kept
@@ -665,6 +779,27 @@ impl<'k> Verifier<'k> {
         if !bool::from(rec_prev.ct_eq(&self.prev)) {
             return Err("prev does not match the previous record's mac".into());
         }
+        match &self.chain {
+            Some(id) if *id != record.chain => {
+                return Err(
+                    "chain id differs from the first record's: records of two chains were mixed"
+                        .into(),
+                );
+            }
+            None => {
+                if let Some(cp) = self.expect
+                    && cp.chain.is_some()
+                    && cp.chain != record.chain
+                {
+                    return Err(format!(
+                        "this chain is not the one the checkpoint of {} saw: the log was replaced \
+                         or begun again",
+                        cp.taken
+                    ));
+                }
+            }
+            Some(_) => {}
+        }
         if !bool::from(self.key.mac(&record.fields(), &self.prev).ct_eq(&mac))
         {
             return Err("mac does not match: the record was altered (or the audit key is wrong)".into());
@@ -681,7 +816,16 @@ impl<'k> Verifier<'k> {
         self.prev = mac;
         self.valid += 1;
         self.head = Some((record.seq, record.mac.clone()));
+        if self.chain.is_none() {
+            self.chain = Some(record.chain.clone());
+        }
         Ok(())
+    }
+
+    /// The chain id of the records verified so far (`None` before the
+    /// first, or for a chain begun before ids existed).
+    pub fn chain(&self) -> Option<&str> {
+        self.chain.as_ref().and_then(|c| c.as_deref())
     }
 
     /// How many records verified so far.
@@ -743,7 +887,8 @@ pub fn verify_with(
     {
         first_bad = Some(BadRecord { line: lines + 1, reason });
     }
-    Ok(VerifyReport { valid: v.valid, head: v.head, first_bad })
+    let chain = v.chain().map(str::to_string);
+    Ok(VerifyReport { valid: v.valid, chain, head: v.head, first_bad })
 }
 
 /// A chain's head written down outside the log, for [`verify_with`]: the
@@ -756,6 +901,9 @@ pub fn verify_with(
 pub struct Checkpoint {
     /// Format version, 1.
     pub v: u32,
+    /// The chain's id, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
     /// Sequence number of the head record.
     pub seq: u64,
     /// MAC of the head record, hex.
@@ -779,9 +927,10 @@ impl Checkpoint {
             return None;
         }
         let taken = humantime::format_rfc3339_seconds(now).to_string();
-        let tag = as_str(&hex32(&checkpoint_tag(key, seq, &mac, &taken)))
-            .to_string();
-        Some(Checkpoint { v: 1, seq, mac, taken, tag })
+        let chain = report.chain.clone();
+        let tag = checkpoint_tag(key, chain.as_deref(), seq, &mac, &taken);
+        let tag = as_str(&hex32(&tag)).to_string();
+        Some(Checkpoint { v: 1, chain, seq, mac, taken, tag })
     }
 
     /// Reads a checkpoint file (JSON, as [`Checkpoint::save`] writes it).
@@ -798,7 +947,13 @@ impl Checkpoint {
 
     /// Whether the tag verifies under `key`.
     pub fn check(&self, key: &AuditKey) -> Result<(), AuditError> {
-        let want = checkpoint_tag(key, self.seq, &self.mac, &self.taken);
+        let want = checkpoint_tag(
+            key,
+            self.chain.as_deref(),
+            self.seq,
+            &self.mac,
+            &self.taken,
+        );
         let ok = self.v == 1
             && crate::crypto::unhex(&self.tag)
                 .is_some_and(|tag| bool::from(tag.as_slice().ct_eq(&want)));
@@ -864,12 +1019,20 @@ fn save_json<T: Serialize>(
 
 fn checkpoint_tag(
     key: &AuditKey,
+    chain: Option<&str>,
     seq: u64,
     mac: &str,
     taken: &str,
 ) -> [u8; 32] {
     let mut m = key.mac.clone();
-    m.update(b"phisafe-audit-checkpoint-v1");
+    match chain {
+        Some(id) => {
+            m.update(b"phisafe-audit-checkpoint-v2");
+            m.update(&(id.len() as u32).to_be_bytes());
+            m.update(id.as_bytes());
+        }
+        None => m.update(b"phisafe-audit-checkpoint-v1"),
+    }
     m.update(&seq.to_be_bytes());
     for field in [mac.as_bytes(), taken.as_bytes()] {
         m.update(&(field.len() as u32).to_be_bytes());

@@ -31,7 +31,7 @@ fn event(i: usize) -> AuditEvent<'static> {
 }
 
 fn chain_lines(n: usize) -> Vec<String> {
-    let mut chain = Chain::new(key(1));
+    let mut chain = Chain::new(key(1)).unwrap();
     (0..n)
         .map(|i| {
             serde_json::to_string(&chain.seal(&event(i), SystemTime::now()))
@@ -71,7 +71,7 @@ fn every_kind_of_tampering_is_found_at_the_right_line() {
     assert_eq!(check(&reordered).first_bad.unwrap().line, 7);
 
     // An inserted record forged with the wrong key, renumbering the rest.
-    let mut forged_chain = Chain::new(key(2));
+    let mut forged_chain = Chain::new(key(2)).unwrap();
     let mut forged: Vec<String> = (0..11)
         .map(|i| {
             serde_json::to_string(
@@ -136,8 +136,30 @@ fn a_checkpoint_catches_truncation_and_a_restarted_log() {
     assert_ne!(again[3], lines[3]);
     let r = verify_with(&key(1), text(&again).as_bytes(), Some(&cp)).unwrap();
     let bad = r.first_bad.expect("a restart is reported");
+    assert_eq!(bad.line, 1, "its chain id is another");
+    assert!(bad.reason.contains("begun again"), "{bad:?}");
+    // Also with a checkpoint of a chain without an id, by the record.
+    let v1 = Checkpoint { chain: None, ..cp.clone() };
+    let v1 = Checkpoint {
+        tag: Checkpoint::of(
+            &key(1),
+            &VerifyReport { chain: None, ..check(&lines[..4]) },
+            now,
+        )
+        .unwrap()
+        .tag,
+        ..v1
+    };
+    let r = verify_with(&key(1), text(&again).as_bytes(), Some(&v1)).unwrap();
+    let bad = r.first_bad.expect("a restart is reported");
     assert_eq!(bad.line, 4);
     assert!(bad.reason.contains("rewritten or begun again"), "{bad:?}");
+    // The chain id is under the checkpoint's tag.
+    let mut other = cp.clone();
+    other.chain = Some("0".repeat(32));
+    assert!(
+        verify_with(&key(1), text(&lines).as_bytes(), Some(&other)).is_err()
+    );
     // An altered checkpoint, or one under another key, is refused.
     let mut moved = cp.clone();
     moved.seq = 1;
@@ -149,6 +171,106 @@ fn a_checkpoint_catches_truncation_and_a_restarted_log() {
     let mut broken = lines.clone();
     broken.swap(1, 2);
     assert_eq!(Checkpoint::of(&key(1), &check(&broken), now), None);
+}
+
+#[test]
+fn every_record_carries_the_chain_id_under_its_mac() {
+    let lines = chain_lines(5);
+    let r = check(&lines);
+    let id = r.chain.clone().expect("a new chain has an id");
+    assert_eq!(id.len(), 32);
+    for line in &lines {
+        let rec: AuditRecord = serde_json::from_str(line).unwrap();
+        assert_eq!(rec.chain.as_deref(), Some(id.as_str()));
+    }
+    // Two chains of one key get different ids.
+    assert_ne!(check(&chain_lines(1)).chain, Some(id.clone()));
+    // Relabelled as another chain, or with the id taken away (read as a
+    // chain of version 1 records), the records no longer verify.
+    let other = "f".repeat(32);
+    let relabelled: Vec<String> =
+        lines.iter().map(|l| l.replace(&id, &other)).collect();
+    assert_eq!(check(&relabelled).first_bad.unwrap().line, 1);
+    let stripped: Vec<String> = lines
+        .iter()
+        .map(|l| l.replace(&format!(",\"chain\":\"{id}\""), ""))
+        .collect();
+    assert_ne!(stripped, lines);
+    assert_eq!(check(&stripped).first_bad.unwrap().line, 1);
+    // A record of another chain, even at the right place, is refused.
+    let mut a = Chain::with_id(key(1), &"a".repeat(32)).unwrap();
+    let mut b = Chain::with_id(key(1), &"b".repeat(32)).unwrap();
+    let t = SystemTime::now();
+    let mut mixed =
+        vec![serde_json::to_string(&a.seal(&event(0), t)).unwrap()];
+    let mut from_b = b.seal(&event(1), t);
+    // Made to link: seq and prev as the next record of `a` has them.
+    from_b.seq = 1;
+    from_b.prev = a.head().1;
+    mixed.push(serde_json::to_string(&from_b).unwrap());
+    let bad = check(&mixed).first_bad.unwrap();
+    assert_eq!(bad.line, 2);
+    assert!(bad.reason.contains("two chains"), "{bad:?}");
+}
+
+#[test]
+fn chains_without_an_id_still_verify() {
+    // A chain begun before ids existed, continued from its head.
+    let zeros = "0".repeat(64);
+    let mut chain = Chain::from_head(key(1), None, 0, &zeros, None).unwrap();
+    assert_eq!((chain.id(), chain.head_tag()), (None, None));
+    let lines: Vec<String> = (0..3)
+        .map(|i| {
+            serde_json::to_string(&chain.seal(&event(i), SystemTime::now()))
+                .unwrap()
+        })
+        .collect();
+    assert!(!lines[0].contains("chain"));
+    let r = check(&lines);
+    assert_eq!((r.valid, r.chain, r.first_bad), (3, None, None));
+    // Resumed, it stays a chain without an id.
+    let last: AuditRecord = serde_json::from_str(&lines[2]).unwrap();
+    assert_eq!(Chain::resume(key(1), &last).unwrap().id(), None);
+}
+
+#[test]
+fn a_head_row_moved_or_relabelled_does_not_verify() {
+    let id = "0123456789abcdef0123456789abcdef";
+    let mut chain = Chain::with_id(key(1), id).unwrap();
+    let first = chain.head();
+    let first_tag = chain.head_tag().unwrap();
+    for i in 0..3 {
+        chain.seal(&event(i), SystemTime::now());
+    }
+    let (next, prev) = chain.head();
+    let tag = chain.head_tag().unwrap();
+    let from = |id: Option<&str>, next, prev: &str, tag: Option<&str>| {
+        Chain::from_head(key(1), id, next, prev, tag)
+    };
+    let resumed = from(Some(id), next, &prev, Some(&tag)).unwrap();
+    assert_eq!(
+        (resumed.head(), resumed.head_tag()),
+        ((next, prev.clone()), Some(tag.clone()))
+    );
+    // An earlier head is valid as it was ...
+    assert!(from(Some(id), first.0, &first.1, Some(&first_tag)).is_ok());
+    // ... but the current tag does not move with it, nor to another id,
+    // nor under another key, nor away.
+    let other = "f".repeat(32);
+    for bad in [
+        from(Some(id), next - 1, &prev, Some(&tag)),
+        from(Some(id), next, &first.1, Some(&tag)),
+        from(Some(&other), next, &prev, Some(&tag)),
+        from(Some(id), next, &prev, None),
+        from(None, next, &prev, Some(&tag)),
+        Chain::from_head(key(2), Some(id), next, &prev, Some(&tag)),
+    ] {
+        let e = bad.unwrap_err().to_string();
+        assert!(e.contains("head row does not verify"), "{e}");
+    }
+    assert!(
+        Chain::with_id(key(1), "ABCDEF0123456789ABCDEF0123456789").is_err()
+    );
 }
 
 #[test]
@@ -288,8 +410,9 @@ fn group_commit_returns_only_once_the_record_is_on_disk() {
 
 #[test]
 fn sealed_json_and_records_agree() {
-    let mut a = Chain::new(key(1));
-    let mut b = Chain::new(key(1));
+    let id = "0123456789abcdef0123456789abcdef";
+    let mut a = Chain::with_id(key(1), id).unwrap();
+    let mut b = Chain::with_id(key(1), id).unwrap();
     let mut buf = Vec::new();
     let e = AuditEvent {
         rows: Rows::batch(["x", "y"]),

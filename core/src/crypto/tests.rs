@@ -893,7 +893,7 @@ fn golden_vector_print() {
         }));
     }
     let akey = AuditKey::new(&DataKey::from_bytes([0x66; 32]));
-    let mut chain = Chain::new(akey);
+    let mut chain = Chain::new(akey).unwrap();
     let t = std::time::UNIX_EPOCH
         + std::time::Duration::from_micros(1_795_000_000_123_456);
     let mut records = Vec::new();
