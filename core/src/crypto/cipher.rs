@@ -316,7 +316,28 @@ fn unwrap_record(
     provider: &dyn KeyProvider,
     r: &KeyRecord,
 ) -> Result<DataKey, KeyError> {
-    provider.unwrap(&r.kek_id, &r.wrapped, &r.wrap_aad())
+    provider.unwrap(&r.kek_id, &r.wrapped, &r.wrap_aad()).or_else(|e| {
+        // Entries wrapped before the state was bound open only under the
+        // old associated data; key management rewraps them (`rotate`
+        // those it retires, `rewrap` those it moves to a new KEK).
+        provider
+            .unwrap(&r.kek_id, &r.wrapped, &r.legacy_wrap_aad())
+            .map_err(|_| e)
+    })
+}
+
+/// Sets `r`'s state, wrapping its key again (the state is bound into
+/// the wrap) with `provider`'s current KEK.
+fn set_state(
+    provider: &dyn KeyProvider,
+    r: &mut KeyRecord,
+    state: KeyState,
+) -> Result<(), KeyError> {
+    let key = unwrap_record(provider, r)?;
+    r.state = state;
+    r.wrapped = provider.wrap(&key, &r.wrap_aad())?;
+    r.kek_id = provider.kek_id().to_string();
+    Ok(())
 }
 
 fn new_record(
@@ -326,7 +347,8 @@ fn new_record(
     version: u32,
 ) -> Result<(KeyRecord, DataKey), KeyError> {
     let key = DataKey::generate()?;
-    let wrapped = provider.wrap(&key, &wrap_aad(scope, purpose, version))?;
+    let aad = wrap_aad(scope, purpose, version, KeyState::Active);
+    let wrapped = provider.wrap(&key, &aad)?;
     let record = KeyRecord {
         scope: scope.to_string(),
         purpose,
@@ -1276,7 +1298,7 @@ impl KeyAdmin {
                     && k.purpose == KeyPurpose::Encrypt
                     && k.state == KeyState::Active
                 {
-                    k.state = KeyState::DecryptOnly;
+                    set_state(provider, k, KeyState::DecryptOnly)?;
                 }
             }
             new_version = ring.next_version(scope, KeyPurpose::Encrypt);

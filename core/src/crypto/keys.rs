@@ -45,8 +45,9 @@ impl fmt::Debug for DataKey {
 
 /// Holds the master key (KEK) and wraps data keys with it.
 ///
-/// `aad` binds a wrapped key to its keyring entry (scope, purpose and
-/// version), so a wrapped key moved to another entry does not unwrap.
+/// `aad` binds a wrapped key to its keyring entry (scope, purpose,
+/// version and state), so a wrapped key moved to another entry, or an
+/// entry whose state was changed in the store, does not unwrap.
 pub trait KeyProvider: Send + Sync {
     /// Identifies the KEK this provider wraps with; stored next to every
     /// wrapped key, so rotation knows which entries still need rewrapping.
@@ -408,8 +409,8 @@ impl fmt::Display for KeyError {
                  master key is {have}; configure the right key file, or run `phisafe keys rewrap`"
             ),
             KeyError::Unwrap => f.write_str(
-                "the master key cannot unwrap a data key: the keyring entry was altered or \
-                 belongs to another entry",
+                "the master key cannot unwrap a data key: the keyring entry was altered (its \
+                 state changed outside phisafe, for example) or belongs to another entry",
             ),
             KeyError::Provider(m) => write!(f, "key provider failed: {m}"),
             KeyError::Store(m) => write!(f, "keyring store failed: {m}"),

@@ -106,25 +106,55 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
-    /// The associated data a KEK binds the wrapped key to: scope, purpose
-    /// and version, so an entry copied onto another does not unwrap.
+    /// The associated data a KEK binds the wrapped key to: scope, purpose,
+    /// version and state, so an entry copied onto another does not
+    /// unwrap, nor one whose state was changed in the store (an old
+    /// version made active again).
     pub fn wrap_aad(&self) -> Vec<u8> {
-        wrap_aad(&self.scope, self.purpose, self.version)
+        wrap_aad(&self.scope, self.purpose, self.version, self.state)
+    }
+
+    /// The associated data of entries wrapped before their state was
+    /// bound (version 1): scope, purpose and version.
+    pub(crate) fn legacy_wrap_aad(&self) -> Vec<u8> {
+        legacy_wrap_aad(&self.scope, self.purpose, self.version)
     }
 }
 
-pub(crate) fn wrap_aad(
+pub(crate) fn legacy_wrap_aad(
     scope: &str,
     purpose: KeyPurpose,
     version: u32,
 ) -> Vec<u8> {
     let mut aad = Vec::with_capacity(32 + scope.len());
     aad.extend_from_slice(b"phisafe-wrap-v1");
+    aad_entry(&mut aad, scope, purpose, version);
+    aad
+}
+
+pub(crate) fn wrap_aad(
+    scope: &str,
+    purpose: KeyPurpose,
+    version: u32,
+    state: KeyState,
+) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(48 + scope.len());
+    aad.extend_from_slice(b"phisafe-wrap-v2");
+    aad_entry(&mut aad, scope, purpose, version);
+    aad.extend_from_slice(state.as_str().as_bytes());
+    aad
+}
+
+fn aad_entry(
+    aad: &mut Vec<u8>,
+    scope: &str,
+    purpose: KeyPurpose,
+    version: u32,
+) {
     aad.extend_from_slice(&(scope.len() as u32).to_be_bytes());
     aad.extend_from_slice(scope.as_bytes());
     aad.extend_from_slice(purpose.as_str().as_bytes());
     aad.extend_from_slice(&version.to_be_bytes());
-    aad
 }
 
 impl fmt::Debug for KeyRecord {

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use serde::Deserialize;
 
 use super::cipher::seal_with_nonce;
-use super::store::wrap_aad;
+use super::store::{legacy_wrap_aad, wrap_aad};
 use super::xaes::{Xaes, split_nonce};
 use super::*;
 use crate::audit::{AuditError, AuditEvent, AuditKey, AuditSink, MemorySink};
@@ -355,6 +355,88 @@ fn rotation_reencrypt_and_destroy() {
     assert!(actions.contains(&"reencrypt".to_string()));
 }
 
+/// A cipher over `f`'s keyring with caches of its own.
+fn fresh_cipher(f: &Fixture) -> FieldCipher {
+    FieldCipher::builder(
+        Arc::new(LocalKek::from_bytes([7; 32])),
+        f.store.clone(),
+    )
+    .policy(Policy::allow_all())
+    .build(f.sink.clone())
+    .unwrap()
+}
+
+fn set_states(f: &Fixture, states: &[(u32, KeyState)]) {
+    f.store
+        .update(&mut |ring| {
+            for &(version, state) in states {
+                ring.get_mut("patients.ssn", KeyPurpose::Encrypt, version)
+                    .unwrap()
+                    .state = state;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_key_state_changed_in_the_store_does_not_unwrap() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "r");
+    let v1 = f.cipher.encrypt_phi(&ctx, b"old value").unwrap();
+    f.admin.rotate(&ctx).unwrap();
+    let v2 = f.cipher.encrypt_phi(&ctx, b"new value").unwrap();
+    // Whoever can write the keyring makes the retired version active
+    // again: encryption must not go back to it.
+    set_states(&f, &[(1, KeyState::Active), (2, KeyState::DecryptOnly)]);
+    let c = fresh_cipher(&f);
+    assert!(c.encrypt_phi(&ctx, b"x").is_err());
+    assert!(c.decrypt_phi(&ctx, &v1).is_err());
+    assert!(c.decrypt_phi(&ctx, &v2).is_err());
+    // Put back, everything opens again.
+    set_states(&f, &[(1, KeyState::DecryptOnly), (2, KeyState::Active)]);
+    let c = fresh_cipher(&f);
+    assert_eq!(&c.decrypt_phi(&ctx, &v1).unwrap()[..], b"old value");
+    let v3 = c.encrypt_phi(&ctx, b"x").unwrap();
+    assert_eq!(Envelope::parse(&v3).unwrap().key_version(), 2);
+}
+
+#[test]
+fn entries_wrapped_before_states_were_bound_open_until_rotate_rewraps_them() {
+    let f = fixture();
+    let s = scope();
+    let ctx = Context::new(&s, "r");
+    let v1 = f.cipher.encrypt_phi(&ctx, b"old value").unwrap();
+    // Wrapped as format v1 did, without the state.
+    let kek = LocalKek::from_bytes([7; 32]);
+    f.store
+        .update(&mut |ring| {
+            let k =
+                ring.get_mut("patients.ssn", KeyPurpose::Encrypt, 1).unwrap();
+            let key = kek.unwrap(&k.kek_id, &k.wrapped, &k.wrap_aad())?;
+            k.wrapped = kek.wrap(&key, &k.legacy_wrap_aad())?;
+            Ok(())
+        })
+        .unwrap();
+    let legacy = |f: &Fixture| {
+        let ring = f.store.load().unwrap();
+        let k =
+            ring.get("patients.ssn", KeyPurpose::Encrypt, 1).unwrap().clone();
+        kek.unwrap(&k.kek_id, &k.wrapped, &k.legacy_wrap_aad()).is_ok()
+    };
+    assert!(legacy(&f));
+    let c = fresh_cipher(&f);
+    assert_eq!(&c.decrypt_phi(&ctx, &v1).unwrap()[..], b"old value");
+    // Rotation retires it with its new state bound in.
+    f.admin.rotate(&ctx).unwrap();
+    assert!(!legacy(&f));
+    let c = fresh_cipher(&f);
+    assert_eq!(&c.decrypt_phi(&ctx, &v1).unwrap()[..], b"old value");
+    set_states(&f, &[(1, KeyState::Active), (2, KeyState::DecryptOnly)]);
+    assert!(fresh_cipher(&f).encrypt_phi(&ctx, b"x").is_err());
+}
+
 #[test]
 fn kek_rewrap_keeps_data_readable_under_the_new_kek_only() {
     let f = fixture();
@@ -659,8 +741,10 @@ proptest! {
 
 #[derive(Deserialize)]
 struct Vectors {
+    #[serde(default)]
     envelope: Vec<EnvelopeVector>,
     wrap: Vec<WrapVector>,
+    #[serde(default)]
     blind_index: Vec<IndexVector>,
     audit: Vec<AuditVector>,
 }
@@ -685,6 +769,8 @@ struct WrapVector {
     scope: String,
     purpose: String,
     version: u32,
+    /// Bound into the wrap from format v2 on; absent in v1.
+    state: Option<String>,
     nonce: String,
     wrapped: String,
 }
@@ -703,9 +789,21 @@ struct IndexVector {
 struct AuditVector {
     key: String,
     records: Vec<String>,
+    /// The database head row after the records (v2).
+    head: Option<HeadVector>,
+}
+
+#[derive(Deserialize)]
+struct HeadVector {
+    next_seq: u64,
+    prev: String,
+    tag: String,
 }
 
 const VECTORS: &str = include_str!("../../vectors/format-v1.json");
+/// What format v2 changed: key state in the wrap, chain ids in audit
+/// records.
+const VECTORS_V2: &str = include_str!("../../vectors/format-v2.json");
 
 fn key32(s: &str) -> [u8; 32] {
     unhex(s).unwrap().try_into().unwrap()
@@ -727,6 +825,20 @@ fn golden_vectors() {
             && !v.wrap.is_empty()
             && !v.blind_index.is_empty()
     );
+    check_vectors(&v);
+    let v2: Vectors = serde_json::from_str(VECTORS_V2).unwrap();
+    assert!(!v2.wrap.is_empty() && !v2.audit.is_empty());
+    assert!(v2.wrap.iter().all(|w| w.state.is_some()));
+    check_vectors(&v2);
+    let chain = |v: &Vectors| {
+        let r: crate::audit::AuditRecord =
+            serde_json::from_str(&v.audit[0].records[0]).unwrap();
+        r.chain
+    };
+    assert_eq!((chain(&v).is_none(), chain(&v2).is_some()), (true, true));
+}
+
+fn check_vectors(v: &Vectors) {
     for e in &v.envelope {
         let xaes = Xaes::new(&key32(&e.dek));
         let scope = Scope::parse(&e.scope).unwrap();
@@ -765,6 +877,7 @@ fn golden_vectors() {
                             &e.scope,
                             KeyPurpose::Encrypt,
                             e.key_version,
+                            KeyState::Active,
                         ),
                     )?,
                     created: "2026-01-01T00:00:00Z".into(),
@@ -794,7 +907,11 @@ fn golden_vectors() {
     for w in &v.wrap {
         let kek = LocalKek::from_bytes(key32(&w.kek));
         assert_eq!(kek.kek_id(), w.kek_id);
-        let aad = wrap_aad(&w.scope, purpose(&w.purpose), w.version);
+        let (scope, p, version) = (&w.scope, purpose(&w.purpose), w.version);
+        let aad = match &w.state {
+            Some(state) => wrap_aad(scope, p, version, state.parse().unwrap()),
+            None => legacy_wrap_aad(scope, p, version),
+        };
         let nonce: [u8; 24] = unhex(&w.nonce).unwrap().try_into().unwrap();
         let got = kek
             .wrap_with_nonce(&DataKey::from_bytes(key32(&w.dek)), &aad, &nonce)
@@ -824,6 +941,18 @@ fn golden_vectors() {
         let report = crate::audit::verify(&key, text.as_bytes()).unwrap();
         assert_eq!(report.first_bad, None);
         assert_eq!(report.valid, a.records.len() as u64);
+        if let Some(h) = &a.head {
+            let id = report.chain.as_deref();
+            let chain = crate::audit::Chain::from_head(
+                key,
+                id,
+                h.next_seq,
+                &h.prev,
+                Some(&h.tag),
+            )
+            .unwrap();
+            assert_eq!(chain.head(), (h.next_seq, h.prev.clone()));
+        }
     }
 }
 
@@ -863,7 +992,7 @@ fn golden_vector_print() {
     }
     let kek = LocalKek::from_bytes([0x33; 32]);
     let nonce = [0xa0u8; 24];
-    let aad = wrap_aad("patients.ssn", KeyPurpose::Encrypt, 1);
+    let aad = legacy_wrap_aad("patients.ssn", KeyPurpose::Encrypt, 1);
     let wrapped = kek
         .wrap_with_nonce(&DataKey::from_bytes([0x44; 32]), &aad, &nonce)
         .unwrap();
@@ -893,7 +1022,9 @@ fn golden_vector_print() {
         }));
     }
     let akey = AuditKey::new(&DataKey::from_bytes([0x66; 32]));
-    let mut chain = Chain::new(akey).unwrap();
+    // Version 1 records: a chain without an id.
+    let zeros = "0".repeat(64);
+    let mut chain = Chain::from_head(akey, None, 0, &zeros, None).unwrap();
     let t = std::time::UNIX_EPOCH
         + std::time::Duration::from_micros(1_795_000_000_123_456);
     let mut records = Vec::new();
@@ -929,6 +1060,70 @@ fn golden_vector_print() {
     let all = serde_json::json!({
         "comment": "phisafe format v1 golden vectors; see docs/FORMAT.md. Never edit: a change here is a format break.",
         "envelope": env, "wrap": wrap, "blind_index": idx, "audit": audit,
+    });
+    println!("{}", serde_json::to_string_pretty(&all).unwrap());
+}
+
+/// Prints the additions of format v2 (`core/vectors/format-v2.json`):
+/// `cargo test -p phisafe golden_vector_v2_print -- --ignored --nocapture`.
+#[test]
+#[ignore = "generator, not a check"]
+fn golden_vector_v2_print() {
+    use crate::audit::{AuditAction, Chain, Outcome, Rows};
+    let kek = LocalKek::from_bytes([0x33; 32]);
+    let mut wrap = Vec::new();
+    for (i, state) in
+        [KeyState::Active, KeyState::DecryptOnly].into_iter().enumerate()
+    {
+        let nonce = [0xb0 + i as u8; 24];
+        let version = 2 + i as u32;
+        let aad =
+            wrap_aad("patients.ssn", KeyPurpose::Encrypt, version, state);
+        let wrapped = kek
+            .wrap_with_nonce(&DataKey::from_bytes([0x45; 32]), &aad, &nonce)
+            .unwrap();
+        wrap.push(serde_json::json!({
+            "kek": hex(&[0x33; 32]), "kek_id": kek.kek_id(), "dek": hex(&[0x45; 32]),
+            "scope": "patients.ssn", "purpose": "encrypt", "version": version,
+            "state": state.as_str(), "aad": hex(&aad), "nonce": hex(&nonce),
+            "wrapped": hex(&wrapped),
+        }));
+    }
+    let akey = AuditKey::new(&DataKey::from_bytes([0x66; 32]));
+    let mut chain =
+        Chain::with_id(akey, "00112233445566778899aabbccddeeff").unwrap();
+    let t = std::time::UNIX_EPOCH
+        + std::time::Duration::from_micros(1_795_000_000_123_456);
+    let mut records = Vec::new();
+    for (action, rows) in [
+        (AuditAction::KeyCreate, Rows::None),
+        (AuditAction::Decrypt, Rows::One("patient-42")),
+    ] {
+        let r = chain.seal(
+            &AuditEvent {
+                actor: "svc",
+                role: "app",
+                purpose: "treatment",
+                action,
+                scope: "patients.ssn",
+                rows,
+                key_version: Some(1),
+                outcome: Outcome::Ok,
+                error: None,
+                request_id: None,
+            },
+            t,
+        );
+        records.push(serde_json::to_string(&r).unwrap());
+    }
+    let (next_seq, prev) = chain.head();
+    let audit = serde_json::json!([{
+        "key": hex(&[0x66; 32]), "records": records,
+        "head": {"next_seq": next_seq, "prev": prev, "tag": chain.head_tag()},
+    }]);
+    let all = serde_json::json!({
+        "comment": "phisafe format v2 golden vectors: what v2 added to v1 (key state bound into the wrap, chain ids in audit records, the database head tag); see docs/FORMAT.md. Never edit: a change here is a format break.",
+        "wrap": wrap, "audit": audit,
     });
     println!("{}", serde_json::to_string_pretty(&all).unwrap());
 }
