@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, KeyInit};
@@ -40,6 +40,37 @@ static CHANGES: AtomicU64 = AtomicU64::new(0);
 /// during the load leaves the view stale, never falsely current.
 fn changes() -> u64 {
     CHANGES.load(Ordering::Acquire)
+}
+
+/// Every live cipher cache of the process, so that a destroyed key leaves
+/// the memory of all of them at once, not at each one's next call.
+static CIPHERS: Mutex<Vec<Weak<Inner>>> = Mutex::new(Vec::new());
+
+/// Drops the encryption keys `versions` of `scope`, and its index key if
+/// `index`, unwrapped and derived, from every cipher and thread of the
+/// process (they are zeroized). A cipher of another keyring with the same
+/// scope and version only unwraps its key again.
+fn forget_keys(scope: &str, versions: &[u32], index: bool) {
+    let live: Vec<Arc<Inner>> = CIPHERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for inner in &live {
+        let mut cache = inner.write();
+        if let Some(keys) = cache.scopes.get_mut(scope) {
+            for v in versions {
+                keys.enc.remove(v);
+            }
+            if index {
+                keys.index = None;
+            }
+        }
+        cache.generation = hot::unique();
+        inner.generation.store(cache.generation, Ordering::Release);
+    }
+    hot::purge(hot::Purge::Versions(scope, versions));
 }
 
 /// Who is asking, why, and for which field of which row.
@@ -153,18 +184,20 @@ impl FieldCipherBuilder {
         let epoch = changes();
         let ring = self.store.load()?;
         let cache = Cache::new(ring, epoch);
-        Ok(FieldCipher {
-            inner: Arc::new(Inner {
-                provider: self.provider,
-                store: self.store,
-                policy: self.policy,
-                refresh: self.refresh.into(),
-                generation: AtomicU64::new(cache.generation),
-                id: hot::unique(),
-                cache: RwLock::new(cache),
-            }),
-            audit,
-        })
+        let inner = Arc::new(Inner {
+            provider: self.provider,
+            store: self.store,
+            policy: self.policy,
+            refresh: self.refresh.into(),
+            generation: AtomicU64::new(cache.generation),
+            id: hot::unique(),
+            cache: RwLock::new(cache),
+        });
+        let mut ciphers = CIPHERS.lock().unwrap_or_else(|p| p.into_inner());
+        ciphers.retain(|c| c.strong_count() > 0);
+        ciphers.push(Arc::downgrade(&inner));
+        drop(ciphers);
+        Ok(FieldCipher { inner, audit })
     }
 
     /// Builds the key-management handle: rotation, destruction and master
@@ -212,6 +245,32 @@ struct Inner {
     generation: AtomicU64,
     /// Tells this cache's keys from other ciphers' in threads' caches.
     id: u64,
+}
+
+#[cfg(test)]
+impl FieldCipher {
+    /// The id its keys carry in threads' caches.
+    pub(crate) fn cache_id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// Unwrapped keys of `scope` in its shared cache: encryption keys,
+    /// and whether it holds the index key.
+    pub(crate) fn cached_keys(&self, scope: &str) -> (usize, bool) {
+        let cache = self.inner.read();
+        cache
+            .scopes
+            .get(scope)
+            .map_or((0, false), |k| (k.enc.len(), k.index.is_some()))
+    }
+}
+
+impl Drop for Inner {
+    /// Threads keep this cipher's keys until their next miss on it, which
+    /// never comes now: drop them everywhere.
+    fn drop(&mut self) {
+        hot::purge(hot::Purge::Owner(self.id));
+    }
 }
 
 impl Inner {
@@ -1354,6 +1413,7 @@ impl KeyAdmin {
                 KeyError::NotConfirmed { expected }.into(),
             );
         }
+        let mut shredded = false;
         self.cipher.admin(op, Some(version), &mut |ring| {
             let k = ring
                 .get_mut(scope, KeyPurpose::Encrypt, version)
@@ -1371,7 +1431,8 @@ impl KeyAdmin {
                     && k.purpose == KeyPurpose::Encrypt
                     && k.state != KeyState::Destroyed
             });
-            if !live {
+            shredded = !live;
+            if shredded {
                 for k in ring.keys.iter_mut().filter(|k| {
                     k.scope == scope && k.purpose == KeyPurpose::Index
                 }) {
@@ -1381,6 +1442,9 @@ impl KeyAdmin {
             }
             Ok(())
         })?;
+        // Out of every cipher's and thread's memory now, not at their
+        // next call.
+        forget_keys(scope, &[version], shredded);
         self.cipher.audit(&self.cipher.event(
             op,
             Rows::None,

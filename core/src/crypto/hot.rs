@@ -15,11 +15,14 @@
 //! time it switches.
 //!
 //! A retired copy stays in the thread (zeroized when dropped) until the
-//! thread's next miss on that cipher, or until the thread exits.
+//! thread's next miss on that cipher, or until [`purge`] drops it from
+//! every thread at once: a key destroyed, or its cipher dropped, must not
+//! linger in threads that never call that cipher again. So each thread's
+//! keys sit behind a mutex only that thread takes on its calls
+//! (uncontended: one compare-and-swap) and [`purge`] takes from outside.
 
-use std::cell::RefCell;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 
 use super::rng::Draw;
 use super::xaes::{PrefixKey, Xaes};
@@ -176,10 +179,82 @@ struct Hot {
     next: usize,
 }
 
+/// Every thread's keys, for [`purge`]; a thread's entry dies with it.
+static THREADS: Mutex<Vec<Weak<Mutex<Hot>>>> = Mutex::new(Vec::new());
+
 thread_local! {
-    static HOT: RefCell<Hot> = const {
-        RefCell::new(Hot { entries: [const { None }; SLOTS], next: 0 })
-    };
+    static HOT: Arc<Mutex<Hot>> = register();
+}
+
+fn register() -> Arc<Mutex<Hot>> {
+    let hot = Arc::new(Mutex::new(Hot {
+        entries: [const { None }; SLOTS],
+        next: 0,
+    }));
+    let mut threads = THREADS.lock().unwrap_or_else(|p| p.into_inner());
+    threads.retain(|t| t.strong_count() > 0);
+    threads.push(Arc::downgrade(&hot));
+    hot
+}
+
+/// This thread's keys, unless they are in use: by this thread further up
+/// the stack (a call back from inside `f`), or by [`purge`] right now.
+fn try_lock(hot: &Mutex<Hot>) -> Option<MutexGuard<'_, Hot>> {
+    match hot.try_lock() {
+        Ok(guard) => Some(guard),
+        // Entries are only ever replaced whole: a panic cannot leave one
+        // half written.
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
+/// Which keys [`purge`] drops.
+#[derive(Clone, Copy)]
+pub(crate) enum Purge<'a> {
+    /// Those of one cipher cache.
+    Owner(u64),
+    /// Versions of a scope, in every cipher.
+    Versions(&'a str, &'a [u32]),
+}
+
+impl Purge<'_> {
+    fn matches(self, e: &Entry) -> bool {
+        match self {
+            Purge::Owner(owner) => e.owner == owner,
+            Purge::Versions(scope, versions) => {
+                *e.scope == *scope && versions.contains(&e.version)
+            }
+        }
+    }
+}
+
+/// Drops the keys `which` from every thread of the process (they are
+/// zeroized).
+pub(crate) fn purge(which: Purge<'_>) {
+    let live: Vec<Arc<Mutex<Hot>>> = THREADS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    let mine = HOT.try_with(Arc::clone).ok();
+    for hot in &live {
+        // This thread may be inside `with_key` already: never wait on
+        // itself. Other threads hold their lock only for one call.
+        let own = mine.as_ref().is_some_and(|m| Arc::ptr_eq(m, hot));
+        let guard = if own {
+            try_lock(hot)
+        } else {
+            Some(hot.lock().unwrap_or_else(|p| p.into_inner()))
+        };
+        let Some(mut guard) = guard else { continue };
+        for slot in &mut guard.entries {
+            if slot.as_ref().is_some_and(|e| which.matches(e)) {
+                *slot = None;
+            }
+        }
+    }
 }
 
 /// Runs `f` with this thread's entry for `want` of `scope` in the cipher
@@ -199,7 +274,7 @@ pub(crate) fn with_key<R, E>(
     let mut f = Some(f);
     let hit = HOT
         .try_with(|cell| {
-            let mut hot = cell.try_borrow_mut().ok()?;
+            let mut hot = try_lock(cell)?;
             if let Some(entry) = hot
                 .entries
                 .iter_mut()
@@ -228,7 +303,7 @@ pub(crate) fn with_key<R, E>(
     let mut entry = Some(Entry::new(owner, scope, want, load()?));
     let kept = HOT
         .try_with(|cell| {
-            let mut hot = cell.try_borrow_mut().ok()?;
+            let mut hot = try_lock(cell)?;
             let hot = &mut *hot;
             // Replace the same key's entry (a key opened first, then
             // sealed with), else a free slot, else the next in turn.
@@ -253,6 +328,24 @@ pub(crate) fn with_key<R, E>(
         (None, Some(f), Some(mut entry)) => f(&mut entry),
         (None, _, _) => unreachable!("f runs at most once"),
     })
+}
+
+/// How many keys of the cipher cache `owner` the threads of the process
+/// hold.
+#[cfg(test)]
+pub(crate) fn held(owner: u64) -> usize {
+    let live: Vec<Arc<Mutex<Hot>>> = THREADS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    live.iter()
+        .map(|hot| {
+            let hot = hot.lock().unwrap_or_else(|p| p.into_inner());
+            hot.entries.iter().flatten().filter(|e| e.owner == owner).count()
+        })
+        .sum()
 }
 
 #[cfg(test)]

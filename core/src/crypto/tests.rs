@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use serde::Deserialize;
 
 use super::cipher::seal_with_nonce;
+use super::hot;
 use super::store::{legacy_wrap_aad, wrap_aad};
 use super::xaes::{Xaes, split_nonce};
 use super::*;
@@ -435,6 +436,96 @@ fn entries_wrapped_before_states_were_bound_open_until_rotate_rewraps_them() {
     assert_eq!(&c.decrypt_phi(&ctx, &v1).unwrap()[..], b"old value");
     set_states(&f, &[(1, KeyState::Active), (2, KeyState::DecryptOnly)]);
     assert!(fresh_cipher(&f).encrypt_phi(&ctx, b"x").is_err());
+}
+
+/// Runs `work` on a thread that then waits, holding whatever it cached,
+/// until the returned sender is dropped.
+fn parked(
+    work: impl FnOnce() + Send + 'static,
+) -> std::sync::mpsc::SyncSender<()> {
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel(0);
+    let (stop_tx, stop_rx) = std::sync::mpsc::sync_channel::<()>(0);
+    std::thread::spawn(move || {
+        work();
+        done_tx.send(()).unwrap();
+        let _ = stop_rx.recv();
+    });
+    done_rx.recv().unwrap();
+    stop_tx
+}
+
+#[test]
+fn a_destroyed_key_leaves_every_cipher_and_thread_at_once() {
+    let f = fixture();
+    // The scope of no other test: purges reach every cipher.
+    let s = Scope::new("shred.parked").unwrap();
+    let other = fresh_cipher(&f);
+    let old = {
+        let ctx = Context::new(&s, "r");
+        let v = f.cipher.encrypt_phi(&ctx, b"old").unwrap();
+        f.cipher
+            .blind_index(
+                &ctx,
+                &IndexSpec::new("x", Normalizer::Exact, 32).unwrap(),
+                "old",
+            )
+            .unwrap();
+        v
+    };
+    // Another thread opens it through two ciphers, and then sits idle.
+    let (a, b) = (f.cipher.clone(), other.clone());
+    let sealed = old.clone();
+    let idle = parked(move || {
+        let s = Scope::new("shred.parked").unwrap();
+        let ctx = Context::new(&s, "r");
+        a.decrypt_phi(&ctx, &sealed).unwrap();
+        b.decrypt_phi(&ctx, &sealed).unwrap();
+    });
+    let ids = [f.cipher.cache_id(), other.cache_id()];
+    assert!(ids.iter().all(|&id| hot::held(id) >= 1));
+    assert_eq!(other.cached_keys("shred.parked").0, 1);
+    assert_eq!(f.cipher.cached_keys("shred.parked"), (1, true));
+    let ctx = Context::new(&s, "r");
+    f.admin.destroy(&ctx, 1, "destroy shred.parked v1").unwrap();
+    // Gone from the idle thread and from both ciphers before any of them
+    // is called again; the index key went with the scope.
+    assert_eq!(ids.map(hot::held), [0, 0]);
+    assert_eq!(other.cached_keys("shred.parked"), (0, false));
+    assert_eq!(f.cipher.cached_keys("shred.parked"), (0, false));
+    assert!(matches!(
+        other.decrypt_phi(&ctx, &old),
+        Err(CryptoError::KeyDestroyed { version: 1, .. })
+    ));
+    drop(idle);
+}
+
+#[test]
+fn a_dropped_cipher_leaves_idle_threads() {
+    let f = fixture();
+    let s = Scope::new("drop.parked").unwrap();
+    let c = fresh_cipher(&f);
+    let id = c.cache_id();
+    let idle = parked(move || {
+        let s = Scope::new("drop.parked").unwrap();
+        c.encrypt_phi(&Context::new(&s, "r"), b"v").unwrap();
+    });
+    // The thread holds the only copy of `c`'s key now, and `c` is gone.
+    assert_eq!(hot::held(id), 0, "dropped with the cipher");
+    let c = fresh_cipher(&f);
+    let id = c.cache_id();
+    let c2 = c.clone();
+    let idle2 = parked(move || {
+        c2.encrypt_phi(
+            &Context::new(&Scope::new("drop.parked").unwrap(), "r"),
+            b"v",
+        )
+        .unwrap();
+    });
+    assert_eq!(hot::held(id), 1, "a live clone keeps it");
+    drop(c);
+    assert_eq!(hot::held(id), 0);
+    drop((idle, idle2));
+    let _ = s;
 }
 
 #[test]
