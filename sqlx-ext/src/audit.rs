@@ -19,7 +19,6 @@
 //! that too.
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use phisafe::audit::{
     AuditAction, AuditError, AuditEvent, AuditKey, AuditRecord, AuditSink,
@@ -33,11 +32,10 @@ use crate::bridge::Bridge;
 use crate::{Error, dialect_of};
 
 /// An [`AuditEvent`] that owns its strings, so it can wait for a database
-/// write, and the time it happened (stamped when it is copied: the
-/// database write comes later).
+/// write. Its record is stamped when it is chained, as every sink does
+/// (`docs/FORMAT.md`): times then follow sequence numbers.
 #[derive(Debug, Clone)]
 pub struct OwnedEvent {
-    time: SystemTime,
     actor: String,
     role: String,
     purpose: String,
@@ -52,7 +50,7 @@ pub struct OwnedEvent {
 }
 
 impl OwnedEvent {
-    /// Copies an event that happens now.
+    /// Copies an event.
     pub fn new(e: &AuditEvent<'_>) -> OwnedEvent {
         let (row, batch) = match e.rows {
             Rows::None => (None, None),
@@ -60,7 +58,6 @@ impl OwnedEvent {
             Rows::Batch { count, digest } => (None, Some((count, digest))),
         };
         OwnedEvent {
-            time: SystemTime::now(),
             actor: e.actor.to_string(),
             role: e.role.to_string(),
             purpose: e.purpose.to_string(),
@@ -73,11 +70,6 @@ impl OwnedEvent {
             error: e.error,
             request_id: e.request_id.map(str::to_string),
         }
-    }
-
-    /// When it happened.
-    pub fn time(&self) -> SystemTime {
-        self.time
     }
 
     /// Borrows it back as an event.

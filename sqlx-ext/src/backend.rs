@@ -251,7 +251,10 @@ macro_rules! backend {
                     .map_err(audit)?;
                     let id = writer.id().map(str::to_string);
                     for e in events {
-                        let r = writer.seal(&e.as_event(), e.time());
+                        // Chain time, under the head's lock: times follow
+                        // sequence numbers across writers.
+                        let now = std::time::SystemTime::now();
+                        let r = writer.seal(&e.as_event(), now);
                         sqlx::query(q.insert_record)
                             .bind(chain)
                             .bind(seq_i64(r.seq)?)

@@ -479,3 +479,44 @@ async fn a_checkpoint_catches_records_cut_off_at_every_boundary() {
         assert!(verify_with(&db.pool, &key, &forged).await.is_err());
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_are_stamped_when_chained() {
+    use phisafe::audit::{AuditAction, AuditEvent, Outcome, Rows};
+    use phisafe_sqlx::Backend as _;
+    use phisafe_sqlx::audit::OwnedEvent;
+    for db in Db::both().await {
+        let event = AuditEvent {
+            actor: "t",
+            role: "app",
+            purpose: "test",
+            action: AuditAction::Decrypt,
+            scope: "t.c",
+            rows: Rows::One("r"),
+            key_version: Some(1),
+            outcome: Outcome::Ok,
+            error: None,
+            request_id: None,
+        };
+        // Copied, then written a while later: the record says when it was
+        // chained, so times follow sequence numbers whatever the order
+        // events were copied in.
+        let copied = OwnedEvent::new(&event);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let written = std::time::SystemTime::now();
+        let key = db.sql.audit_key().clone();
+        let mut tx = db.pool.begin().await.unwrap();
+        Any::append_audit(&mut tx, &key, &[copied]).await.unwrap();
+        tx.commit().await.unwrap();
+        let q = format!(
+            "SELECT ts FROM {} ORDER BY seq DESC LIMIT 1",
+            db.table("audit_log")
+        );
+        let (ts,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(q))
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        let ts = humantime::parse_rfc3339(&ts).unwrap();
+        assert!(ts >= written, "{ts:?} < {written:?}");
+    }
+}

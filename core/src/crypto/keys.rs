@@ -209,8 +209,11 @@ impl KeyProvider for LocalKek {
     }
 
     fn wrap(&self, key: &DataKey, aad: &[u8]) -> Result<Vec<u8>, KeyError> {
+        // From the kernel: clones of a VM snapshot share the user-space
+        // generator, and two of them wrapping under one KEK must not
+        // repeat a nonce. Wraps are rare.
         let mut nonce = [0u8; NONCE_LEN];
-        rng::fill(&mut nonce)
+        rng::fill_os(&mut nonce)
             .map_err(|_| KeyError::Provider("random source failed".into()))?;
         self.wrap_with_nonce(key, aad, &nonce)
     }

@@ -175,8 +175,12 @@ impl KeyProvider for Pkcs11Kek {
     }
 
     fn wrap(&self, key: &DataKey, aad: &[u8]) -> Result<Vec<u8>, KeyError> {
+        // The IV is made here, from the kernel (see docs/FORMAT.md,
+        // "Wrapping in an HSM", for why not by the token): random 96-bit
+        // IVs are safe for far more wraps than a keyring ever makes, and
+        // the kernel's differ between clones of a VM snapshot.
         let mut iv = [0u8; IV_LEN];
-        rng::fill(&mut iv)
+        rng::fill_os(&mut iv)
             .map_err(|_| KeyError::Provider("random source failed".into()))?;
         let mut iv_param = iv;
         let params = GcmParams::new(&mut iv_param, aad, 128.into())
