@@ -97,7 +97,9 @@ fn main() {
                 .execute(&any)
                 .await
                 .unwrap();
-            let job = ColumnJob::new("patients", "ssn_text", "id").unwrap();
+            let job = ColumnJob::new("patients", "ssn_text", "id")
+                .unwrap()
+                .bind_scope("patients.ssn");
             let t = Instant::now();
             let r = columns::convert_column(
                 &any,
@@ -116,7 +118,9 @@ fn main() {
     });
     // The BYTEA column, encrypted once for the read benchmarks.
     let enc_bin = rt.block_on(async {
-        let job = ColumnJob::new("patients", "ssn_enc", "id").unwrap();
+        let job = ColumnJob::new("patients", "ssn_enc", "id")
+            .unwrap()
+            .bind_scope("patients.ssn");
         let t = Instant::now();
         columns::convert_column(
             &any,

@@ -291,6 +291,7 @@ fn run_column(
         .clone()
         .unwrap_or_else(|| format!("{}.{}", args.table, args.column));
     let scope = Scope::new(&scope_name)?;
+    let job = job.bind_scope(&scope_name);
     // Tables first: the keyring and audit chain live in them.
     let pool = rt.block_on(connect(&args.db))?;
     let cipher = open(&args.db.url, &args.master, &args.by)?;

@@ -60,6 +60,8 @@ impl std::fmt::Debug for Source {
 pub struct ColumnJob {
     table: String,
     column: String,
+    /// The scope the column's values are bound to.
+    scope: String,
     key: String,
     batch: usize,
     index: Option<(String, IndexSpec)>,
@@ -107,11 +109,26 @@ impl ColumnJob {
         Ok(ColumnJob {
             table: table.to_string(),
             column: column.to_string(),
+            scope: format!("{table}.{column}"),
             key: key_column.to_string(),
             batch: 1000,
             index: None,
             source: Source::Plaintext,
         })
+    }
+
+    /// Binds the column's values to scope `name` (without tenant) instead
+    /// of `table.column`: for an application that reads them under
+    /// another scope name. [`convert_column`] refuses a caller whose
+    /// context names another scope.
+    pub fn bind_scope(mut self, name: &str) -> ColumnJob {
+        self.scope = name.to_string();
+        self
+    }
+
+    /// The scope the column's values are bound to.
+    pub fn scope(&self) -> &str {
+        &self.scope
     }
 
     /// Rows per batch (and transaction); default 1000.
@@ -436,8 +453,10 @@ async fn plan(pool: &AnyPool, job: &ColumnJob, op: Op) -> Result<Plan, Error> {
 /// envelopes to the scope's active key version (after a rotation; check
 /// completion with [`key_versions`]).
 ///
-/// `who` gives the scope (use `table.column`), actor, role and purpose
-/// for the policy check and the audit records; its row is not used.
+/// `who` gives the actor, role, purpose and tenant for the policy check
+/// and the audit records; its scope must be the column's (`table.column`,
+/// or what [`ColumnJob::bind_scope`] set), so that a grant on one scope cannot
+/// bind another column's values to it. Its row is not used.
 /// `progress` is called after each committed batch; setting `stop` ends
 /// the run after the current batch.
 pub async fn convert_column(
@@ -461,6 +480,16 @@ async fn run(
     stop: &AtomicBool,
     progress: &mut (dyn FnMut(&ColumnReport) + Send),
 ) -> Result<ColumnReport, Error> {
+    if who.scope().name() != job.scope {
+        return Err(Error::Invalid(format!(
+            "the column {}.{} is bound to scope {:?}, but the caller's context names {:?}; \
+             pass a context for the column's scope (or bind the column with ColumnJob::bind_scope)",
+            job.table,
+            job.column,
+            job.scope,
+            who.scope().name()
+        )));
+    }
     let plan = plan(pool, job, op).await?;
     if op != Op::Decrypt {
         // Keys are created before any batch transaction holds locks a

@@ -60,7 +60,7 @@ async fn convert(
 }
 
 async fn encrypt(db: &Db, job: &ColumnJob) -> Result<ColumnReport, Error> {
-    let s = scope();
+    let s = Scope::new(job.scope()).unwrap();
     let who = Context::new(&s, "").actor("migrator").purpose("migration");
     convert(db, &who, job, Operation::Encrypt).await
 }
@@ -425,6 +425,42 @@ async fn bad_names_and_unfit_columns_are_refused_up_front() {
             // limit is still refused: the schema says it would not fit.
             assert!(err.to_string().contains(want), "{col}: {err}");
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_column_is_converted_under_its_own_scope_only() {
+    for db in Db::both().await {
+        patients(&db, 20).await;
+        let before = contents(&db).await;
+        // A grant on another scope does not bind this column's values.
+        let other = Scope::new("billing.card").unwrap();
+        let who =
+            Context::new(&other, "").actor("migrator").purpose("migration");
+        let job = ColumnJob::new("patients", "ssn", "id").unwrap();
+        assert_eq!(job.scope(), "patients.ssn");
+        let err =
+            convert(&db, &who, &job, Operation::Encrypt).await.unwrap_err();
+        assert!(
+            err.to_string().contains("bound to scope \"patients.ssn\""),
+            "{err}"
+        );
+        assert_eq!(contents(&db).await, before, "nothing changed");
+        // Bound to another scope on purpose, under that scope it runs.
+        let job = job.bind_scope("billing.card");
+        let report =
+            convert(&db, &who, &job, Operation::Encrypt).await.unwrap();
+        assert!(report.changed > 10 && report.failed == 0, "{report:?}");
+        let (id, sealed): (i64, String) = sqlx::query_as(
+            "SELECT id, ssn FROM patients WHERE ssn IS NOT NULL ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&db.pool)
+                .await
+                .unwrap();
+        let row = id.to_string();
+        let ctx = Context::new(&other, &row).actor("check").purpose("test");
+        assert!(sealed.starts_with("psf:"), "{sealed}");
+        assert!(db.cipher.decrypt_phi(&ctx, sealed.as_bytes()).is_ok());
     }
 }
 
