@@ -674,7 +674,7 @@ pub(crate) fn scan_record(
             let (value, map) = field.value(body);
             for f in scanner.scan_hinted(hint, &value) {
                 let (start, end) = match &map {
-                    Some(map) => (map[f.start()], map[f.end()]),
+                    Some(map) => map.span(f.start(), f.end()),
                     None => (
                         field.raw.start + f.start(),
                         field.raw.start + f.end(),

@@ -394,8 +394,14 @@ fn value_after(
     let (s, e) = match hay.get(s) {
         Some(&q @ (b'"' | b'\'' | b'`')) => {
             let body = s + 1;
-            let close =
-                hay[body..limit].iter().position(|&b| b == q || b == b'\n')?;
+            // A quote after a backslash is part of the value (`"a\"b"`,
+            // as JSON and most languages write it).
+            let mut escaped = false;
+            let close = hay[body..limit].iter().position(|&b| {
+                let end = (b == q && !escaped) || b == b'\n';
+                escaped = b == b'\\' && !escaped;
+                end
+            })?;
             if hay[body + close] != q {
                 return None;
             }
@@ -566,6 +572,16 @@ mod tests {
         assert!(at("2026-12-03T"));
         assert!(!at("2026-12-03\""));
         assert!(not_phi_at(&dict(), b"created_at=2026-12-03T07:30", 11..21));
+    }
+
+    #[test]
+    fn an_escaped_quote_does_not_end_a_quoted_value() {
+        use FieldHint::Entity as E;
+        // Found by the structure_covers_text fuzz target: the value ended
+        // at the escaped quote, and the text reading kept a piece of it
+        // that the JSON reading never saw.
+        assert_eq!(found(r#"{"mrn":"K20\"91"}"#), [(E(0), r#"K20\"91"#)]);
+        assert_eq!(found(r#"mrn="K20\\" id=1"#), [(E(0), r"K20\\")]);
     }
 
     #[test]
