@@ -17,6 +17,8 @@ use phisafe::format::csv::CsvOptions;
 use phisafe::{Entity, Redactor, Scanner};
 use serde::Deserialize;
 
+pub mod coverage;
+
 /// One labelled document.
 #[derive(Debug, Deserialize)]
 pub struct Doc {
