@@ -21,6 +21,12 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 status=0
 for t in $(cargo +nightly fuzz list); do
+    # Run by name only: its reports are rule gaps still being worked
+    # through, not yet a property that holds (fuzz/README.md).
+    if [ "$t" = structure_covers_text ] && [ -z "${FUZZ_ALL:-}" ]; then
+        echo "fuzz $t: not in the smoke run (fuzz/README.md); FUZZ_ALL=1 runs it"
+        continue
+    fi
     mkdir -p "fuzz/work/$t" "fuzz/corpus/$t"
     # The tokens of the format the target reads (fuzz/dict/).
     dict=()
