@@ -190,3 +190,35 @@ def test_read_dump_gives_a_dataframe_per_table(spark, tmp_path):
     assert {t: df.count() for t, df in frames.items()} == counts
     summary = {s["column"]: s["classification"] for s in classify_columns(patients)}
     assert summary["ssn"] == "SSN" and summary["email"] == "EMAIL"
+
+
+def test_an_executor_without_phisafe_says_how_to_ship_it(tmp_path):
+    """What Spark ships to executors unpickles without phisafe and, run
+    there, says how to ship it instead of "No module named 'phisafe'"."""
+    from pyspark import cloudpickle
+
+    from phisafe.spark import _shipped
+
+    shipped = tmp_path / "shipped.pickle"
+    shipped.write_bytes(
+        cloudpickle.dumps(_shipped("_scan_batches", ["note"], {"column_names": True}))
+    )
+    # An executor's Python where phisafe cannot be imported.
+    probe = (
+        "import pickle, sys\n"
+        "sys.modules['phisafe'] = None\n"
+        f"run = pickle.loads(open({str(shipped)!r}, 'rb').read())\n"
+        "try:\n"
+        "    run(iter([]))\n"
+        "except RuntimeError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert "not installed in this Spark executor's Python" in out.stdout, out
+    assert "--archives env.tar.gz#env" in out.stdout
+    assert sys.executable in out.stdout
+    # Where phisafe is there, the same bytes do the work.
+    run = cloudpickle.loads(shipped.read_bytes())
+    assert list(run(iter([]))) == []

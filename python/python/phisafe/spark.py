@@ -21,8 +21,8 @@ import decimal
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from phisafe._native import Classifier, Scanner
@@ -93,6 +93,41 @@ def _on_executor(config: ScannerConfig) -> Scanner:
     """
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
     return config.build()
+
+
+#: What an executor whose Python cannot import phisafe raises.
+_NOT_INSTALLED = (
+    "phisafe is not installed in this Spark executor's Python ({python}). "
+    "Ship it with the job: python -m venv env && env/bin/pip install "
+    "'phisafe[spark]' venv-pack && env/bin/venv-pack -o env.tar.gz, then "
+    "spark-submit --archives env.tar.gz#env --conf "
+    "spark.pyspark.python=./env/bin/python ...; or install the wheel on every "
+    "node (see the README's Spark section)."
+)
+
+
+def _shipped(entry: str, *args: Any) -> Callable[[Iterable[Any]], Iterator[Any]]:
+    """The function a ``mapInArrow`` sends to the executors: it calls
+    ``phisafe.spark.<entry>(*args, batches)`` there.
+
+    Spark pickles it by value (it is not importable by name) and it
+    imports phisafe only when it runs, with plain data in `args`, so an
+    executor without phisafe gets a message that says what to do instead
+    of an unpickling error about a missing module.
+    """
+    message = _NOT_INSTALLED
+
+    def run(batches: Iterable[Any]) -> Iterator[Any]:
+        import sys
+
+        try:
+            import phisafe.spark as module
+        except ImportError as e:
+            raise RuntimeError(message.format(python=sys.executable)) from e
+        work: Callable[..., Iterator[Any]] = getattr(module, entry)
+        return work(*args, batches)
+
+    return run
 
 
 def _text(value: Any) -> Optional[str]:
@@ -203,32 +238,38 @@ def scan_dataframe(
     keyed, row_key = _keyed(df, key)
     selected = keyed.select(row_key, *names)
 
-    def scan(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
-
-        scanner = _on_executor(config)
-        schema = _findings_arrow_schema()
-        for batch in batches:
-            keys = batch.column(0).to_pylist()
-            out: dict[str, list[Any]] = {f.name: [] for f in schema}
-            for c, name in enumerate(names, start=1):
-                index, texts = _column_texts(batch.column(c))
-                field = name if config.column_names else None
-                # Findings as columns, built in Rust: no per-finding Python.
-                at, entity, start, end, score, pattern = scanner.scan_many_columns(
-                    texts, field=field
-                )
-                rows = at if index is None else [index[i] for i in at]
-                out["row_key"].extend([keys[i] for i in rows])
-                out["column"].extend([name] * len(at))
-                out["entity"].extend(entity)
-                out["start"].extend(start)
-                out["end"].extend(end)
-                out["score"].extend(score)
-                out["pattern_id"].extend(pattern)
-            yield pa.RecordBatch.from_pydict(out, schema=schema)
-
+    scan = _shipped("_scan_batches", names, asdict(config))
     return selected.mapInArrow(scan, FINDINGS_SCHEMA)
+
+
+def _scan_batches(
+    names: list[str], fields: dict[str, Any], batches: Iterable[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    """The executor side of :func:`scan_dataframe`."""
+    import pyarrow as pa
+
+    config = ScannerConfig(**fields)
+    scanner = _on_executor(config)
+    schema = _findings_arrow_schema()
+    for batch in batches:
+        keys = batch.column(0).to_pylist()
+        out: dict[str, list[Any]] = {f.name: [] for f in schema}
+        for c, name in enumerate(names, start=1):
+            index, texts = _column_texts(batch.column(c))
+            field = name if config.column_names else None
+            # Findings as columns, built in Rust: no per-finding Python.
+            at, entity, start, end, score, pattern = scanner.scan_many_columns(
+                texts, field=field
+            )
+            rows = at if index is None else [index[i] for i in at]
+            out["row_key"].extend([keys[i] for i in rows])
+            out["column"].extend([name] * len(at))
+            out["entity"].extend(entity)
+            out["start"].extend(start)
+            out["end"].extend(end)
+            out["score"].extend(score)
+            out["pattern_id"].extend(pattern)
+        yield pa.RecordBatch.from_pydict(out, schema=schema)
 
 
 def _findings_arrow_schema() -> pa.Schema:
@@ -273,36 +314,7 @@ def classify_columns(
     config = _config(entities, min_score, allow, column_names)
     schema = "column string, entity string, rows long, score double"
 
-    def count(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
-
-        scanner = _on_executor(config)
-        counts = Classifier(threshold)  # the whole partition's
-        for batch in batches:
-            for c, name in enumerate(names):
-                _, texts = _column_texts(batch.column(c))
-                field = name if config.column_names else None
-                counts.observe_texts(name, scanner, texts, field=field)
-        # One row per (column, entity); "" carries a column's rows and "*"
-        # its rows with findings, so Spark can sum them all alike.
-        out: dict[str, list[Any]] = {"column": [], "entity": [], "rows": [], "score": []}
-        for column, rows, hits, entities in counts.counts():
-            for entity, n, score in [("", rows, 0.0), ("*", hits, 0.0), *entities]:
-                out["column"].append(column)
-                out["entity"].append(entity)
-                out["rows"].append(n)
-                out["score"].append(score)
-        yield pa.RecordBatch.from_pydict(
-            out,
-            schema=pa.schema(
-                [
-                    ("column", pa.string()),
-                    ("entity", pa.string()),
-                    ("rows", pa.int64()),
-                    ("score", pa.float64()),
-                ]
-            ),
-        )
+    count = _shipped("_count_batches", names, asdict(config), threshold)
 
     totals = (
         df.select(*names)
@@ -319,6 +331,45 @@ def classify_columns(
         found = [(e, n, s) for e, (n, s) in counts.items() if e not in ("", "*")]
         summary.add(name, counts.get("", (0, 0.0))[0], counts.get("*", (0, 0.0))[0], found)
     return summary.summaries()
+
+
+def _count_batches(
+    names: list[str],
+    fields: dict[str, Any],
+    threshold: float,
+    batches: Iterable[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
+    """The executor side of :func:`classify_columns`."""
+    import pyarrow as pa
+
+    config = ScannerConfig(**fields)
+    scanner = _on_executor(config)
+    counts = Classifier(threshold)  # the whole partition's
+    for batch in batches:
+        for c, name in enumerate(names):
+            _, texts = _column_texts(batch.column(c))
+            field = name if config.column_names else None
+            counts.observe_texts(name, scanner, texts, field=field)
+    # One row per (column, entity); "" carries a column's rows and "*"
+    # its rows with findings, so Spark can sum them all alike.
+    out: dict[str, list[Any]] = {"column": [], "entity": [], "rows": [], "score": []}
+    for column, rows, hits, entities in counts.counts():
+        for entity, n, score in [("", rows, 0.0), ("*", hits, 0.0), *entities]:
+            out["column"].append(column)
+            out["entity"].append(entity)
+            out["rows"].append(n)
+            out["score"].append(score)
+    yield pa.RecordBatch.from_pydict(
+        out,
+        schema=pa.schema(
+            [
+                ("column", pa.string()),
+                ("entity", pa.string()),
+                ("rows", pa.int64()),
+                ("score", pa.float64()),
+            ]
+        ),
+    )
 
 
 def redact_dataframe(
@@ -357,37 +408,47 @@ def redact_dataframe(
     )
     positions = [i for i, f in enumerate(df.schema.fields) if f.name in names]
 
-    def redact(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow as pa
-
-        scanner = _on_executor(config)
-        for batch in batches:
-            arrays = list(batch.columns)
-            for i in positions:
-                index, texts = _column_texts(arrays[i])
-                field = batch.schema.field(i).name if config.column_names else None
-                redacted = scanner.redact_many(
-                    texts, operators=ops, hash_key=hash_key, field=field
-                )
-                column: list[Optional[str]]
-                if index is None:  # no NULLs: one value per row, in order
-                    column = list(redacted)
-                else:
-                    column = [None] * len(arrays[i])
-                    for j, r in zip(index, redacted):
-                        column[j] = r
-                arrays[i] = pa.array(column, type=pa.string())
-            yield pa.RecordBatch.from_arrays(
-                arrays,
-                schema=pa.schema(
-                    [
-                        pa.field(f.name, pa.string()) if k in positions else f
-                        for k, f in enumerate(batch.schema)
-                    ]
-                ),
-            )
-
+    redact = _shipped("_redact_batches", positions, asdict(config), ops, hash_key)
     return df.mapInArrow(redact, out_schema)
+
+
+def _redact_batches(
+    positions: list[int],
+    fields: dict[str, Any],
+    ops: Optional[dict[str, str]],
+    hash_key: Optional[bytes],
+    batches: Iterable[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
+    """The executor side of :func:`redact_dataframe`."""
+    import pyarrow as pa
+
+    config = ScannerConfig(**fields)
+    scanner = _on_executor(config)
+    for batch in batches:
+        arrays = list(batch.columns)
+        for i in positions:
+            index, texts = _column_texts(arrays[i])
+            field = batch.schema.field(i).name if config.column_names else None
+            redacted = scanner.redact_many(
+                texts, operators=ops, hash_key=hash_key, field=field
+            )
+            column: list[Optional[str]]
+            if index is None:  # no NULLs: one value per row, in order
+                column = list(redacted)
+            else:
+                column = [None] * len(arrays[i])
+                for j, r in zip(index, redacted):
+                    column[j] = r
+            arrays[i] = pa.array(column, type=pa.string())
+        yield pa.RecordBatch.from_arrays(
+            arrays,
+            schema=pa.schema(
+                [
+                    pa.field(f.name, pa.string()) if k in positions else f
+                    for k, f in enumerate(batch.schema)
+                ]
+            ),
+        )
 
 
 def read_dump(
