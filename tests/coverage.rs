@@ -98,14 +98,15 @@ fn around(text: &str, start: usize, end: usize) -> &str {
     &text[s..e]
 }
 
-/// The column of the COPY row field that starts at `at`, if it is one.
+/// The column of the COPY row field that holds `at`, if it is one.
 fn copy_column(text: &str, at: usize) -> Option<&str> {
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let field = text[line_start..at].matches('\t').count();
-    if !text[..at].ends_with(['\t', '\n']) {
+    let copy = text[..line_start].rfind("\nCOPY ")?;
+    // Not after the block's end.
+    if text[copy..line_start].contains("\n\\.\n") {
         return None;
     }
-    let copy = text[..line_start].rfind("\nCOPY ")?;
     let header = &text[copy + 1..];
     let header = &header[..header.find('\n')?];
     let open = header.find('(')?;

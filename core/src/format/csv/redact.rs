@@ -6,7 +6,7 @@ use crate::scan::hints::FieldHint;
 use std::io::{self, BufRead, Write};
 
 use super::{CsvOptions, CsvScan};
-use crate::format::csv::{Kind, scan_record, split, trim_terminator};
+use crate::format::csv::{Kind, scan_record, split, trim_terminator, unnamed};
 use crate::{Finding, Redactor};
 
 use crate::format::batch::{self, End};
@@ -119,8 +119,11 @@ impl Redactor {
             return 0;
         }
         // A record whose quote never closes (the end of a damaged file)
-        // has no fields to quote again: it is redacted in place, as text.
-        let cells = if kind == Kind::Data { split(body, delim) } else { None };
+        // has no fields to quote again: it is redacted in place, as text;
+        // so is a row of unnamed columns, whose text findings may cross
+        // its fields.
+        let fielded = kind == Kind::Data && !unnamed(hints);
+        let cells = if fielded { split(body, delim) } else { None };
         let Some(fields) = cells else {
             let (_, found) =
                 scan_record(self.scanner(), kind, raw, 0, 0, hints, delim);

@@ -631,6 +631,15 @@ impl<R: BufRead> CsvScan<'_, R> {
     }
 }
 
+/// Whether a table's columns are named by nothing the dictionary knows
+/// (no header, or names such as `a,b,c`). Its rows have only their
+/// neighbours as evidence, which a field read alone loses (`Zed
+/// Quixote\tMRN 00482913`), so they are read as text too: structure never
+/// hides what text finds.
+pub(crate) fn unnamed(hints: &[FieldHint]) -> bool {
+    hints.iter().all(|h| *h == FieldHint::Unknown)
+}
+
 /// Whether records of this kind are data rows.
 fn is_row(kind: Kind) -> bool {
     matches!(kind, Kind::Data | Kind::Ragged)
@@ -693,7 +702,7 @@ pub(crate) fn scan_record(
             }
         }
     }
-    if kind != Kind::Data {
+    if kind != Kind::Data || unnamed(hints) {
         text(&mut findings);
     }
     (fields.len(), findings)
@@ -850,6 +859,33 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn rows_of_unnamed_columns_are_read_as_text_too() {
+        // Found by the coverage property test: the cue for the name is in
+        // the next field, which a field read alone never sees.
+        let text = "Zed Quixote\tMRN 00482913\t219-09-9999\n";
+        let opts = CsvOptions::new().delimiter(b'\t').headers(false);
+        let found = scan(text, opts);
+        assert!(
+            found
+                .iter()
+                .any(|f| f.3 == Entity::Person && f.4 == "Zed Quixote"),
+            "{found:?}"
+        );
+        let scanner = Scanner::new();
+        let redactor = crate::Redactor::new(scanner);
+        let mut out = Vec::new();
+        redactor.redact_csv(text.as_bytes(), &mut out, opts).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("Quixote") && !out.contains("219-09"), "{out}");
+        assert_eq!(out.matches('\t').count(), 2, "{out}");
+        // Named columns keep their own reading: a `status` column's word
+        // is not read against its neighbours.
+        let named = "name\tstatus\nZed Quixote\tpending\n";
+        let found = scan(named, CsvOptions::new().delimiter(b'\t'));
+        assert!(found.iter().all(|f| f.1.is_some()), "{found:?}");
     }
 
     #[test]
