@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use phisafe::Scanner;
 use phisafe::classify::Classifier;
 use phisafe::format::dump::DumpDialect;
-use phisafe::scan::{Blocks, DEFAULT_CHUNK};
+use phisafe::scan::Blocks;
 use rayon::prelude::*;
 
 use crate::InputFormat;
@@ -455,13 +455,19 @@ fn scan_dump(
     Ok(())
 }
 
+/// Bytes read at a time from a text input: four pieces for the pool.
+const TEXT_CHUNK: usize = 4 << 20;
+
 fn scan_text<R: Read>(
     scanner: &Scanner,
     rdr: R,
     show_values: bool,
     report: &mut FileReport,
 ) -> io::Result<()> {
-    let mut blocks = Blocks::new(scanner, rdr, DEFAULT_CHUNK);
+    // Large reads, each block's candidates found on every core: one big
+    // file scans in parallel, in bounded memory (the findings are those
+    // of a sequential scan).
+    let mut blocks = Blocks::new(scanner, rdr, TEXT_CHUNK).parallel(true);
     // Line of the first byte of the current block, 1-based.
     let mut line = 1u64;
     while let Some(b) = blocks.next_block()? {

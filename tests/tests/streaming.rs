@@ -120,6 +120,27 @@ fn parallel_and_batch_equal_sequential() {
 }
 
 #[test]
+fn parallel_blocks_equal_sequential_blocks() {
+    use phisafe::scan::Blocks;
+    let scanner = shared();
+    let data: Vec<u8> = FRAGMENTS.concat().repeat(60_000).into_bytes();
+    let whole = scanner.scan(&data);
+    // Chunks of 3 and 5 MiB: each block's range is cut into pieces.
+    for chunk in [3 << 20, 5 << 20] {
+        let mut blocks = Blocks::new(scanner, &data[..], chunk).parallel(true);
+        let mut found = Vec::new();
+        let mut covered = 0;
+        while let Some(b) = blocks.next_block().unwrap() {
+            assert_eq!(b.offset, covered);
+            covered += b.bytes.len();
+            found.extend_from_slice(b.findings);
+        }
+        assert_eq!(covered, data.len());
+        assert_eq!(found, whole, "chunk {chunk}");
+    }
+}
+
+#[test]
 fn a_failing_reader_reports_the_error() {
     struct Broken;
     impl Read for Broken {

@@ -274,29 +274,48 @@ impl Scanner {
     /// start inside it but reads the whole haystack around them, so the
     /// result equals [`Scanner::scan`].
     pub fn scan_parallel(&self, hay: &[u8]) -> Vec<Finding> {
+        let mut raw = Vec::new();
+        self.inner.candidates_parallel(hay, 0, hay.len(), &mut raw);
+        raw.sort_by_key(|f| f.start);
+        let mut out = Vec::with_capacity(raw.len());
+        resolve::resolve(&mut raw, usize::MAX, &mut out);
+        out
+    }
+}
+
+impl Inner {
+    /// [`Inner::candidates`] on the rayon pool, in pieces of about a
+    /// megabyte cut after line breaks: the same findings (in start order
+    /// by piece) and the same resume offset.
+    pub(crate) fn candidates_parallel(
+        &self,
+        hay: &[u8],
+        from: usize,
+        limit: usize,
+        out: &mut Vec<Finding>,
+    ) -> usize {
         use rayon::prelude::*;
         const PIECE: usize = 1 << 20;
-        if hay.len() <= 2 * PIECE {
-            return self.scan(hay);
+        if limit.saturating_sub(from) <= 2 * PIECE {
+            return self.candidates(hay, from, limit, out);
         }
-        let mut cuts = vec![0];
-        let mut at = PIECE;
-        while at < hay.len() {
+        let mut cuts = vec![from];
+        let mut at = from + PIECE;
+        while at < limit {
             // Cut after a newline so most pieces end on line boundaries.
-            let cut = memchr::memchr(b'\n', &hay[at..])
-                .map_or(hay.len(), |i| at + i + 1);
+            let cut = memchr::memchr(b'\n', &hay[at..limit])
+                .map_or(limit, |i| at + i + 1);
             cuts.push(cut);
             at = cut + PIECE;
         }
-        if *cuts.last().expect("cuts is not empty") != hay.len() {
-            cuts.push(hay.len());
+        if *cuts.last().expect("cuts is not empty") != limit {
+            cuts.push(limit);
         }
-        let inner = &self.inner;
         let mut pieces: Vec<(Vec<Finding>, usize)> = cuts
             .par_windows(2)
             .map(|w| {
                 let mut raw = Vec::new();
-                let resume = inner.candidates(hay, w[0], w[1], &mut raw);
+                let resume = self.candidates(hay, w[0], w[1], &mut raw);
                 (raw, resume)
             })
             .collect();
@@ -306,21 +325,17 @@ impl Scanner {
             let resume = pieces[k - 1].1;
             if resume > cuts[k] {
                 let mut raw = Vec::new();
-                let next =
-                    inner.candidates(hay, resume, cuts[k + 1], &mut raw);
+                let next = self.candidates(hay, resume, cuts[k + 1], &mut raw);
                 pieces[k] = (raw, next.max(resume));
             }
         }
-        let mut raw: Vec<Finding> =
-            pieces.into_iter().flat_map(|(raw, _)| raw).collect();
-        raw.sort_by_key(|f| f.start);
-        let mut out = Vec::with_capacity(raw.len());
-        resolve::resolve(&mut raw, usize::MAX, &mut out);
-        out
+        let resume = pieces.last().map_or(limit, |p| p.1);
+        for (raw, _) in pieces {
+            out.extend(raw);
+        }
+        resume
     }
-}
 
-impl Inner {
     /// Evaluates every candidate whose match starts in `from..limit`,
     /// pushing findings (unresolved) to `out`. Returns where the search
     /// resumes: `limit`, or later when an ignored span crosses it.

@@ -49,6 +49,8 @@ pub struct Blocks<'s, R> {
     raw: Vec<Finding>,
     done: Vec<Finding>,
     eof: bool,
+    /// Whether each block's candidates are found on the rayon pool.
+    parallel: bool,
 }
 
 /// Shows the block's place and findings, never its bytes.
@@ -88,7 +90,17 @@ impl<'s, R: Read> Blocks<'s, R> {
             raw: Vec::new(),
             done: Vec::new(),
             eof: false,
+            parallel: false,
         }
+    }
+
+    /// Finds each block's candidates on the rayon pool, in pieces of about
+    /// a megabyte (the blocks and findings are the same). Worth it with a
+    /// chunk of several megabytes: one large file then scans on every
+    /// core, in bounded memory.
+    pub fn parallel(mut self, yes: bool) -> Blocks<'s, R> {
+        self.parallel = yes;
+        self
     }
 
     /// One read call's worth of bytes appended to the buffer.
@@ -135,12 +147,18 @@ impl<'s, R: Read> Blocks<'s, R> {
                 if self.eof { end } else { end.saturating_sub(reserve) };
             if self.next_start < limit {
                 let new = self.raw.len();
-                let resume = inner.candidates(
-                    &self.buf,
-                    self.next_start - self.base,
-                    limit - self.base,
-                    &mut self.raw,
-                );
+                let (from, to) =
+                    (self.next_start - self.base, limit - self.base);
+                let resume = if self.parallel {
+                    inner.candidates_parallel(
+                        &self.buf,
+                        from,
+                        to,
+                        &mut self.raw,
+                    )
+                } else {
+                    inner.candidates(&self.buf, from, to, &mut self.raw)
+                };
                 let base = self.base;
                 for f in &mut self.raw[new..] {
                     *f = f.offset_by(base);
