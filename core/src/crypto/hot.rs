@@ -229,15 +229,20 @@ impl Purge<'_> {
     }
 }
 
-/// Drops the keys `which` from every thread of the process (they are
-/// zeroized).
-pub(crate) fn purge(which: Purge<'_>) {
-    let live: Vec<Arc<Mutex<Hot>>> = THREADS
+/// The key caches of the threads alive now.
+fn live() -> Vec<Arc<Mutex<Hot>>> {
+    THREADS
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .iter()
         .filter_map(Weak::upgrade)
-        .collect();
+        .collect()
+}
+
+/// Drops the keys `which` from every thread of the process (they are
+/// zeroized).
+pub(crate) fn purge(which: Purge<'_>) {
+    let live = live();
     let mine = HOT.try_with(Arc::clone).ok();
     for hot in &live {
         // This thread may be inside `with_key` already: never wait on
@@ -334,13 +339,8 @@ pub(crate) fn with_key<R, E>(
 /// hold.
 #[cfg(test)]
 pub(crate) fn held(owner: u64) -> usize {
-    let live: Vec<Arc<Mutex<Hot>>> = THREADS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
+    live()
         .iter()
-        .filter_map(Weak::upgrade)
-        .collect();
-    live.iter()
         .map(|hot| {
             let hot = hot.lock().unwrap_or_else(|p| p.into_inner());
             hot.entries.iter().flatten().filter(|e| e.owner == owner).count()

@@ -126,10 +126,7 @@ pub(crate) fn legacy_wrap_aad(
     purpose: KeyPurpose,
     version: u32,
 ) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(32 + scope.len());
-    aad.extend_from_slice(b"phisafe-wrap-v1");
-    aad_entry(&mut aad, scope, purpose, version);
-    aad
+    aad(scope, purpose, version, None)
 }
 
 pub(crate) fn wrap_aad(
@@ -138,23 +135,29 @@ pub(crate) fn wrap_aad(
     version: u32,
     state: KeyState,
 ) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(48 + scope.len());
-    aad.extend_from_slice(b"phisafe-wrap-v2");
-    aad_entry(&mut aad, scope, purpose, version);
-    aad.extend_from_slice(state.as_str().as_bytes());
-    aad
+    aad(scope, purpose, version, Some(state))
 }
 
-fn aad_entry(
-    aad: &mut Vec<u8>,
+/// Format v2 binds the state; v1 had none.
+fn aad(
     scope: &str,
     purpose: KeyPurpose,
     version: u32,
-) {
+    state: Option<KeyState>,
+) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(48 + scope.len());
+    aad.extend_from_slice(match state {
+        Some(_) => b"phisafe-wrap-v2",
+        None => b"phisafe-wrap-v1",
+    });
     aad.extend_from_slice(&(scope.len() as u32).to_be_bytes());
     aad.extend_from_slice(scope.as_bytes());
     aad.extend_from_slice(purpose.as_str().as_bytes());
     aad.extend_from_slice(&version.to_be_bytes());
+    if let Some(state) = state {
+        aad.extend_from_slice(state.as_str().as_bytes());
+    }
+    aad
 }
 
 impl fmt::Debug for KeyRecord {

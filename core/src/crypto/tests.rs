@@ -502,7 +502,6 @@ fn a_destroyed_key_leaves_every_cipher_and_thread_at_once() {
 #[test]
 fn a_dropped_cipher_leaves_idle_threads() {
     let f = fixture();
-    let s = Scope::new("drop.parked").unwrap();
     let c = fresh_cipher(&f);
     let id = c.cache_id();
     let idle = parked(move || {
@@ -525,7 +524,6 @@ fn a_dropped_cipher_leaves_idle_threads() {
     drop(c);
     assert_eq!(hot::held(id), 0);
     drop((idle, idle2));
-    let _ = s;
 }
 
 #[test]
@@ -1047,6 +1045,28 @@ fn check_vectors(v: &Vectors) {
     }
 }
 
+/// An event of the golden audit vectors.
+fn vector_event<'a>(
+    action: crate::audit::AuditAction,
+    rows: crate::audit::Rows<'a>,
+    outcome: crate::audit::Outcome,
+    error: Option<&'static str>,
+    request_id: Option<&'a str>,
+) -> AuditEvent<'a> {
+    AuditEvent {
+        actor: "svc",
+        role: "app",
+        purpose: "treatment",
+        action,
+        scope: "patients.ssn",
+        rows,
+        key_version: Some(1),
+        outcome,
+        error,
+        request_id,
+    }
+}
+
 /// Prints the golden vectors; run once when the format is defined:
 /// `cargo test -p phisafe golden_vector_print -- --ignored --nocapture`.
 #[test]
@@ -1129,21 +1149,8 @@ fn golden_vector_print() {
             Some("policy"),
         ),
     ] {
-        let r = chain.seal(
-            &AuditEvent {
-                actor: "svc",
-                role: "app",
-                purpose: "treatment",
-                action,
-                scope: "patients.ssn",
-                rows,
-                key_version: Some(1),
-                outcome,
-                error,
-                request_id: Some("req-1"),
-            },
-            t,
-        );
+        let e = vector_event(action, rows, outcome, error, Some("req-1"));
+        let r = chain.seal(&e, t);
         records.push(serde_json::to_string(&r).unwrap());
     }
     let audit =
@@ -1190,21 +1197,8 @@ fn golden_vector_v2_print() {
         (AuditAction::KeyCreate, Rows::None),
         (AuditAction::Decrypt, Rows::One("patient-42")),
     ] {
-        let r = chain.seal(
-            &AuditEvent {
-                actor: "svc",
-                role: "app",
-                purpose: "treatment",
-                action,
-                scope: "patients.ssn",
-                rows,
-                key_version: Some(1),
-                outcome: Outcome::Ok,
-                error: None,
-                request_id: None,
-            },
-            t,
-        );
+        let e = vector_event(action, rows, Outcome::Ok, None, None);
+        let r = chain.seal(&e, t);
         records.push(serde_json::to_string(&r).unwrap());
     }
     let (next_seq, prev) = chain.head();

@@ -196,10 +196,7 @@ impl Scanner {
     pub fn scan(&self, hay: &[u8]) -> Vec<Finding> {
         let mut raw = Vec::new();
         self.inner.candidates(hay, 0, hay.len(), &mut raw);
-        raw.sort_by_key(|f| f.start);
-        let mut out = Vec::with_capacity(raw.len());
-        resolve::resolve(&mut raw, usize::MAX, &mut out);
-        out
+        resolved(raw)
     }
 
     /// The entity `value`, one value of a column, is on its own, as
@@ -232,9 +229,7 @@ impl Scanner {
                 },
             );
         });
-        raw.sort_by_key(|f| f.start);
-        let mut found = Vec::with_capacity(raw.len());
-        resolve::resolve(&mut raw, usize::MAX, &mut found);
+        let found = resolved(raw);
         match found.iter().max_by_key(|f| f.end - f.start) {
             Some(f) if alnum(&value[f.range()]) * 10 >= total * 7 => {
                 Some(f.entity)
@@ -276,11 +271,17 @@ impl Scanner {
     pub fn scan_parallel(&self, hay: &[u8]) -> Vec<Finding> {
         let mut raw = Vec::new();
         self.inner.candidates_parallel(hay, 0, hay.len(), &mut raw);
-        raw.sort_by_key(|f| f.start);
-        let mut out = Vec::with_capacity(raw.len());
-        resolve::resolve(&mut raw, usize::MAX, &mut out);
-        out
+        resolved(raw)
     }
+}
+
+/// The findings of a whole text's candidates, in start order, overlaps
+/// resolved.
+fn resolved(mut raw: Vec<Finding>) -> Vec<Finding> {
+    raw.sort_by_key(|f| f.start);
+    let mut out = Vec::with_capacity(raw.len());
+    resolve::resolve(&mut raw, usize::MAX, &mut out);
+    out
 }
 
 impl Inner {
