@@ -18,7 +18,7 @@ use super::pattern::{self, MAX_WINDOW, Pattern, PatternId};
 use super::resolve;
 use super::search::{SearchCache, SearchStats, Searcher};
 use super::stream::ReaderScan;
-use super::validate;
+use super::validate::{self, Validator};
 use crate::Entity;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::format::text::dicom::{self, Dicom};
@@ -542,11 +542,18 @@ impl Inner {
         if !self.allow.is_empty() && self.allow.contains(&hay[span.clone()]) {
             return;
         }
-        if let Some(v) = p.validator
-            && !v.check(hay, span.clone(), self.names)
-        {
-            return;
-        }
+        let span = match p.validator {
+            Some(v) if !v.check(hay, span.clone(), self.names) => match v {
+                Validator::PersonCued => {
+                    match self.names.cued_name_end(&hay[span.clone()]) {
+                        Some(n) => span.start..span.start + n,
+                        None => return,
+                    }
+                }
+                _ => return,
+            },
+            _ => span,
+        };
         let hits = if c.positive.is_empty() && c.negative.is_empty() {
             context::Hits::default()
         } else {

@@ -216,6 +216,24 @@ impl Names {
             && tokens(m).all(capitalized)
     }
 
+    /// The end of the longest run of `m`'s first tokens that is a cued
+    /// name, when `m` as a whole is not: a name pattern reads greedily
+    /// across the two spaces between fields (`Dr Siobhan Balogun  Reason:
+    /// new AF`), and the cue is still the evidence for the name before
+    /// them. Cut only at whitespace.
+    pub(crate) fn cued_name_end(&self, m: &[u8]) -> Option<usize> {
+        let mut cut = m.len();
+        loop {
+            let end = m[..cut].trim_ascii_end().len();
+            let at = m[..end].iter().rposition(u8::is_ascii_whitespace)?;
+            cut = m[..at].trim_ascii_end().len();
+            let head = m[..cut].strip_suffix(b",").unwrap_or(&m[..cut]);
+            if !head.is_empty() && self.is_cued_name(head) {
+                return Some(head.len());
+            }
+        }
+    }
+
     /// A common word that is a given name too (June, Hope, Will), but not
     /// a word that opens prose after a cue ("Patient In ...", "See").
     fn is_given_word(&self, tok: &[u8]) -> bool {
@@ -262,6 +280,18 @@ mod tests {
         );
         // A truncated sequence is not a letter.
         assert!(!n.is(&n.last, b"Nguy\xe1\xbb"));
+    }
+
+    #[test]
+    fn a_cued_name_ends_before_the_next_field() {
+        let n = Names::default_pack();
+        let end = |m: &str| n.cued_name_end(m.as_bytes());
+        assert_eq!(end("Siobhan Balogun  Reason"), Some(15));
+        assert_eq!(end("Nakita O'Sullivan  Reason"), Some(17));
+        assert_eq!(end("Balogun, Reason"), Some(7));
+        // Nothing before the common word, or nothing to cut.
+        assert_eq!(end("Pending Review"), None);
+        assert_eq!(end("Stable"), None);
     }
 
     #[test]

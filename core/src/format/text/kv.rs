@@ -83,6 +83,13 @@ pub(crate) fn pairs(
     for op in memchr::memchr2_iter(b'=', b':', &hay[from..limit]) {
         let op = from + op;
         let found = match hay[op] {
+            b'=' if op > 0
+                && hay[op - 1] == b')'
+                && hay.get(op + 1) == Some(&b'(') =>
+            {
+                parens(fields, buf, hay, op, &mut f);
+                None
+            }
             b'=' => assign(fields, buf, hay, op),
             _ => colon(fields, buf, hay, op),
         };
@@ -183,6 +190,74 @@ fn assign(
         other => labelled(fields, hay, key, op).or(other)?,
     };
     value_after(hay, after, Style::Assign, hint)
+}
+
+/// `Key (patient_name)=(Yevgeny Cowden) already exists.` and `Key (last,
+/// dob)=(Quixote, 1957-03-14)`: PostgreSQL names the columns of a
+/// violated constraint and their values. The values end at the line's
+/// last `)`; several columns take their values by position when the
+/// count agrees (a value holding `, ` makes it disagree: then only a
+/// single column is read).
+fn parens(
+    fields: &Fields,
+    buf: &mut Reader,
+    hay: &[u8],
+    op: usize,
+    f: &mut impl FnMut(KeyValue),
+) {
+    let low = op.saturating_sub(REACH_BEHIND);
+    let Some(open) = hay[low..op - 1]
+        .iter()
+        .rposition(|&b| matches!(b, b'(' | b'\n' | b')'))
+        .map(|i| low + i)
+        .filter(|&i| hay[i] == b'(')
+    else {
+        return;
+    };
+    let from = op + 2;
+    let limit = hay.len().min(from + MAX_VALUE);
+    let line = hay[from..limit]
+        .iter()
+        .position(|&b| matches!(b, b'\n' | b'\r'))
+        .map_or(limit, |i| from + i);
+    let Some(close) = hay[from..line].iter().rposition(|&b| b == b')') else {
+        return;
+    };
+    let close = from + close;
+    let keys = split_list(hay, open + 1..op - 1);
+    let values = split_list(hay, from..close);
+    let mut values = values;
+    if keys.len() == 1 {
+        values = std::iter::once(from..close).collect();
+    } else if keys.len() != values.len() {
+        return;
+    }
+    for (key, value) in keys.into_iter().zip(values) {
+        if value.is_empty() {
+            continue;
+        }
+        if let Some(hint) = key_hint(fields, buf, hay, key) {
+            f(KeyValue { hint, value, label: false });
+        }
+    }
+}
+
+/// The items of a `, `-separated list in `hay[span]`, trimmed.
+fn split_list(hay: &[u8], span: Range<usize>) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = span.start;
+    let mut push = |s: usize, e: usize| {
+        let t = &hay[s..e];
+        let lead = t.len() - t.trim_ascii_start().len();
+        let trail = t.len() - t.trim_ascii_end().len();
+        out.push(s + lead..(e - trail).max(s + lead));
+    };
+    for i in memchr::memmem::find_iter(&hay[span.clone()], b", ") {
+        push(start, span.start + i);
+        start = span.start + i + 2;
+    }
+    push(start, span.end);
+    out
 }
 
 /// `type=DL state=OH number=TR558102`: a generic key (`number`, `id`,
@@ -572,6 +647,26 @@ mod tests {
         assert!(at("2026-12-03T"));
         assert!(!at("2026-12-03\""));
         assert!(not_phi_at(&dict(), b"created_at=2026-12-03T07:30", 11..21));
+    }
+
+    #[test]
+    fn postgres_names_the_columns_of_a_violated_key() {
+        use FieldHint::Entity as E;
+        assert_eq!(
+            found("DETAIL:  Key (last_name)=(Cowden Smith) already exists."),
+            [(E(2), "Cowden Smith")]
+        );
+        assert_eq!(
+            found(
+                "DETAIL:  Key (mrn, dob)=(K2091, 1957-03-14) already exists.\nx=(1)"
+            ),
+            [(E(0), "K2091"), (E(1), "1957-03-14")]
+        );
+        // A value holding `, ` leaves positions unknown.
+        assert_eq!(found("Key (mrn, dob)=(a, b, c) already exists."), []);
+        // Keys that say nothing, and no keys at all.
+        assert_eq!(found("Key (order_id)=(4471) is not present"), []);
+        assert_eq!(found("f(x)=(y)"), []);
     }
 
     #[test]
