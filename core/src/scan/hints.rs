@@ -27,6 +27,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::Entity;
+use crate::format::json::Segment;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 type Set<K> = HashSet<K, foldhash::fast::FixedState>;
@@ -185,6 +186,46 @@ fn identifier_oid(label: &str) -> Option<&'static str> {
         "6" => "npi",
         "330" => "passport",         // .4.330.<country>
         "572" | "927" => "medicare", // HICN, MBI
+        _ => return None,
+    })
+}
+
+/// Where a FHIR identifier's `type` names what its `value` holds: for
+/// a string at `path`, how many containers up the identifier is, and how
+/// the string reads as a label. `type.coding[].code` is an HL7 v2 table
+/// 0203 code (`MR`, `SS`, `DL`); `type.text` is read as a field name.
+#[allow(clippy::type_complexity, reason = "a small lookup result")]
+pub(crate) fn type_label(
+    path: &[Segment],
+) -> Option<(usize, fn(&str) -> Option<String>)> {
+    let key = |i: usize| match path.len().checked_sub(i).map(|i| &path[i]) {
+        Some(Segment::Key(k)) => Some(k.as_str()),
+        _ => None,
+    };
+    match (key(1)?, key(2), key(3), key(4)) {
+        ("text", Some("type"), _, _) => Some((2, |t| Some(t.to_string()))),
+        ("code", None, Some("coding"), Some("type")) => {
+            Some((4, |code| identifier_type(code).map(str::to_string)))
+        }
+        _ => None,
+    }
+}
+
+/// The field name for an HL7 v2 identifier type code (table 0203), as
+/// FHIR's `Identifier.type` carries it: the codes that name people.
+pub(crate) fn identifier_type(code: &str) -> Option<&'static str> {
+    Some(match code.trim() {
+        "MR" | "MRT" | "PI" | "PT" => "mrn",
+        "SS" => "ssn",
+        "DL" => "drivers_license",
+        "PPN" => "passport",
+        "MB" | "SN" => "member_id",
+        "MA" => "medicaid_id",
+        "MC" => "medicare",
+        "NPI" => "npi",
+        "DEA" => "dea",
+        "AN" => "account_number",
+        "UDI" => "udi",
         _ => return None,
     })
 }

@@ -55,6 +55,10 @@ pub(crate) enum Validator {
     /// Contains at least one digit.
     AnyDigit,
     StreetAddress,
+    /// A URL that is not a published code system's (`http://loinc.org`,
+    /// `http://terminology.hl7.org/CodeSystem/v2-0203`): those name
+    /// vocabularies, never a person.
+    Url,
 }
 
 impl Validator {
@@ -108,6 +112,7 @@ impl Validator {
         ("person_known", Validator::PersonKnown),
         ("any_digit", Validator::AnyDigit),
         ("street_address", Validator::StreetAddress),
+        ("url", Validator::Url),
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -192,6 +197,7 @@ impl Validator {
             Validator::PersonKnown => names.is_known_name(m),
             Validator::AnyDigit => m.iter().any(u8::is_ascii_digit),
             Validator::StreetAddress => street_address(m),
+            Validator::Url => !code_system_url(m),
         }
     }
 }
@@ -758,6 +764,37 @@ fn token(m: &[u8]) -> bool {
     let digit = m.iter().any(u8::is_ascii_digit);
     let classes = usize::from(lower) + usize::from(upper) + usize::from(digit);
     classes >= 2 && !m.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-')
+}
+
+/// Whether `m` is the URL of a published code system or standard, as FHIR
+/// writes in `system` and `url` fields.
+fn code_system_url(m: &[u8]) -> bool {
+    const HOSTS: &[&[u8]] = &[
+        b"terminology.hl7.org/",
+        b"www.hl7.org/fhir/",
+        b"loinc.org",
+        b"snomed.info/",
+        b"unitsofmeasure.org",
+        b"www.nlm.nih.gov/research/umls/",
+        b"www.ama-assn.org/go/cpt",
+        b"www.cms.gov/medicare/coding/",
+        b"www.whocc.no/atc",
+        b"www.cdc.gov/nhsn/",
+        b"hl7.org/fhir",
+    ];
+    let Some(rest) = [&b"http://"[..], b"https://"].iter().find_map(|p| {
+        m.get(..p.len())
+            .filter(|h| h.eq_ignore_ascii_case(p))
+            .map(|_| &m[p.len()..])
+    }) else {
+        return false;
+    };
+    HOSTS.iter().any(|h| {
+        rest.get(..h.len()).is_some_and(|r| r.eq_ignore_ascii_case(h))
+            && (h.ends_with(b"/")
+                || rest.len() == h.len()
+                || matches!(rest[h.len()], b'/' | b'#' | b'?'))
+    })
 }
 
 /// The house number is 1 to 6 digits without a leading zero.

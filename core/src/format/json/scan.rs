@@ -1,5 +1,6 @@
 //! Scanning JSON documents and JSON lines value by value.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::ops::Range;
@@ -9,8 +10,34 @@ use super::syntax::{Scalar, Segment, folded_pointer, pointer, walk_in};
 use crate::Entity;
 use crate::format::{Format, InputError, InputErrorKind};
 use crate::scan::engine::{Finding, Scanner};
-use crate::scan::hints::{FieldHint, is_label_key};
+use crate::scan::hints::{FieldHint, identifier_type, is_label_key};
 use crate::scan::pattern::PatternId;
+
+/// What a FHIR identifier's `type` object says its siblings hold, read as
+/// the text walker reads it (`hints::type_label`): the last of its
+/// `coding[].code` (HL7 table 0203) and `text`, in member order.
+fn identifier_type_label(
+    t: &serde_json::Map<String, serde_json::Value>,
+) -> Option<String> {
+    use serde_json::Value;
+    let mut label = None;
+    for (k, v) in t {
+        match (k.as_str(), v) {
+            ("text", Value::String(s)) => label = Some(s.clone()),
+            ("coding", Value::Array(codings)) => {
+                for c in codings {
+                    if let Some(Value::String(code)) = c.get("code")
+                        && let Some(name) = identifier_type(code)
+                    {
+                        label = Some(name.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    label
+}
 
 /// Values that say nothing is there, including phisafe's own redactions
 /// (`[SSN]`, `[SSN:9f86d081884c7d65]`), so redacted output scans clean.
@@ -345,16 +372,27 @@ impl Scanner {
                 }
             }
             Value::Object(map) => {
-                // Labels as the text walker gives them, in member order.
-                let mut label: Option<&str> = None;
+                // Labels as the text walker gives them, in member order:
+                // what a FHIR identifier's `type` says is kept.
+                let mut label: Option<Cow<'_, str>> = None;
+                let mut typed = false;
                 for (k, v) in map {
                     path.push(Segment::Key(k.clone()));
-                    self.walk_value(v, path, label, visit);
+                    self.walk_value(v, path, label.as_deref(), visit);
                     path.pop();
-                    if let Value::String(s) = v
-                        && is_label_key(k.as_bytes())
-                    {
-                        label = Some(s);
+                    match v {
+                        Value::String(s)
+                            if !typed && is_label_key(k.as_bytes()) =>
+                        {
+                            label = Some(Cow::Borrowed(s));
+                        }
+                        Value::Object(t) if k == "type" => {
+                            if let Some(l) = identifier_type_label(t) {
+                                label = Some(Cow::Owned(l));
+                                typed = true;
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -965,6 +1003,48 @@ mod tests {
         let got = Scanner::new().scan_json_value(&value);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].finding().entity(), Entity::Phone);
+    }
+
+    #[test]
+    fn a_fhir_identifier_type_names_its_value() {
+        // HL7 table 0203 codes and the type's text; a local system OID
+        // after the type does not undo what the type said.
+        let text = r#"{"identifier": [{"use": "usual", "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}, "system": "urn:oid:1.2.36.146.595.217.0.1", "value": "0843875"}, {"type": {"text": "Driver's license number"}, "value": "TR558102"}, {"type": {"coding": [{"code": "XX"}]}, "system": "urn:oid:1.2.3", "value": "77120553"}, {"type": {"coding": [{"code": "SS"}]}, "value": "219099999"}]}"#;
+        let got = found(text);
+        let entities: Vec<_> =
+            got.iter().map(|g| (g.1, g.2.as_str())).collect();
+        assert_eq!(
+            entities,
+            [
+                (Entity::Mrn, "0843875"),
+                (Entity::DriverLicense, "TR558102"),
+                (Entity::Ssn, "219099999"),
+            ],
+            "{got:?}"
+        );
+        // The type names only its own identifier's values.
+        let got = found(
+            r#"[{"type": {"coding": [{"code": "MR"}]}}, {"value": "0843875"}]"#,
+        );
+        assert!(got.is_empty(), "{got:?}");
+        // The parsed-value walker gives the same labels.
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let parsed: Vec<_> = Scanner::new()
+            .scan_json_value(&value)
+            .iter()
+            .map(|f| (f.finding().entity(), f.pointer().to_string()))
+            .collect();
+        let walked: Vec<_> = got_pointers(text);
+        assert_eq!(parsed, walked);
+    }
+
+    fn got_pointers(text: &str) -> Vec<(Entity, String)> {
+        Scanner::new()
+            .scan_json(text.as_bytes())
+            .unwrap()
+            .iter()
+            .map(|f| (f.finding().entity(), f.pointer().to_string()))
+            .collect()
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use crate::format::{Format, InputError, InputErrorKind};
-use crate::scan::hints::is_label_key;
+use crate::scan::hints::{is_label_key, type_label};
 
 /// One step of a path: an object key or an array index.
 #[derive(Clone, Debug)]
@@ -243,6 +243,21 @@ pub(crate) fn decode_key(src: &[u8]) -> Result<String, InputError> {
     })
 }
 
+/// The label an object's members have been given so far: a sibling's
+/// text (`"system": ".../us-ssn"`), or what a FHIR identifier's `type`
+/// says (`"type": {"coding": [{"code": "MR"}]}`), which a later sibling
+/// naming nothing (`"system": "urn:oid:1.2.36..."`) does not replace.
+struct Label {
+    text: String,
+    typed: bool,
+}
+
+impl Label {
+    fn text(l: &Option<Label>) -> Option<&str> {
+        l.as_ref().map(|l| l.text.as_str())
+    }
+}
+
 /// Walks one JSON document, calling `visit` for every string and number
 /// with its path and the label a sibling gave it
 /// ([`is_label_key`](crate::scan::hints::is_label_key));
@@ -260,7 +275,7 @@ pub(crate) fn walk_in(
     // b'{' or b'[' for each open container, and the label its members
     // have been given so far.
     let mut open: Vec<u8> = Vec::new();
-    let mut labels: Vec<Option<String>> = Vec::new();
+    let mut labels: Vec<Option<Label>> = Vec::new();
     'value: loop {
         c.skip_ws();
         match c.peek() {
@@ -296,20 +311,36 @@ pub(crate) fn walk_in(
             }
             Some(b'"') => {
                 let s = c.string()?;
-                let label = labels.last().and_then(Option::as_deref);
+                let label = labels.last().and_then(Label::text);
                 let labelled = match path.last() {
                     Some(Segment::Key(k)) => is_label_key(k.as_bytes()),
                     _ => false,
                 };
-                let text = labelled.then(|| scalar_text(src, &s));
+                let typed = type_label(&path);
+                let text = (labelled || typed.is_some())
+                    .then(|| scalar_text(src, &s));
                 visit(&path, label, s);
-                if let (Some(text), Some(slot)) = (text, labels.last_mut()) {
-                    *slot = Some(text);
+                match (typed, text) {
+                    (Some((up, read)), Some(text)) => {
+                        if let Some(i) = labels.len().checked_sub(up)
+                            && let Some(text) = read(&text)
+                        {
+                            labels[i] = Some(Label { text, typed: true });
+                        }
+                    }
+                    (None, Some(text)) => {
+                        if let Some(slot) = labels.last_mut()
+                            && !slot.as_ref().is_some_and(|l| l.typed)
+                        {
+                            *slot = Some(Label { text, typed: false });
+                        }
+                    }
+                    _ => {}
                 }
             }
             Some(b'-' | b'0'..=b'9') => {
                 let raw = c.number()?;
-                let label = labels.last().and_then(Option::as_deref);
+                let label = labels.last().and_then(Label::text);
                 visit(&path, label, Scalar::Number { raw });
             }
             Some(b't' | b'f' | b'n') => {
