@@ -907,8 +907,9 @@ fn compile(
     // `hl7::MAX_SEGMENT` before it, and ends within the segment.
     let max_match_len =
         max_match_len.max(kv::MAX_VALUE + 16).max(hl7::MAX_SEGMENT + 8);
+    // A logged parameter's statement is up to `kv::BIND_REACH` before it.
     let behind = margin
-        .max(kv::REACH_BEHIND + kv::MAX_VALUE + 16)
+        .max(kv::REACH_BEHIND + kv::BIND_REACH + kv::MAX_VALUE + 16)
         .max(hl7::MAX_SEGMENT + 16)
         .max(dicom::MAX_ELEMENT + 16);
     Ok(Scanner {

@@ -154,8 +154,21 @@ impl Names {
     /// word ("Stable", "Pending") unless a capitalized name ("Will"); any case, since fields hold `QUIXOTE`
     /// and `quixote` alike. The field's name is the evidence.
     pub(crate) fn is_name_value(&self, m: &[u8]) -> bool {
+        // A query string's value: `Kavitha%20Pavlovich`, `Jo+Ruiz`.
+        if memchr::memmem::find(m, b"%20").is_some() {
+            let spaced: Vec<u8> = m
+                .split(|&b| b == b'%')
+                .enumerate()
+                .flat_map(|(i, part)| match part.strip_prefix(b"20") {
+                    Some(rest) if i > 0 => [&b" "[..], rest].concat(),
+                    _ if i > 0 => [&b"%"[..], part].concat(),
+                    _ => part.to_vec(),
+                })
+                .collect();
+            return self.is_name_value(&spaced);
+        }
         let split = |b: &u8| {
-            b.is_ascii_whitespace() || matches!(b, b',' | b'^' | b'/')
+            b.is_ascii_whitespace() || matches!(b, b',' | b'^' | b'/' | b'+')
         };
         // A title before the name is the name's, not a word of its own.
         let title = |t: &[u8]| {
@@ -311,6 +324,11 @@ mod tests {
     fn name_values() {
         let n = Names::default_pack();
         assert!(n.is_name_value(b"QUIXOTE"));
+        // Query strings encode the space.
+        assert!(n.is_name_value(b"Kavitha%20Pavlovich"));
+        assert!(n.is_name_value(b"Jayme+Smith"));
+        assert!(!n.is_name_value(b"E12345%20x"));
+        assert!(!n.is_name_value(b"Pending%20review"));
         assert!(n.is_name_value(b"maria lopez"));
         assert!(n.is_name_value("Łęcki".as_bytes()));
         assert!(!n.is_name_value(b"Stable"));

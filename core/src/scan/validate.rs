@@ -661,8 +661,14 @@ fn phone(m: &[u8]) -> bool {
 }
 
 fn email(m: &[u8]) -> bool {
-    let Some(at) = m.iter().rposition(|&b| b == b'@') else { return false };
-    let (local, domain) = (&m[..at], &m[at + 1..]);
+    // Query strings write the `@` as `%40` (`?recipient=jo%40mail.com`).
+    let (local, domain) = match m.iter().rposition(|&b| b == b'@') {
+        Some(at) => (&m[..at], &m[at + 1..]),
+        None => match memchr::memmem::rfind(m, b"%40") {
+            Some(at) => (&m[..at], &m[at + 3..]),
+            None => return false,
+        },
+    };
     if local.is_empty() || local.len() > 64 || domain.len() > 253 {
         return false;
     }

@@ -72,7 +72,14 @@ pub(crate) fn placeholder(v: &[u8]) -> bool {
         b"<redacted>",
         b"0",
     ];
-    EMPTY.iter().any(|e| v.eq_ignore_ascii_case(e))
+    // A statement's bind placeholder (`SET mrn = $1`, `?`, `%s`) stands
+    // for a value logged elsewhere.
+    let bind = match v {
+        [b'$', n @ ..] => !n.is_empty() && n.iter().all(u8::is_ascii_digit),
+        b"?" | b"%s" => true,
+        _ => false,
+    };
+    bind || EMPTY.iter().any(|e| v.eq_ignore_ascii_case(e))
 }
 
 /// What [`Scanner::walk_value`] calls for each scalar: its path, the label

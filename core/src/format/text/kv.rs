@@ -36,6 +36,10 @@ pub(crate) const MAX_VALUE: usize = 256;
 /// How far before a value's first byte its key may start.
 pub(crate) const REACH_BEHIND: usize = MAX_KEY + MAX_LEADER + 16;
 
+/// How far before a bound parameter (`parameters: $1 = '...'`) the
+/// statement naming its column (`SET mrn = $1`) is looked for.
+pub(crate) const BIND_REACH: usize = 1536;
+
 /// A key and its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct KeyValue {
@@ -89,6 +93,9 @@ pub(crate) fn pairs(
             {
                 parens(fields, buf, hay, op, &mut f);
                 None
+            }
+            b'=' if bound_parameter(hay, op).is_some() => {
+                parameter(fields, buf, hay, op)
             }
             b'=' => assign(fields, buf, hay, op),
             _ => colon(fields, buf, hay, op),
@@ -224,8 +231,8 @@ fn parens(
         return;
     };
     let close = from + close;
-    let keys = split_list(hay, open + 1..op - 1);
-    let values = split_list(hay, from..close);
+    let keys = split_list(hay, open + 1..op - 1, b", ");
+    let values = split_list(hay, from..close, b", ");
     let mut values = values;
     if keys.len() == 1 {
         values = std::iter::once(from..close).collect();
@@ -242,8 +249,12 @@ fn parens(
     }
 }
 
-/// The items of a `, `-separated list in `hay[span]`, trimmed.
-fn split_list(hay: &[u8], span: Range<usize>) -> Vec<Range<usize>> {
+/// The items of a `sep`-separated list in `hay[span]`, trimmed.
+fn split_list(
+    hay: &[u8],
+    span: Range<usize>,
+    sep: &[u8],
+) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start = span.start;
     let mut push = |s: usize, e: usize| {
@@ -252,12 +263,111 @@ fn split_list(hay: &[u8], span: Range<usize>) -> Vec<Range<usize>> {
         let trail = t.len() - t.trim_ascii_end().len();
         out.push(s + lead..(e - trail).max(s + lead));
     };
-    for i in memchr::memmem::find_iter(&hay[span.clone()], b", ") {
+    for i in memchr::memmem::find_iter(&hay[span.clone()], sep) {
         push(start, span.start + i);
-        start = span.start + i + 2;
+        start = span.start + i + sep.len();
     }
     push(start, span.end);
     out
+}
+
+/// The placeholder `$N` before the `=` at `op`, as PostgreSQL logs the
+/// parameters of a statement (`DETAIL:  parameters: $1 = '219099999'`):
+/// its number's bytes.
+fn bound_parameter(hay: &[u8], op: usize) -> Option<Range<usize>> {
+    let end = trim_back(hay, op);
+    let digits = hay[..end].iter().rev().take_while(|b| b.is_ascii_digit());
+    let start = end - digits.count();
+    (start < end && start > 0 && hay[start - 1] == b'$').then_some(start..end)
+}
+
+/// `$1 = 'value'` after a statement that names the column `$1` is bound
+/// to: `UPDATE patients SET mrn = $1`, `WHERE ssn = $2`, `INSERT INTO t
+/// (mrn, dob) VALUES ($1, $2)`. The statement is the nearest placeholder
+/// of that number within [`BIND_REACH`] before the parameter's line that
+/// is not itself a logged parameter.
+fn parameter(
+    fields: &Fields,
+    buf: &mut Reader,
+    hay: &[u8],
+    op: usize,
+) -> Option<KeyValue> {
+    let number = bound_parameter(hay, op)?;
+    let n = &hay[number.clone()];
+    let low = number.start.saturating_sub(BIND_REACH);
+    let mut end = number.start - 1;
+    let at = loop {
+        let i = low + memchr::memmem::rfind(&hay[low..end], n)?;
+        end = i;
+        let after = &hay[i + n.len()..];
+        if i == 0
+            || hay[i - 1] != b'$'
+            || after.first().is_some_and(u8::is_ascii_digit)
+        {
+            continue;
+        }
+        // `$1 = '...'`: a parameter logged before, not a placeholder.
+        let rest = after.trim_ascii_start();
+        if rest.starts_with(b"= '") || rest.starts_with(b"= NULL") {
+            continue;
+        }
+        break i - 1;
+    };
+    let key = placeholder_column(hay, at)?;
+    let hint = key_hint(fields, buf, hay, key)?;
+    value_after(hay, op + 1, Style::Assign, hint)
+}
+
+/// The column a placeholder at `at` (its `$`) stands for: the operand of
+/// a comparison or assignment before it, or the column in the same place
+/// of an INSERT's column list.
+fn placeholder_column(hay: &[u8], at: usize) -> Option<Range<usize>> {
+    let low = at.saturating_sub(MAX_VALUE);
+    let before = trim_back(hay, at);
+    match hay[..before].last()? {
+        b'=' | b'<' | b'>' => {
+            let mut op = before - 1;
+            while op > low && matches!(hay[op - 1], b'<' | b'>' | b'!') {
+                op -= 1;
+            }
+            let end = trim_back(hay, op);
+            let end = if hay[..end].ends_with(b"\"") { end - 1 } else { end };
+            let key = key_before(hay, end, false)?;
+            // `p.mrn`: the column, not its table.
+            let dot = hay[key.clone()].iter().rposition(|&b| b == b'.');
+            Some(dot.map_or(key.clone(), |d| key.start + d + 1..key.end))
+        }
+        b'(' | b',' => {
+            // Which item of the VALUES tuple, and that item of the column
+            // list before it.
+            let open = hay[low..before]
+                .iter()
+                .rposition(|&b| matches!(b, b'(' | b')'))
+                .map(|i| low + i)
+                .filter(|&i| hay[i] == b'(')?;
+            let index = hay[open..at].iter().filter(|&&b| b == b',').count();
+            let head = trim_back(hay, open);
+            if !hay[..head].to_ascii_uppercase().ends_with(b"VALUES") {
+                return None;
+            }
+            let close = trim_back(hay, head - 6);
+            if close == 0 || hay[close - 1] != b')' {
+                return None;
+            }
+            let cols_low = close.saturating_sub(MAX_VALUE);
+            let cols_open = cols_low
+                + hay[cols_low..close - 1].iter().rposition(|&b| b == b'(')?;
+            let col = split_list(hay, cols_open + 1..close - 1, b",")
+                .into_iter()
+                .nth(index)?;
+            // `"mrn"`: the name inside its quotes.
+            let quoted = col.len() >= 2
+                && hay[col.start] == b'"'
+                && hay[col.end - 1] == b'"';
+            Some(if quoted { col.start + 1..col.end - 1 } else { col })
+        }
+        _ => None,
+    }
 }
 
 /// `type=DL state=OH number=TR558102`: a generic key (`number`, `id`,
@@ -667,6 +777,32 @@ mod tests {
         // Keys that say nothing, and no keys at all.
         assert_eq!(found("Key (order_id)=(4471) is not present"), []);
         assert_eq!(found("f(x)=(y)"), []);
+    }
+
+    #[test]
+    fn logged_parameters_take_the_column_of_their_placeholder() {
+        use FieldHint::Entity as E;
+        let log = "\
+2024-04-11 11:37:15 UTC [1] app@ehr LOG:  execute <unnamed>: UPDATE patients SET mrn = $1 WHERE id = $2
+2024-04-11 11:37:15 UTC [1] app@ehr DETAIL:  parameters: $1 = 'K2091', $2 = '9529'
+2024-04-11 11:37:16 UTC [2] app@ehr LOG:  execute <unnamed>: INSERT INTO patients (id, \"dob\", cell) VALUES ($1, $2, $3)
+2024-04-11 11:37:16 UTC [2] app@ehr DETAIL:  parameters: $1 = '7', $2 = '1957-03-14', $3 = NULL
+2024-04-11 11:37:17 UTC [3] app@ehr LOG:  execute <unnamed>: SELECT * FROM patients p WHERE p.first_name=$1 AND age >= $2
+2024-04-11 11:37:17 UTC [3] app@ehr DETAIL:  parameters: $1 = 'Gianluca', $2 = '40'
+";
+        // The statement's own `mrn = $1` is a pair too; the scanner drops
+        // placeholders (`$1`, `NULL`) as values.
+        let values: Vec<_> = found(log)
+            .into_iter()
+            .filter(|(_, v)| !crate::format::json::placeholder(v.as_bytes()))
+            .collect();
+        assert_eq!(
+            values,
+            [(E(0), "K2091"), (E(1), "1957-03-14"), (E(2), "Gianluca")]
+        );
+        // A parameter with no statement before it says nothing.
+        assert_eq!(found("DETAIL:  parameters: $1 = 'K2091'"), []);
+        assert_eq!(found("x $1 = 'K2091'\nparameters: $1 = 'K2091'"), []);
     }
 
     #[test]
