@@ -15,8 +15,9 @@ extension such a file would carry.
 Genres and their share: clinical notes (34 kinds), logs (31 formats and
 free-text lines), HL7 v2 and DICOM, JSON (FHIR, API payloads, webhooks,
 event lines) and tables (CSV in four delimiters with and without headers
-and preambles, pg_dump COPY and INSERT forms, mysqldump, psql sessions,
-hand-written SQL).
+and preambles, lists of one column, writers that do not quote or escape,
+records exported a field per row, pg_dump COPY and INSERT forms,
+mysqldump, psql sessions, hand-written SQL).
 """
 
 import argparse
@@ -32,7 +33,7 @@ from corpus.doc import Doc  # noqa: E402
 MAKERS = [
     (notes.make, 30), (logs.make, 30), (hl7.make_hl7, 7), (hl7.make_dicom, 3),
     (payloads.make_json, 7), (payloads.make_jsonl, 3),
-    (tables.make_csv, 9), (tables.make_pg_dump, 4), (tables.make_mysqldump, 2),
+    (tables.make_csv, 9), (tables.make_kv_table, 2), (tables.make_pg_dump, 4), (tables.make_mysqldump, 2),
     (tables.make_psql_transcript, 2), (tables.make_hand_sql, 2),
 ]
 

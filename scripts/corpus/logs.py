@@ -57,6 +57,7 @@ KEYS = {
     "mac": [["mac"], ["mac", "address"], ["hw", "addr"], ["bssid"]],
     "appt": [["appt", "date"], ["appointment", "date"], ["visit", "date"], ["scheduled", "for"]],
     "age": [["age"], ["patient", "age"], ["age", "years"]],
+    "comment": [["note"], ["comment"], ["reason"], ["description"], ["free", "text"], ["message", "body"]],
 }
 
 # Keys of values that are not PHI, with value makers: the negatives.
@@ -123,7 +124,34 @@ def phi_field(kind, r):
         return R.choice(KEYS[kind]), v.date_piece(v.recent_date(), R.choice(["iso", "us"]))
     if kind == "age":
         return R.choice(KEYS[kind]), P("AGE", str(v.age_over_89()))
+    if kind == "comment":
+        # Free text that quotes what someone said or wrote: the quotes are
+        # escaped wherever the format quotes the value.
+        return R.choice(KEYS[kind]), R.choice([
+            ['pt said "call me at ', P("PHONE", v.phone()), ' after 5"'],
+            ['caller "', P("PERSON", r.pt.full()), '" asked about refill'],
+            ['portal msg: "my new address is ', P("STREET_ADDRESS", r.addr.street), '"'],
+            ['"', P("PERSON", r.pt.first), '" no-show, rescheduled'],
+            ['wrote "dob ', v.dob_piece("us"), ' not ', v.date_piece(v.recent_date(), "us"), '"'],
+        ])
     raise ValueError(kind)
+
+
+def val_text(val):
+    """The text of a field value: a string, a piece or a list of pieces."""
+    if isinstance(val, list):
+        return "".join(val_text(x) for x in val)
+    return str(val)
+
+
+def escaped(val, quote='"'):
+    """`val` with backslashes and `quote` escaped, as logfmt, JSON and Ruby
+    write a quoted value."""
+    if isinstance(val, list):
+        return [escaped(x, quote) for x in val]
+    if isinstance(val, P):
+        return P(val.ent, *[escaped(x, quote) for x in val.parts])
+    return val.replace("\\", "\\\\").replace(quote, "\\" + quote)
 
 
 def neg_field():
@@ -151,6 +179,8 @@ EVENTS = [
     ("patient demographics", ["name", "age"], []),
     ("welcome email sent", ["email", "first"], []),
     ("referral received", ["npi", "mrn", "last"], ["icd10"]),
+    ("patient message received", ["mrn", "comment"], []),
+    ("call logged", ["comment"], ["status"]),
 ]
 
 QUIET = [
@@ -167,9 +197,9 @@ def render_fields(fields, style):
     pairs = [(key_style(k, keystyle), val) for k, val in fields]
     if style == "logfmt":
         for i, (k, val) in enumerate(pairs):
-            s = str(val)
+            s = val_text(val)
             q = " " in s or '"' in s or "=" in s
-            out += [" " if i else "", k, "=", '"' if q else "", val, '"' if q else ""]
+            out += [" " if i else "", k, "=", '"' if q else "", escaped(val) if q else val, '"' if q else ""]
     elif style == "pipe":
         for i, (k, val) in enumerate(pairs):
             out += ["|" if i else "", k, "=", val]
@@ -179,9 +209,9 @@ def render_fields(fields, style):
     elif style == "json":
         out.append("{")
         for i, (k, val) in enumerate(pairs):
-            s = str(val)
+            s = val_text(val)
             num = s.isdigit() and not s.startswith("0") and len(s) < 16 and R.random() < 0.5
-            out += [", " if i and R.random() < 0.5 else ("," if i else ""), json.dumps(k), ":", "" if num else '"', val, "" if num else '"']
+            out += [", " if i and R.random() < 0.5 else ("," if i else ""), json.dumps(k), ":", "" if num else '"', escaped(val), "" if num else '"']
         out.append("}")
     elif style == "pyrepr":
         out.append("{")
@@ -191,12 +221,12 @@ def render_fields(fields, style):
     elif style == "ruby":
         out.append("{")
         for i, (k, val) in enumerate(pairs):
-            out += [", " if i else "", json.dumps(k), "=>", '"', val, '"']
+            out += [", " if i else "", json.dumps(k), "=>", '"', escaped(val), '"']
         out.append("}")
     elif style == "java":
         out.append(R.choice(["Patient", "PatientDTO", "Member", "Request"]) + "{")
         for i, (k, val) in enumerate(pairs):
-            s = str(val)
+            s = val_text(val)
             quoted = not s.replace("-", "").isdigit()
             out += [", " if i else "", k, "=", "'" if quoted else "", val, "'" if quoted else ""]
         out.append("}")
@@ -222,6 +252,8 @@ def url_encoded(val):
     """A query-string value as browsers send it: spaces, @ and + escaped."""
     def enc(t):
         return t.replace("%", "%25").replace("+", "%2B").replace("@", "%40").replace(" ", "%20")
+    if isinstance(val, list):
+        return [url_encoded(x) for x in val]
     if isinstance(val, P):
         return P(val.ent, enc(val.text()))
     return enc(str(val))

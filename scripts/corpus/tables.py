@@ -101,12 +101,13 @@ def note_value(r):
 
 
 class Table:
-    def __init__(self, name=None, style=None, date_style=None):
+    def __init__(self, name=None, style=None, date_style=None, kinds=None):
         self.name = name or R.choice(list(TABLES))
-        kinds = list(TABLES[self.name])
-        extra = [k for k in COLUMNS if k not in kinds and R.random() < 0.08]
+        fixed = kinds is not None
+        kinds = list(kinds or TABLES[self.name])
+        extra = [k for k in COLUMNS if k not in kinds and R.random() < 0.08 and not fixed]
         kinds += extra
-        if R.random() < 0.5:
+        if R.random() < 0.5 and not fixed:
             head, rest = kinds[:1], kinds[1:]
             R.shuffle(rest)
             kinds = head + rest
@@ -153,8 +154,17 @@ def cell_text(val):
 # ---------------------------------------------------------------- CSV
 
 
-def csv_cell(d, val, delim, quote_all):
+def csv_cell(d, val, delim, quote_all, naive=None):
+    """One field. `naive`: how a hand-rolled writer gets it wrong: "raw"
+    never quotes (a delimiter in a note adds a field), "unescaped" quotes
+    every field but leaves inner quotes single (`"said "hi" today"`)."""
     text = cell_text(val)
+    if naive == "raw":
+        d.add(val if val is not None else "")
+        return
+    if naive == "unescaped":
+        d.add('"', val if val is not None else "", '"')
+        return
     needs = quote_all or any(c in text for c in (delim, '"', "\n", "\r"))
     if not needs:
         d.add(val if val is not None else "")
@@ -179,8 +189,13 @@ def make_csv(d_factory):
     header = R.random() < 0.8
     preamble = R.random() < 0.25
     eu = delim == ";" and R.random() < 0.7
-    t = Table(date_style="eu_dot" if eu else None)
-    name = f"csv_{ {',': 'comma', ';': 'semicolon', chr(9): 'tab', '|': 'pipe'}[delim]}{'' if header else '_noheader'}{'_preamble' if preamble else ''}"
+    # A list of one column (NPIs to credential, MRNs to merge), and the
+    # writers that do not follow RFC 4180.
+    single = R.random() < 0.06
+    naive = R.choice(["raw", "unescaped"]) if R.random() < 0.08 else None
+    kinds = [R.choice(["npi", "mrn", "email", "ssn", "phone", "member", "dl", "full"])] if single else None
+    t = Table(date_style="eu_dot" if eu else None, kinds=kinds)
+    name = f"csv_{ {',': 'comma', ';': 'semicolon', chr(9): 'tab', '|': 'pipe'}[delim]}{'' if header else '_noheader'}{'_preamble' if preamble else ''}{'_onecolumn' if single else ''}{'_' + naive if naive else ''}"
     d = d_factory("table", name, "csv", ext)
     eol = "\r\n" if R.random() < 0.3 else "\n"
     quote_all = R.random() < 0.3
@@ -205,10 +220,37 @@ def make_csv(d_factory):
                 d.add(delim)
             if eu and t.kinds[j] == "amount" and val:
                 val = val.replace(".", ",")
-            csv_cell(d, val, delim, quote_all)
+            csv_cell(d, val, delim, quote_all, naive)
         d.add(eol)
     if R.random() < 0.1:
         d.add(f"Total rows: {i + 1}{eol}")
+    return d
+
+
+def make_kv_table(d_factory):
+    """One record exported a field per row, as an EHR's summary screen or a
+    form is saved to CSV or TSV: the label is the field before the value,
+    and often there is no header at all."""
+    delim = R.choice(["\t", "\t", ",", ";", "|"])
+    header = R.random() < 0.4
+    ext = "tsv" if delim == "\t" and R.random() < 0.6 else ("txt" if delim == "\t" else "csv")
+    name = f"kv_table_{ {',': 'comma', ';': 'semicolon', chr(9): 'tab', '|': 'pipe'}[delim]}{'' if header else '_noheader'}"
+    d = d_factory("table", name, "csv", ext)
+    t = Table(style=R.choice(["title", "title", "upper_space", "snake"]))
+    eol = "\r\n" if R.random() < 0.3 else "\n"
+    if header:
+        d.add(R.choice(["Field", "Attribute", "Name", "Item"]), delim, R.choice(["Value", "Data", "Result"]), eol)
+    for _ in range(R.randint(1, 3)):
+        for c, k, val in zip(t.cols, t.kinds, t.row(0)):
+            if k == "id":
+                continue
+            csv_cell(d, c, delim, False)
+            d.add(delim)
+            csv_cell(d, val, delim, False)
+            d.add(eol)
+        if R.random() < 0.5:
+            d.add(eol)
+        t = Table(name=t.name, style=t.style, date_style=t.date_style)
     return d
 
 

@@ -565,7 +565,10 @@ impl Inner {
         let checked = checked
             && (p.column_evidence
                 || p.validator.is_some_and(|v| v.is_checksum()));
-        if hits.negative || (p.context_required && !hits.positive && !checked)
+        // Evidence for outweighs evidence against: a date next to `dob`
+        // stays a date with `Version=5.2` on the same line.
+        if (hits.negative && !hits.positive)
+            || (p.context_required && !hits.positive && !checked)
         {
             return;
         }

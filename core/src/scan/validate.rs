@@ -187,7 +187,11 @@ impl Validator {
                 let long_code = m.len() >= 8
                     && m.iter()
                         .all(|b| b.is_ascii_alphanumeric() || *b == b'-');
-                (d.len() >= 2 || (d.len() == 1 && long_code))
+                // Washington's WDL licences can be letters throughout.
+                let wdl = m.len() == 12
+                    && m.starts_with(b"WDL")
+                    && m.iter().all(u8::is_ascii_alphanumeric);
+                (d.len() >= 2 || (d.len() == 1 && long_code) || wdl)
                     && (d.len() < m.len() || not_trivial(&d))
             }
             Validator::Zip => zip(m),
@@ -1011,6 +1015,8 @@ mod tests {
     fn codes_need_digits() {
         assert!(check(Validator::HasDigit, "TR558102"));
         assert!(check(Validator::HasDigit, "WDLTUOBPB1TA"));
+        assert!(check(Validator::HasDigit, "WDLLDGNYGALG"));
+        assert!(!check(Validator::HasDigit, "XDLLDGNYGALG"));
         assert!(!check(Validator::HasDigit, "ABC1"));
         assert!(!check(Validator::HasDigit, "pending"));
     }

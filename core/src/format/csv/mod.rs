@@ -24,7 +24,7 @@ pub(crate) mod sniff;
 mod syntax;
 
 pub use scan::{CsvRecord, CsvScan};
-pub(crate) use scan::{Kind, scan_record, unnamed};
+pub(crate) use scan::{Kind, cell_hint, scan_record, unnamed};
 pub(crate) use syntax::{Field, split, trim_terminator};
 
 /// How a delimited file is laid out.

@@ -6,7 +6,9 @@ use crate::scan::hints::FieldHint;
 use std::io::{self, BufRead, Write};
 
 use super::{CsvOptions, CsvScan};
-use crate::format::csv::{Kind, scan_record, split, trim_terminator, unnamed};
+use crate::format::csv::{
+    Kind, cell_hint, scan_record, split, trim_terminator, unnamed,
+};
 use crate::{Finding, Redactor};
 
 use crate::format::batch::{self, End};
@@ -153,11 +155,13 @@ impl Redactor {
         let mut count = 0;
         let mut at = 0;
         let mut plain = Vec::new();
+        let mut before = None;
         for (column, field) in fields.iter().enumerate() {
             let hint =
-                hints.get(column).copied().unwrap_or(FieldHint::Unknown);
+                cell_hint(self.scanner(), hints, column, before.as_deref());
             let (value, _) = field.value(body);
             let found = self.scanner().scan_hinted(hint, &value);
+            before = Some(value.clone());
             if found.is_empty() {
                 continue;
             }

@@ -446,17 +446,29 @@ impl<R: BufRead> CsvScan<'_, R> {
         let headerless = self.headers.is_none();
         let mut shapes: Vec<Shapes> =
             vec![Shapes::default(); self.hints.len()];
+        // Per column: non-empty values, and how many are field names.
+        let mut labels = vec![(0usize, 0usize); self.hints.len()];
         for a in self.ahead.iter().filter(|a| a.raw.0 == Kind::Data) {
             let body = trim_terminator(&a.bytes);
             for (column, field) in fields(body, delim).into_iter().enumerate()
             {
-                if self.hints.get(column) != Some(&FieldHint::Unknown) {
-                    continue;
-                }
                 let (value, _) = field.value(body);
                 if !value
                     .iter()
                     .any(|b| b.is_ascii_alphanumeric() || *b >= 0x80)
+                {
+                    continue;
+                }
+                // A field name (`Last Name`, `DOB`) labels the next field,
+                // as a record exported a field per row writes it: it is
+                // not a value of its own column.
+                let label =
+                    self.scanner.label_cell_hint(&value) != FieldHint::Unknown;
+                if let Some(l) = labels.get_mut(column) {
+                    l.0 += 1;
+                    l.1 += usize::from(label);
+                }
+                if label || self.hints.get(column) != Some(&FieldHint::Unknown)
                 {
                     continue;
                 }
@@ -498,6 +510,14 @@ impl<R: BufRead> CsvScan<'_, R> {
                 && let Some(class) = self.scanner.key_class(entity)
             {
                 self.hints[column] = FieldHint::Entity(class);
+            }
+        }
+        // A column of field names (`Name,Value` over `MRN,518830`) holds
+        // labels, whatever its header says: its fields are read as such
+        // ([`cell_hint`]), not as names.
+        for (column, &(values, n)) in labels.iter().enumerate() {
+            if values >= CLASSIFY_MIN_VALUES && n * 10 >= values * 6 {
+                self.hints[column] = FieldHint::Unknown;
             }
         }
         // A headerless export whose values show PHI in some column: its
@@ -640,6 +660,23 @@ pub(crate) fn unnamed(hints: &[FieldHint]) -> bool {
     hints.iter().all(|h| *h == FieldHint::Unknown)
 }
 
+/// The hint a field is read with: its column's, or where the column says
+/// nothing, what the field before it says as a label (`MRN\t518830`,
+/// `Date of Birth,03/14/1957`: a record exported a field per row).
+pub(crate) fn cell_hint(
+    scanner: &Scanner,
+    hints: &[FieldHint],
+    column: usize,
+    before: Option<&[u8]>,
+) -> FieldHint {
+    match hints.get(column).copied().unwrap_or(FieldHint::Unknown) {
+        FieldHint::Unknown => {
+            before.map_or(FieldHint::Unknown, |b| scanner.label_cell_hint(b))
+        }
+        hint => hint,
+    }
+}
+
 /// Whether records of this kind are data rows.
 fn is_row(kind: Kind) -> bool {
     matches!(kind, Kind::Data | Kind::Ragged)
@@ -677,9 +714,9 @@ pub(crate) fn scan_record(
     let fields = fields(body, delimiter);
     let mut findings = Vec::new();
     if kind != Kind::Header {
+        let mut before: Option<std::borrow::Cow<'_, [u8]>> = None;
         for (column, field) in fields.iter().enumerate() {
-            let hint =
-                hints.get(column).copied().unwrap_or(FieldHint::Unknown);
+            let hint = cell_hint(scanner, hints, column, before.as_deref());
             let (value, map) = field.value(body);
             for f in scanner.scan_hinted(hint, &value) {
                 let (start, end) = match &map {
@@ -700,6 +737,7 @@ pub(crate) fn scan_record(
                     header: None,
                 });
             }
+            before = Some(value);
         }
     }
     if kind != Kind::Data || unnamed(hints) {
@@ -859,6 +897,39 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn a_record_exported_a_field_per_row_is_read_by_its_labels() {
+        // The label is the field before the value: names, MRNs and dates
+        // that no pattern finds alone are found, and a column of labels is
+        // not a column of names even under a `Name` header.
+        let rows = "Chart Number,M27776804\nSurname,Quixote\nFirst Name,Zed\nDate of Birth,17-MAY-2021\nStatus,closed\n";
+        for (text, headers) in
+            [(rows.to_string(), false), (format!("Name,Value\n{rows}"), true)]
+        {
+            let opts = CsvOptions::new().delimiter(b',').headers(headers);
+            let found: Vec<_> =
+                scan(&text, opts).into_iter().map(|f| (f.3, f.4)).collect();
+            assert_eq!(
+                found,
+                [
+                    (Entity::Mrn, "M27776804".to_string()),
+                    (Entity::Person, "Quixote".to_string()),
+                    (Entity::Person, "Zed".to_string()),
+                    (Entity::Date, "17-MAY-2021".to_string()),
+                ],
+                "{text}"
+            );
+            let redactor = crate::Redactor::new(Scanner::new());
+            let mut out = Vec::new();
+            redactor.redact_csv(text.as_bytes(), &mut out, opts).unwrap();
+            let out = String::from_utf8(out).unwrap();
+            for gone in ["M27776804", "Quixote", "Zed", "17-MAY"] {
+                assert!(!out.contains(gone), "{gone} in {out}");
+            }
+            assert!(out.contains("Surname,") && out.contains("Status,closed"));
+        }
     }
 
     #[test]

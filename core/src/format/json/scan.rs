@@ -168,6 +168,30 @@ impl Scanner {
         self.inner.fields.hint(name.as_bytes())
     }
 
+    /// What a table cell says of the cell after it when it is a label
+    /// (`Date of Birth`, `MRN`), as a record exported a field per row
+    /// writes it, read as a key in text is read: an entity, no PHI
+    /// (`created_at`: its dates are event times), or nothing.
+    pub(crate) fn label_cell_hint(&self, cell: &[u8]) -> FieldHint {
+        let cell = cell.trim_ascii();
+        // A field name has letters, and digits only at its end
+        // (`Address Line 1`); `Unit 5 rear lot` is a value.
+        let end = cell
+            .iter()
+            .rposition(|b| !b.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        let head = &cell[..end];
+        let label = (2..=48).contains(&cell.len())
+            && cell.iter().any(u8::is_ascii_alphabetic)
+            && !head.iter().any(u8::is_ascii_digit)
+            && head.iter().filter(|&&b| b == b' ').count() < 5;
+        if !label {
+            return FieldHint::Unknown;
+        }
+        let mut words = crate::scan::hints::WordBuf::default();
+        self.inner.fields.hint_key(cell, &mut words, true)
+    }
+
     /// [`Scanner::scan_scalar`] with the path's key hint already looked up.
     /// The first key class of `entity` (a `[[key]]` table of the pack):
     /// how a column of that entity's values is read.

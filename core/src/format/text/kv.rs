@@ -124,6 +124,14 @@ pub(crate) fn pairs(
             f(kv);
         }
     }
+    // `Date of Birth\t03/14/1957`: a form's fields a line each, as a
+    // spreadsheet or a two-column export pastes them.
+    for i in memchr::memchr_iter(b'\t', &hay[from..limit]) {
+        let op = from + i;
+        if let Some(kv) = tab(fields, buf, hay, op) {
+            f(kv);
+        }
+    }
 }
 
 /// Whether `hay[span]` lies in the value of a key that holds no PHI
@@ -138,16 +146,16 @@ pub(crate) fn not_phi_at(
     let low = span.start.saturating_sub(MAX_VALUE.min(96));
     let mut end = span.start;
     for _ in 0..4 {
-        let Some(i) = hay[low..end]
-            .iter()
-            .rposition(|&b| matches!(b, b'=' | b':' | b'\n' | b'.' | b'-'))
-        else {
+        let Some(i) = hay[low..end].iter().rposition(|&b| {
+            matches!(b, b'=' | b':' | b'\n' | b'.' | b'-' | b'\t')
+        }) else {
             return false;
         };
         let op = low + i;
         end = op;
         let pair = match hay[op] {
             b'\n' => return false,
+            b'\t' => tab(fields, buf, hay, op),
             b'=' => assign(fields, buf, hay, op),
             b':' => colon(fields, buf, hay, op),
             b'.' => {
@@ -502,6 +510,21 @@ fn dash(
     value_after(hay, op + 3, Style::Label, hint)
 }
 
+/// `MRN\t518830`: a label opening its line, a tab, its value.
+fn tab(
+    fields: &Fields,
+    buf: &mut Reader,
+    hay: &[u8],
+    op: usize,
+) -> Option<KeyValue> {
+    let key = key_before(hay, op, true)?;
+    if key.start != 0 && hay[key.start - 1] != b'\n' {
+        return None;
+    }
+    let hint = key_hint(fields, buf, hay, key)?;
+    value_after(hay, op + 1, Style::Label, hint)
+}
+
 /// `end` moved back over spaces and tabs.
 fn trim_back(hay: &[u8], mut end: usize) -> usize {
     while end > 0 && matches!(hay[end - 1], b' ' | b'\t') {
@@ -742,6 +765,10 @@ mod tests {
             [(E(4), "312-555-0187")]
         );
         assert_eq!(found("DOB - 03/14/1957\n"), [(E(1), "03/14/1957")]);
+        assert_eq!(
+            found("Patient ID\t0048213\nDate of Birth\t1/2/57\nx\tMRN\t5\n"),
+            [(E(0), "0048213"), (E(1), "1/2/57")]
+        );
         // A log line inside a JSON string: escapes end the value.
         assert_eq!(
             found(r#""msg": "Patient ID: 0048213\nDOB: 1/2/57\"""#),
@@ -757,6 +784,11 @@ mod tests {
         assert!(at("2026-12-03T"));
         assert!(!at("2026-12-03\""));
         assert!(not_phi_at(&dict(), b"created_at=2026-12-03T07:30", 11..21));
+        assert!(not_phi_at(
+            &dict(),
+            b"Created At\t2026-12-03 07:30\n",
+            11..21
+        ));
     }
 
     #[test]
