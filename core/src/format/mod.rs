@@ -203,6 +203,11 @@ mod tests {
             Format::detect(rows.replace('\t', ",").as_bytes()),
             Format::Text
         );
+        // ... and a trailer after them; other delimiters need five fields.
+        let trailed = format!("{rows}{rows}Total rows: 16\n");
+        assert_eq!(Format::detect(trailed.as_bytes()), Format::Tsv);
+        let wide = "1,0862914,Mia,Ito,1957-03-14\n".repeat(8);
+        assert_eq!(Format::detect(wide.as_bytes()), Format::Csv);
         for text in [
             // Logs with pipes or commas: no row of names opens them.
             "2024-07-23 10:55:44 | INFO | user=a | ok\n2024-07-23 10:55:45 | INFO | user=b | ok\n\

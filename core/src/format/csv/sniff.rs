@@ -198,11 +198,15 @@ pub(crate) fn table_delimiter(sample: &[u8]) -> Option<u8> {
             && table.len() > TABLE_ROWS
             && wide * 10 >= table.len() * 9
             && table[0].fields.len() == mode;
-        // Tabs are rare in prose and logs: rows enough say a table.
-        even && (is_names(table[0])
-            || (delim == b'\t'
-                && wide == table.len()
-                && wide >= 2 * TABLE_ROWS))
+        // Without a header, rows enough of one width say a table: every
+        // row but perhaps a trailer (`Total rows: 20`). Tabs are rare in
+        // prose and logs; other delimiters need wider rows.
+        let trailer =
+            usize::from(table.last().is_some_and(|r| r.fields.len() != mode));
+        let uniform = wide + trailer == table.len()
+            && wide >= 2 * TABLE_ROWS
+            && (delim == b'\t' || mode >= 5);
+        even && (is_names(table[0]) || uniform)
     })
 }
 
