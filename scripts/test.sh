@@ -54,12 +54,15 @@ echo "== python"
 scripts/wheels.sh --gnu-only target/wheels
 # A venv of our own under target/, with pytest and the frameworks the
 # integrations are tested through from PyPI. pyspark (with pyarrow and
-# pandas) runs phisafe.spark's tests in local mode on the machine's Java 17.
+# pandas) runs phisafe.spark's tests in local mode on the machine's Java 17,
+# and on a standalone cluster whose executors get the wheel from a packed
+# virtualenv (venv-pack), so that test is told where the wheel is.
 venv="$PWD/target/py-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 wheel="$(ls target/wheels/phisafe-*manylinux2014*.whl)"
 "$venv/bin/pip" install -q --disable-pip-version-check pytest hypothesis mypy httpx uvicorn \
-    "$wheel[fastapi,structlog]" "pyspark>=4.0,<5" pyarrow pandas
+    "$wheel[fastapi,structlog]" "pyspark>=4.0,<5" pyarrow pandas venv-pack
+export PHISAFE_WHEEL="$PWD/$wheel"
 "$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 # The hand-written stubs must match the installed module (checked from
 # outside the source tree, so that the wheel is what is imported), and the

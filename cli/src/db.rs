@@ -1,9 +1,9 @@
 //! `phisafe db`: phisafe's tables, column migrations and live-table scans
 //! in PostgreSQL or SQLite.
 
+use crate::Status;
 use std::io::Write;
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -184,13 +184,13 @@ fn open(
 
 /// Runs `phisafe db ...`; the exit code says whether every value was
 /// converted.
-pub(crate) fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
+pub(crate) fn db(cmd: DbCommand) -> anyhow::Result<Status> {
     let rt = runtime()?;
     match cmd {
         DbCommand::Init { db } => {
             rt.block_on(connect(&db))?;
             eprintln!("phisafe tables are up to date");
-            Ok(ExitCode::SUCCESS)
+            Ok(Status::SUCCESS)
         }
         DbCommand::EncryptColumn(args) => {
             let mut job = job(&args.column)?;
@@ -241,7 +241,7 @@ pub(crate) fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
                     None => writeln!(out, "{:<12} {n}", "plaintext")?,
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Status::SUCCESS)
         }
         DbCommand::Scan { db, table, sample } => {
             let scanner = phisafe::Scanner::new();
@@ -270,7 +270,7 @@ pub(crate) fn db(cmd: DbCommand) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "{phi} column(s) hold PHI; encrypt them with `phisafe db encrypt-column`"
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Status::SUCCESS)
         }
     }
 }
@@ -285,7 +285,7 @@ fn run_column(
     args: &ColumnArgs,
     job: ColumnJob,
     op: Operation,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Status> {
     let scope_name = args
         .scope
         .clone()
@@ -358,12 +358,12 @@ fn run_column(
         );
     }
     if report.stopped {
-        return Ok(ExitCode::from(130));
+        return Ok(Status::from(130));
     }
     if report.failed > 0 {
-        return Ok(ExitCode::from(2));
+        return Ok(Status::from(2));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Status::SUCCESS)
 }
 
 /// The audit key and every chain's report; `expect` holds chains to

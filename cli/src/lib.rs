@@ -1,21 +1,23 @@
-//! `phisafe`: scan files, directories and streams for PHI/PII, and redact
-//! them.
+//! The `phisafe` command line: scan files, directories and streams for
+//! PHI/PII, redact them, manage keys and convert database columns.
+//!
+//! The `phisafe` binary and the Python package's `phisafe` console script
+//! both call [`run`], so the two behave the same.
 //!
 //! Exit codes: 0 when the run succeeded (and, with `--fail-on`, nothing at
 //! or above the threshold was found), 1 when `--fail-on` was given and
 //! something was found (or `audit verify` found a broken chain), 2 for
-//! usage or I/O errors (after scanning every readable input).
+//! usage or I/O errors (after scanning every readable input), 130 when
+//! `db encrypt` stopped at Ctrl-C.
+//!
+//! ```
+//! let status = phisafe_cli::run(["phisafe", "patterns", "--entities", "SSN"]);
+//! assert_eq!(status.code(), 0);
+//! ```
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, reason = "a CLI prints its results")]
 #![allow(clippy::print_stderr, reason = "a CLI prints its errors")]
-
-/// glibc's malloc makes a free on one thread of memory allocated on
-/// another slow (arena consolidation), which is what handing results from
-/// rayon workers to the writer does: a third of one thread's time in
-/// measurements. mimalloc does not have that cost.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod crypt;
 mod db;
@@ -25,7 +27,6 @@ mod walk;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -231,16 +232,57 @@ struct RedactArgs {
     default_operator: String,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+/// How a run ended: the process exit code (see the crate docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status(u8);
+
+impl Status {
+    /// The run succeeded.
+    pub const SUCCESS: Status = Status(0);
+
+    /// The exit code for the process.
+    pub fn code(self) -> u8 {
+        self.0
+    }
+}
+
+impl From<u8> for Status {
+    fn from(code: u8) -> Status {
+        Status(code)
+    }
+}
+
+impl From<Status> for std::process::ExitCode {
+    fn from(s: Status) -> std::process::ExitCode {
+        std::process::ExitCode::from(s.0)
+    }
+}
+
+/// Runs the command line given by `args` (the program name first, as in
+/// `std::env::args_os`). Usage errors and `--help` are printed here, not
+/// by exiting the process, so an embedding process (the Python console
+/// script) keeps control.
+pub fn run<I, T>(args: I) -> Status
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Printing help or a usage error to a closed pipe is no error.
+            let _ = err.print();
+            return Status::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
+    match dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
+                return Status::SUCCESS;
             }
             eprintln!("phisafe: {err:#}");
-            ExitCode::from(2)
+            Status::from(2)
         }
     }
 }
@@ -252,7 +294,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn dispatch(cli: Cli) -> anyhow::Result<Status> {
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Redact(args) => redact(args),
@@ -270,17 +312,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     p.description()
                 )?;
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(Status::SUCCESS)
         }
-        Command::Keys(cmd) => crypt::keys(cmd).map(|()| ExitCode::SUCCESS),
+        Command::Keys(cmd) => crypt::keys(cmd).map(|()| Status::SUCCESS),
         Command::Encrypt(args) => {
-            crypt::encrypt(args).map(|()| ExitCode::SUCCESS)
+            crypt::encrypt(args).map(|()| Status::SUCCESS)
         }
         Command::Decrypt(args) => {
-            crypt::decrypt(args).map(|()| ExitCode::SUCCESS)
+            crypt::decrypt(args).map(|()| Status::SUCCESS)
         }
         Command::Audit(cmd) => crypt::audit(cmd)
-            .map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }),
+            .map(|ok| if ok { Status::SUCCESS } else { Status::from(1) }),
         Command::Db(cmd) => db::db(cmd),
     }
 }
@@ -311,7 +353,7 @@ fn build_scanner(args: &ScannerArgs) -> anyhow::Result<Scanner> {
     Ok(b.build()?)
 }
 
-fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+fn scan(args: ScanArgs) -> anyhow::Result<Status> {
     let scanner = build_scanner(&args.scanner)?;
     let inputs = walk::collect(&args.paths);
     let total: u64 = inputs.files.iter().map(|f| f.len).sum();
@@ -386,7 +428,7 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !failed.is_empty() {
-        return Ok(ExitCode::from(2));
+        return Ok(Status::from(2));
     }
     if let Some(threshold) = args.fail_on {
         let threshold =
@@ -395,10 +437,10 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
             f.findings.len() > 0 && f.findings.max_score() >= threshold
         });
         if hit {
-            return Ok(ExitCode::from(1));
+            return Ok(Status::from(1));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Status::SUCCESS)
 }
 
 /// Writes through a temporary file in the same directory, renamed into
@@ -425,7 +467,7 @@ fn write_atomically(
     Ok(())
 }
 
-fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
+fn redact(args: RedactArgs) -> anyhow::Result<Status> {
     let scanner = build_scanner(&args.scanner)?;
     let mut b = Redactor::builder(scanner)
         .default_operator(args.default_operator.parse::<Operator>()?);
@@ -531,10 +573,10 @@ fn redact(args: RedactArgs) -> anyhow::Result<ExitCode> {
             args.input.display()
         );
         if chosen.told {
-            return Ok(ExitCode::from(2));
+            return Ok(Status::from(2));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Status::SUCCESS)
 }
 
 /// Says on stderr that a detected format did not parse and the input is

@@ -803,6 +803,15 @@ fn from_json<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
     })
 }
 
+/// Runs the `phisafe` command line on `argv` (the program name first) and
+/// returns its exit code: the body of the `phisafe` console script, so
+/// Python users get the same CLI as the binary. The interpreter is
+/// released while it runs.
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> u8 {
+    py.detach(|| phisafe_cli::run(argv)).code()
+}
+
 /// The native module; the `phisafe` package re-exports it.
 #[pymodule]
 mod _native {
@@ -817,7 +826,7 @@ mod _native {
     use super::dump::PyDumpReader;
     #[pymodule_export]
     use super::{
-        InputError, PatternError, PhisafeError, PyFinding, PyScanner,
+        InputError, PatternError, PhisafeError, PyFinding, PyScanner, cli_main,
     };
 }
 

@@ -322,3 +322,6 @@ def audit_checkpoint(
     output: str | PathLike[str],
 ) -> int:
     """Writes a checkpoint of a verified log's head; returns its sequence number."""
+
+def cli_main(argv: Sequence[str]) -> int:
+    """Runs the ``phisafe`` command line (program name first); returns its exit code."""
