@@ -576,3 +576,26 @@ fn hl7_components_keep_their_positions_when_redacted() {
     assert!(got.ends_with("^TX^[ZIP_CODE]\r"), "{got}");
     assert_eq!(r.redact(&once), once);
 }
+
+#[test]
+fn a_dicom_line_cut_before_its_quote_and_a_long_key_do_not_panic() {
+    // Found by the `scan_text` fuzz target: a pydicom line longer than an
+    // element, cut right before its opening quote, read past its end.
+    let s = Scanner::new();
+    let mut text = b"(0010,0010) ".to_vec();
+    text.extend(std::iter::repeat_n(b'x', 506));
+    text.extend_from_slice(b"PN: \"PARK^HELEN\"\n");
+    let found = s.scan(&text);
+    assert!(found.iter().all(|f| f.end() <= text.len()), "{found:?}");
+    // Found by `stream_equals_whole`: a generic key read through a long
+    // dot leader started before the reach the label search begins at.
+    let mut text = b"type=DL number".to_vec();
+    text.extend(std::iter::repeat_n(b'.', 40));
+    text.extend_from_slice(b"=TR558102 value          =x\n");
+    let whole = s.scan(&text);
+    let streamed: Vec<_> =
+        crate::scan::ReaderScan::with_chunk(&s, &text[..], 7)
+            .map(|f| f.unwrap())
+            .collect();
+    assert_eq!(whole.len(), streamed.len());
+}

@@ -19,6 +19,7 @@ __all__ = [
     "PolicyDenied",
     "Scanner",
     "audit_checkpoint",
+    "cli_main",
     "generate_key",
     "verify_audit",
 ]

@@ -238,7 +238,8 @@ fn paren(hay: &[u8], at: usize) -> Option<Element> {
     .then(|| [rest[colon - 2], rest[colon - 1]]);
     let mut s = i + 1 + colon + 2;
     let mut e = line_end;
-    if let Some(&q @ (b'\'' | b'"')) = hay.get(s) {
+    // The line may be cut at MAX_ELEMENT: a quote past it is not ours.
+    if let Some(&q @ (b'\'' | b'"')) = hay[..line_end].get(s) {
         s += 1;
         e = s + hay[s..line_end].iter().position(|&b| b == q)?;
     }

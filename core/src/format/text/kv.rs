@@ -392,7 +392,8 @@ fn labelled(
     if !is_generic(&hay[key.clone()]) {
         return None;
     }
-    let low = (op + 1).saturating_sub(REACH_BEHIND);
+    // A key read through a long leader may start before the reach.
+    let low = (op + 1).saturating_sub(REACH_BEHIND).min(key.start);
     let line = hay[low..key.start]
         .iter()
         .rposition(|&b| b == b'\n')
